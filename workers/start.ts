@@ -10,12 +10,14 @@ import { loadConfig } from '../infra/config';
 import { createPool, resolveDatabase } from '../infra/database';
 import { createLogger } from '../infra/log';
 import { migrate } from '../infra/migrate';
+import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { ensureTemporalCli, startTemporalDevServer } from '../infra/temporal-server';
 import { createSyncWorker, NativeConnection } from './sync-worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'start');
+  installTemporalRuntime(config.logLevel);
   const stops: Array<() => Promise<unknown>> = [];
   const shutdown = async (code: number) => {
     for (const stop of stops.reverse()) await stop().catch((e: unknown) => log.warn(String(e)));

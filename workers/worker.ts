@@ -3,11 +3,13 @@ import { loadConfig } from '../infra/config';
 import { createPool, resolveDatabase } from '../infra/database';
 import { createLogger } from '../infra/log';
 import { migrate } from '../infra/migrate';
+import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { createSyncWorker, NativeConnection } from './sync-worker';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'worker');
+  installTemporalRuntime(config.logLevel);
   const db = await resolveDatabase(config, log.info);
   const pool = createPool(db.url);
   const applied = await migrate(pool);

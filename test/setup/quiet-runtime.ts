@@ -1,8 +1,4 @@
 // Keep the SDK's INFO chatter (worker state changes) out of test output; warnings and errors still show.
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { installTemporalRuntime } from '../../infra/temporal-runtime';
 
-try {
-  Runtime.install({ logger: new DefaultLogger('WARN') });
-} catch {
-  // already installed in this jest worker process
-}
+installTemporalRuntime('warn');

@@ -7,6 +7,7 @@
  */
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 const fastDirs = ['<rootDir>/test/domain/', '<rootDir>/test/simulators/'];
+const fastMatch = fastDirs.map((dir) => `${dir}**/*.test.ts`);
 
 module.exports = {
   testTimeout: 60_000,
@@ -17,8 +18,8 @@ module.exports = {
       displayName: 'fast',
       testEnvironment: 'node',
       transform,
-      roots: fastDirs,
-      testMatch: ['**/*.test.ts'],
+      roots: ['<rootDir>/test/'],
+      testMatch: fastMatch,
     },
     {
       displayName: 'integration',

@@ -3,15 +3,29 @@
  * Workflows type their proxies with `Activities` through a type-only import.
  */
 import type { Pool } from 'pg';
+import { createConnectionActivities } from './connection';
+import type { ConnectionStore } from './connection-store';
+import type { Governor } from './governor';
 import { createHealthActivities } from './health';
+import type { QboTokenManager } from './qbo-tokens';
+import type { QuickBooksClientDeps } from './quickbooks-client';
+import type { ServiceM8ClientDeps } from './servicem8-client';
+import type { Sm8AuthProvider } from './sm8-auth';
 
 export interface ActivityDeps {
   pool: Pool;
+  store: ConnectionStore;
+  governor: Governor;
+  qboTokens: QboTokenManager;
+  sm8Auth: Sm8AuthProvider;
+  qboClientDeps(): QuickBooksClientDeps;
+  sm8ClientDeps(): ServiceM8ClientDeps;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createHealthActivities(deps),
+    ...createConnectionActivities(deps),
   };
 }
 

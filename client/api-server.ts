@@ -4,14 +4,17 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { registerConnectRoutes, type ConnectDeps } from './connect-routes';
 
 export interface ApiDeps {
   pool: Pool;
   temporal: Client;
+  connect: ConnectDeps;
 }
 
 export function buildApiServer(deps: ApiDeps): FastifyInstance {
   const app = Fastify({ logger: false });
+  registerConnectRoutes(app, deps.connect);
   app.get('/health', async (_req, reply) => {
     const [db, temporal] = await Promise.allSettled([
       deps.pool.query('SELECT 1'),

@@ -57,6 +57,59 @@ export const VARIABLES = {
   PORT: { default: '3000', description: 'HTTP port of the API (webhooks, connect flows, admin).' },
   EMBEDDED_PG_PORT: { default: '5433', description: 'Port of the embedded PostgreSQL, when it is used.' },
   LOG_LEVEL: { default: 'info', description: 'debug | info | warn | error.' },
+  PUBLIC_BASE_URL: {
+    default: undefined,
+    description:
+      'Base URL under which ServiceM8/Intuit reach this API (webhooks, OAuth callbacks). Unset: http://127.0.0.1:PORT.',
+  },
+  ENCRYPTION_KEYS: {
+    default: undefined,
+    description:
+      'Keys for secrets at rest: `id:base64key[,id:base64key…]`, 32-byte keys, the first encrypts. Unset: a key generated once into DATA_DIR/encryption.key.',
+  },
+  ADMIN_TOKEN: {
+    default: undefined,
+    description: 'Bearer token for the admin API and CLI. Unset: the admin API is disabled.',
+  },
+  QBO_CLIENT_ID: { default: undefined, description: 'Intuit app client id.' },
+  QBO_CLIENT_SECRET: { default: undefined, description: 'Intuit app client secret.' },
+  QBO_ENVIRONMENT: {
+    default: 'production',
+    description: '`sandbox` or `production`: picks the default QBO_API_BASE_URL.',
+  },
+  QBO_API_BASE_URL: {
+    default: undefined,
+    description: 'QBO Accounting API base. Unset: https://quickbooks.api.intuit.com (or the sandbox host).',
+  },
+  QBO_AUTHORIZE_URL: {
+    default: 'https://appcenter.intuit.com/connect/oauth2',
+    description: 'Intuit OAuth authorize endpoint.',
+  },
+  QBO_TOKEN_URL: {
+    default: 'https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer',
+    description: 'Intuit OAuth token endpoint.',
+  },
+  QBO_REVOKE_URL: {
+    default: 'https://developer.api.intuit.com/v2/oauth2/tokens/revoke',
+    description: 'Intuit OAuth revoke endpoint.',
+  },
+  SM8_API_BASE_URL: {
+    default: 'https://api.servicem8.com',
+    description: 'ServiceM8 API host (the client adds /api_1.0).',
+  },
+  SM8_CLIENT_ID: {
+    default: undefined,
+    description: 'ServiceM8 add-on App ID, for connecting by OAuth (an API key needs none).',
+  },
+  SM8_CLIENT_SECRET: { default: undefined, description: 'ServiceM8 add-on App Secret.' },
+  SM8_AUTHORIZE_URL: {
+    default: 'https://go.servicem8.com/oauth/authorize',
+    description: 'ServiceM8 OAuth authorize endpoint.',
+  },
+  SM8_TOKEN_URL: {
+    default: 'https://go.servicem8.com/oauth/access_token',
+    description: 'ServiceM8 OAuth token endpoint.',
+  },
 } as const satisfies Record<string, VariableSpec>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -77,6 +130,25 @@ export interface Config {
   port: number;
   embeddedPgPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  publicBaseUrl: string;
+  encryptionKeys: string | undefined;
+  adminToken: string | undefined;
+  qbo: {
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    environment: 'sandbox' | 'production';
+    apiBaseUrl: string;
+    authorizeUrl: string;
+    tokenUrl: string;
+    revokeUrl: string;
+  };
+  sm8: {
+    apiBaseUrl: string;
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    authorizeUrl: string;
+    tokenUrl: string;
+  };
 }
 
 function raw(env: Env, name: VariableName): string | undefined {
@@ -127,8 +199,28 @@ function address(env: Env, name: VariableName, fallback: string): string {
   return value;
 }
 
+function httpUrl(env: Env, name: VariableName, fallback?: string): string {
+  const value = raw(env, name) ?? fallback ?? '';
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, `must be an http(s) URL, got "${value}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, `must be an http(s) URL, got "${value}"`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const temporalPort = port(env, 'TEMPORAL_PORT');
+  const apiPort = port(env, 'PORT');
+  const qboEnvironment = oneOf(env, 'QBO_ENVIRONMENT', ['sandbox', 'production'] as const);
+  const qboDefaultApi =
+    qboEnvironment === 'sandbox'
+      ? 'https://sandbox-quickbooks.api.intuit.com'
+      : 'https://quickbooks.api.intuit.com';
   const explicitAddress = raw(env, 'TEMPORAL_ADDRESS');
   return {
     databaseUrl: databaseUrl(env),
@@ -143,8 +235,27 @@ export function loadConfig(env: Env = process.env): Config {
       cliPath: raw(env, 'TEMPORAL_CLI_PATH'),
       startDevServer: oneOf(env, 'TEMPORAL_START_DEV_SERVER', ['auto', 'true', 'false'] as const),
     },
-    port: port(env, 'PORT'),
+    port: apiPort,
     embeddedPgPort: port(env, 'EMBEDDED_PG_PORT'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const),
+    publicBaseUrl: httpUrl(env, 'PUBLIC_BASE_URL', `http://127.0.0.1:${apiPort}`),
+    encryptionKeys: raw(env, 'ENCRYPTION_KEYS'),
+    adminToken: raw(env, 'ADMIN_TOKEN'),
+    qbo: {
+      clientId: raw(env, 'QBO_CLIENT_ID'),
+      clientSecret: raw(env, 'QBO_CLIENT_SECRET'),
+      environment: qboEnvironment,
+      apiBaseUrl: httpUrl(env, 'QBO_API_BASE_URL', qboDefaultApi),
+      authorizeUrl: httpUrl(env, 'QBO_AUTHORIZE_URL'),
+      tokenUrl: httpUrl(env, 'QBO_TOKEN_URL'),
+      revokeUrl: httpUrl(env, 'QBO_REVOKE_URL'),
+    },
+    sm8: {
+      apiBaseUrl: httpUrl(env, 'SM8_API_BASE_URL'),
+      clientId: raw(env, 'SM8_CLIENT_ID'),
+      clientSecret: raw(env, 'SM8_CLIENT_SECRET'),
+      authorizeUrl: httpUrl(env, 'SM8_AUTHORIZE_URL'),
+      tokenUrl: httpUrl(env, 'SM8_TOKEN_URL'),
+    },
   };
 }

@@ -5,6 +5,7 @@ import { loadConfig } from '../infra/config';
 import { createPool, resolveDatabase } from '../infra/database';
 import { createLogger } from '../infra/log';
 import { migrate } from '../infra/migrate';
+import { buildActivityDeps, buildApiDeps, createGovernor } from './activity-deps';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -13,7 +14,8 @@ async function main(): Promise<void> {
   const pool = createPool(db.url);
   await migrate(pool);
   const temporal = await connectClient(config.temporal.address, config.temporal.namespace);
-  const api = buildApiServer({ pool, temporal });
+  const deps = buildActivityDeps(config, pool, createGovernor(pool));
+  const api = buildApiServer(buildApiDeps(config, deps, temporal));
   await api.listen({ host: '0.0.0.0', port: config.port });
   log.info(`API listening on :${config.port}`);
   const stop = async () => {

@@ -12,6 +12,7 @@ import { createLogger } from '../infra/log';
 import { migrate } from '../infra/migrate';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { ensureTemporalCli, startTemporalDevServer } from '../infra/temporal-server';
+import { buildActivityDeps, buildApiDeps, createGovernor } from './activity-deps';
 import { createSyncWorker, NativeConnection } from './sync-worker';
 
 async function main(): Promise<void> {
@@ -52,11 +53,12 @@ async function main(): Promise<void> {
 
     const connection = await NativeConnection.connect({ address: config.temporal.address });
     stops.push(() => connection.close());
+    const deps = buildActivityDeps(config, pool, createGovernor(pool));
     const worker = await createSyncWorker({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
-      pool,
+      deps,
     });
     const workerDone = worker.run();
     stops.push(async () => {
@@ -66,7 +68,7 @@ async function main(): Promise<void> {
 
     const temporal = await connectClient(config.temporal.address, config.temporal.namespace);
     stops.push(() => temporal.connection.close());
-    const api = buildApiServer({ pool, temporal });
+    const api = buildApiServer(buildApiDeps(config, deps, temporal));
     await api.listen({ host: '127.0.0.1', port: config.port });
     stops.push(() => api.close());
 

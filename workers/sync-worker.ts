@@ -1,13 +1,12 @@
 /** Wires the sync worker: workflows from workflows/, activities built from their dependencies. */
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import type { Pool } from 'pg';
-import { createActivities } from '../activities';
+import { createActivities, type ActivityDeps } from '../activities';
 
 export interface SyncWorkerOptions {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
-  pool: Pool;
+  deps: ActivityDeps;
   /** A pre-built bundle (tests build it once); default: bundle workflows/ at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
 }
@@ -20,7 +19,7 @@ export async function createSyncWorker(opts: SyncWorkerOptions): Promise<Worker>
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities({ pool: opts.pool }),
+    activities: createActivities(opts.deps),
     // Entity workflows are many and mostly idle: cap the cache so memory stays flat.
     maxCachedWorkflows: 500,
   });

@@ -4,6 +4,7 @@ import { createPool, resolveDatabase } from '../infra/database';
 import { createLogger } from '../infra/log';
 import { migrate } from '../infra/migrate';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
+import { buildActivityDeps, createGovernor } from './activity-deps';
 import { createSyncWorker, NativeConnection } from './sync-worker';
 
 async function main(): Promise<void> {
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    pool,
+    deps: buildActivityDeps(config, pool, createGovernor(pool)),
   });
   log.info(`worker polling ${config.temporal.taskQueue} on ${config.temporal.address}`);
   await worker.run(); // returns after SIGINT/SIGTERM (the SDK's default shutdown signals)

@@ -1,2 +1,3 @@
 // Every workflow the worker runs. Workflow code is deterministic: see eslint.config.mjs for what it may import.
 export * from './health-check';
+export * from './connection-check';

@@ -2,7 +2,11 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
 import type { Pool } from 'pg';
+import crypto from 'node:crypto';
+import type { ActivityDeps } from '../../activities';
+import { loadConfig, type Config } from '../../infra/config';
 import { createPool } from '../../infra/database';
+import { buildActivityDeps, createGovernor } from '../../workers/activity-deps';
 import { createSyncWorker } from '../../workers/sync-worker';
 
 function required(name: string): string {
@@ -30,7 +34,24 @@ export function uniqueTaskQueue(prefix = 'test'): string {
   return `${prefix}-${process.pid}-${Date.now()}-${counter}`;
 }
 
+/** One encryption key per test process: secrets in the test database are sealed like in production. */
+const TEST_KEYS = `test:${crypto.randomBytes(32).toString('base64')}`;
+
+/** Configuration for tests: the product's defaults plus `env` (e.g. simulator URLs). */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    DATABASE_URL: testEnv.databaseUrl,
+    TEMPORAL_ADDRESS: testEnv.temporalAddress,
+    ENCRYPTION_KEYS: TEST_KEYS,
+    QBO_CLIENT_ID: 'test-client',
+    QBO_CLIENT_SECRET: 'test-secret',
+    ...env,
+  });
+}
+
 export interface Harness {
+  config: Config;
+  deps: ActivityDeps;
   client: Client;
   pool: Pool;
   taskQueue: string;
@@ -40,20 +61,26 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function createHarness(): Promise<Harness> {
-  const pool = createPool(testEnv.databaseUrl, 5);
+export async function createHarness(
+  opts: { env?: Record<string, string>; taskQueue?: string } = {},
+): Promise<Harness> {
+  const config = testConfig(opts.env);
+  const pool = createPool(testEnv.databaseUrl, 10);
+  const deps = buildActivityDeps(config, pool, createGovernor(pool));
   const connection = await Connection.connect({ address: testEnv.temporalAddress });
   const client = new Client({ connection });
   const native = await NativeConnection.connect({ address: testEnv.temporalAddress });
-  const taskQueue = uniqueTaskQueue();
+  const taskQueue = opts.taskQueue ?? uniqueTaskQueue();
   const worker = await createSyncWorker({
     connection: native,
     namespace: 'default',
     taskQueue,
-    pool,
+    deps,
     workflowBundle: { codePath: testEnv.workflowBundlePath },
   });
   return {
+    config,
+    deps,
     client,
     pool,
     taskQueue,

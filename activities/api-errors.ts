@@ -1,0 +1,182 @@
+/**
+ * HTTP failures of both APIs sorted once into Temporal failures (design principle 6):
+ *  transient (5xx, timeouts, network)  -> retryable, Temporal's backoff
+ *  429                                 -> retryable after the API's documented wait (nextRetryDelay)
+ *  QBO 5010 stale SyncToken            -> retryable: the activity re-reads and tries again
+ *  validation (QBO 6240, 6140, 610, 2020, 6070, 2500…, SM8 400) -> non-retryable, with the API's own
+ *                                         code and message so INV-3 can show it to a bookkeeper
+ *  lost authorisation                  -> non-retryable ConnectionNeedsReauth: the workflow waits (CON-3)
+ * 401 is not classified here: the clients refresh the token and retry once first.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { isAxiosError, type AxiosError } from 'axios';
+import { FailureType } from '../domain/failures';
+
+export type ApiName = 'qbo' | 'sm8';
+
+export { FailureType };
+
+export interface ApiErrorDetails {
+  api: ApiName;
+  status: number | null;
+  /** The API's own code: QBO Fault code ("6240") or SM8 errorCode. */
+  code: string | null;
+  message: string;
+  detail: string | null;
+  element: string | null;
+  method: string | null;
+  path: string | null;
+}
+
+/** QBO asks callers to wait 60 s after a 429 (limits page); SM8 counts per minute. */
+export const RATE_LIMIT_WAIT_MS: Record<ApiName, number> = { qbo: 60_000, sm8: 60_000 };
+
+interface QboFaultError {
+  Message?: string;
+  Detail?: string;
+  code?: string;
+  element?: string;
+  message?: string;
+  detail?: string;
+}
+
+function qboFault(data: unknown): QboFaultError | undefined {
+  if (typeof data === 'string') {
+    // Throttle faults have come back as XML even with Accept: application/json.
+    const code = /code="(\d+)"/.exec(data)?.[1];
+    const message = /<Message>([^<]*)<\/Message>/.exec(data)?.[1];
+    const detail = /<Detail>([^<]*)<\/Detail>/.exec(data)?.[1];
+    return code ? { code, Message: message, Detail: detail } : undefined;
+  }
+  if (!data || typeof data !== 'object') return undefined;
+  const body = data as {
+    Fault?: { Error?: QboFaultError[] };
+    fault?: { error?: QboFaultError[] };
+  };
+  return body.Fault?.Error?.[0] ?? body.fault?.error?.[0];
+}
+
+export function describeApiError(api: ApiName, err: AxiosError): ApiErrorDetails {
+  const status = err.response?.status ?? null;
+  const data: unknown = err.response?.data;
+  let code: string | null = null;
+  let message = err.message;
+  let detail: string | null = null;
+  let element: string | null = null;
+  if (api === 'qbo') {
+    const fault = qboFault(data);
+    if (fault) {
+      code = fault.code ?? null;
+      message = fault.Message ?? fault.message ?? message;
+      detail = fault.Detail ?? fault.detail ?? null;
+      element = fault.element ?? null;
+    }
+  } else if (data && typeof data === 'object') {
+    const body = data as { errorCode?: string | number; message?: string };
+    code = body.errorCode !== undefined ? String(body.errorCode) : null;
+    message = body.message ?? message;
+  } else if (typeof data === 'string' && data.trim()) {
+    message = data.trim().slice(0, 500);
+  }
+  return {
+    api,
+    status,
+    code,
+    message,
+    detail,
+    element,
+    method: err.config?.method?.toUpperCase() ?? null,
+    path: err.config?.url ?? null,
+  };
+}
+
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** Turns any failure of an API call into the ApplicationFailure the retry policy understands. */
+export function classifyApiError(api: ApiName, err: unknown): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  if (!isAxiosError(err)) {
+    return ApplicationFailure.create({
+      type: FailureType.transient,
+      message: `${api.toUpperCase()} call failed: ${err instanceof Error ? err.message : String(err)}`,
+    });
+  }
+  const d = describeApiError(api, err);
+  const where = `${d.method ?? ''} ${d.path ?? ''}`.trim();
+  const text = `${api.toUpperCase()} ${where}: ${d.status ?? err.code ?? 'network'} ${d.code ? `[${d.code}] ` : ''}${d.message}${d.detail ? ` (${d.detail})` : ''}`;
+
+  if (d.status === null || (err.code && NETWORK_CODES.has(err.code))) {
+    return ApplicationFailure.create({ type: FailureType.transient, message: text, details: [d] });
+  }
+  if (d.status === 429 || d.code === '3001') {
+    return ApplicationFailure.create({
+      type: FailureType.rateLimited,
+      message: text,
+      details: [d],
+      nextRetryDelay: RATE_LIMIT_WAIT_MS[api],
+    });
+  }
+  if (d.status >= 500 || d.status === 408) {
+    return ApplicationFailure.create({ type: FailureType.transient, message: text, details: [d] });
+  }
+  if (api === 'qbo' && d.code === '5010') {
+    return ApplicationFailure.create({ type: FailureType.staleObject, message: text, details: [d] });
+  }
+  if (d.status === 401) {
+    // Still unauthorised after a fresh token: the grant itself is gone.
+    return ApplicationFailure.create({
+      type: FailureType.needsReauth,
+      message: text,
+      details: [d],
+      nonRetryable: true,
+    });
+  }
+  if (d.status === 403) {
+    return ApplicationFailure.create({
+      type: FailureType.forbidden,
+      message: text,
+      details: [d],
+      nonRetryable: true,
+    });
+  }
+  if (d.status === 404) {
+    return ApplicationFailure.create({
+      type: FailureType.notFound,
+      message: text,
+      details: [d],
+      nonRetryable: true,
+    });
+  }
+  return ApplicationFailure.create({
+    type: FailureType.validation,
+    message: text,
+    details: [d],
+    nonRetryable: true,
+  });
+}
+
+export function connectionNeedsReauth(connectionId: string, why: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FailureType.needsReauth,
+    message: `Connection "${connectionId}" needs re-authorisation: ${why}`,
+    details: [{ connectionId }],
+    nonRetryable: true,
+  });
+}
+
+export function connectionPaused(connectionId: string): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FailureType.paused,
+    message: `Connection "${connectionId}" is paused`,
+    details: [{ connectionId }],
+    nonRetryable: true,
+  });
+}

@@ -1,0 +1,18 @@
+/** What the API clients need from the rate governor (activities/rate-governor.ts implements it). */
+export type GovernedApi = 'sm8' | 'qbo' | 'qbo-batch';
+
+export interface Governor {
+  run<T>(
+    connectionId: string,
+    api: GovernedApi,
+    fn: () => Promise<T>,
+    opts?: { signal?: AbortSignal },
+  ): Promise<T>;
+  penalize(connectionId: string, api: GovernedApi, retryAfterMs: number): Promise<void>;
+}
+
+/** No limits: for one-off tools; the worker always uses the real governor. */
+export const ungoverned: Governor = {
+  run: (_c, _a, fn) => fn(),
+  penalize: async () => undefined,
+};

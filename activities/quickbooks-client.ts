@@ -1,0 +1,152 @@
+/**
+ * QuickBooks Online Accounting API client: one function per endpoint the sync uses. Every call takes a
+ * permit from the connection's rate governor, carries a fresh access token (a 401 refreshes and retries
+ * once), and fails with a classified ApplicationFailure (api-errors.ts).
+ */
+import axios, { isAxiosError, type Method } from 'axios';
+import type { QboEntityName, QboQueryResponse } from '../domain/qbo-types';
+import { classifyApiError, RATE_LIMIT_WAIT_MS } from './api-errors';
+import type { Governor, GovernedApi } from './governor';
+import type { QboTokenManager } from './qbo-tokens';
+
+export const QBO_MINOR_VERSION = '75';
+
+export interface QuickBooksClientDeps {
+  apiBaseUrl: string;
+  tokens: QboTokenManager;
+  governor: Governor;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+interface CallOptions {
+  method: Method;
+  path: string;
+  params?: Record<string, string>;
+  data?: unknown;
+  contentType?: string;
+  api?: GovernedApi;
+}
+
+export class QuickBooksClient {
+  constructor(
+    private readonly deps: QuickBooksClientDeps,
+    readonly connectionId: string,
+  ) {}
+
+  private async call<T>(op: CallOptions): Promise<T> {
+    const api = op.api ?? 'qbo';
+    let access = await this.deps.tokens.getAccess(this.connectionId);
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        const res = await this.deps.governor.run(
+          this.connectionId,
+          api,
+          () =>
+            axios.request<T>({
+              baseURL: `${this.deps.apiBaseUrl}/v3/company/${encodeURIComponent(access.realmId)}`,
+              url: op.path,
+              method: op.method,
+              params: { minorversion: QBO_MINOR_VERSION, ...op.params },
+              data: op.data,
+              headers: {
+                Authorization: `Bearer ${access.accessToken}`,
+                Accept: 'application/json',
+                ...(op.data !== undefined ? { 'Content-Type': op.contentType ?? 'application/json' } : {}),
+              },
+              timeout: this.deps.timeoutMs ?? 60_000,
+              signal: this.deps.signal,
+            }),
+          { signal: this.deps.signal },
+        );
+        return res.data;
+      } catch (err) {
+        if (isAxiosError(err) && err.response?.status === 401 && attempt === 0) {
+          access = await this.deps.tokens.refreshAfterUnauthorized(this.connectionId, access.accessToken);
+          continue;
+        }
+        if (isAxiosError(err) && err.response?.status === 429) {
+          await this.deps.governor.penalize(this.connectionId, api, RATE_LIMIT_WAIT_MS.qbo);
+        }
+        throw classifyApiError('qbo', err);
+      }
+    }
+  }
+
+  getCompanyInfo(realmId: string): Promise<{ CompanyInfo: Record<string, unknown> }> {
+    return this.call({ method: 'GET', path: `/companyinfo/${encodeURIComponent(realmId)}` });
+  }
+
+  getPreferences(): Promise<{ Preferences: Record<string, unknown> }> {
+    return this.call({ method: 'GET', path: '/preferences' });
+  }
+
+  /** Runs a query statement (POST /query keeps long statements out of the URL). */
+  query<E extends QboEntityName, T = Record<string, unknown>>(entity: E, statement: string): Promise<T[]> {
+    return this.call<QboQueryResponse<E, T>>({
+      method: 'POST',
+      path: '/query',
+      data: statement,
+      contentType: 'application/text',
+    }).then((r) => (r.QueryResponse[entity] as T[] | undefined) ?? []);
+  }
+
+  read<T>(entity: QboEntityName, id: string): Promise<T> {
+    return this.call<Record<string, T>>({
+      method: 'GET',
+      path: `/${entity.toLowerCase()}/${encodeURIComponent(id)}`,
+    }).then((r) => r[entity] as T);
+  }
+
+  /** Create with a requestid: a retry after a lost response replays QBO's first answer instead of duplicating. */
+  create<T>(entity: QboEntityName, body: object, requestId: string): Promise<T> {
+    return this.call<Record<string, T>>({
+      method: 'POST',
+      path: `/${entity.toLowerCase()}`,
+      params: { requestid: requestId },
+      data: body,
+    }).then((r) => r[entity] as T);
+  }
+
+  /** Sparse update (only the given fields; a Line array replaces all lines). Needs Id and current SyncToken. */
+  update<T>(
+    entity: QboEntityName,
+    body: { Id: string; SyncToken: string } & object,
+    requestId: string,
+  ): Promise<T> {
+    return this.call<Record<string, T>>({
+      method: 'POST',
+      path: `/${entity.toLowerCase()}`,
+      params: { requestid: requestId, operation: 'update' },
+      data: { ...body, sparse: true },
+    }).then((r) => r[entity] as T);
+  }
+
+  deleteTransaction(
+    entity: 'Invoice' | 'Payment',
+    ref: { Id: string; SyncToken: string },
+    requestId: string,
+  ): Promise<unknown> {
+    return this.call({
+      method: 'POST',
+      path: `/${entity.toLowerCase()}`,
+      params: { requestid: requestId, operation: 'delete' },
+      data: ref,
+    });
+  }
+
+  sendInvoice(id: string, requestId: string, sendTo?: string): Promise<unknown> {
+    return this.call({
+      method: 'POST',
+      path: `/invoice/${encodeURIComponent(id)}/send`,
+      params: { requestid: requestId, ...(sendTo ? { sendTo } : {}) },
+      data: '',
+      contentType: 'application/octet-stream',
+    });
+  }
+
+  /** Change data capture since an instant (≤ 30 days back, ≤ 1000 objects per answer). */
+  cdc(entities: QboEntityName[], changedSince: string): Promise<{ CDCResponse: unknown[]; time: string }> {
+    return this.call({ method: 'GET', path: '/cdc', params: { entities: entities.join(','), changedSince } });
+  }
+}

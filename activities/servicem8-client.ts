@@ -1,0 +1,152 @@
+/**
+ * ServiceM8 REST API client: one function per endpoint the sync uses, each behind the connection's rate
+ * governor, with classified failures (api-errors.ts). Staff are never synced (STAFF-1): `staff` is not a
+ * ServiceM8Object here, and the client refuses it at run time too.
+ */
+import axios, { isAxiosError, type Method } from 'axios';
+import { classifyApiError, RATE_LIMIT_WAIT_MS } from './api-errors';
+import type { Governor } from './governor';
+import type { Sm8AuthProvider } from './sm8-auth';
+
+export type ServiceM8Object =
+  | 'job'
+  | 'jobmaterial'
+  | 'jobpayment'
+  | 'company'
+  | 'companycontact'
+  | 'material'
+  | 'taxrate'
+  | 'note'
+  | 'vendor';
+
+export interface Sm8Condition {
+  field: string;
+  op: 'eq' | 'ne' | 'gt' | 'lt';
+  value: string | number;
+}
+
+/**
+ * `$filter` as ServiceM8 wants it. The whole query string is percent-encoded by hand: an unencoded
+ * `$filter` (which axios' own serializer would send) is silently ignored by ServiceM8, returning every record.
+ */
+export function encodeFilter(conditions: Sm8Condition[]): string {
+  if (conditions.length > 10) throw new Error('ServiceM8 accepts at most 10 filter conditions');
+  const expr = conditions
+    .map(
+      (c) =>
+        `${c.field} ${c.op} ${typeof c.value === 'number' ? c.value : `'${c.value.replace(/'/g, "\\'")}'`}`,
+    )
+    .join(' and ');
+  return `${encodeURIComponent('$filter')}=${encodeURIComponent(expr)}`;
+}
+
+export interface ServiceM8ClientDeps {
+  apiBaseUrl: string;
+  auth: Sm8AuthProvider;
+  governor: Governor;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+export class ServiceM8Client {
+  constructor(
+    private readonly deps: ServiceM8ClientDeps,
+    readonly connectionId: string,
+  ) {}
+
+  private async call<T>(
+    method: Method,
+    path: string,
+    opts: { query?: string; data?: unknown; form?: boolean } = {},
+  ) {
+    if (/\/staff(\/|\.json)/i.test(path))
+      throw new Error('STAFF-1: staff are never synced; refusing a staff endpoint');
+    let headers = await this.deps.auth.headers(this.connectionId);
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.deps.governor.run(
+          this.connectionId,
+          'sm8',
+          () =>
+            axios.request<T>({
+              baseURL: this.deps.apiBaseUrl,
+              url: opts.query ? `${path}?${opts.query}` : path,
+              method,
+              data: opts.data,
+              headers: {
+                ...headers,
+                Accept: 'application/json',
+                ...(opts.data !== undefined
+                  ? { 'Content-Type': opts.form ? 'application/x-www-form-urlencoded' : 'application/json' }
+                  : {}),
+              },
+              timeout: this.deps.timeoutMs ?? 60_000,
+              signal: this.deps.signal,
+            }),
+          { signal: this.deps.signal },
+        );
+      } catch (err) {
+        if (isAxiosError(err) && err.response?.status === 401 && attempt === 0) {
+          const bearer = headers.Authorization?.replace(/^Bearer /, '') ?? null;
+          headers = await this.deps.auth.refresh(this.connectionId, bearer);
+          continue;
+        }
+        if (isAxiosError(err) && err.response?.status === 429) {
+          await this.deps.governor.penalize(this.connectionId, 'sm8', RATE_LIMIT_WAIT_MS.sm8);
+        }
+        throw classifyApiError('sm8', err);
+      }
+    }
+  }
+
+  /** Every record matching the filter, following x-next-cursor pages. Lists include inactive records. */
+  async list<T>(object: ServiceM8Object, conditions: Sm8Condition[] = []): Promise<T[]> {
+    const out: T[] = [];
+    let cursor = '-1';
+    for (;;) {
+      const parts = [`cursor=${encodeURIComponent(cursor)}`];
+      if (conditions.length) parts.push(encodeFilter(conditions));
+      const res = await this.call<T[]>('GET', `/api_1.0/${object}.json`, { query: parts.join('&') });
+      if (!Array.isArray(res.data)) throw new Error(`ServiceM8 ${object} list did not return an array`);
+      out.push(...res.data);
+      const next = res.headers['x-next-cursor'] as string | undefined;
+      if (!next) return out;
+      cursor = next;
+    }
+  }
+
+  async read<T>(object: ServiceM8Object, uuid: string): Promise<T> {
+    const res = await this.call<T>('GET', `/api_1.0/${object}/${encodeURIComponent(uuid)}.json`);
+    return res.data;
+  }
+
+  /** Create with a client-supplied uuid (generated in the workflow): a retried create hits the same record. */
+  async create(object: Exclude<ServiceM8Object, 'vendor'>, uuid: string, body: object): Promise<string> {
+    const res = await this.call<unknown>('POST', `/api_1.0/${object}.json`, { data: { ...body, uuid } });
+    return (res.headers['x-record-uuid'] as string | undefined) ?? uuid;
+  }
+
+  async update(object: Exclude<ServiceM8Object, 'vendor'>, uuid: string, fields: object): Promise<void> {
+    await this.call('POST', `/api_1.0/${object}/${encodeURIComponent(uuid)}.json`, { data: fields });
+  }
+
+  /** Soft delete (active = 0). */
+  async remove(object: Exclude<ServiceM8Object, 'vendor'>, uuid: string): Promise<void> {
+    await this.call('DELETE', `/api_1.0/${object}/${encodeURIComponent(uuid)}.json`);
+  }
+
+  async subscribeWebhook(
+    object: ServiceM8Object,
+    fields: string[],
+    callbackUrl: string,
+    uniqueId: string,
+  ): Promise<void> {
+    const form = new URLSearchParams({
+      object,
+      fields: fields.join(','),
+      callback_url: callbackUrl,
+      unique_id: uniqueId,
+    });
+    await this.call('POST', '/webhook_subscriptions', { data: form.toString(), form: true });
+  }
+}

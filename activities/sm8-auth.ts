@@ -1,0 +1,123 @@
+/**
+ * ServiceM8 credentials: an API key (never expires) or OAuth tokens refreshed before expiry, one
+ * refresh per connection at a time (row lock + re-read, like QuickBooks, see qbo-tokens.ts).
+ * Whether ServiceM8 rotates refresh tokens is unconfirmed: we keep the old one when none is returned.
+ */
+import axios from 'axios';
+import type { Pool } from 'pg';
+import { classifyApiError, connectionNeedsReauth, connectionPaused } from './api-errors';
+import type { ConnectionStore, Sm8Credentials } from './connection-store';
+
+export interface Sm8OAuthSettings {
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  tokenUrl: string;
+}
+
+const REFRESH_MARGIN_MS = 2 * 60_000;
+
+export class Sm8AuthProvider {
+  private readonly inFlight = new Map<string, Promise<Record<string, string>>>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly store: ConnectionStore,
+    private readonly settings: Sm8OAuthSettings,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private headersFor(creds: Sm8Credentials): Record<string, string> {
+    return creds.kind === 'api_key'
+      ? { 'X-Api-Key': creds.apiKey }
+      : { Authorization: `Bearer ${creds.accessToken}` };
+  }
+
+  async headers(connectionId: string): Promise<Record<string, string>> {
+    const summary = await this.store.require(connectionId);
+    if (summary.status === 'paused') throw connectionPaused(connectionId);
+    if (summary.status === 'needs_reauth' || summary.status === 'disconnected') {
+      throw connectionNeedsReauth(connectionId, `the connection is ${summary.status}`);
+    }
+    const creds = await this.store.readSm8Credentials(connectionId);
+    if (creds.kind === 'api_key' || creds.expiresAt - REFRESH_MARGIN_MS > this.now())
+      return this.headersFor(creds);
+    return this.refresh(connectionId, creds.accessToken);
+  }
+
+  /** After a 401 (or near expiry): refresh unless the refused token was already replaced. */
+  refresh(connectionId: string, staleAccessToken: string | null): Promise<Record<string, string>> {
+    const running = this.inFlight.get(connectionId);
+    if (running) return running;
+    const p = this.refreshUnderLock(connectionId, staleAccessToken).finally(() =>
+      this.inFlight.delete(connectionId),
+    );
+    this.inFlight.set(connectionId, p);
+    return p;
+  }
+
+  private async refreshUnderLock(
+    connectionId: string,
+    stale: string | null,
+  ): Promise<Record<string, string>> {
+    const client = await this.pool.connect();
+    let invalidGrant = false;
+    try {
+      await client.query('BEGIN');
+      const creds = await this.store.readSm8Credentials(connectionId, client, true);
+      if (creds.kind === 'api_key') {
+        await client.query('COMMIT');
+        // An API key that is refused cannot be refreshed: the user must enter a new one.
+        throw connectionNeedsReauth(connectionId, 'ServiceM8 refused the API key');
+      }
+      if (creds.accessToken !== stale && creds.expiresAt - REFRESH_MARGIN_MS > this.now()) {
+        await client.query('COMMIT');
+        return this.headersFor(creds);
+      }
+      const form = new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: creds.refreshToken,
+        client_id: this.settings.clientId ?? '',
+        client_secret: this.settings.clientSecret ?? '',
+      });
+      try {
+        const res = await axios.post<{
+          access_token: string;
+          refresh_token?: string;
+          expires_in: number;
+          scope?: string;
+        }>(this.settings.tokenUrl, form.toString(), {
+          headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+          timeout: 30_000,
+        });
+        const next: Sm8Credentials = {
+          kind: 'oauth',
+          accessToken: res.data.access_token,
+          refreshToken: res.data.refresh_token ?? creds.refreshToken,
+          expiresAt: this.now() + res.data.expires_in * 1000,
+          scope: res.data.scope ?? creds.scope,
+        };
+        await this.store.saveSm8Credentials(connectionId, next, client);
+        await client.query('COMMIT');
+        return this.headersFor(next);
+      } catch (err) {
+        const body = axios.isAxiosError(err) ? JSON.stringify(err.response?.data ?? '') : '';
+        if (!body.includes('invalid_grant')) throw classifyApiError('sm8', err);
+        invalidGrant = true;
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+    if (invalidGrant) {
+      await this.store.setStatus(
+        connectionId,
+        'needs_reauth',
+        'ServiceM8 refused the refresh token (invalid_grant): reconnect ServiceM8',
+      );
+    }
+    throw connectionNeedsReauth(connectionId, 'ServiceM8 refused the refresh token (invalid_grant)');
+  }
+}

@@ -1,0 +1,96 @@
+/** Builds the activities' dependencies from configuration: one set per worker process. */
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import axios from 'axios';
+import type { Pool } from 'pg';
+import type { ActivityDeps } from '../activities';
+import { ConnectionStore } from '../activities/connection-store';
+import { ungoverned, type Governor } from '../activities/governor';
+import { QboTokenManager, configureIntuitOAuth, type QboOAuthSettings } from '../activities/qbo-tokens';
+import { Sm8AuthProvider } from '../activities/sm8-auth';
+import type { ApiDeps } from '../client/api-server';
+import type { Config } from '../infra/config';
+import { SecretBox } from '../infra/secrets';
+
+/** The activity's cancellation signal, so a cancelled or timed-out activity aborts its HTTP call. */
+function activitySignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined; // not inside an activity (CLI, tests)
+  }
+}
+
+export function qboOAuthSettings(config: Config): QboOAuthSettings {
+  return {
+    clientId: config.qbo.clientId ?? '',
+    clientSecret: config.qbo.clientSecret ?? '',
+    environment: config.qbo.environment,
+    redirectUri: `${config.publicBaseUrl}/callback/quickbooks`,
+    authorizeUrl: config.qbo.authorizeUrl,
+    tokenUrl: config.qbo.tokenUrl,
+    revokeUrl: config.qbo.revokeUrl,
+  };
+}
+
+export function buildActivityDeps(config: Config, pool: Pool, governor: Governor): ActivityDeps {
+  const box = SecretBox.fromConfig(config);
+  const store = new ConnectionStore(pool, box);
+  const oauth = qboOAuthSettings(config);
+  configureIntuitOAuth(oauth);
+  const qboTokens = new QboTokenManager(pool, store, oauth);
+  const sm8Auth = new Sm8AuthProvider(pool, store, {
+    clientId: config.sm8.clientId,
+    clientSecret: config.sm8.clientSecret,
+    tokenUrl: config.sm8.tokenUrl,
+  });
+  return {
+    pool,
+    store,
+    governor,
+    qboTokens,
+    sm8Auth,
+    qboClientDeps: () => ({
+      apiBaseUrl: config.qbo.apiBaseUrl,
+      tokens: qboTokens,
+      governor,
+      signal: activitySignal(),
+    }),
+    sm8ClientDeps: () => ({
+      apiBaseUrl: config.sm8.apiBaseUrl,
+      auth: sm8Auth,
+      governor,
+      signal: activitySignal(),
+    }),
+  };
+}
+
+/** The per-connection rate governor shared by all workers (PostgreSQL-backed). */
+export function createGovernor(_pool: Pool): Governor {
+  return ungoverned; // replaced by the PostgreSQL rate governor when it lands
+}
+
+/** The HTTP API's dependencies (connect flows share the activities' store and OAuth settings). */
+export function buildApiDeps(config: Config, deps: ActivityDeps, temporal: Client): ApiDeps {
+  return {
+    pool: deps.pool,
+    temporal,
+    connect: {
+      config,
+      pool: deps.pool,
+      store: deps.store,
+      temporal,
+      qboOAuth: qboOAuthSettings(config),
+      async verifySm8ApiKey(apiKey) {
+        const res = await axios.get<Array<{ name?: string }>>(
+          `${config.sm8.apiBaseUrl}/api_1.0/vendor.json`,
+          {
+            headers: { 'X-Api-Key': apiKey, Accept: 'application/json' },
+            timeout: 30_000,
+          },
+        );
+        return res.data[0]?.name ?? null;
+      },
+    },
+  };
+}

@@ -1,0 +1,77 @@
+/**
+ * CON-3: when a connection loses its authorisation (or is paused), a workflow's step fails with
+ * ConnectionNeedsReauth / ConnectionPaused. Instead of failing the workflow (or retrying into an error
+ * storm), the gate parks the workflow until the connection is usable again, then runs the same step
+ * again. Reconnecting signals `connectionRestored` to every workflow of the connection; a periodic
+ * status check covers a lost signal.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  defineSignal,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import type { Activities } from '../../activities';
+import { CONNECTION_BLOCKED_FAILURES } from '../../domain/failures';
+
+export const connectionRestoredSignal = defineSignal('connectionRestored');
+
+const { getConnectionStatus } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { maximumInterval: '1 minute' },
+});
+
+/** Re-checks the connection this often while parked, in case the restore signal was lost. */
+const RECHECK_INTERVAL = '10 minutes';
+
+export function blockedReason(err: unknown): string | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure && cause.type && CONNECTION_BLOCKED_FAILURES.includes(cause.type)) {
+    return cause.type;
+  }
+  return undefined;
+}
+
+export interface ConnectionGate {
+  /** Runs `step`; while the connection is blocked, waits and then runs it again. */
+  run<T>(step: () => Promise<T>): Promise<T>;
+  /** True while parked. */
+  readonly waiting: boolean;
+}
+
+export function createConnectionGate(
+  connectionId: string,
+  hooks: { onBlocked?(failureType: string): void | Promise<void>; onResumed?(): void | Promise<void> } = {},
+): ConnectionGate {
+  let restored = 0;
+  let waiting = false;
+  setHandler(connectionRestoredSignal, () => {
+    restored += 1;
+  });
+  return {
+    get waiting() {
+      return waiting;
+    },
+    async run<T>(step: () => Promise<T>): Promise<T> {
+      for (;;) {
+        const seen = restored;
+        try {
+          return await step();
+        } catch (err) {
+          const reason = blockedReason(err);
+          if (!reason) throw err;
+          waiting = true;
+          await hooks.onBlocked?.(reason);
+          for (;;) {
+            if (await condition(() => restored > seen, RECHECK_INTERVAL)) break;
+            if ((await getConnectionStatus({ connectionId })) === 'active') break;
+          }
+          waiting = false;
+          await hooks.onResumed?.();
+        }
+      }
+    },
+  };
+}

@@ -11,6 +11,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { isAxiosError, type AxiosError } from 'axios';
 import { FailureType } from '../domain/failures';
+import { RateGovernorTimeout } from './rate-governor';
 
 export type ApiName = 'qbo' | 'sm8';
 
@@ -103,6 +104,14 @@ const NETWORK_CODES = new Set([
 /** Turns any failure of an API call into the ApplicationFailure the retry policy understands. */
 export function classifyApiError(api: ApiName, err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
+  if (err instanceof RateGovernorTimeout) {
+    // Our own budget is spent for a while (e.g. ServiceM8's daily limit): come back when it frees.
+    return ApplicationFailure.create({
+      type: FailureType.rateLimited,
+      message: err.message,
+      nextRetryDelay: Math.max(1000, Math.ceil(err.retryAfterMs ?? RATE_LIMIT_WAIT_MS[api])),
+    });
+  }
   if (!isAxiosError(err)) {
     return ApplicationFailure.create({
       type: FailureType.transient,

@@ -9,6 +9,8 @@ export interface Governor {
     opts?: { signal?: AbortSignal },
   ): Promise<T>;
   penalize(connectionId: string, api: GovernedApi, retryAfterMs: number): Promise<void>;
+  /** Releases the governor's own database connection, if it holds one. */
+  close?(): Promise<void>;
 }
 
 /** No limits: for one-off tools; the worker always uses the real governor. */

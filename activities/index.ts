@@ -7,6 +7,8 @@ import { createConnectionActivities } from './connection';
 import type { ConnectionStore } from './connection-store';
 import type { Governor } from './governor';
 import { createHealthActivities } from './health';
+import { createInvoiceActivities } from './invoice';
+import type { LinkStore } from './link-store';
 import type { QboTokenManager } from './qbo-tokens';
 import type { QuickBooksClientDeps } from './quickbooks-client';
 import type { ServiceM8ClientDeps } from './servicem8-client';
@@ -15,6 +17,7 @@ import type { Sm8AuthProvider } from './sm8-auth';
 export interface ActivityDeps {
   pool: Pool;
   store: ConnectionStore;
+  links: LinkStore;
   governor: Governor;
   qboTokens: QboTokenManager;
   sm8Auth: Sm8AuthProvider;
@@ -26,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createHealthActivities(deps),
     ...createConnectionActivities(deps),
+    ...createInvoiceActivities(deps),
   };
 }
 

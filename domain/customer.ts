@@ -12,7 +12,13 @@ export interface QboCustomerFields {
   FamilyName?: string;
   PrimaryEmailAddr?: { Address: string };
   PrimaryPhone?: { FreeFormNumber: string };
-  BillAddr?: { Line1?: string; City?: string; CountrySubDivisionCode?: string; PostalCode?: string; Country?: string };
+  BillAddr?: {
+    Line1?: string;
+    City?: string;
+    CountrySubDivisionCode?: string;
+    PostalCode?: string;
+    Country?: string;
+  };
 }
 
 /** The billing contact: active BILLING type first, then the primary contact, then any active one. */
@@ -25,8 +31,14 @@ export function billingContact(contacts: readonly Sm8CompanyContact[]): Sm8Compa
   );
 }
 
-export function customerFromCompany(company: Sm8Company, contact: Sm8CompanyContact | undefined): QboCustomerFields {
-  const fields: QboCustomerFields = { DisplayName: qboSafeName(company.name), CompanyName: company.name.trim().slice(0, 100) };
+export function customerFromCompany(
+  company: Sm8Company,
+  contact: Sm8CompanyContact | undefined,
+): QboCustomerFields {
+  const fields: QboCustomerFields = {
+    DisplayName: qboSafeName(company.name),
+    CompanyName: company.name.trim().slice(0, 100),
+  };
   if (contact?.first?.trim()) fields.GivenName = contact.first.trim().slice(0, 100);
   if (contact?.last?.trim()) fields.FamilyName = contact.last.trim().slice(0, 100);
   if (contact?.email?.trim()) fields.PrimaryEmailAddr = { Address: contact.email.trim() };

@@ -23,5 +23,8 @@ function fnv1a(text: string, seed: number): number {
 
 export function fingerprint(value: unknown): string {
   const text = canonicalJson(value);
-  return fnv1a(text, 0x811c9dc5).toString(16).padStart(8, '0') + fnv1a(text, 0x9747b28c).toString(16).padStart(8, '0');
+  return (
+    fnv1a(text, 0x811c9dc5).toString(16).padStart(8, '0') +
+    fnv1a(text, 0x9747b28c).toString(16).padStart(8, '0')
+  );
 }

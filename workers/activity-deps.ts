@@ -5,7 +5,9 @@ import axios from 'axios';
 import type { Pool } from 'pg';
 import type { ActivityDeps } from '../activities';
 import { ConnectionStore } from '../activities/connection-store';
-import { ungoverned, type Governor } from '../activities/governor';
+import { LinkStore } from '../activities/link-store';
+import type { Governor } from '../activities/governor';
+import { RateGovernor } from '../activities/rate-governor';
 import { QboTokenManager, configureIntuitOAuth, type QboOAuthSettings } from '../activities/qbo-tokens';
 import { Sm8AuthProvider } from '../activities/sm8-auth';
 import type { ApiDeps } from '../client/api-server';
@@ -47,6 +49,7 @@ export function buildActivityDeps(config: Config, pool: Pool, governor: Governor
   return {
     pool,
     store,
+    links: new LinkStore(pool),
     governor,
     qboTokens,
     sm8Auth,
@@ -65,9 +68,13 @@ export function buildActivityDeps(config: Config, pool: Pool, governor: Governor
   };
 }
 
-/** The per-connection rate governor shared by all workers (PostgreSQL-backed). */
-export function createGovernor(_pool: Pool): Governor {
-  return ungoverned; // replaced by the PostgreSQL rate governor when it lands
+/**
+ * The per-connection rate governor shared by all workers (PostgreSQL-backed, docs/rate-governor.md).
+ * An activity waits at most a minute for a permit; beyond that it fails retryably with the wait as
+ * nextRetryDelay, so a worker never sits blocked inside an activity for long.
+ */
+export function createGovernor(pool: Pool): RateGovernor {
+  return new RateGovernor(pool, { maxWaitMs: 60_000 });
 }
 
 /** The HTTP API's dependencies (connect flows share the activities' store and OAuth settings). */

@@ -21,6 +21,7 @@ async function main(): Promise<void> {
   const stop = async () => {
     await api.close();
     await temporal.connection.close();
+    await deps.governor.close?.();
     await pool.end();
     await db.stop();
     process.exit(0);

@@ -54,6 +54,7 @@ async function main(): Promise<void> {
     const connection = await NativeConnection.connect({ address: config.temporal.address });
     stops.push(() => connection.close());
     const deps = buildActivityDeps(config, pool, createGovernor(pool));
+    stops.push(async () => deps.governor.close?.());
     const worker = await createSyncWorker({
       connection,
       namespace: config.temporal.namespace,

@@ -16,15 +16,17 @@ async function main(): Promise<void> {
   const applied = await migrate(pool);
   if (applied.length) log.info(`applied migrations ${applied.join(', ')}`);
   const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const deps = buildActivityDeps(config, pool, createGovernor(pool));
   const worker = await createSyncWorker({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
-    deps: buildActivityDeps(config, pool, createGovernor(pool)),
+    deps,
   });
   log.info(`worker polling ${config.temporal.taskQueue} on ${config.temporal.address}`);
   await worker.run(); // returns after SIGINT/SIGTERM (the SDK's default shutdown signals)
   await connection.close();
+  await deps.governor.close?.();
   await pool.end();
   await db.stop();
 }

@@ -1,3 +1,4 @@
 // Every workflow the worker runs. Workflow code is deterministic: see eslint.config.mjs for what it may import.
 export * from './health-check';
 export * from './connection-check';
+export * from './invoice';

@@ -6,11 +6,12 @@
  * ServiceM8 line arithmetic (rounded half away from zero, per line):
  *   tax-exclusive line: unit = round2(price);            ex  = round(qty × unit); tax = round(ex × r)
  *   tax-inclusive line: unit = round2(displayed_amount); inc = round(qty × unit); tax = round(inc × r/(1+r))
- * QuickBooks (global editions) also rounds tax per line: TaxExcluded tax = round(Amount × r), TaxInclusive
- * tax = round(Amount × r/(1+r)). So a job priced all-exclusive maps to TaxExcluded and an all-inclusive job
- * to TaxInclusive with identical totals. A job mixing both is sent TaxExcluded with the inclusive lines at
- * their ex-tax unit price; when that would move the total by a cent, the invoice is not posted
- * (TOTAL_MISMATCH, INV-4: never post a different total).
+ * QuickBooks (global editions) also rounds tax per line. A line's `Amount` is always the NET amount; with
+ * TaxInclusive the gross goes in `TaxInclusiveAmt` and QuickBooks derives tax = round(gross × r/(1+r)),
+ * net = gross − tax (the ServiceM8 arithmetic). So a job priced all-exclusive maps to TaxExcluded and an
+ * all-inclusive job to TaxInclusive with identical totals. A job mixing both is sent TaxExcluded with the
+ * inclusive lines at their ex-tax unit price; when that would move the total by a cent, the invoice is not
+ * posted (TOTAL_MISMATCH, INV-4: never post a different total).
  */
 import { centsToAmount, divRound, parseRate, parseScaled, taxInGross, taxOnNet, toCents } from '../money';
 import { flag, sm8Date, type Sm8Job, type Sm8JobMaterial, type Sm8TaxRate } from '../servicem8-types';
@@ -29,8 +30,12 @@ export interface PlannedLine {
   materialUuid: string;
   description: string;
   qty: number;
+  /** Net unit price, with enough decimals that round(qty × unitPrice) = amountCents (QuickBooks 6070). */
   unitPrice: number;
+  /** Net (ex-tax) line amount: QuickBooks' `Amount`. */
   amountCents: number;
+  /** Gross line amount for TaxInclusive invoices: QuickBooks' `TaxInclusiveAmt`. */
+  grossCents: number | null;
   qboTaxCodeId: string;
   /** What QuickBooks will compute as this line's tax. */
   taxCents: number;
@@ -73,14 +78,29 @@ export function docNumberFor(job: Sm8Job, prefix = ''): string {
   return `${prefix}${job.generated_job_id}`.slice(0, DOC_NUMBER_MAX);
 }
 
-/** Rounds a decimal string to 2 places and returns it as a number (the unit prices ServiceM8 bills). */
-function unit2(value: string | undefined): number {
-  return (toCents(value ?? '0') ?? 0) / 100;
+/** round(qty × unit cents), qty in ten-thousandths. */
+function qtyTimes(qty: bigint, unitCents: number): number {
+  return Number(divRound(qty * BigInt(unitCents), 10_000n));
 }
 
-function qtyTimes(qtyText: string, unitCents: number): number {
-  const qty = parseScaled(qtyText, 4) ?? 0n;
-  return Number(divRound(qty * BigInt(unitCents), 10_000n));
+/**
+ * A net unit price whose product with qty rounds back to the net amount: exact to 7 decimals (QuickBooks
+ * UnitPrice is a decimal), e.g. net 104.55 over 3 → 34.85; over 7 → 14.9357143.
+ */
+function netUnitPrice(amountCents: number, qty: bigint, fallback: string): number {
+  if (qty === 0n) return (toCents(fallback) ?? 0) / 100;
+  const unit = divRound(BigInt(amountCents) * 10n ** 9n, qty); // 10^-7 dollars: cents × 10^5 × 10^4 / qty
+  return Number(unit) / 1e7;
+}
+
+function lineBase(line: Sm8JobMaterial, link: TaxCodeLink, qty: bigint) {
+  return {
+    jobMaterialUuid: line.uuid,
+    materialUuid: line.material_uuid,
+    description: line.name,
+    qty: Number(qty) / 10_000,
+    qboTaxCodeId: link.qboTaxCodeId,
+  };
 }
 
 export function planInvoice(input: {
@@ -111,25 +131,31 @@ export function planInvoice(input: {
       return blocked(reasons.taxRateUnmapped(line.name, rateName));
     }
     const rate = parseRate(link.ratePercent) ?? 0n;
-    const inclusive = mode === 'TaxInclusive';
-    const unitPrice = inclusive ? unit2(line.displayed_amount) : unit2(line.price);
-    const unitCents = Math.round(unitPrice * 100);
-    const amountCents = qtyTimes(line.quantity, unitCents);
-    planned.push({
-      jobMaterialUuid: line.uuid,
-      materialUuid: line.material_uuid,
-      description: line.name,
-      qty: Number(parseScaled(line.quantity, 4) ?? 0n) / 10_000,
-      unitPrice,
-      amountCents,
-      qboTaxCodeId: link.qboTaxCodeId,
-      taxCents: inclusive ? taxInGross(amountCents, rate) : taxOnNet(amountCents, rate),
-    });
+    const qty = parseScaled(line.quantity, 4) ?? 0n;
+    if (mode === 'TaxInclusive') {
+      const grossCents = qtyTimes(qty, toCents(line.displayed_amount ?? '0') ?? 0);
+      const taxCents = taxInGross(grossCents, rate);
+      const amountCents = grossCents - taxCents;
+      planned.push({
+        ...lineBase(line, link, qty),
+        unitPrice: netUnitPrice(amountCents, qty, line.price),
+        amountCents,
+        grossCents,
+        taxCents,
+      });
+    } else {
+      const unitCents = toCents(line.price) ?? 0;
+      const amountCents = qtyTimes(qty, unitCents);
+      planned.push({
+        ...lineBase(line, link, qty),
+        unitPrice: unitCents / 100,
+        amountCents,
+        grossCents: null,
+        taxCents: taxOnNet(amountCents, rate),
+      });
+    }
   }
-  const qboTotalCents =
-    mode === 'TaxInclusive'
-      ? planned.reduce((s, l) => s + l.amountCents, 0)
-      : planned.reduce((s, l) => s + l.amountCents + l.taxCents, 0);
+  const qboTotalCents = planned.reduce((sum, l) => sum + l.amountCents + l.taxCents, 0);
   if (qboTotalCents !== sm8TotalCents) return blocked(reasons.totalMismatch(sm8TotalCents, qboTotalCents));
   return {
     kind: 'ready',
@@ -180,6 +206,7 @@ export function invoicePayload(
         Qty: l.qty,
         UnitPrice: l.unitPrice,
         TaxCodeRef: { value: l.qboTaxCodeId },
+        ...(l.grossCents !== null ? { TaxInclusiveAmt: centsToAmount(l.grossCents) } : {}),
       },
     })),
   };

@@ -216,7 +216,11 @@ describe('INV-4: content', () => {
     const r = plan(job({ total_invoice_amount: '3.4500' }), [l]);
     if (r.kind !== 'ready') throw new Error(JSON.stringify(r));
     expect(r.plan.mode).toBe('TaxInclusive');
-    expect(r.plan.lines[0]).toMatchObject({ unitPrice: 1.15, amountCents: 345, taxCents: 31 });
+    // Amount is net (3.45 - 0.31), the gross travels as TaxInclusiveAmt.
+    expect(r.plan.lines[0]).toMatchObject({ amountCents: 314, grossCents: 345, taxCents: 31 });
+    expect(r.plan.qboTotalCents).toBe(345);
+    const unit = r.plan.lines[0]?.unitPrice ?? 0;
+    expect(Math.round(3 * unit * 100)).toBe(314);
   });
 
   it('INV-4: never posts a different total: a cent of rounding difference blocks with both figures', () => {
@@ -249,7 +253,12 @@ describe('INV-4: content', () => {
         const total = sm8Total(materials, taxRates);
         const r = plan(job({ total_invoice_amount: (total / 100).toFixed(4) }), materials);
         if (total === 0) return r.kind === 'zero_value';
-        return r.kind === 'ready' && r.plan.qboTotalCents === total;
+        if (r.kind !== 'ready' || r.plan.qboTotalCents !== total) return false;
+        // QuickBooks 6070: Amount = round(Qty × UnitPrice), in exact decimals.
+        return r.plan.lines.every((l) => {
+          const product = (parseScaled(l.qty, 4) ?? 0n) * (parseScaled(l.unitPrice, 7) ?? 0n); // 10^-11 dollars
+          return Number(divRound(product, 1_000_000_000n)) === l.amountCents;
+        });
       }),
       { numRuns: 300 },
     );

@@ -87,6 +87,7 @@ export async function createHarness(
     worker,
     runWorker: (fn) => worker.runUntil(fn),
     async close() {
+      await deps.governor.close?.();
       await native.close();
       await connection.close();
       await pool.end();

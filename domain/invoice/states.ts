@@ -1,0 +1,28 @@
+/** The sync state of one job's invoice (search attribute SyncState, admin API, invoice_exports.state). */
+export const InvoiceSyncState = {
+  /** Not approved (INV-1), or the job no longer exists and was never exported. */
+  notApproved: 'NOT_APPROVED',
+  /** Approved with a total of 0.00: not exported (INV-2). */
+  zeroValue: 'ZERO_VALUE',
+  /** Approved but cannot be exported; the reason says why (INV-3). */
+  blocked: 'BLOCKED',
+  /** In QuickBooks and in step with ServiceM8. */
+  exported: 'EXPORTED',
+  /** In QuickBooks, but a later ServiceM8 change cannot be sent; the reason says why. */
+  resyncBlocked: 'RESYNC_BLOCKED',
+  /** Deleted or un-approved in ServiceM8 after export: QuickBooks owns the ledger now (INV-10). */
+  needsAttentionInQbo: 'NEEDS_ATTENTION_IN_QBO',
+  /** Voided or deleted in QuickBooks: sync for the job stopped (INV-10). */
+  voidedInQbo: 'VOIDED_IN_QBO',
+  deletedInQbo: 'DELETED_IN_QBO',
+  /** Waiting for the connection to be authorised again (CON-3). */
+  waitingForReauth: 'WAITING_FOR_REAUTH',
+} as const;
+
+export type InvoiceSyncStateName = (typeof InvoiceSyncState)[keyof typeof InvoiceSyncState];
+
+/** States after which nothing more is synced for the job. */
+export const FINAL_INVOICE_STATES: readonly string[] = [
+  InvoiceSyncState.voidedInQbo,
+  InvoiceSyncState.deletedInQbo,
+];

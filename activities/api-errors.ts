@@ -102,14 +102,19 @@ const NETWORK_CODES = new Set([
 ]);
 
 /** Turns any failure of an API call into the ApplicationFailure the retry policy understands. */
-export function classifyApiError(api: ApiName, err: unknown): ApplicationFailure {
+export function classifyApiError(
+  api: ApiName,
+  err: unknown,
+  opts: { rateLimitWaitMs?: number } = {},
+): ApplicationFailure {
+  const rateLimitWaitMs = opts.rateLimitWaitMs ?? RATE_LIMIT_WAIT_MS[api];
   if (err instanceof ApplicationFailure) return err;
   if (err instanceof RateGovernorTimeout) {
     // Our own budget is spent for a while (e.g. ServiceM8's daily limit): come back when it frees.
     return ApplicationFailure.create({
       type: FailureType.rateLimited,
       message: err.message,
-      nextRetryDelay: Math.max(1000, Math.ceil(err.retryAfterMs ?? RATE_LIMIT_WAIT_MS[api])),
+      nextRetryDelay: Math.max(100, Math.ceil(err.retryAfterMs ?? rateLimitWaitMs)),
     });
   }
   if (!isAxiosError(err)) {
@@ -130,7 +135,7 @@ export function classifyApiError(api: ApiName, err: unknown): ApplicationFailure
       type: FailureType.rateLimited,
       message: text,
       details: [d],
-      nextRetryDelay: RATE_LIMIT_WAIT_MS[api],
+      nextRetryDelay: rateLimitWaitMs,
     });
   }
   if (d.status >= 500 || d.status === 408) {

@@ -2,6 +2,7 @@
  * Connections in PostgreSQL (CON-1): one row per ServiceM8 account ⇄ QuickBooks company. Secrets are
  * sealed with SecretBox (AES-256-GCM) bound to their row and column; nothing here logs a secret.
  */
+import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
 import type { SecretBox } from '../infra/secrets';
 
@@ -67,10 +68,10 @@ function toSummary(r: SummaryRow): ConnectionSummary {
   };
 }
 
-export class ConnectionNotFound extends Error {
+/** Non-retryable: no retry will make a missing connection appear. */
+export class ConnectionNotFound extends ApplicationFailure {
   constructor(readonly connectionId: string) {
-    super(`No connection "${connectionId}"`);
-    this.name = 'ConnectionNotFound';
+    super(`No connection "${connectionId}"`, 'ConnectionNotFound', true);
   }
 }
 

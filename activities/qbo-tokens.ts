@@ -53,8 +53,13 @@ export function isInvalidGrant(err: unknown): boolean {
   return texts.some((t) => t.includes('invalid_grant'));
 }
 
-/** Refreshes this long before expiry, so a token never expires in the middle of a call. */
-const REFRESH_MARGIN_MS = 5 * 60_000;
+/**
+ * Refreshes this long before expiry, so a token never expires in the middle of a call: 5 minutes of
+ * Intuit's hour, or a tenth of a shorter lifetime.
+ */
+function refreshMarginMs(token: QboToken): number {
+  return Math.min(5 * 60_000, token.expires_in * 100);
+}
 
 export interface QboAccess {
   accessToken: string;
@@ -78,7 +83,7 @@ export class QboTokenManager {
   }
 
   private fresh(token: QboToken): boolean {
-    return token.createdAt + token.expires_in * 1000 - REFRESH_MARGIN_MS > this.now();
+    return token.createdAt + token.expires_in * 1000 - refreshMarginMs(token) > this.now();
   }
 
   /** A valid access token for the connection, refreshing it first when it is about to expire. */

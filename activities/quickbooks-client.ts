@@ -7,7 +7,7 @@ import axios, { isAxiosError, type Method } from 'axios';
 import type { QboEntityName, QboQueryResponse } from '../domain/qbo-types';
 import { classifyApiError, RATE_LIMIT_WAIT_MS } from './api-errors';
 import type { Governor, GovernedApi } from './governor';
-import type { QboTokenManager } from './qbo-tokens';
+import type { QboAccess, QboTokenManager } from './qbo-tokens';
 
 export const QBO_MINOR_VERSION = '75';
 
@@ -17,6 +17,8 @@ export interface QuickBooksClientDeps {
   governor: Governor;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** How long to hold off after a 429 (documented: 60 s). */
+  rateLimitWaitMs?: number;
 }
 
 interface CallOptions {
@@ -36,14 +38,20 @@ export class QuickBooksClient {
 
   private async call<T>(op: CallOptions): Promise<T> {
     const api = op.api ?? 'qbo';
-    let access = await this.deps.tokens.getAccess(this.connectionId);
+    let refused: string | null = null; // the access token QuickBooks answered 401 to
     for (let attempt = 0; ; attempt += 1) {
+      let sent: QboAccess | undefined;
       try {
         const res = await this.deps.governor.run(
           this.connectionId,
           api,
-          () =>
-            axios.request<T>({
+          async () => {
+            // The token is taken after the permit, right before sending: waiting for a permit never ages it.
+            const access = refused
+              ? await this.deps.tokens.refreshAfterUnauthorized(this.connectionId, refused)
+              : await this.deps.tokens.getAccess(this.connectionId);
+            sent = access;
+            return axios.request<T>({
               baseURL: `${this.deps.apiBaseUrl}/v3/company/${encodeURIComponent(access.realmId)}`,
               url: op.path,
               method: op.method,
@@ -56,19 +64,25 @@ export class QuickBooksClient {
               },
               timeout: this.deps.timeoutMs ?? 60_000,
               signal: this.deps.signal,
-            }),
+            });
+          },
           { signal: this.deps.signal },
         );
         return res.data;
       } catch (err) {
-        if (isAxiosError(err) && err.response?.status === 401 && attempt === 0) {
-          access = await this.deps.tokens.refreshAfterUnauthorized(this.connectionId, access.accessToken);
+        // 401: refresh (unless someone already did) and send again; twice at most before giving up.
+        if (isAxiosError(err) && err.response?.status === 401 && sent && attempt < 2) {
+          refused = sent.accessToken;
           continue;
         }
         if (isAxiosError(err) && err.response?.status === 429) {
-          await this.deps.governor.penalize(this.connectionId, api, RATE_LIMIT_WAIT_MS.qbo);
+          await this.deps.governor.penalize(
+            this.connectionId,
+            api,
+            this.deps.rateLimitWaitMs ?? RATE_LIMIT_WAIT_MS.qbo,
+          );
         }
-        throw classifyApiError('qbo', err);
+        throw classifyApiError('qbo', err, { rateLimitWaitMs: this.deps.rateLimitWaitMs });
       }
     }
   }

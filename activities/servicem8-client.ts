@@ -46,6 +46,8 @@ export interface ServiceM8ClientDeps {
   governor: Governor;
   signal?: AbortSignal;
   timeoutMs?: number;
+  /** How long to hold off after a 429 (documented: 60 s). */
+  rateLimitWaitMs?: number;
 }
 
 export class ServiceM8Client {
@@ -61,14 +63,21 @@ export class ServiceM8Client {
   ) {
     if (/\/staff(\/|\.json)/i.test(path))
       throw new Error('STAFF-1: staff are never synced; refusing a staff endpoint');
-    let headers = await this.deps.auth.headers(this.connectionId);
+    let refused: string | null | undefined; // undefined: no 401 yet; else the bearer token that was refused
     for (let attempt = 0; ; attempt += 1) {
+      let sent: Record<string, string> | undefined;
       try {
         return await this.deps.governor.run(
           this.connectionId,
           'sm8',
-          () =>
-            axios.request<T>({
+          async () => {
+            // Credentials are read after the permit, right before sending (a wait never ages a token).
+            const headers =
+              refused === undefined
+                ? await this.deps.auth.headers(this.connectionId)
+                : await this.deps.auth.refresh(this.connectionId, refused);
+            sent = headers;
+            return axios.request<T>({
               baseURL: this.deps.apiBaseUrl,
               url: opts.query ? `${path}?${opts.query}` : path,
               method,
@@ -82,19 +91,23 @@ export class ServiceM8Client {
               },
               timeout: this.deps.timeoutMs ?? 60_000,
               signal: this.deps.signal,
-            }),
+            });
+          },
           { signal: this.deps.signal },
         );
       } catch (err) {
-        if (isAxiosError(err) && err.response?.status === 401 && attempt === 0) {
-          const bearer = headers.Authorization?.replace(/^Bearer /, '') ?? null;
-          headers = await this.deps.auth.refresh(this.connectionId, bearer);
+        if (isAxiosError(err) && err.response?.status === 401 && sent && attempt < 2) {
+          refused = sent.Authorization?.replace(/^Bearer /, '') ?? null;
           continue;
         }
         if (isAxiosError(err) && err.response?.status === 429) {
-          await this.deps.governor.penalize(this.connectionId, 'sm8', RATE_LIMIT_WAIT_MS.sm8);
+          await this.deps.governor.penalize(
+            this.connectionId,
+            'sm8',
+            this.deps.rateLimitWaitMs ?? RATE_LIMIT_WAIT_MS.sm8,
+          );
         }
-        throw classifyApiError('sm8', err);
+        throw classifyApiError('sm8', err, { rateLimitWaitMs: this.deps.rateLimitWaitMs });
       }
     }
   }

@@ -65,8 +65,12 @@ export class Sm8AuthProvider {
       await client.query('BEGIN');
       const creds = await this.store.readSm8Credentials(connectionId, client, true);
       if (creds.kind === 'api_key') {
-        await client.query('COMMIT');
         // An API key that is refused cannot be refreshed: the user must enter a new one.
+        await client.query(
+          `UPDATE connections SET status = 'needs_reauth', status_reason = $2, updated_at = now() WHERE id = $1`,
+          [connectionId, 'ServiceM8 refused the API key: enter a new key'],
+        );
+        await client.query('COMMIT');
         throw connectionNeedsReauth(connectionId, 'ServiceM8 refused the API key');
       }
       if (creds.accessToken !== stale && creds.expiresAt - REFRESH_MARGIN_MS > this.now()) {

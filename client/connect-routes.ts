@@ -108,6 +108,12 @@ export function registerConnectRoutes(app: FastifyInstance, deps: ConnectDeps): 
         error: `connection "${connectionId}" belongs to QuickBooks company ${existing.qboRealmId}, not ${q.realmId}`,
       });
     }
+    const owner = await store.findByRealm(q.realmId);
+    if (owner && owner.id !== connectionId) {
+      return reply.code(409).send({
+        error: `QuickBooks company ${q.realmId} is already connected as connection "${owner.id}"; reconnect that one instead`,
+      });
+    }
     const oauth = newOAuthClient(deps.qboOAuth);
     const callbackUrl = `${config.publicBaseUrl}${req.url}`;
     try {

@@ -110,6 +110,10 @@ export const VARIABLES = {
     default: 'https://go.servicem8.com/oauth/access_token',
     description: 'ServiceM8 OAuth token endpoint.',
   },
+  RATE_LIMIT_WAIT_SECONDS: {
+    default: '60',
+    description: 'How long a connection holds off an API after it answered 429 (Intuit asks for 60 s).',
+  },
 } as const satisfies Record<string, VariableSpec>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -131,6 +135,7 @@ export interface Config {
   embeddedPgPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   publicBaseUrl: string;
+  rateLimitWaitMs: number;
   encryptionKeys: string | undefined;
   adminToken: string | undefined;
   qbo: {
@@ -162,6 +167,15 @@ function port(env: Env, name: VariableName): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > 65535) {
     throw new ConfigError(name, `must be a TCP port (1-65535), got "${value}"`);
+  }
+  return n;
+}
+
+function seconds(env: Env, name: VariableName): number {
+  const value = raw(env, name) ?? '';
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n <= 0 || n > 86_400) {
+    throw new ConfigError(name, `must be a number of seconds between 0 and 86400, got "${value}"`);
   }
   return n;
 }
@@ -239,6 +253,7 @@ export function loadConfig(env: Env = process.env): Config {
     embeddedPgPort: port(env, 'EMBEDDED_PG_PORT'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const),
     publicBaseUrl: httpUrl(env, 'PUBLIC_BASE_URL', `http://127.0.0.1:${apiPort}`),
+    rateLimitWaitMs: seconds(env, 'RATE_LIMIT_WAIT_SECONDS') * 1000,
     encryptionKeys: raw(env, 'ENCRYPTION_KEYS'),
     adminToken: raw(env, 'ADMIN_TOKEN'),
     qbo: {

@@ -58,12 +58,14 @@ export function buildActivityDeps(config: Config, pool: Pool, governor: Governor
       tokens: qboTokens,
       governor,
       signal: activitySignal(),
+      rateLimitWaitMs: config.rateLimitWaitMs,
     }),
     sm8ClientDeps: () => ({
       apiBaseUrl: config.sm8.apiBaseUrl,
       auth: sm8Auth,
       governor,
       signal: activitySignal(),
+      rateLimitWaitMs: config.rateLimitWaitMs,
     }),
   };
 }

@@ -56,7 +56,7 @@ export interface Harness {
   pool: Pool;
   taskQueue: string;
   worker: Worker;
-  /** Runs fn while the worker polls, then shuts the worker down. */
+  /** Runs fn (the worker polls from creation until close; kept for readability of tests). */
   runWorker<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -78,6 +78,8 @@ export async function createHarness(
     deps,
     workflowBundle: { codePath: testEnv.workflowBundlePath },
   });
+  // A worker runs once; it polls from here until close() (a crash fails the test that waits on it).
+  const running = worker.run();
   return {
     config,
     deps,
@@ -85,8 +87,14 @@ export async function createHarness(
     pool,
     taskQueue,
     worker,
-    runWorker: (fn) => worker.runUntil(fn),
+    runWorker: async (fn) => {
+      const outcome = await Promise.race([fn().then((value) => ({ value })), running.then(() => null)]);
+      if (!outcome) throw new Error('the test worker stopped');
+      return outcome.value;
+    },
     async close() {
+      worker.shutdown();
+      await running;
       await deps.governor.close?.();
       await native.close();
       await connection.close();

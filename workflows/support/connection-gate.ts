@@ -12,6 +12,7 @@ import {
   defineSignal,
   proxyActivities,
   setHandler,
+  sleep,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { CONNECTION_BLOCKED_FAILURES } from '../../domain/failures';
@@ -25,6 +26,7 @@ const { getConnectionStatus } = proxyActivities<Activities>({
 
 /** Re-checks the connection this often while parked, in case the restore signal was lost. */
 const RECHECK_INTERVAL = '10 minutes';
+const SHORT_RETRY = '5 seconds';
 
 export function blockedReason(err: unknown): string | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : err;
@@ -64,9 +66,14 @@ export function createConnectionGate(
           if (!reason) throw err;
           waiting = true;
           await hooks.onBlocked?.(reason);
+          // A refusal can be momentary (a token rotated in between): if the connection is still active,
+          // try again shortly; otherwise wait for the reconnect signal, re-checking now and then.
           for (;;) {
+            if ((await getConnectionStatus({ connectionId })) === 'active') {
+              await sleep(SHORT_RETRY);
+              break;
+            }
             if (await condition(() => restored > seen, RECHECK_INTERVAL)) break;
-            if ((await getConnectionStatus({ connectionId })) === 'active') break;
           }
           waiting = false;
           await hooks.onResumed?.();

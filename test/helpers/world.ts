@@ -1,0 +1,111 @@
+/**
+ * A whole product in one test process: both API simulators, the sync worker (real Temporal, real
+ * PostgreSQL) and the HTTP API, with connections made through the real connect flows.
+ */
+import axios from 'axios';
+import type { FastifyInstance } from 'fastify';
+import { buildApiServer } from '../../client/api-server';
+import {
+  startQuickBooksSimulator,
+  type QuickBooksSimulatorOptions,
+  type RunningQuickBooksSimulator,
+} from '../../simulators/quickbooks';
+import {
+  DEFAULT_API_KEY,
+  startServiceM8Simulator,
+  type RunningServiceM8Simulator,
+  type ServiceM8SimulatorOptions,
+} from '../../simulators/servicem8';
+import { buildApiDeps } from '../../workers/activity-deps';
+import { freePort } from '../setup/global-setup';
+import { createHarness, type Harness } from './env';
+
+export interface World {
+  qbo: RunningQuickBooksSimulator;
+  sm8: RunningServiceM8Simulator;
+  h: Harness;
+  api: FastifyInstance;
+  apiUrl: string;
+  /** The configuration overrides pointing the product at the simulators (for a second worker). */
+  env: Record<string, string>;
+  /**
+   * Connects QuickBooks (OAuth through intuit-oauth and the simulator) and ServiceM8 (API key). A new
+   * connection gets its own simulated QuickBooks company unless `realmId` is given; a reconnect keeps its own.
+   */
+  connect(connectionId: string, opts?: { realmId?: string; sm8?: boolean }): Promise<{ realmId: string }>;
+  close(): Promise<void>;
+}
+
+export async function startWorld(
+  opts: {
+    qbo?: QuickBooksSimulatorOptions;
+    sm8?: ServiceM8SimulatorOptions;
+    env?: Record<string, string>;
+  } = {},
+): Promise<World> {
+  const qbo = await startQuickBooksSimulator({ ...opts.qbo });
+  const sm8 = await startServiceM8Simulator({ ...opts.sm8 });
+  const apiPort = await freePort();
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const env: Record<string, string> = {
+    PUBLIC_BASE_URL: apiUrl,
+    QBO_CLIENT_ID: 'qbo-sim-client-id',
+    QBO_CLIENT_SECRET: 'qbo-sim-client-secret',
+    QBO_ENVIRONMENT: 'sandbox',
+    QBO_API_BASE_URL: qbo.url,
+    QBO_AUTHORIZE_URL: qbo.oauthEndpoints.authorizeEndpoint,
+    QBO_TOKEN_URL: qbo.oauthEndpoints.tokenEndpoint,
+    QBO_REVOKE_URL: qbo.oauthEndpoints.revokeEndpoint,
+    SM8_API_BASE_URL: sm8.url,
+    // Intuit asks for 60 s after a 429; tests hold off 1 s so that they stay short.
+    RATE_LIMIT_WAIT_SECONDS: '1',
+    ...opts.env,
+  };
+  const h = await createHarness({ env });
+  const api = buildApiServer(buildApiDeps(h.config, h.deps, h.client));
+  await api.listen({ host: '127.0.0.1', port: apiPort });
+
+  return {
+    qbo,
+    sm8,
+    h,
+    api,
+    apiUrl,
+    env,
+    async connect(connectionId, opts = {}) {
+      const realm =
+        opts.realmId ??
+        (await h.deps.store.get(connectionId))?.qboRealmId ??
+        qbo.control.createRealm({ companyName: connectionId });
+      // Browser-like: follow the redirects by hand (connect -> Intuit authorize -> our callback).
+      const start = await axios.get(`${apiUrl}/connect/quickbooks?connection=${connectionId}`, {
+        maxRedirects: 0,
+        validateStatus: (s) => s === 302,
+      });
+      const consent = await axios.get(`${String(start.headers.location)}&realmId=${realm}`, {
+        maxRedirects: 0,
+        validateStatus: (s) => s === 302,
+      });
+      const callback = await axios.get<{ realmId: string }>(String(consent.headers.location), {
+        validateStatus: () => true,
+      });
+      if (callback.status !== 200)
+        throw new Error(`callback failed: ${callback.status} ${JSON.stringify(callback.data)}`);
+      if (opts.sm8 === false) return { realmId: callback.data.realmId };
+      const sm8 = await axios.post(
+        `${apiUrl}/connections/${connectionId}/servicem8`,
+        { apiKey: DEFAULT_API_KEY },
+        { validateStatus: () => true },
+      );
+      if (sm8.status !== 200)
+        throw new Error(`ServiceM8 connect failed: ${sm8.status} ${JSON.stringify(sm8.data)}`);
+      return { realmId: callback.data.realmId };
+    },
+    async close() {
+      await api.close();
+      await h.close();
+      await sm8.stop();
+      await qbo.stop();
+    },
+  };
+}

@@ -47,6 +47,8 @@ export interface InvoiceStatus {
   reason: Reason | null;
   lastSyncedTotalCents: number | null;
   syncs: number;
+  /** Nothing pending and no sync running. */
+  idle: boolean;
 }
 export const invoiceStatusQuery = defineQuery<InvoiceStatus>('status');
 
@@ -65,10 +67,12 @@ export interface InvoiceWorkflowInput {
   jobUuid: string;
   /** Set by continue-as-new. */
   carried?: Carried;
+  /** When a blocked invoice is looked at again (default 1 min, 5 min, 15 min, then hourly). */
+  blockedRetry?: string[];
 }
 
 /** A blocked invoice is looked at again on this schedule, so it exports once the cause is fixed (INV-3). */
-const BLOCKED_RETRY = ['1 minute', '5 minutes', '15 minutes', '1 hour'] as const;
+const BLOCKED_RETRY = ['1 minute', '5 minutes', '15 minutes', '1 hour'];
 /** With nothing to do, the workflow ends after this long; the next event starts it again. */
 const IDLE_END = '7 days';
 
@@ -85,6 +89,7 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
   };
   let sm8Dirty = true; // a (re)start always looks once
   let qboDirty = input.carried === undefined;
+  let syncing = false;
 
   const status = (): InvoiceStatus => ({
     connectionId,
@@ -94,6 +99,7 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
     reason: s.reason,
     lastSyncedTotalCents: s.lastSyncedTotalCents,
     syncs: s.syncs,
+    idle: !syncing && !sm8Dirty && !qboDirty,
   });
   setHandler(sm8JobChangedSignal, () => {
     sm8Dirty = true;
@@ -324,8 +330,9 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
     if (FINAL_INVOICE_STATES.includes(s.state)) break;
     const blocked = s.state === InvoiceSyncState.blocked || s.state === InvoiceSyncState.resyncBlocked;
     if (!sm8Dirty && !qboDirty) {
+      const schedule = input.blockedRetry?.length ? input.blockedRetry : BLOCKED_RETRY;
       const timeout = blocked
-        ? BLOCKED_RETRY[Math.min(s.blockedRetries, BLOCKED_RETRY.length - 1)]
+        ? (schedule[Math.min(s.blockedRetries, schedule.length - 1)] ?? '1 hour')
         : IDLE_END;
       const woke = await condition(() => sm8Dirty || qboDirty, timeout);
       if (!woke && !blocked) break; // idle: end; the next event starts a new run
@@ -334,13 +341,23 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
     const lookAtQbo = qboDirty;
     sm8Dirty = false;
     qboDirty = false;
-    await gate.run(() => syncOnce(lookAtQbo));
+    syncing = true;
+    try {
+      await gate.run(() => syncOnce(lookAtQbo));
+    } finally {
+      syncing = false;
+    }
     if (s.state !== InvoiceSyncState.blocked && s.state !== InvoiceSyncState.resyncBlocked)
       s.blockedRetries = 0;
 
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof invoiceWorkflow>({ connectionId, jobUuid, carried: s });
+      await continueAsNew<typeof invoiceWorkflow>({
+        connectionId,
+        jobUuid,
+        carried: s,
+        blockedRetry: input.blockedRetry,
+      });
     }
   }
   return status();

@@ -10,6 +10,7 @@ import {
   qboInvoiceChangedSignal,
   resyncInvoiceSignal,
   sm8JobChangedSignal,
+  type InvoiceWorkflowInput,
 } from '../workflows/invoice';
 import { ConnectionId, EntityType, Sm8Uuid } from '../workflows/search-attributes';
 
@@ -28,13 +29,13 @@ export async function signalInvoice(
   connectionId: string,
   jobUuid: string,
   event: InvoiceEvent,
-  opts: { blockedRetry?: string[] } = {},
+  opts: Pick<InvoiceWorkflowInput, 'blockedRetry' | 'maxSyncsPerRun'> = {},
 ): Promise<string> {
   const workflowId = invoiceWorkflowId(connectionId, jobUuid);
   await temporal.workflow.signalWithStart(invoiceWorkflow, {
     workflowId,
     taskQueue,
-    args: [{ connectionId, jobUuid, ...(opts.blockedRetry ? { blockedRetry: opts.blockedRetry } : {}) }],
+    args: [{ connectionId, jobUuid, ...opts }],
     signal: SIGNALS[event],
     signalArgs: [],
     typedSearchAttributes: [

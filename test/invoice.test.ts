@@ -580,6 +580,26 @@ describe('INV-10: after export, QuickBooks owns the ledger', () => {
   });
 });
 
+describe('history stays bounded', () => {
+  it('INV-9: continue-as-new carries the state over: same invoice, no duplicate, new run', async () => {
+    const client = f.client('Continue As New Ltd');
+    const job = f.job({ clientUuid: client, lines: [{ name: 'Labour', qty: '1', unit: '100', tax: 'GST' }] });
+    const wfId = invoiceWorkflowId(CONN, job);
+    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged', { maxSyncsPerRun: 2 });
+    const first = await waitStatus(job, (x) => x.idle && x.state === 'EXPORTED');
+    const firstRun = (await w.h.client.workflow.getHandle(wfId).describe()).runId;
+    f.line(job, { name: 'Part', qty: '1', unit: '10', tax: 'GST' }, 4);
+    await sync(job);
+    f.line(job, { name: 'Another', qty: '1', unit: '10', tax: 'GST' }, 5);
+    const last = await sync(job);
+    const lastRun = (await w.h.client.workflow.getHandle(wfId).describe()).runId;
+    expect(lastRun).not.toBe(firstRun);
+    expect(last).toMatchObject({ state: 'EXPORTED', qboInvoiceId: first.qboInvoiceId });
+    expect(invoicesOfJob(job)).toHaveLength(1);
+    expect(qboInvoice(first.qboInvoiceId).TotalAmt).toBe(132);
+  });
+});
+
 describe('a full lifecycle replays deterministically', () => {
   it('records (with RECORD_HISTORIES=1) and replays the history of export -> re-sync -> sent', async () => {
     const client = f.client('Replay Lifecycle Ltd');

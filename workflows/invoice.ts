@@ -69,10 +69,14 @@ export interface InvoiceWorkflowInput {
   carried?: Carried;
   /** When a blocked invoice is looked at again (default 1 min, 5 min, 15 min, then hourly). */
   blockedRetry?: string[];
+  /** Continue-as-new after this many syncs in one run (default 200), keeping histories small. */
+  maxSyncsPerRun?: number;
 }
 
 /** A blocked invoice is looked at again on this schedule, so it exports once the cause is fixed (INV-3). */
 const BLOCKED_RETRY = ['1 minute', '5 minutes', '15 minutes', '1 hour'];
+/** A run hands over to a new one (continue-as-new) after this many syncs: about 20 events each. */
+const MAX_SYNCS_PER_RUN = 200;
 /** With nothing to do, the workflow ends after this long; the next event starts it again. */
 const IDLE_END = '7 days';
 
@@ -90,6 +94,7 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
   let sm8Dirty = true; // a (re)start always looks once
   let qboDirty = input.carried === undefined;
   let syncing = false;
+  let syncsThisRun = 0;
 
   const status = (): InvoiceStatus => ({
     connectionId,
@@ -350,14 +355,13 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
     if (s.state !== InvoiceSyncState.blocked && s.state !== InvoiceSyncState.resyncBlocked)
       s.blockedRetries = 0;
 
-    if (workflowInfo().continueAsNewSuggested) {
+    syncsThisRun += 1;
+    if (
+      workflowInfo().continueAsNewSuggested ||
+      syncsThisRun >= (input.maxSyncsPerRun ?? MAX_SYNCS_PER_RUN)
+    ) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof invoiceWorkflow>({
-        connectionId,
-        jobUuid,
-        carried: s,
-        blockedRetry: input.blockedRetry,
-      });
+      await continueAsNew<typeof invoiceWorkflow>({ ...input, carried: s });
     }
   }
   return status();

@@ -376,6 +376,16 @@ export function createInvoiceActivities(deps: ActivityDeps) {
       }
     },
 
+    /** INV-10: the invoice's link is marked voided/deleted when QuickBooks voids or deletes it. */
+    async markInvoiceLink(input: {
+      connectionId: string;
+      jobUuid: string;
+      state: 'voided' | 'deleted';
+    }): Promise<void> {
+      const link = await deps.links.bySm8(input.connectionId, 'invoice', input.jobUuid);
+      if (link) await deps.links.update(link.id, { state: input.state });
+    },
+
     /** INV-7: the invoice was emailed or printed in QuickBooks. */
     async markJobInvoiceSent(input: { connectionId: string; jobUuid: string }): Promise<void> {
       await sm8For(input.connectionId).update('job', input.jobUuid, { invoice_sent: 1 });

@@ -571,6 +571,8 @@ describe('INV-10: after export, QuickBooks owns the ledger', () => {
     expect(f.notesOf(job).some((n) => n.includes('was voided in QuickBooks'))).toBe(true);
     const row = await w.h.pool.query('SELECT state FROM invoice_exports WHERE job_uuid = $1', [job]);
     expect(row.rows[0]?.state).toBe('VOIDED_IN_QBO');
+    const link = await w.h.deps.links.bySm8(CONN, 'invoice', job);
+    expect(link?.state).toBe('voided');
     // Later ServiceM8 changes no longer touch QuickBooks: the next event starts a run that stops at once.
     f.line(job, { name: 'After void', qty: '1', unit: '5', tax: 'GST' }, 7);
     await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged');

@@ -20,7 +20,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { InvoiceSnapshot } from '../activities/invoice';
-import { invoicePayload, isApproved, planInvoice } from '../domain/invoice/plan';
+import { invoicePayload, isApproved, planInvoice, type InvoicePlan } from '../domain/invoice/plan';
 import { reasons, ReasonCode, type Reason } from '../domain/invoice/reasons';
 import { FINAL_INVOICE_STATES, InvoiceSyncState, type InvoiceSyncStateName } from '../domain/invoice/states';
 import { flag } from '../domain/servicem8-types';
@@ -181,6 +181,32 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
     }
   }
 
+  function noteOnce(noteKey: string, text: string): Promise<boolean> {
+    return acts.addJobNoteOnce({ connectionId, jobUuid, noteKey, text, noteUuid: uuid4() });
+  }
+
+  /** INV-5: the customer and items the invoice refers to (linked, matched by name, or created), then its body. */
+  async function preparePayload(
+    companyUuid: string,
+    p: InvoicePlan,
+  ): Promise<{ ok: true; payload: Record<string, unknown> } | { ok: false; reason: Reason }> {
+    const customer = await acts.ensureCustomer({ connectionId, companyUuid, requestId: uuid4() });
+    if (!customer.ok) return customer;
+    const items = await acts.ensureItems({
+      connectionId,
+      lines: p.lines.map((l) => ({ jobMaterialUuid: l.jobMaterialUuid, materialUuid: l.materialUuid })),
+      requestId: uuid4(),
+    });
+    if (!items.ok) return items;
+    const payload = invoicePayload(p, {
+      jobUuid,
+      customerId: customer.customerId,
+      itemIds: items.itemIds,
+      billEmail: customer.billEmail,
+    });
+    return { ok: true, payload };
+  }
+
   async function exportNew(
     snap: InvoiceSnapshot & { job: NonNullable<InvoiceSnapshot['job']> },
   ): Promise<void> {
@@ -191,24 +217,9 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
       return settle(InvoiceSyncState.blocked, plan.reason, { sm8: plan.sm8TotalCents });
 
     const p = plan.plan;
-    const customer = await acts.ensureCustomer({
-      connectionId,
-      companyUuid: snap.job.company_uuid,
-      requestId: uuid4(),
-    });
-    if (!customer.ok) return settle(InvoiceSyncState.blocked, customer.reason, { sm8: p.sm8TotalCents });
-    const items = await acts.ensureItems({
-      connectionId,
-      lines: p.lines.map((l) => ({ jobMaterialUuid: l.jobMaterialUuid, materialUuid: l.materialUuid })),
-      requestId: uuid4(),
-    });
-    if (!items.ok) return settle(InvoiceSyncState.blocked, items.reason, { sm8: p.sm8TotalCents });
-    const payload = invoicePayload(p, {
-      jobUuid,
-      customerId: customer.customerId,
-      itemIds: items.itemIds,
-      billEmail: customer.billEmail,
-    });
+    const prepared = await preparePayload(snap.job.company_uuid, p);
+    if (!prepared.ok) return settle(InvoiceSyncState.blocked, prepared.reason, { sm8: p.sm8TotalCents });
+    const payload = prepared.payload;
     const created = await acts.createQboInvoice({
       connectionId,
       jobUuid,
@@ -238,17 +249,13 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
         // INV-10: voided or deleted in QuickBooks: the link is marked so and sync for the job stops.
         const state = qbo.exists ? InvoiceSyncState.voidedInQbo : InvoiceSyncState.deletedInQbo;
         const what = qbo.exists ? 'voided' : 'deleted';
-        return settle(state, null, {}, undefined).then(() =>
-          acts
-            .addJobNoteOnce({
-              connectionId,
-              jobUuid,
-              noteKey: `INV-10:${what}`,
-              text: `the QuickBooks invoice ${invoiceId} was ${what} in QuickBooks, so this job is no longer synced.`,
-              noteUuid: uuid4(),
-            })
-            .then(() => undefined),
+        await acts.markInvoiceLink({ connectionId, jobUuid, state: qbo.exists ? 'voided' : 'deleted' });
+        await settle(state, null);
+        await noteOnce(
+          `INV-10:${what}`,
+          `the QuickBooks invoice ${invoiceId} was ${what} in QuickBooks, so this job is no longer synced.`,
         );
+        return;
       }
       // INV-7: printed or emailed in QuickBooks marks the job's invoice as sent.
       if (qbo.sent && job && !flag(job.invoice_sent))
@@ -257,17 +264,12 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
     if (!job || !isApproved(job)) {
       // INV-10: after export QuickBooks owns the ledger; the invoice there is left alone.
       const what = !job ? 'deleted' : 'un-approved';
-      return settle(InvoiceSyncState.needsAttentionInQbo, null, {}).then(() =>
-        acts
-          .addJobNoteOnce({
-            connectionId,
-            jobUuid,
-            noteKey: `INV-10:sm8-${what}`,
-            text: `this job was ${what} after its invoice was sent to QuickBooks; the QuickBooks invoice ${invoiceId} was left unchanged. Void or adjust it in QuickBooks if needed.`,
-            noteUuid: uuid4(),
-          })
-          .then(() => undefined),
+      await settle(InvoiceSyncState.needsAttentionInQbo, null);
+      await noteOnce(
+        `INV-10:sm8-${what}`,
+        `this job was ${what} after its invoice was sent to QuickBooks; the QuickBooks invoice ${invoiceId} was left unchanged. Void or adjust it in QuickBooks if needed.`,
       );
+      return;
     }
     const plan = planInvoice({ ...snap, job });
     if (plan.kind === 'zero_value') {
@@ -281,25 +283,10 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
       // INV-6: changes that leave the total unchanged do not touch QuickBooks.
       return settle(InvoiceSyncState.exported, null, { sm8: p.sm8TotalCents, qbo: s.lastSyncedTotalCents });
     }
-    const customer = await acts.ensureCustomer({
-      connectionId,
-      companyUuid: job.company_uuid,
-      requestId: uuid4(),
-    });
-    if (!customer.ok)
-      return settle(InvoiceSyncState.resyncBlocked, customer.reason, { sm8: p.sm8TotalCents });
-    const items = await acts.ensureItems({
-      connectionId,
-      lines: p.lines.map((l) => ({ jobMaterialUuid: l.jobMaterialUuid, materialUuid: l.materialUuid })),
-      requestId: uuid4(),
-    });
-    if (!items.ok) return settle(InvoiceSyncState.resyncBlocked, items.reason, { sm8: p.sm8TotalCents });
-    const payload = invoicePayload(p, {
-      jobUuid,
-      customerId: customer.customerId,
-      itemIds: items.itemIds,
-      billEmail: customer.billEmail,
-    });
+    const prepared = await preparePayload(job.company_uuid, p);
+    if (!prepared.ok)
+      return settle(InvoiceSyncState.resyncBlocked, prepared.reason, { sm8: p.sm8TotalCents });
+    const payload = prepared.payload;
     const r = await acts.resyncQboInvoice({ connectionId, invoiceId, payload });
     if (!r.ok && 'gone' in r) {
       qboDirty = true; // look again: it will settle as voided/deleted

@@ -35,7 +35,13 @@ export interface WindowLengths {
   day: number;
 }
 
-export const DEFAULT_WINDOWS_MS: WindowLengths = { second: 1_000, minute: 60_000, day: 86_400_000 };
+/**
+ * The per-second window is judged over 1.1 s, not 1 s: the calls of a burst reach the API a few
+ * milliseconds after their permits, unevenly, so calls granted just over a second apart arrived within one
+ * API second and drew a 429 (bench/governor.ts). 9 calls per 1.1 s still exceeds the 475/minute budget,
+ * so throughput is unchanged; the minute and day windows have whole calls of slack already.
+ */
+export const DEFAULT_WINDOWS_MS: WindowLengths = { second: 1_100, minute: 60_000, day: 86_400_000 };
 
 export interface GovernorOptions {
   /**

@@ -2,6 +2,7 @@
  * All activities, built from injected dependencies (Temporal's activities-dependency-injection pattern).
  * Workflows type their proxies with `Activities` through a type-only import.
  */
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { createConnectionActivities } from './connection';
 import type { ConnectionStore } from './connection-store';
@@ -9,6 +10,7 @@ import type { Governor } from './governor';
 import { createHealthActivities } from './health';
 import { createInvoiceActivities } from './invoice';
 import type { LinkStore } from './link-store';
+import { createPollActivities } from './poll';
 import type { QboTokenManager } from './qbo-tokens';
 import type { QuickBooksClientDeps } from './quickbooks-client';
 import type { ServiceM8ClientDeps } from './servicem8-client';
@@ -23,6 +25,11 @@ export interface ActivityDeps {
   sm8Auth: Sm8AuthProvider;
   qboClientDeps(): QuickBooksClientDeps;
   sm8ClientDeps(): ServiceM8ClientDeps;
+  /**
+   * For activities that wake other workflows (TRG-2 poll routing): a client on the worker's own connection,
+   * added by workers/sync-worker.ts when not given.
+   */
+  temporal?: Client;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -30,6 +37,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createHealthActivities(deps),
     ...createConnectionActivities(deps),
     ...createInvoiceActivities(deps),
+    ...createPollActivities(deps),
   };
 }
 

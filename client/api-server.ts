@@ -1,20 +1,26 @@
 /**
- * The HTTP API: health now; webhooks, connect flows and the admin API are added by their issues.
+ * The HTTP API: health, connect flows (CON-1), webhooks (TRG-1) and the admin API (OPS-2).
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { registerAdminRoutes, type AdminDeps } from './admin-routes';
 import { registerConnectRoutes, type ConnectDeps } from './connect-routes';
+import { registerWebhookRoutes, type WebhookDeps } from './webhook-routes';
 
 export interface ApiDeps {
   pool: Pool;
   temporal: Client;
   connect: ConnectDeps;
+  webhooks: WebhookDeps;
+  admin: AdminDeps;
 }
 
 export function buildApiServer(deps: ApiDeps): FastifyInstance {
   const app = Fastify({ logger: false });
   registerConnectRoutes(app, deps.connect);
+  registerWebhookRoutes(app, deps.webhooks);
+  registerAdminRoutes(app, deps.admin);
   app.get('/health', async (_req, reply) => {
     const [db, temporal] = await Promise.allSettled([
       deps.pool.query('SELECT 1'),

@@ -14,6 +14,7 @@ import { CONNECTION_ID_PATTERN, type ConnectionStore, type QboToken } from '../a
 import { newOAuthClient, type QboOAuthSettings } from '../activities/qbo-tokens';
 import type { Config } from '../infra/config';
 import { notifyConnectionRestored } from './connection-events';
+import type { Sm8SubscriptionResult } from './webhook-subscriptions';
 
 export interface ConnectDeps {
   config: Config;
@@ -23,6 +24,30 @@ export interface ConnectDeps {
   qboOAuth: QboOAuthSettings;
   /** Checks a ServiceM8 API key before it is stored; resolves to the account name. */
   verifySm8ApiKey(apiKey: string): Promise<string | null>;
+  /** TRG-3: registers the ServiceM8 webhook subscriptions (client/webhook-subscriptions.ts). */
+  subscribeSm8Webhooks?(connectionId: string): Promise<Sm8SubscriptionResult>;
+}
+
+/**
+ * TRG-3 after ServiceM8 credentials are saved. A failure does not undo the connection (polling is the
+ * safety net): it is reported as a warning in the response.
+ */
+async function subscribeSm8(
+  deps: ConnectDeps,
+  connectionId: string,
+): Promise<{ webhooks: Sm8SubscriptionResult } | { warning: string } | Record<string, never>> {
+  if (!deps.subscribeSm8Webhooks) return {};
+  try {
+    return { webhooks: await deps.subscribeSm8Webhooks(connectionId) };
+  } catch (err) {
+    const e = err as { message?: string; response?: { data?: unknown } };
+    const detail = (
+      e.response?.data !== undefined ? JSON.stringify(e.response.data) : (e.message ?? String(err))
+    ).replace(/(\/webhooks\/servicem8\/)[A-Za-z0-9_-]+/g, '$1…'); // the URL's secret stays secret
+    return {
+      warning: `connected, but the ServiceM8 webhook subscriptions could not be registered (changes will arrive by polling until a reconnect registers them): ${detail}`,
+    };
+  }
 }
 
 const STATE_TTL_MINUTES = 15;
@@ -154,12 +179,14 @@ export function registerConnectRoutes(app: FastifyInstance, deps: ConnectDeps): 
     }
     await store.ensure(id, typeof body.name === 'string' ? body.name : id);
     await store.saveSm8Credentials(id, { kind: 'api_key', apiKey: body.apiKey.trim() });
+    const webhooks = await subscribeSm8(deps, id);
     const resumed = await notifyConnectionRestored(deps.temporal, id);
     return reply.send({
       connected: 'servicem8',
       connection: id,
       account: accountName,
       resumedWorkflows: resumed,
+      ...webhooks,
     });
   });
 
@@ -227,8 +254,14 @@ export function registerConnectRoutes(app: FastifyInstance, deps: ConnectDeps): 
         : String(err);
       return reply.code(502).send({ error: `ServiceM8 token exchange failed: ${detail}` });
     }
+    const webhooks = await subscribeSm8(deps, connectionId);
     const resumed = await notifyConnectionRestored(deps.temporal, connectionId);
-    return reply.send({ connected: 'servicem8', connection: connectionId, resumedWorkflows: resumed });
+    return reply.send({
+      connected: 'servicem8',
+      connection: connectionId,
+      resumedWorkflows: resumed,
+      ...webhooks,
+    });
   });
 }
 

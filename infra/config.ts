@@ -93,6 +93,11 @@ export const VARIABLES = {
     default: 'https://developer.api.intuit.com/v2/oauth2/tokens/revoke',
     description: 'Intuit OAuth revoke endpoint.',
   },
+  QBO_WEBHOOK_VERIFIER: {
+    default: undefined,
+    description:
+      'Verifier token of the Intuit app webhooks (developer portal): the key of the intuit-signature HMAC. Unset: QuickBooks webhooks are refused (503) and changes arrive by polling.',
+  },
   SM8_API_BASE_URL: {
     default: 'https://api.servicem8.com',
     description: 'ServiceM8 API host (the client adds /api_1.0).',
@@ -113,6 +118,20 @@ export const VARIABLES = {
   RATE_LIMIT_WAIT_SECONDS: {
     default: '60',
     description: 'How long a connection holds off an API after it answered 429 (Intuit asks for 60 s).',
+  },
+  POLL_INTERVAL: {
+    default: '1m',
+    description:
+      'TRG-2: how often each connection polls ServiceM8 edit_date and QuickBooks CDC (a duration: 30s, 1m, 5m).',
+  },
+  TAX_POLL_INTERVAL: {
+    default: '15m',
+    description: 'TAX-2: how often QuickBooks tax codes are polled (at most 20m).',
+  },
+  RECONCILE_CRON: {
+    default: '30 2 * * *',
+    description:
+      'When the nightly invoice reconciliation runs: a cron expression, UTC unless prefixed with `CRON_TZ=<IANA zone>`.',
   },
 } as const satisfies Record<string, VariableSpec>;
 
@@ -136,6 +155,8 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   publicBaseUrl: string;
   rateLimitWaitMs: number;
+  /** TRG-2 / TAX-2 schedules of each connection (client/schedules.ts). */
+  polling: { intervalMs: number; taxIntervalMs: number; reconcileCron: string };
   encryptionKeys: string | undefined;
   adminToken: string | undefined;
   qbo: {
@@ -146,6 +167,7 @@ export interface Config {
     authorizeUrl: string;
     tokenUrl: string;
     revokeUrl: string;
+    webhookVerifier: string | undefined;
   };
   sm8: {
     apiBaseUrl: string;
@@ -178,6 +200,34 @@ function seconds(env: Env, name: VariableName): number {
     throw new ConfigError(name, `must be a number of seconds between 0 and 86400, got "${value}"`);
   }
   return n;
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** A duration such as `30s`, `1m`, `2h` (or `500ms`), in milliseconds, within [minMs, maxMs]. */
+function duration(env: Env, name: VariableName, minMs: number, maxMs: number): number {
+  const value = raw(env, name) ?? '';
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
+  const ms = m ? Number(m[1]) * (DURATION_UNITS_MS[m[2] as string] ?? NaN) : NaN;
+  if (!Number.isFinite(ms) || ms < minMs || ms > maxMs) {
+    throw new ConfigError(
+      name,
+      `must be a duration like 30s, 1m or 2h between ${minMs / 1000}s and ${maxMs / 60_000}m, got "${value}"`,
+    );
+  }
+  return ms;
+}
+
+function cron(env: Env, name: VariableName): string {
+  const value = raw(env, name) ?? '';
+  // The server parses the expression; this catches typos at start (5 to 7 fields or @daily-style, optional zone).
+  if (!/^(?:(?:CRON_TZ|TZ)=[A-Za-z0-9_+\-/]+\s+)?(?:@\w+|\S+(?:\s+\S+){4,6})$/.test(value)) {
+    throw new ConfigError(
+      name,
+      `must be a cron expression like "30 2 * * *" (optionally "CRON_TZ=Zone …"), got "${value}"`,
+    );
+  }
+  return value;
 }
 
 function oneOf<T extends string>(env: Env, name: VariableName, allowed: readonly T[]): T {
@@ -254,6 +304,12 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const),
     publicBaseUrl: httpUrl(env, 'PUBLIC_BASE_URL', `http://127.0.0.1:${apiPort}`),
     rateLimitWaitMs: seconds(env, 'RATE_LIMIT_WAIT_SECONDS') * 1000,
+    polling: {
+      intervalMs: duration(env, 'POLL_INTERVAL', 1000, 24 * 3_600_000),
+      // TAX-2: QuickBooks has neither webhooks nor CDC for tax codes: at least every 20 minutes.
+      taxIntervalMs: duration(env, 'TAX_POLL_INTERVAL', 1000, 20 * 60_000),
+      reconcileCron: cron(env, 'RECONCILE_CRON'),
+    },
     encryptionKeys: raw(env, 'ENCRYPTION_KEYS'),
     adminToken: raw(env, 'ADMIN_TOKEN'),
     qbo: {
@@ -264,6 +320,7 @@ export function loadConfig(env: Env = process.env): Config {
       authorizeUrl: httpUrl(env, 'QBO_AUTHORIZE_URL'),
       tokenUrl: httpUrl(env, 'QBO_TOKEN_URL'),
       revokeUrl: httpUrl(env, 'QBO_REVOKE_URL'),
+      webhookVerifier: raw(env, 'QBO_WEBHOOK_VERIFIER'),
     },
     sm8: {
       apiBaseUrl: httpUrl(env, 'SM8_API_BASE_URL'),

@@ -1,5 +1,6 @@
 import axios from 'axios';
 import { WorkflowFailedError } from '@temporalio/client';
+import { notifyConnectionRestored } from '../client/connection-events';
 import { DEFAULT_API_KEY } from '../simulators/servicem8';
 import { connectionCheckStateQuery, connectionCheckWorkflow } from '../workflows';
 import { ConnectionId } from '../workflows/search-attributes';
@@ -132,6 +133,42 @@ describe('connections (CON-1, CON-2, CON-3)', () => {
       expect(results.map((r) => r.realmId)).toEqual([realmId, realmId, realmId]);
     });
     expect((await w.h.deps.store.require('con3')).status).toBe('active');
+  });
+});
+
+describe('CON-3: a paused connection', () => {
+  let w: World;
+  beforeAll(async () => {
+    w = await startWorld();
+    await w.connect('paused');
+  });
+  afterAll(async () => {
+    await w.close();
+  });
+
+  it('CON-3: pausing a connection parks its workflows without failures; resuming continues them', async () => {
+    await w.h.deps.store.setStatus('paused', 'paused', 'paused by the bookkeeper');
+    const handle = await startCheck(w, 'paused', `paused-${Date.now()}`);
+    await waitFor(async () => (await handle.query(connectionCheckStateQuery)) === 'waiting_for_reauth');
+    const callsWhilePaused = w.qbo.control.calls().length;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(w.qbo.control.calls().length).toBe(callsWhilePaused); // no error storm against the API
+    expect((await handle.describe()).status.name).toBe('RUNNING');
+
+    await w.h.deps.store.setStatus('paused', 'active');
+    await waitFor(async () => (await notifyConnectionRestored(w.h.client, 'paused')) > 0);
+    await expect(handle.result()).resolves.toMatchObject({ qboCompanyName: expect.any(String) });
+  });
+
+  it('CON-1: a disconnected connection forgets its secrets and needs re-authorisation', async () => {
+    await w.h.deps.store.disconnect('paused');
+    const raw = await w.h.pool.query(
+      `SELECT status, qbo_secret, sm8_secret FROM connections WHERE id = 'paused'`,
+    );
+    expect(raw.rows[0]).toEqual({ status: 'disconnected', qbo_secret: null, sm8_secret: null });
+    expect((await w.h.deps.store.list()).map((c) => c.id)).toContain('paused');
+    await w.connect('paused');
+    expect((await w.h.deps.store.require('paused')).status).toBe('active');
   });
 });
 

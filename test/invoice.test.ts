@@ -5,6 +5,7 @@
 import { Worker } from '@temporalio/worker';
 import axios from 'axios';
 import { QuickBooksClient } from '../activities/quickbooks-client';
+import { ServiceM8Client } from '../activities/servicem8-client';
 import { signalInvoice, routeQboInvoiceEvent, type InvoiceEvent } from '../client/routing';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import type { Json } from '../simulators/quickbooks/types';
@@ -579,6 +580,17 @@ describe('INV-10: after export, QuickBooks owns the ledger', () => {
     const again = await w.h.client.workflow.getHandle(invoiceWorkflowId(CONN, job)).result();
     expect(again).toMatchObject({ state: 'VOIDED_IN_QBO', syncs: 0 });
     expect(qboInvoice(s.qboInvoiceId).TotalAmt).toBe(0);
+  });
+});
+
+describe('STAFF-1: staff are never synced', () => {
+  it('STAFF-1: after every invoice test above, no staff endpoint was ever called, and the client refuses one', async () => {
+    const stats = w.sm8.control.calls.stats();
+    expect(stats.total).toBeGreaterThan(50);
+    expect(stats.staffCalls).toBe(0);
+    const sm8 = new ServiceM8Client(w.h.deps.sm8ClientDeps(), CONN);
+    await expect(sm8.list('staff' as 'job')).rejects.toThrow(/STAFF-1/);
+    expect(w.sm8.control.calls.stats().staffCalls).toBe(0);
   });
 });
 

@@ -11,7 +11,9 @@ import { RateGovernor } from '../activities/rate-governor';
 import { QboTokenManager, configureIntuitOAuth, type QboOAuthSettings } from '../activities/qbo-tokens';
 import { Sm8AuthProvider } from '../activities/sm8-auth';
 import type { ApiDeps } from '../client/api-server';
+import { ensureServiceM8Subscriptions } from '../client/webhook-subscriptions';
 import type { Config } from '../infra/config';
+import { createLogger } from '../infra/log';
 import { SecretBox } from '../infra/secrets';
 
 /** The activity's cancellation signal, so a cancelled or timed-out activity aborts its HTTP call. */
@@ -79,11 +81,36 @@ export function createGovernor(pool: Pool): RateGovernor {
   return new RateGovernor(pool, { maxWaitMs: 60_000 });
 }
 
-/** The HTTP API's dependencies (connect flows share the activities' store and OAuth settings). */
-export function buildApiDeps(config: Config, deps: ActivityDeps, temporal: Client): ApiDeps {
+/**
+ * The HTTP API's dependencies (connect flows share the activities' store and OAuth settings). Webhooks
+ * signal workflows on `taskQueue` (default TEMPORAL_TASK_QUEUE; tests pass their own).
+ */
+export function buildApiDeps(
+  config: Config,
+  deps: ActivityDeps,
+  temporal: Client,
+  taskQueue: string = config.temporal.taskQueue,
+): ApiDeps {
   return {
     pool: deps.pool,
     temporal,
+    admin: {
+      adminToken: config.adminToken,
+      pool: deps.pool,
+      store: deps.store,
+      links: deps.links,
+      temporal,
+      taskQueue,
+    },
+    webhooks: {
+      pool: deps.pool,
+      temporal,
+      links: deps.links,
+      store: deps.store,
+      taskQueue,
+      qboVerifier: config.qbo.webhookVerifier,
+      log: createLogger(config.logLevel, 'webhooks'),
+    },
     connect: {
       config,
       pool: deps.pool,
@@ -100,6 +127,11 @@ export function buildApiDeps(config: Config, deps: ActivityDeps, temporal: Clien
         );
         return res.data[0]?.name ?? null;
       },
+      subscribeSm8Webhooks: (connectionId) =>
+        ensureServiceM8Subscriptions(
+          { pool: deps.pool, publicBaseUrl: config.publicBaseUrl, sm8ClientDeps: deps.sm8ClientDeps },
+          connectionId,
+        ),
     },
   };
 }

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { buildApiServer } from '../client/api-server';
 import { connectClient } from '../client/temporal-client';
+import { startInboxRelay } from '../client/webhook-inbox';
 import { loadConfig } from '../infra/config';
 import { createPool, resolveDatabase } from '../infra/database';
 import { createLogger } from '../infra/log';
@@ -72,6 +73,15 @@ async function main(): Promise<void> {
     const api = buildApiServer(buildApiDeps(config, deps, temporal));
     await api.listen({ host: '127.0.0.1', port: config.port });
     stops.push(() => api.close());
+    // TRG-1: webhook events stored while Temporal was unreachable are routed by the inbox relay.
+    const stopRelay = startInboxRelay({
+      pool,
+      temporal,
+      links: deps.links,
+      taskQueue: config.temporal.taskQueue,
+      log: createLogger(config.logLevel, 'inbox'),
+    });
+    stops.push(stopRelay);
 
     log.info(`Temporal      ${config.temporal.address} (namespace ${config.temporal.namespace})`);
     if (uiUrl) log.info(`Temporal UI   ${uiUrl}`);

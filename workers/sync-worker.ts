@@ -1,4 +1,5 @@
 /** Wires the sync worker: workflows from workflows/, activities built from their dependencies. */
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 
@@ -19,7 +20,11 @@ export async function createSyncWorker(opts: SyncWorkerOptions): Promise<Worker>
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities(opts.deps),
+    // Activities that wake other workflows (poll routing) use a client on the worker's own connection.
+    activities: createActivities({
+      ...opts.deps,
+      temporal: opts.deps.temporal ?? new Client({ connection: opts.connection, namespace: opts.namespace }),
+    }),
     // Entity workflows are many and mostly idle: cap the cache so memory stays flat.
     maxCachedWorkflows: 500,
   });

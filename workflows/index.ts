@@ -2,3 +2,4 @@
 export * from './health-check';
 export * from './connection-check';
 export * from './invoice';
+export * from './poll';

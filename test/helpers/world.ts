@@ -2,6 +2,7 @@
  * A whole product in one test process: both API simulators, the sync worker (real Temporal, real
  * PostgreSQL) and the HTTP API, with connections made through the real connect flows.
  */
+import crypto from 'node:crypto';
 import axios from 'axios';
 import type { FastifyInstance } from 'fastify';
 import { buildApiServer } from '../../client/api-server';
@@ -36,17 +37,34 @@ export interface World {
   close(): Promise<void>;
 }
 
+const newRealmId = () => `9341${String(crypto.randomInt(0, 1e12)).padStart(12, '0')}`;
+
+/** The QuickBooks simulator's webhook verifier in worlds with webhooks. */
+export const TEST_QBO_WEBHOOK_VERIFIER = 'test-qbo-webhook-verifier';
+
 export async function startWorld(
   opts: {
     qbo?: QuickBooksSimulatorOptions;
     sm8?: ServiceM8SimulatorOptions;
     env?: Record<string, string>;
+    /**
+     * true: both simulators deliver webhooks to the API (QuickBooks signed with TEST_QBO_WEBHOOK_VERIFIER).
+     * Otherwise (default) tests drive workflows by hand: the QuickBooks simulator sends none, and the
+     * ServiceM8 subscriptions made on connect (TRG-3) stay paused, their deliveries queued.
+     */
+    webhooks?: boolean;
   } = {},
 ): Promise<World> {
-  const qbo = await startQuickBooksSimulator({ ...opts.qbo });
-  const sm8 = await startServiceM8Simulator({ ...opts.sm8 });
   const apiPort = await freePort();
   const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const qbo = await startQuickBooksSimulator({
+    ...(opts.webhooks
+      ? { webhookUrl: `${apiUrl}/webhooks/quickbooks`, webhookVerifier: TEST_QBO_WEBHOOK_VERIFIER }
+      : {}),
+    ...opts.qbo,
+  });
+  const sm8 = await startServiceM8Simulator({ ...opts.sm8 });
+  if (!opts.webhooks) sm8.control.webhooks.pause();
   const env: Record<string, string> = {
     PUBLIC_BASE_URL: apiUrl,
     QBO_CLIENT_ID: 'qbo-sim-client-id',
@@ -59,10 +77,14 @@ export async function startWorld(
     SM8_API_BASE_URL: sm8.url,
     // Intuit asks for 60 s after a 429; tests hold off 1 s so that they stay short.
     RATE_LIMIT_WAIT_SECONDS: '1',
+    ...(opts.webhooks
+      ? { QBO_WEBHOOK_VERIFIER: opts.qbo?.webhookVerifier ?? TEST_QBO_WEBHOOK_VERIFIER }
+      : {}),
     ...opts.env,
   };
   const h = await createHarness({ env });
-  const api = buildApiServer(buildApiDeps(h.config, h.deps, h.client));
+  const adminHeaders = env.ADMIN_TOKEN ? { Authorization: `Bearer ${env.ADMIN_TOKEN}` } : {};
+  const api = buildApiServer(buildApiDeps(h.config, h.deps, h.client, h.taskQueue));
   await api.listen({ host: '127.0.0.1', port: apiPort });
 
   return {
@@ -76,9 +98,11 @@ export async function startWorld(
       const realm =
         opts.realmId ??
         (await h.deps.store.get(connectionId))?.qboRealmId ??
-        qbo.control.createRealm({ companyName: connectionId });
+        // A random id: the test database outlives each simulator, and realm ids are UNIQUE there.
+        qbo.control.createRealm({ companyName: connectionId, realmId: newRealmId() });
       // Browser-like: follow the redirects by hand (connect -> Intuit authorize -> our callback).
       const start = await axios.get(`${apiUrl}/connect/quickbooks?connection=${connectionId}`, {
+        headers: adminHeaders,
         maxRedirects: 0,
         validateStatus: (s) => s === 302,
       });
@@ -95,7 +119,7 @@ export async function startWorld(
       const sm8 = await axios.post(
         `${apiUrl}/connections/${connectionId}/servicem8`,
         { apiKey: DEFAULT_API_KEY },
-        { validateStatus: () => true },
+        { headers: adminHeaders, validateStatus: () => true },
       );
       if (sm8.status !== 200)
         throw new Error(`ServiceM8 connect failed: ${sm8.status} ${JSON.stringify(sm8.data)}`);

@@ -1,0 +1,624 @@
+/**
+ * TRG-2, the polling safety net: what webhooks should have told us, read from both APIs since a stored
+ * watermark, and routed to the owning workflows exactly like a webhook would (client/routing.ts: events
+ * only wake owners, so a pass that overlaps a webhook, another pass or itself costs a wasted look, never a
+ * second export). Also the nightly reconciliation of exported invoice totals, and the tax-poll placeholder.
+ *
+ * Watermarks (table `watermarks`):
+ *  - `sm8:job`: the newest ServiceM8 job `edit_date` seen (account-local "YYYY-MM-DD HH:MM:SS", the server's
+ *    own clock and zone, so our clock never matters after the first pass). ServiceM8 filters only with `gt`
+ *    at one-second resolution, so each pass re-reads an overlap before the watermark;
+ *  - `qbo:cdc`: the `time` of the last complete CDC answer (QuickBooks' clock), read again with an overlap;
+ *  - `<stream>:seen`: the records of the overlap window already routed, with a signature (edit_date + a
+ *    fingerprint of the record; LastUpdatedTime + SyncToken), so the overlap is de-duplicated and a pass with
+ *    nothing new routes nothing, while a second change within the same second is still seen.
+ * A watermark moves only after routing, by compare-and-set: a crashed or concurrent pass re-reads, never skips.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Pool, PoolClient } from 'pg';
+import { routeQboInvoiceEvent, signalInvoice, type InvoiceEvent } from '../client/routing';
+import { FailureType } from '../domain/failures';
+import { fingerprint } from '../domain/fingerprint';
+import { isApproved } from '../domain/invoice/plan';
+import { formatMoney, toCents } from '../domain/money';
+import type { QboEntityName } from '../domain/qbo-types';
+import type { Sm8Job } from '../domain/servicem8-types';
+import type { ActivityDeps } from './index';
+import { QuickBooksClient } from './quickbooks-client';
+import { ServiceM8Client } from './servicem8-client';
+
+export const SM8_JOB_STREAM = 'sm8:job';
+export const QBO_CDC_STREAM = 'qbo:cdc';
+export const TAX_POLL_STREAM = 'tax-poll:heartbeat';
+
+/**
+ * ServiceM8 overlap: covers the one-second resolution, writes committed out of order, and a daylight-saving
+ * fall-back of the account-local edit_date (up to an hour). Thanks to `:seen` it costs read volume only.
+ */
+export const SM8_OVERLAP_MS = 65 * 60_000;
+/** QuickBooks overlap behind the last CDC `time` (writes in flight when that answer was made). */
+export const QBO_OVERLAP_MS = 2 * 60_000;
+/** First pass of a connection: changes this far back are looked at (the workflow input may say otherwise). */
+export const DEFAULT_BACKFILL_MS = 10 * 60_000;
+/** CDC looks back at most 30 days; stay a little inside that. */
+export const CDC_LOOKBACK_MS = 30 * 24 * 3_600_000 - 10 * 60_000;
+/** CDC answers hold at most 1000 objects across all entities. */
+export const CDC_MAX_OBJECTS = 1000;
+/** Entities read by CDC. Only invoices are routed today; the others are counted for the issues to come. */
+export const CDC_ENTITIES: QboEntityName[] = ['Invoice', 'Payment', 'Customer', 'Item'];
+const CDC_MAX_PAGES = 20;
+const ROUTE_CONCURRENCY = 10;
+/** Results list at most this many ids (the full count is always given): workflow histories stay small. */
+const LISTED_IDS = 100;
+
+// ---------------------------------------------------------------------------------------------------
+// Time helpers (pure, exported for tests)
+
+/** ServiceM8 "YYYY-MM-DD HH:MM:SS" moved by deltaMs as wall-clock arithmetic (no zone involved). */
+export function shiftSm8Time(value: string, deltaMs: number): string {
+  const ms = Date.parse(`${value.replace(' ', 'T')}Z`);
+  if (Number.isNaN(ms)) throw new Error(`not a ServiceM8 timestamp: "${value}"`);
+  return new Date(ms + deltaMs).toISOString().slice(0, 19).replace('T', ' ');
+}
+
+/** "YYYY-MM-DD HH:MM:SS" of an instant in an IANA zone (ServiceM8's format). */
+export function sm8TimeIn(at: Date, timeZone: string): string {
+  const parts: Record<string, string> = {};
+  const fmt = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+    second: '2-digit',
+  });
+  for (const part of fmt.formatToParts(at)) parts[part.type] = part.value;
+  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`;
+}
+
+/** An ISO instant moved by deltaMs, keeping the UTC offset it was written with (QuickBooks style). */
+export function shiftIsoKeepingOffset(iso: string, deltaMs: number): string {
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) throw new Error(`not an ISO date-time: "${iso}"`);
+  return isoWithOffset(ms + deltaMs, iso);
+}
+
+/** Formats ms (second precision, rounded down) with the offset found at the end of `like` (Z when none). */
+function isoWithOffset(ms: number, like: string): string {
+  const m = /([+-])(\d{2}):?(\d{2})$/.exec(like);
+  if (!m) return `${new Date(ms).toISOString().slice(0, 19)}Z`;
+  const offsetMin = (m[1] === '-' ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
+  return `${new Date(ms + offsetMin * 60_000).toISOString().slice(0, 19)}${m[1]}${m[2]}:${m[3]}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Watermarks
+
+export interface Watermark {
+  value: string;
+  /** key -> signature of the records in the overlap window already routed. */
+  seen: Record<string, string>;
+}
+
+export async function readWatermark(
+  pool: Pool,
+  connectionId: string,
+  stream: string,
+): Promise<Watermark | null> {
+  const r = await pool.query<{ stream: string; value: string }>(
+    'SELECT stream, value FROM watermarks WHERE connection_id = $1 AND stream IN ($2, $3)',
+    [connectionId, stream, `${stream}:seen`],
+  );
+  const main = r.rows.find((x) => x.stream === stream);
+  if (!main) return null;
+  const seenRow = r.rows.find((x) => x.stream === `${stream}:seen`);
+  let seen: Record<string, string> = {};
+  try {
+    seen = seenRow ? (JSON.parse(seenRow.value) as Record<string, string>) : {};
+  } catch {
+    seen = {}; // a damaged de-duplication set only costs a wasted look
+  }
+  return { value: main.value, seen };
+}
+
+/**
+ * Compare-and-set: stores `next` only if the watermark is still `expected` (null = none yet). False when
+ * another pass moved it meanwhile (its value stands; what we routed was routed, which is harmless).
+ */
+async function writeWatermark(
+  pool: Pool,
+  connectionId: string,
+  stream: string,
+  expected: string | null,
+  next: Watermark,
+): Promise<boolean> {
+  const db: PoolClient = await pool.connect();
+  try {
+    await db.query('BEGIN');
+    const cur = await db.query<{ value: string }>(
+      'SELECT value FROM watermarks WHERE connection_id = $1 AND stream = $2 FOR UPDATE',
+      [connectionId, stream],
+    );
+    const current = cur.rows[0]?.value ?? null;
+    if (current !== expected) {
+      await db.query('ROLLBACK');
+      return false;
+    }
+    if (current === null) {
+      const ins = await db.query(
+        `INSERT INTO watermarks (connection_id, stream, value) VALUES ($1, $2, $3)
+         ON CONFLICT (connection_id, stream) DO NOTHING`,
+        [connectionId, stream, next.value],
+      );
+      if (!ins.rowCount) {
+        await db.query('ROLLBACK');
+        return false;
+      }
+    } else {
+      await db.query(
+        'UPDATE watermarks SET value = $3, updated_at = now() WHERE connection_id = $1 AND stream = $2',
+        [connectionId, stream, next.value],
+      );
+    }
+    await db.query(
+      `INSERT INTO watermarks (connection_id, stream, value) VALUES ($1, $2, $3)
+       ON CONFLICT (connection_id, stream) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+      [connectionId, `${stream}:seen`, JSON.stringify(next.seen)],
+    );
+    await db.query('COMMIT');
+    return true;
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    db.release();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Results
+
+export interface PollSideResult {
+  /** Set when this side was not polled (not connected); nothing else is then meaningful. */
+  skipped?: string;
+  /** The instant the pass read from (watermark minus overlap, or the first-pass backfill). */
+  from: string | null;
+  /** The watermark after the pass. */
+  watermark: string | null;
+  /** Records read (after de-duplication by id). */
+  read: number;
+  /** Of those, new or changed since the previous pass (not already seen in the overlap). */
+  changed: number;
+  /** Routed to their owning workflow. */
+  routed: number;
+  /** The first routed ids (job uuids, QuickBooks invoice ids). */
+  routedIds: string[];
+  /** Changed but not routed: not approved and unknown (ServiceM8), QuickBooks-born (INV-8). */
+  ignored: number;
+  /** Changes of entities collected but not routed yet (QuickBooks: Payment, Customer, Item). */
+  collected?: Record<string, number>;
+  /** False when another pass moved the watermark meanwhile (ours was dropped). */
+  stored: boolean;
+  /** Something may have been missed (CDC look-back exceeded or a page could not advance). */
+  gap?: string;
+}
+
+export interface ReconcileDrift {
+  kind: 'total_differs' | 'missing_in_qbo' | 'missing_in_sm8';
+  jobUuid: string;
+  qboInvoiceId: string;
+  docNumber: string | null;
+  sm8TotalCents: number | null;
+  qboTotalCents: number | null;
+}
+
+export interface ReconcileResult {
+  checked: number;
+  inStep: number;
+  driftCount: number;
+  /** The first drifts (all of them are in audit_log). */
+  drift: ReconcileDrift[];
+  /** Owners woken to look again (a missed ServiceM8 change then re-syncs, INV-6). */
+  woken: number;
+}
+
+function taskQueue(): string {
+  return Context.current().info.taskQueue;
+}
+
+function heartbeat(details?: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // outside an activity (direct calls in tests)
+  }
+}
+
+/** Runs fn over items, `limit` at a time, heart-beating between batches. */
+async function inBatches<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  for (let i = 0; i < items.length; i += limit) {
+    await Promise.all(items.slice(i, i + limit).map(fn));
+    heartbeat({ routed: Math.min(i + limit, items.length), of: items.length });
+  }
+}
+
+interface CdcRecord {
+  Id?: string;
+  SyncToken?: string;
+  status?: string;
+  MetaData?: { LastUpdatedTime?: string };
+}
+
+/** The changed records of a CDC answer, per entity (shape: CDCResponse[].QueryResponse[].{Entity: [...]}). */
+function cdcRecords(res: { CDCResponse?: unknown }): Array<{ entity: string; record: CdcRecord }> {
+  const out: Array<{ entity: string; record: CdcRecord }> = [];
+  const blocks = Array.isArray(res.CDCResponse) ? res.CDCResponse : [];
+  for (const block of blocks as Array<{ QueryResponse?: unknown }>) {
+    const slots = Array.isArray(block.QueryResponse) ? block.QueryResponse : [];
+    for (const slot of slots as Array<Record<string, unknown>>) {
+      for (const [key, value] of Object.entries(slot)) {
+        if (!Array.isArray(value)) continue;
+        for (const record of value as CdcRecord[]) out.push({ entity: key, record });
+      }
+    }
+  }
+  return out;
+}
+
+export function createPollActivities(deps: ActivityDeps) {
+  const qboFor = (connectionId: string) => new QuickBooksClient(deps.qboClientDeps(), connectionId);
+  const sm8For = (connectionId: string) => new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
+
+  function temporal() {
+    if (!deps.temporal) {
+      throw ApplicationFailure.create({
+        type: 'MisconfiguredWorker',
+        message: 'poll routing needs a Temporal client in the activity dependencies (workers/sync-worker.ts)',
+        nonRetryable: true,
+      });
+    }
+    return deps.temporal;
+  }
+
+  async function audit(
+    connectionId: string,
+    action: string,
+    entity: { type: string | null; ref: string | null },
+    detail: Record<string, unknown>,
+  ): Promise<void> {
+    await deps.pool.query(
+      `INSERT INTO audit_log (connection_id, actor, entity_type, entity_ref, action, detail)
+       VALUES ($1, 'sync', $2, $3, $4, $5)`,
+      [connectionId, entity.type, entity.ref, action, JSON.stringify(detail)],
+    );
+  }
+
+  async function routeJobs(connectionId: string, uuids: string[], event: InvoiceEvent): Promise<void> {
+    const client = temporal();
+    const queue = taskQueue();
+    await inBatches(uuids, ROUTE_CONCURRENCY, async (uuid) => {
+      await signalInvoice(client, queue, connectionId, uuid, event);
+    });
+  }
+
+  /** The account's time zone (vendor.timezone_name), for the very first pass only. */
+  async function sm8TimeZone(sm8: ServiceM8Client): Promise<string | null> {
+    const vendors = await sm8.list<{ timezone_name?: string }>('vendor');
+    const zone = vendors[0]?.timezone_name;
+    if (!zone) return null;
+    try {
+      sm8TimeIn(new Date(), zone);
+      return zone;
+    } catch {
+      return null;
+    }
+  }
+
+  return {
+    /**
+     * TRG-2, ServiceM8 side: jobs edited since the watermark (minus the overlap), de-duplicated by uuid;
+     * routes those approved or already known to the sync (invoice_exports), then advances `sm8:job`.
+     */
+    async pollServiceM8Jobs(input: { connectionId: string; backfillMs?: number }): Promise<PollSideResult> {
+      const { connectionId } = input;
+      const conn = await deps.store.require(connectionId);
+      const empty = {
+        from: null,
+        watermark: null,
+        read: 0,
+        changed: 0,
+        routed: 0,
+        routedIds: [],
+        ignored: 0,
+      };
+      if (!conn.sm8AuthKind) return { ...empty, skipped: 'ServiceM8 is not connected', stored: false };
+      const sm8 = sm8For(connectionId);
+      const mark = await readWatermark(deps.pool, connectionId, SM8_JOB_STREAM);
+
+      let from: string;
+      if (mark) {
+        from = shiftSm8Time(mark.value, -SM8_OVERLAP_MS);
+      } else {
+        // First pass: edit_date is account-local (UNCONFIRMED): start from the earlier of that zone's and
+        // UTC's wall time, so a wrong guess about the zone reads more, never nothing.
+        const start = new Date(Date.now() - (input.backfillMs ?? DEFAULT_BACKFILL_MS));
+        const zone = await sm8TimeZone(sm8);
+        const utc = sm8TimeIn(start, 'UTC');
+        const local = zone ? sm8TimeIn(start, zone) : shiftSm8Time(utc, -14 * 3_600_000);
+        from = local < utc ? local : utc;
+      }
+
+      const jobs = await sm8.list<Sm8Job>('job', [{ field: 'edit_date', op: 'gt', value: from }]);
+      heartbeat({ read: jobs.length });
+      const latest = new Map<string, Sm8Job>();
+      for (const job of jobs) {
+        const prev = latest.get(job.uuid);
+        if (!prev || (job.edit_date ?? '') >= (prev.edit_date ?? '')) latest.set(job.uuid, job);
+      }
+      const signature = (job: Sm8Job) => `${job.edit_date ?? ''}#${fingerprint(job).slice(0, 8)}`;
+      const changed = [...latest.values()].filter((job) => mark?.seen[job.uuid] !== signature(job));
+
+      const known = new Set<string>();
+      if (changed.length) {
+        const r = await deps.pool.query<{ job_uuid: string }>(
+          'SELECT job_uuid FROM invoice_exports WHERE connection_id = $1 AND job_uuid = ANY($2::text[])',
+          [connectionId, changed.map((j) => j.uuid)],
+        );
+        for (const row of r.rows) known.add(row.job_uuid);
+      }
+      const toRoute = changed.filter((job) => isApproved(job) || known.has(job.uuid)).map((j) => j.uuid);
+      await routeJobs(connectionId, toRoute, 'sm8JobChanged');
+
+      let newest = mark?.value ?? from;
+      for (const job of latest.values()) if (job.edit_date && job.edit_date > newest) newest = job.edit_date;
+      const keepFrom = shiftSm8Time(newest, -SM8_OVERLAP_MS);
+      const seen: Record<string, string> = {};
+      for (const job of latest.values())
+        if ((job.edit_date ?? '') > keepFrom) seen[job.uuid] = signature(job);
+      const stored = await writeWatermark(deps.pool, connectionId, SM8_JOB_STREAM, mark?.value ?? null, {
+        value: newest,
+        seen,
+      });
+      return {
+        from,
+        watermark: newest,
+        read: latest.size,
+        changed: changed.length,
+        routed: toRoute.length,
+        routedIds: toRoute.slice(0, LISTED_IDS),
+        ignored: changed.length - toRoute.length,
+        stored,
+      };
+    },
+
+    /**
+     * TRG-2, QuickBooks side: CDC since the `qbo:cdc` watermark (minus the overlap, within the 30-day
+     * look-back); routes changed invoices that we exported (QuickBooks-born ones are ignored, INV-8); the
+     * answer's `time` becomes the next watermark. A capped answer (1000 objects) is paged on from the newest
+     * LastUpdatedTime it holds.
+     */
+    async pollQuickBooksChanges(input: {
+      connectionId: string;
+      backfillMs?: number;
+    }): Promise<PollSideResult> {
+      const { connectionId } = input;
+      const conn = await deps.store.require(connectionId);
+      const empty = {
+        from: null,
+        watermark: null,
+        read: 0,
+        changed: 0,
+        routed: 0,
+        routedIds: [],
+        ignored: 0,
+      };
+      if (!conn.qboRealmId) return { ...empty, skipped: 'QuickBooks is not connected', stored: false };
+      const qbo = qboFor(connectionId);
+      const mark = await readWatermark(deps.pool, connectionId, QBO_CDC_STREAM);
+      const now = Date.now();
+      let gap: string | undefined;
+
+      let from: string;
+      if (mark) {
+        from = shiftIsoKeepingOffset(mark.value, -QBO_OVERLAP_MS);
+        if (Date.parse(from) < now - CDC_LOOKBACK_MS) {
+          gap = `the last poll was before CDC's 30-day look-back (${mark.value}); changes before ${new Date(now - CDC_LOOKBACK_MS).toISOString()} were not read`;
+          from = isoWithOffset(now - CDC_LOOKBACK_MS, mark.value);
+        }
+      } else {
+        from = isoWithOffset(now - (input.backfillMs ?? DEFAULT_BACKFILL_MS), '');
+      }
+
+      // Read, paging on when an answer is capped; keep each record's latest version.
+      const latest = new Map<string, { entity: string; record: CdcRecord }>();
+      let since = from;
+      let cursor: string | null = null;
+      for (let page = 0; page < CDC_MAX_PAGES && cursor === null; page += 1) {
+        const res = await qbo.cdc(CDC_ENTITIES, since);
+        const records = cdcRecords(res);
+        heartbeat({ page, read: records.length });
+        let newestMs = Date.parse(since);
+        let newestText = since;
+        for (const r of records) {
+          if (!r.record.Id) continue;
+          latest.set(`${r.entity}:${r.record.Id}`, r);
+          const t = r.record.MetaData?.LastUpdatedTime;
+          const ms = t ? Date.parse(t) : NaN;
+          if (!Number.isNaN(ms) && ms > newestMs) {
+            newestMs = ms;
+            newestText = t as string;
+          }
+        }
+        if (records.length < CDC_MAX_OBJECTS) {
+          cursor = typeof res.time === 'string' && res.time ? res.time : null;
+          if (cursor === null) cursor = newestText; // no time in the answer: the newest change seen
+          break;
+        }
+        if (newestMs <= Date.parse(since)) {
+          // 1000 changes in one second: CDC cannot page past them. Step a second on and say so.
+          gap = `more than ${CDC_MAX_OBJECTS} QuickBooks changes at ${since}; some may not have been read`;
+          since = shiftIsoKeepingOffset(since, 1000);
+        } else {
+          since = newestText;
+        }
+      }
+      if (cursor === null) cursor = since; // page limit reached: the next pass resumes from here
+
+      const signature = (r: CdcRecord) =>
+        `${r.MetaData?.LastUpdatedTime ?? ''}#${r.status === 'Deleted' ? 'deleted' : (r.SyncToken ?? '')}`;
+      const changed = [...latest.entries()].filter(([key, r]) => mark?.seen[key] !== signature(r.record));
+      const collected: Record<string, number> = {};
+      const invoiceIds: string[] = [];
+      for (const [, r] of changed) {
+        if (r.entity === 'Invoice') invoiceIds.push(r.record.Id as string);
+        else collected[r.entity] = (collected[r.entity] ?? 0) + 1;
+      }
+
+      const client = temporal();
+      const queue = taskQueue();
+      const routedIds: string[] = [];
+      await inBatches(invoiceIds, ROUTE_CONCURRENCY, async (id) => {
+        const workflowId = await routeQboInvoiceEvent(client, deps.links, queue, connectionId, id);
+        if (workflowId) routedIds.push(id);
+      });
+
+      const keepFromMs = Date.parse(cursor) - QBO_OVERLAP_MS;
+      const seen: Record<string, string> = {};
+      for (const [key, r] of latest) {
+        const t = Date.parse(r.record.MetaData?.LastUpdatedTime ?? '');
+        if (!Number.isNaN(t) && t >= keepFromMs) seen[key] = signature(r.record);
+      }
+      if (gap)
+        await audit(connectionId, 'poll_gap', { type: null, ref: QBO_CDC_STREAM }, { gap, from, cursor });
+      const stored = await writeWatermark(deps.pool, connectionId, QBO_CDC_STREAM, mark?.value ?? null, {
+        value: cursor,
+        seen,
+      });
+      return {
+        from,
+        watermark: cursor,
+        read: latest.size,
+        changed: changed.length,
+        routed: routedIds.length,
+        routedIds: routedIds.slice(0, LISTED_IDS),
+        ignored: invoiceIds.length - routedIds.length,
+        collected,
+        stored,
+        ...(gap ? { gap } : {}),
+      };
+    },
+
+    /**
+     * TAX-2 placeholder until the tax issue lands: records that the tax poll ran (stream
+     * `tax-poll:heartbeat`), so the schedule is visible and testable. It reads nothing yet.
+     */
+    async recordTaxPollPending(input: { connectionId: string }): Promise<{ pending: true; at: string }> {
+      const at = new Date().toISOString();
+      await deps.pool.query(
+        `INSERT INTO watermarks (connection_id, stream, value) VALUES ($1, $2, $3)
+         ON CONFLICT (connection_id, stream) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+        [input.connectionId, TAX_POLL_STREAM, at],
+      );
+      return { pending: true, at };
+    },
+
+    /**
+     * Nightly reconciliation: for every exported invoice (invoice_exports EXPORTED), QuickBooks TotalAmt
+     * (batched `Id IN (…)` queries, ≤ 1000 ids each) against ServiceM8 total_invoice_amount (one filtered
+     * list of approved jobs, plus single reads for the few not in it). Each drift is an audit_log row
+     * `reconcile_drift` with both figures; with `wake`, the invoice's owner is asked to look again.
+     */
+    async reconcileInvoices(input: { connectionId: string; wake?: boolean }): Promise<ReconcileResult> {
+      const { connectionId } = input;
+      const rows = (
+        await deps.pool.query<{ job_uuid: string; qbo_invoice_id: string; generated_job_id: string | null }>(
+          `SELECT job_uuid, qbo_invoice_id, generated_job_id FROM invoice_exports
+            WHERE connection_id = $1 AND state = 'EXPORTED' AND qbo_invoice_id IS NOT NULL
+            ORDER BY job_uuid`,
+          [connectionId],
+        )
+      ).rows;
+      if (!rows.length) return { checked: 0, inStep: 0, driftCount: 0, drift: [], woken: 0 };
+
+      const qbo = qboFor(connectionId);
+      const qboTotals = new Map<string, { cents: number | null; docNumber: string | null }>();
+      for (let i = 0; i < rows.length; i += 1000) {
+        const ids = rows.slice(i, i + 1000).map((r) => `'${r.qbo_invoice_id.replace(/'/g, "\\'")}'`);
+        const found = await qbo.query<'Invoice', { Id: string; TotalAmt?: number; DocNumber?: string }>(
+          'Invoice',
+          `SELECT * FROM Invoice WHERE Id IN (${ids.join(', ')}) MAXRESULTS 1000`,
+        );
+        for (const inv of found)
+          qboTotals.set(inv.Id, { cents: toCents(inv.TotalAmt ?? 0), docNumber: inv.DocNumber ?? null });
+        heartbeat({ qbo: Math.min(i + 1000, rows.length), of: rows.length });
+      }
+
+      const sm8 = sm8For(connectionId);
+      const jobs = new Map<string, Sm8Job>();
+      for (const job of await sm8.list<Sm8Job>('job', [{ field: 'payment_processed', op: 'eq', value: 1 }]))
+        jobs.set(job.uuid, job);
+      heartbeat({ sm8: jobs.size });
+      for (const r of rows) {
+        if (jobs.has(r.job_uuid)) continue;
+        try {
+          jobs.set(r.job_uuid, await sm8.read<Sm8Job>('job', r.job_uuid));
+        } catch (err) {
+          if (!(err instanceof ApplicationFailure && err.type === FailureType.notFound)) throw err;
+        }
+      }
+
+      const drifts: ReconcileDrift[] = [];
+      for (const r of rows) {
+        const q = qboTotals.get(r.qbo_invoice_id);
+        const job = jobs.get(r.job_uuid);
+        const sm8Cents = job ? toCents(job.total_invoice_amount) : null;
+        const base = {
+          jobUuid: r.job_uuid,
+          qboInvoiceId: r.qbo_invoice_id,
+          docNumber: q?.docNumber ?? r.generated_job_id,
+          sm8TotalCents: sm8Cents,
+          qboTotalCents: q?.cents ?? null,
+        };
+        if (!q) drifts.push({ kind: 'missing_in_qbo', ...base });
+        else if (!job) drifts.push({ kind: 'missing_in_sm8', ...base });
+        else if (sm8Cents !== q.cents) drifts.push({ kind: 'total_differs', ...base });
+      }
+      for (const d of drifts) {
+        await audit(
+          connectionId,
+          'reconcile_drift',
+          { type: 'invoice', ref: d.jobUuid },
+          {
+            ...d,
+            sm8Total: d.sm8TotalCents === null ? null : formatMoney(d.sm8TotalCents),
+            qboTotal: d.qboTotalCents === null ? null : formatMoney(d.qboTotalCents),
+          },
+        );
+      }
+      await audit(
+        connectionId,
+        'reconcile_run',
+        { type: 'invoice', ref: null },
+        { checked: rows.length, drift: drifts.length },
+      );
+      // The owner decides: a missed ServiceM8 change re-syncs (INV-6), a QuickBooks edit is left alone and a
+      // deleted job is reported (INV-10). Waking is idempotent, so a drift found twice costs one look each.
+      const wake = input.wake === false ? [] : drifts;
+      await routeJobs(
+        connectionId,
+        wake.map((d) => d.jobUuid),
+        'resync',
+      );
+      return {
+        checked: rows.length,
+        inStep: rows.length - drifts.length,
+        driftCount: drifts.length,
+        drift: drifts.slice(0, LISTED_IDS),
+        woken: wake.length,
+      };
+    },
+  };
+}

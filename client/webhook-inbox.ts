@@ -1,0 +1,371 @@
+/**
+ * The webhook inbox (TRG-1: an event is never lost, even when Temporal is briefly down).
+ *
+ * A webhook request stores each accepted event in PostgreSQL (`webhook_inbox`, deduplicated through
+ * `webhook_events`) BEFORE it answers 200, then tries to route it (signal-with-start of the owner
+ * workflow). Whatever could not be routed stays `pending`; the relay (`startInboxRelay`, run by every API
+ * process) routes pending events oldest first, backing off while Temporal is unreachable.
+ *
+ * Rows are claimed with a lease (`next_attempt_at` moved into the future) so that the request that stored
+ * an event and any relay never route it at the same time; a process that dies mid-route leaves a lease
+ * that simply expires.
+ */
+import type { Client } from '@temporalio/client';
+import type { Pool, PoolClient } from 'pg';
+import type { LinkStore } from '../activities/link-store';
+import type { Logger } from '../infra/log';
+import { routeQboInvoiceEvent, signalInvoice } from './routing';
+
+export type InboxSource = 'qbo' | 'sm8';
+export type InboxState = 'pending' | 'routed' | 'unrouted' | 'failed';
+
+/** One event as parsed from a webhook body, before it is stored. */
+export interface InboxEventInput {
+  source: InboxSource;
+  /** null: no connection matches (e.g. a QuickBooks company nobody connected); recorded, never routed. */
+  connectionId: string | null;
+  /** Dedupe key: the CloudEvents id, or one derived from the event's content. */
+  eventId: string;
+  /** Lower-case entity/object name: 'invoice', 'payment', 'job', 'jobpayment', … */
+  entity: string;
+  entityId: string;
+  /** Normalised verb: created, updated, deleted, merged, voided, emailed (QBO); null for ServiceM8. */
+  operation: string | null;
+  payload: unknown;
+}
+
+export interface InboxRow {
+  id: string;
+  source: InboxSource;
+  connectionId: string | null;
+  eventId: string;
+  entity: string;
+  entityId: string;
+  operation: string | null;
+  state: InboxState;
+  attempts: number;
+  lastError: string | null;
+  routedTo: string | null;
+}
+
+interface Row {
+  id: string;
+  source: InboxSource;
+  connection_id: string | null;
+  event_id: string;
+  entity: string;
+  entity_id: string;
+  operation: string | null;
+  state: InboxState;
+  attempts: number;
+  last_error: string | null;
+  routed_to: string | null;
+}
+
+const toRow = (r: Row): InboxRow => ({
+  id: String(r.id),
+  source: r.source,
+  connectionId: r.connection_id,
+  eventId: r.event_id,
+  entity: r.entity,
+  entityId: r.entity_id,
+  operation: r.operation,
+  state: r.state,
+  attempts: r.attempts,
+  lastError: r.last_error,
+  routedTo: r.routed_to,
+});
+
+const COLUMNS =
+  'id, source, connection_id, event_id, entity, entity_id, operation, state, attempts, last_error, routed_to';
+
+/** How long a router owns the rows it claimed; after that another router may take them. */
+export const DEFAULT_LEASE_MS = 30_000;
+
+/** What routing needs: where workflows live, and the links that find a QuickBooks record's owner. */
+export interface RoutingDeps {
+  temporal: Client;
+  links: LinkStore;
+  taskQueue: string;
+}
+
+/**
+ * Which events have an owner workflow today. Others are recorded as `unrouted` so that nothing is lost;
+ * their workflows (payments, customers, items) arrive with later issues and can replay them from here.
+ */
+export function hasOwner(source: InboxSource, entity: string): boolean {
+  return (source === 'qbo' && entity === 'invoice') || (source === 'sm8' && entity === 'job');
+}
+
+/** Wakes the owner of one stored event; returns the workflow id, or why no workflow needed waking. */
+export async function routeEvent(deps: RoutingDeps, row: InboxRow): Promise<string> {
+  if (!row.connectionId) throw new PermanentRoutingError('the event belongs to no connection');
+  if (row.source === 'qbo' && row.entity === 'invoice') {
+    const id = await routeQboInvoiceEvent(
+      deps.temporal,
+      deps.links,
+      deps.taskQueue,
+      row.connectionId,
+      row.entityId,
+    );
+    // No link: born in QuickBooks (INV-8), or our own create reported before its link was stored (its
+    // workflow already knows). Either way no workflow needs waking.
+    return (
+      id ?? 'ignored: no ServiceM8 job is linked to this invoice (QuickBooks-born invoices stay there, INV-8)'
+    );
+  }
+  if (row.source === 'sm8' && row.entity === 'job') {
+    return signalInvoice(deps.temporal, deps.taskQueue, row.connectionId, row.entityId, 'sm8JobChanged');
+  }
+  throw new PermanentRoutingError(`no workflow owns ${row.source} ${row.entity} events yet`);
+}
+
+/** An event that no retry will route (kept as `failed` for support). */
+export class PermanentRoutingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentRoutingError';
+  }
+}
+
+/** Temporal refusing the request itself (gRPC INVALID_ARGUMENT) will not get better by retrying. */
+function isPermanent(err: unknown): boolean {
+  if (err instanceof PermanentRoutingError) return true;
+  const codes = [err, (err as { cause?: unknown } | null)?.cause].map(
+    (e) => (e as { code?: unknown } | null)?.code,
+  );
+  return codes.includes(3);
+}
+
+function describe(err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return text.slice(0, 1000);
+}
+
+export interface RecordResult {
+  /** Newly stored rows, in the order of the body (duplicates excluded). */
+  stored: InboxRow[];
+  duplicates: number;
+}
+
+/**
+ * Stores events in one transaction, dropping the ones already received (`webhook_events`). Events with an
+ * owner and a connection are stored `pending` and claimed for `leaseMs` by the caller, which routes them
+ * right away; the others are stored `unrouted`. Events say "look at X" (the owner reads the truth), so an
+ * event routed at once may overtake an older one still waiting in the inbox without harm.
+ */
+export async function recordEvents(
+  pool: Pool,
+  events: InboxEventInput[],
+  leaseMs = DEFAULT_LEASE_MS,
+): Promise<RecordResult> {
+  if (events.length === 0) return { stored: [], duplicates: 0 };
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const stored: InboxRow[] = [];
+    let duplicates = 0;
+    for (const e of events) {
+      const row = await insertOne(client, e, leaseMs);
+      if (row) stored.push(row);
+      else duplicates += 1;
+    }
+    await client.query('COMMIT');
+    return { stored, duplicates };
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    client.release();
+  }
+}
+
+async function insertOne(client: PoolClient, e: InboxEventInput, leaseMs: number): Promise<InboxRow | null> {
+  const fresh = await client.query(
+    `INSERT INTO webhook_events (source, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id`,
+    [e.source, e.eventId],
+  );
+  if (fresh.rowCount === 0) return null;
+  const routable = e.connectionId !== null && hasOwner(e.source, e.entity);
+  const note = routable
+    ? null
+    : e.connectionId === null
+      ? 'no connection matches this event'
+      : `no workflow owns ${e.source} ${e.entity} events yet`;
+  const r = await client.query<Row>(
+    `INSERT INTO webhook_inbox
+       (source, connection_id, event_id, entity, entity_id, operation, payload, state, last_error, next_attempt_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, now() + make_interval(secs => $10::double precision / 1000))
+     ON CONFLICT (source, event_id) DO NOTHING
+     RETURNING ${COLUMNS}`,
+    [
+      e.source,
+      e.connectionId,
+      e.eventId,
+      e.entity,
+      e.entityId,
+      e.operation,
+      JSON.stringify(e.payload ?? null),
+      routable ? 'pending' : 'unrouted',
+      note,
+      leaseMs,
+    ],
+  );
+  return r.rows[0] ? toRow(r.rows[0]) : null;
+}
+
+export interface RouteOutcome {
+  routed: number;
+  failed: number;
+  /** Rows left pending (a transient failure stopped the run; the relay will retry them). */
+  pending: number;
+  lastError: string | null;
+}
+
+/**
+ * Routes claimed pending rows in order. The first transient failure (Temporal unreachable) stops the run:
+ * that row and every later one are released for the relay, so events keep their order. A permanent
+ * failure marks only that row `failed`.
+ */
+export async function routeRows(pool: Pool, deps: RoutingDeps, rows: InboxRow[]): Promise<RouteOutcome> {
+  const outcome: RouteOutcome = { routed: 0, failed: 0, pending: 0, lastError: null };
+  const ordered = [...rows].filter((r) => r.state === 'pending').sort((a, b) => Number(a.id) - Number(b.id));
+  for (let i = 0; i < ordered.length; i += 1) {
+    const row = ordered[i] as InboxRow;
+    try {
+      const routedTo = await routeEvent(deps, row);
+      await pool.query(
+        `UPDATE webhook_inbox SET state = 'routed', routed_to = $2, routed_at = now(), attempts = attempts + 1,
+                last_error = NULL WHERE id = $1 AND state = 'pending'`,
+        [row.id, routedTo],
+      );
+      outcome.routed += 1;
+    } catch (err) {
+      const message = describe(err);
+      outcome.lastError = message;
+      if (isPermanent(err)) {
+        await pool.query(
+          `UPDATE webhook_inbox SET state = 'failed', attempts = attempts + 1, last_error = $2
+            WHERE id = $1 AND state = 'pending'`,
+          [row.id, message],
+        );
+        outcome.failed += 1;
+        continue;
+      }
+      const rest = ordered.slice(i + 1).map((r) => r.id);
+      await pool.query(
+        `UPDATE webhook_inbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = now()
+          WHERE id = $1 AND state = 'pending'`,
+        [row.id, message],
+      );
+      if (rest.length) {
+        await pool.query(
+          `UPDATE webhook_inbox SET next_attempt_at = now() WHERE id = ANY($1::bigint[]) AND state = 'pending'`,
+          [rest],
+        );
+      }
+      outcome.pending = rest.length + 1;
+      break;
+    }
+  }
+  return outcome;
+}
+
+/** Claims up to `limit` due pending rows, oldest first. */
+export async function claimDue(pool: Pool, limit: number, leaseMs = DEFAULT_LEASE_MS): Promise<InboxRow[]> {
+  const r = await pool.query<Row>(
+    `UPDATE webhook_inbox SET next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
+      WHERE id IN (SELECT id FROM webhook_inbox
+                    WHERE state = 'pending' AND next_attempt_at <= now()
+                    ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+      RETURNING ${COLUMNS}`,
+    [limit, leaseMs],
+  );
+  return r.rows.map(toRow).sort((a, b) => Number(a.id) - Number(b.id));
+}
+
+export interface InboxRelayOptions extends RoutingDeps {
+  pool: Pool;
+  /** Pause between passes while all is well (default 1 s). */
+  intervalMs?: number;
+  /** Longest pause while routing keeps failing (default 30 s); the pause doubles from intervalMs. */
+  maxBackoffMs?: number;
+  /** Rows per pass (default 100); a full pass is followed at once by the next. */
+  batchSize?: number;
+  leaseMs?: number;
+  log?: Pick<Logger, 'info' | 'warn'>;
+}
+
+/**
+ * Routes pending inbox rows until stopped: oldest first, with exponential backoff while Temporal (or
+ * PostgreSQL) is unreachable. Returns a function that stops the relay after its current pass.
+ */
+export function startInboxRelay(opts: InboxRelayOptions): () => Promise<void> {
+  const interval = opts.intervalMs ?? 1000;
+  const maxBackoff = Math.max(interval, opts.maxBackoffMs ?? 30_000);
+  const batch = opts.batchSize ?? 100;
+  let failures = 0;
+  let stopped = false;
+  let failing = false;
+  let timer: NodeJS.Timeout | undefined;
+  let wake: (() => void) | undefined;
+  let running: Promise<void> = Promise.resolve();
+
+  const pass = async (): Promise<{ ok: boolean; full: boolean }> => {
+    try {
+      const rows = await claimDue(opts.pool, batch, opts.leaseMs);
+      if (rows.length === 0) return { ok: true, full: false };
+      const outcome = await routeRows(opts.pool, opts, rows);
+      if (outcome.pending > 0) {
+        if (!failing)
+          opts.log?.warn(
+            `webhook inbox: ${outcome.pending} event(s) wait for Temporal: ${outcome.lastError ?? ''}`,
+          );
+        return { ok: false, full: false };
+      }
+      if (failing) opts.log?.info(`webhook inbox: routing again (${outcome.routed} event(s) routed)`);
+      return { ok: true, full: rows.length >= batch };
+    } catch (err) {
+      if (!failing) opts.log?.warn(`webhook inbox relay: ${describe(err)}`);
+      return { ok: false, full: false };
+    }
+  };
+
+  const loop = async () => {
+    while (!stopped) {
+      const { ok, full } = await pass();
+      failing = !ok;
+      failures = ok ? 0 : failures + 1;
+      const delay = Math.min(maxBackoff, interval * 2 ** Math.min(failures, 20));
+      if (stopped) break;
+      if (full) continue;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, delay);
+      });
+      wake = undefined;
+    }
+  };
+  running = loop();
+
+  return async () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    wake?.();
+    await running;
+  };
+}
+
+/** Inbox rows of one entity, newest last (for support and tests). */
+export async function inboxRowsFor(
+  pool: Pool,
+  connectionId: string,
+  entity: string,
+  entityId: string,
+): Promise<InboxRow[]> {
+  const r = await pool.query<Row>(
+    `SELECT ${COLUMNS} FROM webhook_inbox WHERE connection_id = $1 AND entity = $2 AND entity_id = $3 ORDER BY id`,
+    [connectionId, entity, entityId],
+  );
+  return r.rows.map(toRow);
+}

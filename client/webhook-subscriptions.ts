@@ -1,0 +1,169 @@
+/**
+ * TRG-3: connecting ServiceM8 registers the object webhooks the sync needs.
+ *
+ * ServiceM8 signs nothing, so each connection's callback URL carries a random secret
+ * (`/webhooks/servicem8/<secret>`). Only its sha256 is stored (`connections.sm8_webhook_secret_hash`); the
+ * clear secret lives only in the URL registered at ServiceM8. Re-running finds that URL again in
+ * ServiceM8's subscription list (unique_id = connection id) and re-posts the same object + callback_url,
+ * which ServiceM8 treats as "modify": no duplicates, and a subscription ServiceM8 deactivated is revived.
+ * Subscriptions of this connection under an older secret or base URL are removed.
+ *
+ * ServiceM8 performs the challenge handshake against the callback before it activates a subscription,
+ * so the API must be listening and the secret's hash committed before we subscribe.
+ */
+import crypto from 'node:crypto';
+import axios, { type Method } from 'axios';
+import type { Pool } from 'pg';
+import {
+  ServiceM8Client,
+  type ServiceM8ClientDeps,
+  type ServiceM8Object,
+} from '../activities/servicem8-client';
+import { sm8SecretHash } from './webhook-routes';
+
+/** What the sync watches. Job drives invoices today; the others are for the payment/client/item issues. */
+export const SM8_SUBSCRIPTIONS: ReadonlyArray<{ object: ServiceM8Object; fields: readonly string[] }> = [
+  {
+    object: 'job',
+    fields: ['status', 'payment_processed', 'total_invoice_amount', 'invoice_sent', 'active', 'company_uuid'],
+  },
+  { object: 'jobpayment', fields: ['job_uuid', 'amount', 'timestamp', 'method', 'active'] },
+  {
+    object: 'company',
+    fields: [
+      'name',
+      'address_street',
+      'address_city',
+      'address_state',
+      'address_postcode',
+      'address_country',
+      'billing_address',
+      'active',
+    ],
+  },
+  {
+    object: 'material',
+    fields: ['name', 'item_number', 'price', 'cost', 'tax_rate_uuid', 'item_description', 'active'],
+  },
+];
+
+export interface Sm8SubscriptionDeps {
+  pool: Pool;
+  /** PUBLIC_BASE_URL: where ServiceM8 reaches this API. */
+  publicBaseUrl: string;
+  sm8ClientDeps(): ServiceM8ClientDeps;
+}
+
+export interface Sm8SubscriptionResult {
+  /** The callback URL with its secret masked (safe to show and log). */
+  callbackUrl: string;
+  objects: string[];
+  secretCreated: boolean;
+  staleRemoved: number;
+}
+
+interface ListedSubscription {
+  object?: string;
+  callback_url?: string;
+  unique_id?: string;
+  active?: boolean;
+}
+
+const CALLBACK_PATH = '/webhooks/servicem8/';
+const SECRET_IN_URL = /\/webhooks\/servicem8\/([A-Za-z0-9_-]+)\/?$/;
+const LOCK_CLASS = 7_283_005; // advisory lock class of this module (see migrations for the others)
+
+/** A call outside /api_1.0 (the subscription list and delete), behind the connection's rate governor. */
+async function sm8Call<T>(
+  deps: ServiceM8ClientDeps,
+  connectionId: string,
+  method: Method,
+  params: Record<string, string>,
+): Promise<T> {
+  const res = await deps.governor.run(connectionId, 'sm8', async () =>
+    axios.request<T>({
+      baseURL: deps.apiBaseUrl,
+      url: `/webhook_subscriptions?${new URLSearchParams(params).toString()}`,
+      method,
+      headers: { ...(await deps.auth.headers(connectionId)), Accept: 'application/json' },
+      timeout: deps.timeoutMs ?? 60_000,
+    }),
+  );
+  return res.data;
+}
+
+async function listSubscriptions(deps: ServiceM8ClientDeps, connectionId: string) {
+  const data = await sm8Call<unknown>(deps, connectionId, 'GET', { status: 'all' });
+  const rows = Array.isArray(data)
+    ? data
+    : Array.isArray((data as { data?: unknown } | null)?.data)
+      ? (data as { data: unknown[] }).data
+      : [];
+  return rows as ListedSubscription[];
+}
+
+function secretOf(url: string | undefined): string | null {
+  return url ? (SECRET_IN_URL.exec(url)?.[1] ?? null) : null;
+}
+
+export async function ensureServiceM8Subscriptions(
+  deps: Sm8SubscriptionDeps,
+  connectionId: string,
+): Promise<Sm8SubscriptionResult> {
+  const base = deps.publicBaseUrl.replace(/\/+$/, '');
+  const sm8 = deps.sm8ClientDeps();
+  // One run per connection at a time (two runs could otherwise each mint a secret).
+  const lock = await deps.pool.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, connectionId]);
+    const row = await lock.query<{ hash: string | null }>(
+      'SELECT sm8_webhook_secret_hash AS hash FROM connections WHERE id = $1',
+      [connectionId],
+    );
+    if (!row.rows[0]) throw new Error(`No connection "${connectionId}"`);
+    const storedHash = row.rows[0].hash;
+
+    const ours = (await listSubscriptions(sm8, connectionId)).filter((s) => s.unique_id === connectionId);
+    let secret = storedHash
+      ? (ours.map((s) => secretOf(s.callback_url)).find((x) => x && sm8SecretHash(x) === storedHash) ?? null)
+      : null;
+    const secretCreated = secret === null;
+    if (secret === null) {
+      secret = crypto.randomBytes(32).toString('base64url');
+      await lock.query(
+        'UPDATE connections SET sm8_webhook_secret_hash = $2, updated_at = now() WHERE id = $1',
+        [connectionId, sm8SecretHash(secret)],
+      );
+    }
+    const callbackUrl = `${base}${CALLBACK_PATH}${secret}`;
+    const client = new ServiceM8Client(sm8, connectionId);
+    for (const s of SM8_SUBSCRIPTIONS) {
+      await client.subscribeWebhook(s.object, [...s.fields], callbackUrl, connectionId);
+    }
+    // Ours under an older secret or base URL: their deliveries would be refused (404) or go elsewhere.
+    let staleRemoved = 0;
+    for (const s of ours) {
+      if (!s.callback_url || s.callback_url === callbackUrl || !s.object) continue;
+      await sm8Call(sm8, connectionId, 'DELETE', {
+        object: s.object,
+        callback_url: s.callback_url,
+        unique_id: connectionId,
+      })
+        .then(() => (staleRemoved += 1))
+        .catch(() => undefined); // best effort: ServiceM8 deactivates failing subscriptions itself
+    }
+    return {
+      callbackUrl: `${base}${CALLBACK_PATH}…`,
+      objects: SM8_SUBSCRIPTIONS.map((s) => s.object),
+      secretCreated,
+      staleRemoved,
+    };
+  } finally {
+    // A client whose unlock failed is destroyed rather than returned to the pool still holding the lock.
+    const unlocked = await lock
+      .query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, connectionId])
+      .then(() => true)
+      .catch(() => false);
+    lock.release(!unlocked);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * TRG-2: the polling safety net, one short workflow per pass, started by the connection's Temporal
+ * Schedules (client/schedules.ts; ids `poll/<connection>-<scheduled time>` and alike). A pass reads what
+ * changed since the stored watermarks and wakes the owning workflows, exactly like webhooks do, so it is
+ * safe to overlap with webhooks and with another pass. Passes never park: a connection that cannot be
+ * used now is skipped, and the next scheduled pass (watermark untouched) catches up.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  proxyActivities,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { PollSideResult, ReconcileResult } from '../activities/poll';
+import { CONNECTION_BLOCKED_FAILURES } from '../domain/failures';
+import { ConnectionId, EntityType } from './search-attributes';
+
+const retry = {
+  initialInterval: '5 seconds',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+  maximumAttempts: 3,
+  nonRetryableErrorTypes: [...CONNECTION_BLOCKED_FAILURES],
+};
+
+const pollActs = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '3 minutes',
+  retry,
+});
+
+const reconcileActs = proxyActivities<Activities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '5 minutes',
+  retry,
+});
+
+const quickActs = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry });
+
+export interface PollInput {
+  connectionId: string;
+  /** First pass of a connection only: how far back to look (default 10 minutes). */
+  backfillMs?: number;
+}
+
+export interface PollResult {
+  connectionId: string;
+  /** Why the whole pass was skipped (connection paused, needs re-authorisation, disconnected). */
+  skipped?: string;
+  sm8?: PollSideResult;
+  qbo?: PollSideResult;
+}
+
+function tag(connectionId: string, entityType: string): void {
+  // Schedules set these on start; a pass started by hand (tests, support) gets them here.
+  const attrs = workflowInfo().typedSearchAttributes;
+  if (attrs.get(ConnectionId) === connectionId && attrs.get(EntityType) === entityType) return;
+  upsertSearchAttributes([
+    { key: ConnectionId, value: connectionId },
+    { key: EntityType, value: entityType },
+  ]);
+}
+
+function blockedType(err: unknown): string | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure && cause.type && CONNECTION_BLOCKED_FAILURES.includes(cause.type)
+    ? cause.type
+    : undefined;
+}
+
+/** One polling pass over both APIs of a connection (the two sides are independent). */
+export async function pollConnectionWorkflow(input: PollInput): Promise<PollResult> {
+  const { connectionId } = input;
+  tag(connectionId, 'poll');
+  const status = await quickActs.getConnectionStatus({ connectionId });
+  if (status !== 'active') return { connectionId, skipped: `connection is ${status}` };
+
+  const args = { connectionId, backfillMs: input.backfillMs };
+  const [sm8, qbo] = await Promise.allSettled([
+    pollActs.pollServiceM8Jobs(args),
+    pollActs.pollQuickBooksChanges(args),
+  ]);
+  const result: PollResult = { connectionId };
+  const failures: string[] = [];
+  for (const [side, outcome] of [
+    ['sm8', sm8],
+    ['qbo', qbo],
+  ] as const) {
+    if (outcome.status === 'fulfilled') {
+      result[side] = outcome.value;
+      continue;
+    }
+    const blocked = blockedType(outcome.reason);
+    if (blocked) {
+      result.skipped = `connection blocked (${blocked})`;
+      continue;
+    }
+    const err = outcome.reason as Error;
+    failures.push(`${side}: ${err.cause instanceof Error ? err.cause.message : err.message}`);
+  }
+  if (failures.length) {
+    // Visible as a failed pass in the Web UI; the watermark of the failed side did not move, so the next
+    // scheduled pass reads the same changes again.
+    throw ApplicationFailure.create({
+      type: 'PollFailed',
+      message: `poll of ${connectionId} failed: ${failures.join('; ')}`,
+      details: [result],
+      nonRetryable: true,
+    });
+  }
+  return result;
+}
+
+export interface TaxPollResult {
+  connectionId: string;
+  /** True until the tax issue (TAX-2) lands: the pass only records that it ran. */
+  pending: boolean;
+  at?: string;
+  skipped?: string;
+}
+
+/**
+ * TAX-2 (pending its issue): QuickBooks sends neither webhooks nor CDC for TaxCode/TaxRate, so they must
+ * be polled at least every 20 minutes. The schedule exists from the start; until the tax sync lands this
+ * pass only records a heartbeat (watermarks stream `tax-poll:heartbeat`) and returns.
+ */
+export async function taxPollWorkflow(input: { connectionId: string }): Promise<TaxPollResult> {
+  const { connectionId } = input;
+  tag(connectionId, 'tax-poll');
+  const status = await quickActs.getConnectionStatus({ connectionId });
+  if (status !== 'active') return { connectionId, pending: true, skipped: `connection is ${status}` };
+  const beat = await quickActs.recordTaxPollPending({ connectionId });
+  return { connectionId, pending: beat.pending, at: beat.at };
+}
+
+export interface ReconcileWorkflowResult extends Partial<ReconcileResult> {
+  connectionId: string;
+  skipped?: string;
+}
+
+/**
+ * Nightly: every exported invoice's QuickBooks total against its ServiceM8 total; drift is returned,
+ * written to audit_log (`reconcile_drift`, both figures), and its owner is woken to look again.
+ */
+export async function reconcileInvoicesWorkflow(input: {
+  connectionId: string;
+  wake?: boolean;
+}): Promise<ReconcileWorkflowResult> {
+  const { connectionId } = input;
+  tag(connectionId, 'reconcile');
+  const status = await quickActs.getConnectionStatus({ connectionId });
+  if (status !== 'active') return { connectionId, skipped: `connection is ${status}` };
+  try {
+    const r = await reconcileActs.reconcileInvoices({ connectionId, wake: input.wake });
+    return { connectionId, ...r };
+  } catch (err) {
+    const blocked = blockedType(err);
+    if (blocked) return { connectionId, skipped: `connection blocked (${blocked})` };
+    throw err;
+  }
+}

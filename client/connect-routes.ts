@@ -26,6 +26,14 @@ export interface ConnectDeps {
   verifySm8ApiKey(apiKey: string): Promise<string | null>;
   /** TRG-3: registers the ServiceM8 webhook subscriptions (client/webhook-subscriptions.ts). */
   subscribeSm8Webhooks?(connectionId: string): Promise<Sm8SubscriptionResult>;
+  /** TRG-2: the connection's poll, tax-poll and reconcile schedules (idempotent). */
+  ensureSchedules?(connectionId: string): Promise<unknown>;
+}
+
+/** After (re)connecting: make sure the schedules exist, then wake the connection's parked workflows (CON-3). */
+async function afterConnect(deps: ConnectDeps, connectionId: string): Promise<number> {
+  await deps.ensureSchedules?.(connectionId);
+  return notifyConnectionRestored(deps.temporal, connectionId);
 }
 
 /**
@@ -154,7 +162,7 @@ export function registerConnectRoutes(app: FastifyInstance, deps: ConnectDeps): 
       ...token,
       createdAt: token.createdAt || Date.now(),
     });
-    const resumed = await notifyConnectionRestored(deps.temporal, connectionId);
+    const resumed = await afterConnect(deps, connectionId);
     return reply.send({
       connected: 'quickbooks',
       connection: connectionId,
@@ -180,7 +188,7 @@ export function registerConnectRoutes(app: FastifyInstance, deps: ConnectDeps): 
     await store.ensure(id, typeof body.name === 'string' ? body.name : id);
     await store.saveSm8Credentials(id, { kind: 'api_key', apiKey: body.apiKey.trim() });
     const webhooks = await subscribeSm8(deps, id);
-    const resumed = await notifyConnectionRestored(deps.temporal, id);
+    const resumed = await afterConnect(deps, id);
     return reply.send({
       connected: 'servicem8',
       connection: id,
@@ -255,7 +263,7 @@ export function registerConnectRoutes(app: FastifyInstance, deps: ConnectDeps): 
       return reply.code(502).send({ error: `ServiceM8 token exchange failed: ${detail}` });
     }
     const webhooks = await subscribeSm8(deps, connectionId);
-    const resumed = await notifyConnectionRestored(deps.temporal, connectionId);
+    const resumed = await afterConnect(deps, connectionId);
     return reply.send({
       connected: 'servicem8',
       connection: connectionId,

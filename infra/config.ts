@@ -56,6 +56,11 @@ export const VARIABLES = {
   },
   PORT: { default: '3000', description: 'HTTP port of the API (webhooks, connect flows, admin).' },
   EMBEDDED_PG_PORT: { default: '5433', description: 'Port of the embedded PostgreSQL, when it is used.' },
+  SIMULATORS: {
+    default: 'auto',
+    description:
+      'npm start: `auto` runs the built-in ServiceM8 and QuickBooks simulators (seeded demo world, demo connection) unless QBO_CLIENT_ID is set; `true` / `false` force it.',
+  },
   LOG_LEVEL: { default: 'info', description: 'debug | info | warn | error.' },
   PUBLIC_BASE_URL: {
     default: undefined,
@@ -153,6 +158,7 @@ export interface Config {
   port: number;
   embeddedPgPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  simulators: 'auto' | 'true' | 'false';
   publicBaseUrl: string;
   rateLimitWaitMs: number;
   /** TRG-2 / TAX-2 schedules of each connection (client/schedules.ts). */
@@ -302,6 +308,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: apiPort,
     embeddedPgPort: port(env, 'EMBEDDED_PG_PORT'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const),
+    simulators: oneOf(env, 'SIMULATORS', ['auto', 'true', 'false'] as const),
     publicBaseUrl: httpUrl(env, 'PUBLIC_BASE_URL', `http://127.0.0.1:${apiPort}`),
     rateLimitWaitMs: seconds(env, 'RATE_LIMIT_WAIT_SECONDS') * 1000,
     polling: {

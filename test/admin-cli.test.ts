@@ -82,9 +82,9 @@ describe('OPS-2: admin API and CLI', () => {
   });
 
   it('OPS-2: lists export errors with their reason', async () => {
-    const json = JSON.parse((await cli('--json', 'invoices', '--state', 'blocked')).out) as Array<
-      Record<string, string>
-    >;
+    const json = JSON.parse(
+      (await cli('--json', 'invoices', '--connection', 'ops', '--state', 'blocked')).out,
+    ) as Array<Record<string, string>>;
     expect(json).toHaveLength(1);
     expect(json[0]).toMatchObject({
       job_uuid: blockedJob,
@@ -92,7 +92,7 @@ describe('OPS-2: admin API and CLI', () => {
       reason_code: 'TAX_RATE_UNMAPPED',
     });
     expect(json[0]?.reason_text).toContain('GST 15%');
-    const human = await cli('invoices', '--state', 'BLOCKED');
+    const human = await cli('invoices', '--connection', 'ops', '--state', 'BLOCKED');
     expect(human.out).toContain('TAX_RATE_UNMAPPED');
   });
 

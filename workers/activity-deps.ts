@@ -11,6 +11,7 @@ import { RateGovernor } from '../activities/rate-governor';
 import { QboTokenManager, configureIntuitOAuth, type QboOAuthSettings } from '../activities/qbo-tokens';
 import { Sm8AuthProvider } from '../activities/sm8-auth';
 import type { ApiDeps } from '../client/api-server';
+import { ensureConnectionSchedules, scheduleOptionsFromConfig } from '../client/schedules';
 import { ensureServiceM8Subscriptions } from '../client/webhook-subscriptions';
 import type { Config } from '../infra/config';
 import { createLogger } from '../infra/log';
@@ -90,6 +91,7 @@ export function buildApiDeps(
   deps: ActivityDeps,
   temporal: Client,
   taskQueue: string = config.temporal.taskQueue,
+  opts: { schedules?: boolean } = {},
 ): ApiDeps {
   return {
     pool: deps.pool,
@@ -127,6 +129,16 @@ export function buildApiDeps(
         );
         return res.data[0]?.name ?? null;
       },
+      ...(opts.schedules === false
+        ? {}
+        : {
+            ensureSchedules: (connectionId: string) =>
+              ensureConnectionSchedules(temporal, {
+                connectionId,
+                ...scheduleOptionsFromConfig(config),
+                taskQueue,
+              }),
+          }),
       subscribeSm8Webhooks: (connectionId) =>
         ensureServiceM8Subscriptions(
           { pool: deps.pool, publicBaseUrl: config.publicBaseUrl, sm8ClientDeps: deps.sm8ClientDeps },

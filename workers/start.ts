@@ -1,8 +1,11 @@
 /**
  * `npm start`: the whole product on one machine with nothing configured: a Temporal dev server with its
- * Web UI (unless TEMPORAL_ADDRESS points elsewhere), PostgreSQL (local or embedded), the worker and the
- * HTTP API. Ctrl-C stops everything in reverse order.
+ * Web UI (unless TEMPORAL_ADDRESS points elsewhere), PostgreSQL (local or embedded), the worker, the HTTP
+ * API and its webhook relay, the connections' schedules, and (without real credentials) both API
+ * simulators with the demo connection made through the real connect flows. Ctrl-C stops everything.
  */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import { buildApiServer } from '../client/api-server';
 import { connectClient } from '../client/temporal-client';
@@ -13,11 +16,24 @@ import { createLogger } from '../infra/log';
 import { migrate } from '../infra/migrate';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { ensureTemporalCli, startTemporalDevServer } from '../infra/temporal-server';
+import { ensureConnectionSchedules, scheduleOptionsFromConfig } from '../client/schedules';
 import { buildActivityDeps, buildApiDeps, createGovernor } from './activity-deps';
+import { connectDemo, startDemoSimulators, type DemoSimulators } from './demo';
 import { createSyncWorker, NativeConnection } from './sync-worker';
 
+/** ADMIN_TOKEN, or one generated once into DATA_DIR/admin.token (mode 0600) for the CLI to read. */
+function adminToken(dataDir: string): string {
+  if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN;
+  const file = path.join(dataDir, 'admin.token');
+  if (!fs.existsSync(file)) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    fs.writeFileSync(file, crypto.randomBytes(24).toString('base64url') + '\n', { mode: 0o600 });
+  }
+  return fs.readFileSync(file, 'utf8').trim();
+}
+
 async function main(): Promise<void> {
-  const config = loadConfig();
+  let config = loadConfig();
   const log = createLogger(config.logLevel, 'start');
   installTemporalRuntime(config.logLevel);
   const stops: Array<() => Promise<unknown>> = [];
@@ -29,6 +45,14 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown(0));
 
   try {
+    const simulate = config.simulators === 'true' || (config.simulators === 'auto' && !config.qbo.clientId);
+    let demo: DemoSimulators | undefined;
+    if (simulate) {
+      demo = await startDemoSimulators(process.env, config.port);
+      stops.push(() => (demo as DemoSimulators).stop());
+    }
+    config = loadConfig({ ...process.env, ...demo?.env, ADMIN_TOKEN: adminToken(config.dataDir) });
+
     const startDev =
       config.temporal.startDevServer === 'true' ||
       (config.temporal.startDevServer === 'auto' && !config.temporal.addressIsExplicit);
@@ -83,10 +107,30 @@ async function main(): Promise<void> {
     });
     stops.push(stopRelay);
 
+    // TRG-2: every connection's schedules exist with the current intervals (idempotent).
+    for (const c of await deps.store.list()) {
+      if (c.status !== 'disconnected')
+        await ensureConnectionSchedules(temporal, {
+          connectionId: c.id,
+          ...scheduleOptionsFromConfig(config),
+        });
+    }
+    const apiUrl = `http://127.0.0.1:${config.port}`;
+    if (demo) await connectDemo(apiUrl, 'demo', config.adminToken);
+
     log.info(`Temporal      ${config.temporal.address} (namespace ${config.temporal.namespace})`);
     if (uiUrl) log.info(`Temporal UI   ${uiUrl}`);
     log.info(`PostgreSQL    ${db.source} (${db.url.replace(/:[^:@/]*@/, ':***@')})`);
-    log.info(`API           http://127.0.0.1:${config.port} (GET /health)`);
+    log.info(
+      `API           ${apiUrl} (GET /health; admin token in ${path.join(config.dataDir, 'admin.token')})`,
+    );
+    if (demo) {
+      log.info(`ServiceM8 sim ${demo.sm8.url}/api_1.0 (API key smk-sim-0000; control ${demo.sm8.url}/__sim)`);
+      log.info(
+        `QBO sim       ${demo.qbo.url}/v3/company/${demo.qbo.realmId} (control ${demo.qbo.url}/__sim)`,
+      );
+      log.info('demo connection "demo" connected (see README: "Play both users")');
+    }
     log.info('ready');
   } catch (err) {
     log.error(err instanceof Error ? err.message : String(err));

@@ -53,6 +53,8 @@ export async function startWorld(
      * ServiceM8 subscriptions made on connect (TRG-3) stay paused, their deliveries queued.
      */
     webhooks?: boolean;
+    /** true: connecting also creates the connection's Temporal schedules (TRG-2), as in production. */
+    schedules?: boolean;
   } = {},
 ): Promise<World> {
   const apiPort = await freePort();
@@ -84,7 +86,9 @@ export async function startWorld(
   };
   const h = await createHarness({ env });
   const adminHeaders = env.ADMIN_TOKEN ? { Authorization: `Bearer ${env.ADMIN_TOKEN}` } : {};
-  const api = buildApiServer(buildApiDeps(h.config, h.deps, h.client, h.taskQueue));
+  const api = buildApiServer(
+    buildApiDeps(h.config, h.deps, h.client, h.taskQueue, { schedules: opts.schedules ?? false }),
+  );
   await api.listen({ host: '127.0.0.1', port: apiPort });
 
   return {

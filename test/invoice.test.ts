@@ -12,6 +12,7 @@ import type { Json } from '../simulators/quickbooks/types';
 import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/invoice';
 import { createHarness } from './helpers/env';
 import { recordHistoryIfAsked } from './helpers/histories';
+import { qboBornInvoice } from './helpers/qbo-fixtures';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
 
@@ -331,7 +332,7 @@ describe('INV-4 / INV-5: content, client and materials travel with the invoice',
     expect(customersNamed('Mixed Pricing Co')).toHaveLength(0);
   });
 
-  it('INV-5 / CM-7: a client already in QuickBooks (same name, other case and spaces) is linked, not duplicated', async () => {
+  it('CM-7: (INV-5) a client already in QuickBooks (same name, other case and spaces) is linked, not duplicated', async () => {
     w.qbo.control.upsertRecord('Customer', { DisplayName: 'Harbour View Cafe' }, realm);
     const client = f.client('  harbour view CAFE ');
     const jobs = [1, 2].map(() =>
@@ -433,21 +434,7 @@ describe('INV-7 / INV-8: sent status comes back; QuickBooks-born invoices stay t
   });
 
   it('INV-8: an invoice created in QuickBooks is not routed anywhere and never reaches ServiceM8', async () => {
-    const someone = w.qbo.control.upsertRecord('Customer', { DisplayName: 'QBO Only Customer' }, realm);
-    const born = w.qbo.control.upsertRecord(
-      'Invoice',
-      {
-        CustomerRef: { value: someone.Id },
-        Line: [
-          {
-            Amount: 9,
-            DetailType: 'SalesItemLineDetail',
-            SalesItemLineDetail: { ItemRef: { value: '1' }, TaxCodeRef: { value: '4' } },
-          },
-        ],
-      },
-      realm,
-    );
+    const born = qboBornInvoice(w.qbo, realm, 'QBO Only Customer');
     const jobsBefore = w.sm8.store.count('job');
     expect(
       await routeQboInvoiceEvent(w.h.client, w.h.deps.links, w.h.taskQueue, CONN, String(born.Id)),

@@ -16,6 +16,7 @@ import { signWebhookBody } from '../simulators/quickbooks';
 import { DEFAULT_API_KEY } from '../simulators/servicem8';
 import { buildApiDeps } from '../workers/activity-deps';
 import { freePort } from './setup/global-setup';
+import { qboBornInvoice } from './helpers/qbo-fixtures';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, TEST_QBO_WEBHOOK_VERIFIER, type World } from './helpers/world';
 
@@ -443,21 +444,7 @@ describe('TRG-1: QuickBooks webhooks', () => {
   });
 
   it('INV-8: an invoice created in QuickBooks is recorded but wakes no workflow; other entities are kept unrouted', async () => {
-    const someone = w.qbo.control.upsertRecord('Customer', { DisplayName: 'QBO Webhook Walk-in' }, realm);
-    const born = w.qbo.control.upsertRecord(
-      'Invoice',
-      {
-        CustomerRef: { value: someone.Id },
-        Line: [
-          {
-            Amount: 9,
-            DetailType: 'SalesItemLineDetail',
-            SalesItemLineDetail: { ItemRef: { value: '1' }, TaxCodeRef: { value: '4' } },
-          },
-        ],
-      },
-      realm,
-    );
+    const born = qboBornInvoice(w.qbo, realm, 'QBO Webhook Walk-in');
     const jobsBefore = w.sm8.store.count('job');
     const rows = await waitFor('the QBO-born invoice event', async () => {
       const r = await qboEvents(String(born.Id), 'created');
@@ -468,7 +455,7 @@ describe('TRG-1: QuickBooks webhooks', () => {
     const customer = await waitFor('the customer event', async () => {
       const r = await inbox(`connection_id = $1 AND entity = 'customer' AND entity_id = $2`, [
         CONN,
-        String(someone.Id),
+        String((born.CustomerRef as { value: string }).value),
       ]);
       return r.length > 0 && r;
     });

@@ -136,7 +136,7 @@ describe('INV-3: reasons', () => {
     });
   });
 
-  it('INV-3 / TAX-4: a US company is held with a clear reason, not posted with wrong tax', () => {
+  it('TAX-4: (INV-3) a US company is held with a clear reason, not posted with wrong tax', () => {
     const r = planInvoice({
       job: job({ total_invoice_amount: '110.0000' }),
       materials: [line()],

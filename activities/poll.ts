@@ -268,6 +268,19 @@ function cdcRecords(res: { CDCResponse?: unknown }): Array<{ entity: string; rec
   return out;
 }
 
+/** The result fields of a pass that read nothing (yet). */
+function emptyPass() {
+  return {
+    from: null,
+    watermark: null,
+    read: 0,
+    changed: 0,
+    routed: 0,
+    routedIds: [] as string[],
+    ignored: 0,
+  };
+}
+
 export function createPollActivities(deps: ActivityDeps) {
   const qboFor = (connectionId: string) => new QuickBooksClient(deps.qboClientDeps(), connectionId);
   const sm8For = (connectionId: string) => new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
@@ -325,15 +338,7 @@ export function createPollActivities(deps: ActivityDeps) {
     async pollServiceM8Jobs(input: { connectionId: string; backfillMs?: number }): Promise<PollSideResult> {
       const { connectionId } = input;
       const conn = await deps.store.require(connectionId);
-      const empty = {
-        from: null,
-        watermark: null,
-        read: 0,
-        changed: 0,
-        routed: 0,
-        routedIds: [],
-        ignored: 0,
-      };
+      const empty = emptyPass();
       if (!conn.sm8AuthKind) return { ...empty, skipped: 'ServiceM8 is not connected', stored: false };
       const sm8 = sm8For(connectionId);
       const mark = await readWatermark(deps.pool, connectionId, SM8_JOB_STREAM);
@@ -406,15 +411,7 @@ export function createPollActivities(deps: ActivityDeps) {
     }): Promise<PollSideResult> {
       const { connectionId } = input;
       const conn = await deps.store.require(connectionId);
-      const empty = {
-        from: null,
-        watermark: null,
-        read: 0,
-        changed: 0,
-        routed: 0,
-        routedIds: [],
-        ignored: 0,
-      };
+      const empty = emptyPass();
       if (!conn.qboRealmId) return { ...empty, skipped: 'QuickBooks is not connected', stored: false };
       const qbo = qboFor(connectionId);
       const mark = await readWatermark(deps.pool, connectionId, QBO_CDC_STREAM);

@@ -13,6 +13,7 @@
  */
 import OAuthClient from 'intuit-oauth';
 import type { Pool } from 'pg';
+import { SingleFlight } from './single-flight';
 import { classifyApiError, connectionNeedsReauth, connectionPaused } from './api-errors';
 import type { ConnectionStore, QboToken } from './connection-store';
 
@@ -67,7 +68,7 @@ export interface QboAccess {
 }
 
 export class QboTokenManager {
-  private readonly inFlight = new Map<string, Promise<QboAccess>>();
+  private readonly refreshes = new SingleFlight<QboAccess>();
   private refreshCount = 0;
 
   constructor(
@@ -110,13 +111,7 @@ export class QboTokenManager {
   }
 
   private refreshOnce(connectionId: string, staleAccessToken: string): Promise<QboAccess> {
-    const running = this.inFlight.get(connectionId);
-    if (running) return running;
-    const p = this.refreshUnderLock(connectionId, staleAccessToken).finally(() =>
-      this.inFlight.delete(connectionId),
-    );
-    this.inFlight.set(connectionId, p);
-    return p;
+    return this.refreshes.run(connectionId, () => this.refreshUnderLock(connectionId, staleAccessToken));
   }
 
   private async refreshUnderLock(connectionId: string, staleAccessToken: string): Promise<QboAccess> {

@@ -5,6 +5,7 @@
  */
 import axios from 'axios';
 import type { Pool } from 'pg';
+import { SingleFlight } from './single-flight';
 import { classifyApiError, connectionNeedsReauth, connectionPaused } from './api-errors';
 import type { ConnectionStore, Sm8Credentials } from './connection-store';
 
@@ -17,7 +18,7 @@ export interface Sm8OAuthSettings {
 const REFRESH_MARGIN_MS = 2 * 60_000;
 
 export class Sm8AuthProvider {
-  private readonly inFlight = new Map<string, Promise<Record<string, string>>>();
+  private readonly refreshes = new SingleFlight<Record<string, string>>();
 
   constructor(
     private readonly pool: Pool,
@@ -46,13 +47,7 @@ export class Sm8AuthProvider {
 
   /** After a 401 (or near expiry): refresh unless the refused token was already replaced. */
   refresh(connectionId: string, staleAccessToken: string | null): Promise<Record<string, string>> {
-    const running = this.inFlight.get(connectionId);
-    if (running) return running;
-    const p = this.refreshUnderLock(connectionId, staleAccessToken).finally(() =>
-      this.inFlight.delete(connectionId),
-    );
-    this.inFlight.set(connectionId, p);
-    return p;
+    return this.refreshes.run(connectionId, () => this.refreshUnderLock(connectionId, staleAccessToken));
   }
 
   private async refreshUnderLock(

@@ -28,6 +28,7 @@
  *
  * Exit code 0 = every target met, 1 = a target missed, 2 = the benchmark itself failed, 130 = interrupted.
  */
+import { simulatorProductEnv } from '../workers/demo';
 import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import { setMaxListeners } from 'node:events';
@@ -896,14 +897,7 @@ export async function runGovernorBench(argv: string[] = process.argv.slice(2)): 
     const config = loadConfig({
       DATABASE_URL: databaseUrl,
       ENCRYPTION_KEYS: `bench:${crypto.randomBytes(32).toString('base64')}`,
-      QBO_CLIENT_ID: 'qbo-sim-client-id',
-      QBO_CLIENT_SECRET: 'qbo-sim-client-secret',
-      QBO_ENVIRONMENT: 'sandbox',
-      QBO_API_BASE_URL: qbo.url,
-      QBO_AUTHORIZE_URL: qbo.oauthEndpoints.authorizeEndpoint,
-      QBO_TOKEN_URL: qbo.oauthEndpoints.tokenEndpoint,
-      QBO_REVOKE_URL: qbo.oauthEndpoints.revokeEndpoint,
-      SM8_API_BASE_URL: sm8.url,
+      ...simulatorProductEnv(sm8, qbo),
     });
     const store = new ConnectionStore(admin, SecretBox.fromConfig(config));
     const governedRealm = qbo.realmId;

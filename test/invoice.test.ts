@@ -255,7 +255,7 @@ describe('INV-3: why not exported', () => {
   });
 });
 
-describe('INV-4 / INV-5: content, client and materials travel with the invoice', () => {
+describe('INV-5: client and materials travel with the invoice (with INV-4: content)', () => {
   it('INV-4: lines, tax codes, quantities, DocNumber, TxnDate, BillEmail, marker; total equal to the cent', async () => {
     const client = f.client('Content Check Pty Ltd', 'ap@contentcheck.example');
     const pipe = f.material('Copper pipe 15mm', '12.5', 'GST', 'CP-15');

@@ -19,6 +19,23 @@ export interface DemoSimulators {
   stop(): Promise<void>;
 }
 
+/** The configuration that points the product at running simulators (demo, tests, benchmark). */
+export function simulatorProductEnv(
+  sm8: RunningServiceM8Simulator,
+  qbo: RunningQuickBooksSimulator,
+): Record<string, string> {
+  return {
+    QBO_CLIENT_ID: 'qbo-sim-client-id',
+    QBO_CLIENT_SECRET: 'qbo-sim-client-secret',
+    QBO_ENVIRONMENT: 'sandbox',
+    QBO_API_BASE_URL: qbo.url,
+    QBO_AUTHORIZE_URL: qbo.oauthEndpoints.authorizeEndpoint,
+    QBO_TOKEN_URL: qbo.oauthEndpoints.tokenEndpoint,
+    QBO_REVOKE_URL: qbo.oauthEndpoints.revokeEndpoint,
+    SM8_API_BASE_URL: sm8.url,
+  };
+}
+
 function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -41,17 +58,7 @@ export async function startDemoSimulators(env: NodeJS.ProcessEnv, apiPort: numbe
   return {
     sm8,
     qbo,
-    env: {
-      QBO_CLIENT_ID: 'qbo-sim-client-id',
-      QBO_CLIENT_SECRET: 'qbo-sim-client-secret',
-      QBO_ENVIRONMENT: 'sandbox',
-      QBO_API_BASE_URL: qbo.url,
-      QBO_AUTHORIZE_URL: qbo.oauthEndpoints.authorizeEndpoint,
-      QBO_TOKEN_URL: qbo.oauthEndpoints.tokenEndpoint,
-      QBO_REVOKE_URL: qbo.oauthEndpoints.revokeEndpoint,
-      QBO_WEBHOOK_VERIFIER: verifier,
-      SM8_API_BASE_URL: sm8.url,
-    },
+    env: { ...simulatorProductEnv(sm8, qbo), QBO_WEBHOOK_VERIFIER: verifier },
     async stop() {
       await Promise.all([sm8.stop(), qbo.stop()]);
     },

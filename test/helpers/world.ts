@@ -18,6 +18,7 @@ import {
   type ServiceM8SimulatorOptions,
 } from '../../simulators/servicem8';
 import { buildApiDeps } from '../../workers/activity-deps';
+import { simulatorProductEnv } from '../../workers/demo';
 import { freePort } from '../setup/global-setup';
 import { createHarness, type Harness } from './env';
 
@@ -69,14 +70,7 @@ export async function startWorld(
   if (!opts.webhooks) sm8.control.webhooks.pause();
   const env: Record<string, string> = {
     PUBLIC_BASE_URL: apiUrl,
-    QBO_CLIENT_ID: 'qbo-sim-client-id',
-    QBO_CLIENT_SECRET: 'qbo-sim-client-secret',
-    QBO_ENVIRONMENT: 'sandbox',
-    QBO_API_BASE_URL: qbo.url,
-    QBO_AUTHORIZE_URL: qbo.oauthEndpoints.authorizeEndpoint,
-    QBO_TOKEN_URL: qbo.oauthEndpoints.tokenEndpoint,
-    QBO_REVOKE_URL: qbo.oauthEndpoints.revokeEndpoint,
-    SM8_API_BASE_URL: sm8.url,
+    ...simulatorProductEnv(sm8, qbo),
     // Intuit asks for 60 s after a 429; tests hold off 1 s so that they stay short.
     RATE_LIMIT_WAIT_SECONDS: '1',
     ...(opts.webhooks

@@ -5,8 +5,9 @@
  * second export). Also the nightly reconciliation of exported invoice totals, and the tax-poll placeholder.
  *
  * Watermarks (table `watermarks`):
- *  - `sm8:job`: the newest ServiceM8 job `edit_date` seen (account-local "YYYY-MM-DD HH:MM:SS", the server's
- *    own clock and zone, so our clock never matters after the first pass). ServiceM8 filters only with `gt`
+ *  - `sm8:<object>` (`sm8:job`, …: each ServiceM8 object some workflow owns): the newest `edit_date` seen
+ *    (account-local "YYYY-MM-DD HH:MM:SS", the server's own clock and zone, so our clock never matters after
+ *    the first pass). ServiceM8 filters only with `gt`
  *    at one-second resolution, so each pass re-reads an overlap before the watermark;
  *  - `qbo:cdc`: the `time` of the last complete CDC answer (QuickBooks' clock), read again with an overlap;
  *  - `<stream>:seen`: the records of the overlap window already routed, with a signature (edit_date + a
@@ -17,7 +18,15 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
-import { routeQboInvoiceEvent, signalInvoice, type InvoiceEvent } from '../client/routing';
+import {
+  hasOwner,
+  isIgnored,
+  routeEntityEvent,
+  ROUTERS,
+  signalInvoice,
+  type EntityEvent,
+  type InvoiceEvent,
+} from '../client/routing';
 import { FailureType } from '../domain/failures';
 import { fingerprint } from '../domain/fingerprint';
 import { isApproved } from '../domain/invoice/plan';
@@ -26,9 +35,25 @@ import type { QboEntityName } from '../domain/qbo-types';
 import type { Sm8Job } from '../domain/servicem8-types';
 import type { ActivityDeps } from './index';
 import { QuickBooksClient } from './quickbooks-client';
-import { ServiceM8Client } from './servicem8-client';
+import { ServiceM8Client, type ServiceM8Object } from './servicem8-client';
 
 export const SM8_JOB_STREAM = 'sm8:job';
+
+/** The ServiceM8 objects a pass reads: those some workflow owns, jobs first. */
+export function polledSm8Objects(): string[] {
+  const objects = Object.keys(ROUTERS)
+    .filter((key) => key.startsWith('sm8:'))
+    .map((key) => key.slice(4));
+  return objects.sort((a, b) => (a === 'job' ? -1 : b === 'job' ? 1 : a.localeCompare(b)));
+}
+
+/** What a pass needs of any ServiceM8 record. */
+interface Sm8Record {
+  uuid: string;
+  edit_date?: string;
+}
+
+type EntityRef = Omit<EntityEvent, 'connectionId'>;
 export const QBO_CDC_STREAM = 'qbo:cdc';
 export const TAX_POLL_STREAM = 'tax-poll:heartbeat';
 
@@ -45,7 +70,7 @@ export const DEFAULT_BACKFILL_MS = 10 * 60_000;
 export const CDC_LOOKBACK_MS = 30 * 24 * 3_600_000 - 10 * 60_000;
 /** CDC answers hold at most 1000 objects across all entities. */
 export const CDC_MAX_OBJECTS = 1000;
-/** Entities read by CDC. Only invoices are routed today; the others are counted for the issues to come. */
+/** Entities read by CDC. Those without an owner (client/routing.ts) are counted, not routed. */
 export const CDC_ENTITIES: QboEntityName[] = ['Invoice', 'Payment', 'Customer', 'Item'];
 const CDC_MAX_PAGES = 20;
 const ROUTE_CONCURRENCY = 10;
@@ -198,12 +223,24 @@ export interface PollSideResult {
   routedIds: string[];
   /** Changed but not routed: not approved and unknown (ServiceM8), QuickBooks-born (INV-8). */
   ignored: number;
-  /** Changes of entities collected but not routed yet (QuickBooks: Payment, Customer, Item). */
+  /** ServiceM8: the figures of each object read (`job`, …); the fields above are their sums. */
+  objects?: Record<string, PollObjectResult>;
+  /** Changes of entities no workflow owns yet: counted, not routed (QuickBooks entity names). */
   collected?: Record<string, number>;
   /** False when another pass moved the watermark meanwhile (ours was dropped). */
   stored: boolean;
   /** Something may have been missed (CDC look-back exceeded or a page could not advance). */
   gap?: string;
+}
+
+export interface PollObjectResult {
+  from: string;
+  watermark: string;
+  read: number;
+  changed: number;
+  routed: number;
+  ignored: number;
+  stored: boolean;
 }
 
 export interface ReconcileDrift {
@@ -309,6 +346,28 @@ export function createPollActivities(deps: ActivityDeps) {
     );
   }
 
+  /** Routes events to their owners; returns the ids of the records whose owner was woken. */
+  async function routeAll(connectionId: string, refs: EntityRef[]): Promise<string[]> {
+    const routing = { temporal: temporal(), links: deps.links, taskQueue: taskQueue(), pool: deps.pool };
+    const woken: string[] = [];
+    await inBatches(refs, ROUTE_CONCURRENCY, async (ref) => {
+      const result = await routeEntityEvent(routing, { ...ref, connectionId });
+      if (!isIgnored(result)) woken.push(ref.entityId);
+    });
+    return woken;
+  }
+
+  /** Changed jobs worth a workflow: approved ones, and those the sync already knows (invoice_exports). */
+  async function jobsToRoute(connectionId: string, changed: Sm8Job[]): Promise<Sm8Job[]> {
+    if (!changed.length) return [];
+    const r = await deps.pool.query<{ job_uuid: string }>(
+      'SELECT job_uuid FROM invoice_exports WHERE connection_id = $1 AND job_uuid = ANY($2::text[])',
+      [connectionId, changed.map((j) => j.uuid)],
+    );
+    const known = new Set(r.rows.map((row) => row.job_uuid));
+    return changed.filter((job) => isApproved(job) || known.has(job.uuid));
+  }
+
   async function routeJobs(connectionId: string, uuids: string[], event: InvoiceEvent): Promise<void> {
     const client = temporal();
     const queue = taskQueue();
@@ -332,71 +391,89 @@ export function createPollActivities(deps: ActivityDeps) {
 
   return {
     /**
-     * TRG-2, ServiceM8 side: jobs edited since the watermark (minus the overlap), de-duplicated by uuid;
-     * routes those approved or already known to the sync (invoice_exports), then advances `sm8:job`.
+     * TRG-2, ServiceM8 side: for every object some workflow owns (client/routing.ts ROUTERS; jobs first),
+     * the records edited since that object's watermark `sm8:<object>` (minus the overlap), de-duplicated by
+     * uuid, are routed, then the watermark advances. Jobs are routed only when approved or already known to
+     * the sync (invoice_exports): an unapproved job nobody exported needs no workflow.
      */
-    async pollServiceM8Jobs(input: { connectionId: string; backfillMs?: number }): Promise<PollSideResult> {
+    async pollServiceM8Changes(input: {
+      connectionId: string;
+      backfillMs?: number;
+    }): Promise<PollSideResult> {
       const { connectionId } = input;
       const conn = await deps.store.require(connectionId);
       const empty = emptyPass();
       if (!conn.sm8AuthKind) return { ...empty, skipped: 'ServiceM8 is not connected', stored: false };
       const sm8 = sm8For(connectionId);
-      const mark = await readWatermark(deps.pool, connectionId, SM8_JOB_STREAM);
-
-      let from: string;
-      if (mark) {
-        from = shiftSm8Time(mark.value, -SM8_OVERLAP_MS);
-      } else {
+      let firstFrom: string | undefined;
+      const firstPassFrom = async (): Promise<string> => {
+        if (firstFrom) return firstFrom;
         // First pass: edit_date is account-local (UNCONFIRMED): start from the earlier of that zone's and
         // UTC's wall time, so a wrong guess about the zone reads more, never nothing.
         const start = new Date(Date.now() - (input.backfillMs ?? DEFAULT_BACKFILL_MS));
         const zone = await sm8TimeZone(sm8);
         const utc = sm8TimeIn(start, 'UTC');
         const local = zone ? sm8TimeIn(start, zone) : shiftSm8Time(utc, -14 * 3_600_000);
-        from = local < utc ? local : utc;
-      }
-
-      const jobs = await sm8.list<Sm8Job>('job', [{ field: 'edit_date', op: 'gt', value: from }]);
-      heartbeat({ read: jobs.length });
-      const latest = new Map<string, Sm8Job>();
-      for (const job of jobs) {
-        const prev = latest.get(job.uuid);
-        if (!prev || (job.edit_date ?? '') >= (prev.edit_date ?? '')) latest.set(job.uuid, job);
-      }
-      const signature = (job: Sm8Job) => `${job.edit_date ?? ''}#${fingerprint(job).slice(0, 8)}`;
-      const changed = [...latest.values()].filter((job) => mark?.seen[job.uuid] !== signature(job));
-
-      const known = new Set<string>();
-      if (changed.length) {
-        const r = await deps.pool.query<{ job_uuid: string }>(
-          'SELECT job_uuid FROM invoice_exports WHERE connection_id = $1 AND job_uuid = ANY($2::text[])',
-          [connectionId, changed.map((j) => j.uuid)],
-        );
-        for (const row of r.rows) known.add(row.job_uuid);
-      }
-      const toRoute = changed.filter((job) => isApproved(job) || known.has(job.uuid)).map((j) => j.uuid);
-      await routeJobs(connectionId, toRoute, 'sm8JobChanged');
-
-      let newest = mark?.value ?? from;
-      for (const job of latest.values()) if (job.edit_date && job.edit_date > newest) newest = job.edit_date;
-      const keepFrom = shiftSm8Time(newest, -SM8_OVERLAP_MS);
-      const seen: Record<string, string> = {};
-      for (const job of latest.values())
-        if ((job.edit_date ?? '') > keepFrom) seen[job.uuid] = signature(job);
-      const stored = await writeWatermark(deps.pool, connectionId, SM8_JOB_STREAM, mark?.value ?? null, {
-        value: newest,
-        seen,
-      });
-      return {
-        from,
-        watermark: newest,
-        read: latest.size,
-        changed: changed.length,
-        routed: toRoute.length,
-        routedIds: toRoute.slice(0, LISTED_IDS),
-        ignored: changed.length - toRoute.length,
-        stored,
+        firstFrom = local < utc ? local : utc;
+        return firstFrom;
       };
+
+      const result: PollSideResult = { ...empty, stored: true, objects: {} };
+      for (const object of polledSm8Objects()) {
+        const stream = `sm8:${object}`;
+        const mark = await readWatermark(deps.pool, connectionId, stream);
+        const from = mark ? shiftSm8Time(mark.value, -SM8_OVERLAP_MS) : await firstPassFrom();
+        const records = await sm8.list<Sm8Record>(object as ServiceM8Object, [
+          { field: 'edit_date', op: 'gt', value: from },
+        ]);
+        heartbeat({ object, read: records.length });
+        const latest = new Map<string, Sm8Record>();
+        for (const rec of records) {
+          const prev = latest.get(rec.uuid);
+          if (!prev || (rec.edit_date ?? '') >= (prev.edit_date ?? '')) latest.set(rec.uuid, rec);
+        }
+        const signature = (rec: Sm8Record) => `${rec.edit_date ?? ''}#${fingerprint(rec).slice(0, 8)}`;
+        const changed = [...latest.values()].filter((rec) => mark?.seen[rec.uuid] !== signature(rec));
+        const toRoute = object === 'job' ? await jobsToRoute(connectionId, changed as Sm8Job[]) : changed;
+        const routedIds = await routeAll(
+          connectionId,
+          toRoute.map((rec) => ({ source: 'sm8', entity: object, entityId: rec.uuid, operation: null })),
+        );
+
+        let newest = mark?.value ?? from;
+        for (const rec of latest.values())
+          if (rec.edit_date && rec.edit_date > newest) newest = rec.edit_date;
+        const keepFrom = shiftSm8Time(newest, -SM8_OVERLAP_MS);
+        const seen: Record<string, string> = {};
+        for (const rec of latest.values())
+          if ((rec.edit_date ?? '') > keepFrom) seen[rec.uuid] = signature(rec);
+        const stored = await writeWatermark(deps.pool, connectionId, stream, mark?.value ?? null, {
+          value: newest,
+          seen,
+        });
+
+        const part = {
+          from,
+          watermark: newest,
+          read: latest.size,
+          changed: changed.length,
+          routed: routedIds.length,
+          ignored: changed.length - routedIds.length,
+          stored,
+        };
+        (result.objects as Record<string, PollObjectResult>)[object] = part;
+        if (object === 'job' || result.from === null) {
+          result.from = from;
+          result.watermark = newest;
+        }
+        result.read += part.read;
+        result.changed += part.changed;
+        result.routed += part.routed;
+        result.ignored += part.ignored;
+        result.routedIds.push(...routedIds.slice(0, LISTED_IDS - result.routedIds.length));
+        result.stored = result.stored && stored;
+      }
+      return result;
     },
 
     /**
@@ -468,19 +545,15 @@ export function createPollActivities(deps: ActivityDeps) {
         `${r.MetaData?.LastUpdatedTime ?? ''}#${r.status === 'Deleted' ? 'deleted' : (r.SyncToken ?? '')}`;
       const changed = [...latest.entries()].filter(([key, r]) => mark?.seen[key] !== signature(r.record));
       const collected: Record<string, number> = {};
-      const invoiceIds: string[] = [];
+      const owned: EntityRef[] = [];
       for (const [, r] of changed) {
-        if (r.entity === 'Invoice') invoiceIds.push(r.record.Id as string);
-        else collected[r.entity] = (collected[r.entity] ?? 0) + 1;
+        const entity = r.entity.toLowerCase();
+        if (hasOwner('qbo', entity)) {
+          const operation = r.record.status === 'Deleted' ? 'deleted' : null;
+          owned.push({ source: 'qbo', entity, entityId: r.record.Id as string, operation });
+        } else collected[r.entity] = (collected[r.entity] ?? 0) + 1;
       }
-
-      const client = temporal();
-      const queue = taskQueue();
-      const routedIds: string[] = [];
-      await inBatches(invoiceIds, ROUTE_CONCURRENCY, async (id) => {
-        const workflowId = await routeQboInvoiceEvent(client, deps.links, queue, connectionId, id);
-        if (workflowId) routedIds.push(id);
-      });
+      const routedIds = await routeAll(connectionId, owned);
 
       const keepFromMs = Date.parse(cursor) - QBO_OVERLAP_MS;
       const seen: Record<string, string> = {};
@@ -501,7 +574,7 @@ export function createPollActivities(deps: ActivityDeps) {
         changed: changed.length,
         routed: routedIds.length,
         routedIds: routedIds.slice(0, LISTED_IDS),
-        ignored: invoiceIds.length - routedIds.length,
+        ignored: owned.length - routedIds.length,
         collected,
         stored,
         ...(gap ? { gap } : {}),

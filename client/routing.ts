@@ -1,8 +1,13 @@
 /**
  * Where events go: every event about a record wakes the one workflow that owns it (design principle 2),
  * with signal-with-start, so a workflow that ended while idle is started again with its state from PostgreSQL.
+ *
+ * Webhooks (through the inbox) and polling passes both call `routeEntityEvent`; each kind of record has one
+ * router in `ROUTERS`, keyed `<source>:<entity>` (lower-case API names: `sm8:job`, `qbo:invoice`, …). An
+ * entity without a router has no owner yet: the inbox keeps its events as `unrouted`, polls count them.
  */
 import type { Client } from '@temporalio/client';
+import type { Pool } from 'pg';
 import type { LinkStore } from '../activities/link-store';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import {
@@ -13,6 +18,33 @@ import {
   type InvoiceWorkflowInput,
 } from '../workflows/invoice';
 import { ConnectionId, EntityType, Sm8Uuid } from '../workflows/search-attributes';
+
+/** What routing needs: where workflows live, and the links that find a record's owner. */
+export interface RoutingDeps {
+  temporal: Client;
+  links: LinkStore;
+  taskQueue: string;
+  pool: Pool;
+}
+
+export type EventSource = 'qbo' | 'sm8';
+
+/** "Look at this record": all an event says (the owner reads the truth, design principle 3). */
+export interface EntityEvent {
+  source: EventSource;
+  /** Lower-case API name: ServiceM8 object (`job`, `jobpayment`, …) or QuickBooks entity (`invoice`, …). */
+  entity: string;
+  connectionId: string;
+  entityId: string;
+  /** Normalised QuickBooks verb (created, updated, deleted, merged, voided, emailed); null when unknown. */
+  operation: string | null;
+}
+
+/**
+ * Wakes the owner of one record. Returns the workflow id woken, or a sentence starting with "ignored:"
+ * saying why no workflow needed waking. Throws PermanentRoutingError when no retry can route it.
+ */
+export type EntityRouter = (deps: RoutingDeps, event: EntityEvent) => Promise<string>;
 
 export type InvoiceEvent = 'sm8JobChanged' | 'qboInvoiceChanged' | 'resync';
 
@@ -62,4 +94,49 @@ export async function routeQboInvoiceEvent(
   const link = await links.byQbo(connectionId, 'invoice', qboInvoiceId);
   if (!link?.sm8Uuid) return null;
   return signalInvoice(temporal, taskQueue, connectionId, link.sm8Uuid, 'qboInvoiceChanged');
+}
+
+/** One router per kind of record. Add an entry when a workflow starts owning a new kind. */
+export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
+  'sm8:job': (deps, ev) =>
+    signalInvoice(deps.temporal, deps.taskQueue, ev.connectionId, ev.entityId, 'sm8JobChanged'),
+  'qbo:invoice': async (deps, ev) => {
+    const id = await routeQboInvoiceEvent(
+      deps.temporal,
+      deps.links,
+      deps.taskQueue,
+      ev.connectionId,
+      ev.entityId,
+    );
+    // No link: born in QuickBooks (INV-8), or our own create reported before its link was stored (its
+    // workflow already knows). Either way no workflow needs waking.
+    return (
+      id ?? 'ignored: no ServiceM8 job is linked to this invoice (QuickBooks-born invoices stay there, INV-8)'
+    );
+  },
+};
+
+/** Whether some workflow owns this kind of record (events of other kinds are kept, not routed). */
+export function hasOwner(source: EventSource, entity: string): boolean {
+  return Object.hasOwn(ROUTERS, `${source}:${entity}`);
+}
+
+/** True for a routing result that woke nobody (see EntityRouter). */
+export function isIgnored(result: string): boolean {
+  return result.startsWith('ignored:');
+}
+
+/** An event that no retry will route (kept as `failed` for support). */
+export class PermanentRoutingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentRoutingError';
+  }
+}
+
+/** Routes one event to its owner: see EntityRouter for the result. */
+export async function routeEntityEvent(deps: RoutingDeps, event: EntityEvent): Promise<string> {
+  const router = ROUTERS[`${event.source}:${event.entity}`];
+  if (!router) throw new PermanentRoutingError(`no workflow owns ${event.source} ${event.entity} events yet`);
+  return router(deps, event);
 }

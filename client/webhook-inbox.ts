@@ -10,11 +10,9 @@
  * an event and any relay never route it at the same time; a process that dies mid-route leaves a lease
  * that simply expires.
  */
-import type { Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
-import type { LinkStore } from '../activities/link-store';
 import type { Logger } from '../infra/log';
-import { routeQboInvoiceEvent, signalInvoice } from './routing';
+import { hasOwner, PermanentRoutingError, routeEntityEvent, type RoutingDeps } from './routing';
 
 export type InboxSource = 'qbo' | 'sm8';
 export type InboxState = 'pending' | 'routed' | 'unrouted' | 'failed';
@@ -82,50 +80,16 @@ const COLUMNS =
 /** How long a router owns the rows it claimed; after that another router may take them. */
 export const DEFAULT_LEASE_MS = 30_000;
 
-/** What routing needs: where workflows live, and the links that find a QuickBooks record's owner. */
-export interface RoutingDeps {
-  temporal: Client;
-  links: LinkStore;
-  taskQueue: string;
-}
-
-/**
- * Which events have an owner workflow today. Others are recorded as `unrouted` so that nothing is lost;
- * their workflows (payments, customers, items) arrive with later issues and can replay them from here.
- */
-export function hasOwner(source: InboxSource, entity: string): boolean {
-  return (source === 'qbo' && entity === 'invoice') || (source === 'sm8' && entity === 'job');
-}
-
 /** Wakes the owner of one stored event; returns the workflow id, or why no workflow needed waking. */
-export async function routeEvent(deps: RoutingDeps, row: InboxRow): Promise<string> {
+export async function routeRow(deps: RoutingDeps, row: InboxRow): Promise<string> {
   if (!row.connectionId) throw new PermanentRoutingError('the event belongs to no connection');
-  if (row.source === 'qbo' && row.entity === 'invoice') {
-    const id = await routeQboInvoiceEvent(
-      deps.temporal,
-      deps.links,
-      deps.taskQueue,
-      row.connectionId,
-      row.entityId,
-    );
-    // No link: born in QuickBooks (INV-8), or our own create reported before its link was stored (its
-    // workflow already knows). Either way no workflow needs waking.
-    return (
-      id ?? 'ignored: no ServiceM8 job is linked to this invoice (QuickBooks-born invoices stay there, INV-8)'
-    );
-  }
-  if (row.source === 'sm8' && row.entity === 'job') {
-    return signalInvoice(deps.temporal, deps.taskQueue, row.connectionId, row.entityId, 'sm8JobChanged');
-  }
-  throw new PermanentRoutingError(`no workflow owns ${row.source} ${row.entity} events yet`);
-}
-
-/** An event that no retry will route (kept as `failed` for support). */
-export class PermanentRoutingError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PermanentRoutingError';
-  }
+  return routeEntityEvent(deps, {
+    source: row.source,
+    entity: row.entity,
+    connectionId: row.connectionId,
+    entityId: row.entityId,
+    operation: row.operation,
+  });
 }
 
 /** Temporal refusing the request itself (gRPC INVALID_ARGUMENT) will not get better by retrying. */
@@ -233,7 +197,7 @@ export async function routeRows(pool: Pool, deps: RoutingDeps, rows: InboxRow[])
   for (let i = 0; i < ordered.length; i += 1) {
     const row = ordered[i] as InboxRow;
     try {
-      const routedTo = await routeEvent(deps, row);
+      const routedTo = await routeRow(deps, row);
       await pool.query(
         `UPDATE webhook_inbox SET state = 'routed', routed_to = $2, routed_at = now(), attempts = attempts + 1,
                 last_error = NULL WHERE id = $1 AND state = 'pending'`,
@@ -285,7 +249,6 @@ export async function claimDue(pool: Pool, limit: number, leaseMs = DEFAULT_LEAS
 }
 
 export interface InboxRelayOptions extends RoutingDeps {
-  pool: Pool;
   /** Pause between passes while all is well (default 1 s). */
   intervalMs?: number;
   /** Longest pause while routing keeps failing (default 30 s); the pause doubles from intervalMs. */

@@ -79,7 +79,7 @@ export async function pollConnectionWorkflow(input: PollInput): Promise<PollResu
 
   const args = { connectionId, backfillMs: input.backfillMs };
   const [sm8, qbo] = await Promise.allSettled([
-    pollActs.pollServiceM8Jobs(args),
+    pollActs.pollServiceM8Changes(args),
     pollActs.pollQuickBooksChanges(args),
   ]);
   const result: PollResult = { connectionId };

@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import axios from 'axios';
 import type { Client } from '@temporalio/client';
 import { QuickBooksClient } from '../activities/quickbooks-client';
+import { ServiceM8Client } from '../activities/servicem8-client';
 import { buildApiServer } from '../client/api-server';
 import { startInboxRelay } from '../client/webhook-inbox';
 import { ensureServiceM8Subscriptions, SM8_SUBSCRIPTIONS } from '../client/webhook-subscriptions';
@@ -205,6 +206,21 @@ describe('TRG-3: connecting ServiceM8 registers its webhook subscriptions', () =
       [CONN],
     );
     expect(hash.rows[0]?.hash).toBe(row.rows[0]?.hash);
+  });
+
+  it('TRG-3: our subscriptions under another callback URL are listed and removed through the ServiceM8 client', async () => {
+    const url = sm8CallbackUrl();
+    const client = new ServiceM8Client(w.h.deps.sm8ClientDeps(), CONN);
+    await client.subscribeWebhook('job', ['status'], `${url}?moved=1`, CONN);
+    const listed = (await client.listWebhookSubscriptions()).filter((s) => s.unique_id === CONN);
+    expect(listed.map((s) => s.callback_url)).toContain(`${url}?moved=1`);
+    const result = await ensureServiceM8Subscriptions(
+      { pool: w.h.pool, publicBaseUrl: w.apiUrl, sm8ClientDeps: w.h.deps.sm8ClientDeps },
+      CONN,
+    );
+    expect(result).toMatchObject({ secretCreated: false, staleRemoved: 1 });
+    const after = w.sm8.control.webhooks.subscriptions().filter((s) => s.unique_id === CONN);
+    expect(after.map((s) => s.callback_url)).toEqual([url, url, url, url]);
   });
 
   it('TRG-3: when ServiceM8 refuses the subscriptions the connection is still saved, with a warning', async () => {

@@ -40,6 +40,14 @@ export function encodeFilter(conditions: Sm8Condition[]): string {
   return `${encodeURIComponent('$filter')}=${encodeURIComponent(expr)}`;
 }
 
+/** A row of ServiceM8's webhook subscription list (only the fields the sync reads). */
+export interface Sm8WebhookSubscription {
+  object?: string;
+  callback_url?: string;
+  unique_id?: string;
+  active?: boolean;
+}
+
 export interface ServiceM8ClientDeps {
   apiBaseUrl: string;
   auth: Sm8AuthProvider;
@@ -161,5 +169,19 @@ export class ServiceM8Client {
       unique_id: uniqueId,
     });
     await this.call('POST', '/webhook_subscriptions', { data: form.toString(), form: true });
+  }
+
+  /** Every webhook subscription of the account, active or not (ServiceM8 answers an array or `{data}`). */
+  async listWebhookSubscriptions(): Promise<Sm8WebhookSubscription[]> {
+    const res = await this.call<unknown>('GET', '/webhook_subscriptions', { query: 'status=all' });
+    const data = res.data as { data?: unknown } | unknown[] | null;
+    const rows = Array.isArray(data) ? data : Array.isArray(data?.data) ? data.data : [];
+    return rows as Sm8WebhookSubscription[];
+  }
+
+  /** Removes the subscription of one object to one callback URL (the parameters of its creation). */
+  async unsubscribeWebhook(object: string, callbackUrl: string, uniqueId: string): Promise<void> {
+    const query = new URLSearchParams({ object, callback_url: callbackUrl, unique_id: uniqueId });
+    await this.call('DELETE', '/webhook_subscriptions', { query: query.toString() });
   }
 }

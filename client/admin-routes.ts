@@ -1,29 +1,40 @@
 /**
  * The admin API (OPS-2), behind `Authorization: Bearer <ADMIN_TOKEN>`: connections and their health,
  * invoices by sync state with their reasons, re-sync of one record, a record's workflow and links, and a
- * workflow's history for a bug report. Replaying a history against the current code is done by the CLI
- * (`sm8qbo replay`), which has the code at hand.
+ * workflow's history for a bug report, and the webhook inbox (list, retry). Replaying a history against the
+ * current code is done by the CLI (`sm8qbo replay`), which has the code at hand. Every input has a schema;
+ * a call that needs Temporal while it is unreachable answers 503 before changing anything.
  */
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Pool } from 'pg';
-import type { ConnectionStore } from '../activities/connection-store';
+import { CONNECTION_ID_PATTERN, type ConnectionStore } from '../activities/connection-store';
 import type { LinkStore } from '../activities/link-store';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import { invoiceStatusQuery } from '../workflows/invoice';
 import { notifyConnectionRestored } from './connection-events';
+import { INBOX_STATES, listInbox, retryInboxRow } from './inbox-admin';
 import { signalInvoice } from './routing';
+import { isTemporalDown, type LazyTemporal } from './temporal-client';
+import type { InboxState } from './webhook-inbox';
 
 export interface AdminDeps {
   adminToken: string | undefined;
   pool: Pool;
   store: ConnectionStore;
   links: LinkStore;
-  temporal: Client;
+  temporal: LazyTemporal;
   taskQueue: string;
 }
+
+const connectionId = { type: 'string', pattern: CONNECTION_ID_PATTERN.source } as const;
+const jobUuid = { type: 'string', pattern: '^[A-Za-z0-9-]{1,64}$' } as const;
+const limit = { type: 'integer', minimum: 1, maximum: 1000 } as const;
+const params = <P extends Record<string, object>>(properties: P) =>
+  ({ type: 'object', required: Object.keys(properties), properties }) as const;
+const query = <P extends Record<string, object>>(properties: P) => ({ type: 'object', properties }) as const;
+const recordParams = params({ connection: connectionId, jobUuid });
 
 function authorised(deps: AdminDeps, req: FastifyRequest, reply: FastifyReply): boolean {
   if (!deps.adminToken) {
@@ -62,48 +73,61 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   });
 
   for (const action of ['pause', 'resume', 'disconnect'] as const) {
-    app.post(`/admin/connections/:id/${action}`, async (req, reply) => {
-      const id = (req.params as { id: string }).id;
-      if (!(await deps.store.get(id))) return reply.code(404).send({ error: `no connection "${id}"` });
-      if (action === 'pause') await deps.store.setStatus(id, 'paused', 'paused by an administrator');
-      if (action === 'disconnect') await deps.store.disconnect(id);
-      let resumed = 0;
-      if (action === 'resume') {
-        await deps.store.setStatus(id, 'active');
-        resumed = await notifyConnectionRestored(deps.temporal, id);
-      }
-      return { id, status: (await deps.store.require(id)).status, resumedWorkflows: resumed };
-    });
+    app.post(
+      `/admin/connections/:id/${action}`,
+      { schema: { params: params({ id: connectionId }) } },
+      async (req, reply) => {
+        const id = (req.params as { id: string }).id;
+        if (!(await deps.store.get(id))) return reply.code(404).send({ error: `no connection "${id}"` });
+        // Resuming wakes the parked workflows: check Temporal first, so a 503 leaves the connection as it was.
+        const temporal = action === 'resume' ? await deps.temporal.get() : null;
+        if (action === 'pause') await deps.store.setStatus(id, 'paused', 'paused by an administrator');
+        if (action === 'disconnect') await deps.store.disconnect(id);
+        let resumed = 0;
+        if (temporal) {
+          await deps.store.setStatus(id, 'active');
+          resumed = await notifyConnectionRestored(temporal, id);
+        }
+        return { id, status: (await deps.store.require(id)).status, resumedWorkflows: resumed };
+      },
+    );
   }
 
-  app.get('/admin/invoices', async (req, reply) => {
-    const q = req.query as { connection?: string; state?: string; limit?: string };
-    const limit = Math.min(Number(q.limit ?? 200) || 200, 1000);
-    if (q.state && !/^[A-Z_]+$/.test(q.state))
-      return reply.code(400).send({ error: 'state must be like BLOCKED' });
+  const invoicesQuery = query({
+    connection: connectionId,
+    state: { type: 'string', pattern: '^[A-Z_]+$' },
+    limit,
+  });
+  app.get('/admin/invoices', { schema: { querystring: invoicesQuery } }, async (req) => {
+    const q = req.query as { connection?: string; state?: string; limit?: number };
     const r = await deps.pool.query(
       `SELECT connection_id, job_uuid, generated_job_id, state, reason_code, reason_text, qbo_invoice_id,
               sm8_total_cents, qbo_total_cents, exported_at, updated_at
          FROM invoice_exports
         WHERE ($1::text IS NULL OR connection_id = $1) AND ($2::text IS NULL OR state = $2)
         ORDER BY updated_at DESC LIMIT $3`,
-      [q.connection ?? null, q.state ?? null, limit],
+      [q.connection ?? null, q.state ?? null, q.limit ?? 200],
     );
     return r.rows.map((row) => ({ ...row, workflowId: invoiceWorkflowId(row.connection_id, row.job_uuid) }));
   });
 
-  app.post('/admin/invoices/:connection/:jobUuid/resync', async (req, reply) => {
-    const { connection, jobUuid } = req.params as { connection: string; jobUuid: string };
-    if (!(await deps.store.get(connection)))
-      return reply.code(404).send({ error: `no connection "${connection}"` });
-    const workflowId = await signalInvoice(deps.temporal, deps.taskQueue, connection, jobUuid, 'resync');
-    return { workflowId, signalled: 'resync' };
-  });
+  app.post(
+    '/admin/invoices/:connection/:jobUuid/resync',
+    { schema: { params: recordParams } },
+    async (req, reply) => {
+      const { connection, jobUuid } = req.params as { connection: string; jobUuid: string };
+      if (!(await deps.store.get(connection)))
+        return reply.code(404).send({ error: `no connection "${connection}"` });
+      const temporal = await deps.temporal.get();
+      const workflowId = await signalInvoice(temporal, deps.taskQueue, connection, jobUuid, 'resync');
+      return { workflowId, signalled: 'resync' };
+    },
+  );
 
-  app.get('/admin/records/:connection/:jobUuid', async (req) => {
+  app.get('/admin/records/:connection/:jobUuid', { schema: { params: recordParams } }, async (req) => {
     const { connection, jobUuid } = req.params as { connection: string; jobUuid: string };
     const workflowId = invoiceWorkflowId(connection, jobUuid);
-    const handle = deps.temporal.workflow.getHandle(workflowId);
+    const handle = (await deps.temporal.get()).workflow.getHandle(workflowId);
     const [link, exportRow, status, described] = await Promise.all([
       deps.links.bySm8(connection, 'invoice', jobUuid),
       deps.pool.query('SELECT * FROM invoice_exports WHERE connection_id = $1 AND job_uuid = $2', [
@@ -123,13 +147,38 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     };
   });
 
-  app.get('/admin/workflows/*', async (req, reply) => {
+  const workflowParams = params({ '*': { type: 'string', minLength: 1, maxLength: 1000 } });
+  app.get('/admin/workflows/*', { schema: { params: workflowParams } }, async (req, reply) => {
     const workflowId = decodeURIComponent((req.params as { '*': string })['*'].replace(/\/history$/, ''));
+    const temporal = await deps.temporal.get();
     try {
-      const history = await deps.temporal.workflow.getHandle(workflowId).fetchHistory();
+      const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
       return reply.type('application/json').send(historyToJSON(history));
     } catch (err) {
+      if (isTemporalDown(err)) throw err;
       return reply.code(404).send({ error: `no workflow "${workflowId}": ${(err as Error).message}` });
     }
+  });
+
+  // The webhook inbox works without Temporal: it is what keeps events while Temporal is down.
+  const inboxQuery = query({
+    state: { type: 'string', enum: INBOX_STATES },
+    connection: connectionId,
+    limit,
+  });
+  app.get('/admin/inbox', { schema: { querystring: inboxQuery } }, async (req) => {
+    const q = req.query as { state?: InboxState; connection?: string; limit?: number };
+    return listInbox(deps.pool, { state: q.state, connection: q.connection, limit: q.limit ?? 100 });
+  });
+
+  const inboxIdParams = params({ id: { type: 'string', pattern: '^[0-9]{1,18}$' } });
+  app.post('/admin/inbox/:id/retry', { schema: { params: inboxIdParams } }, async (req, reply) => {
+    const id = (req.params as { id: string }).id;
+    const outcome = await retryInboxRow(deps.pool, id);
+    if (outcome.retried) return { ...outcome, state: 'pending' };
+    if (outcome.reason === 'not-found') return reply.code(404).send({ error: `no inbox event ${id}` });
+    return reply.code(409).send({
+      error: `inbox event ${id} is ${outcome.state}: only failed or unrouted events can be retried`,
+    });
   });
 }

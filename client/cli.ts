@@ -22,6 +22,10 @@ Commands
   invoices [--connection C] [--state S]
                                       list invoices by sync state with the reason (e.g. --state BLOCKED)
   resync <connection> <job uuid>      re-sync one job's invoice now
+  inbox [--state S] [--connection C] [--limit N]
+                                      webhook events in the inbox (pending, routed, unrouted, failed)
+                                      with the counts by state
+  inbox retry <id>                    put a failed or unrouted webhook event back in the queue
   show <connection> <job uuid>        a record's workflow, state, reason and links
   history <workflow id> [--out FILE]  export a workflow's history (JSON) for a bug report
   replay <workflow id> | --file FILE  replay a history against the current code and print the verdict
@@ -74,6 +78,19 @@ export function table(rows: Array<Record<string, unknown>>, columns: string[]): 
 }
 
 class CliError extends Error {}
+
+const INBOX_COLUMNS = [
+  'id',
+  'source',
+  'connectionId',
+  'entity',
+  'entityId',
+  'state',
+  'attempts',
+  'receivedAt',
+  'routedAt',
+  'lastError',
+];
 
 async function main(argv: string[], out: (s: string) => void): Promise<number> {
   const { positional, flags } = parseArgs(argv);
@@ -137,6 +154,32 @@ async function main(argv: string[], out: (s: string) => void): Promise<number> {
         'qbo_invoice_id',
         'reason_text',
       ]);
+      return 0;
+    }
+    case 'inbox': {
+      if (rest[0] === 'retry') {
+        need(2, 'inbox retry <id>');
+        show((await api.post(`/admin/inbox/${encodeURIComponent(rest[1] as string)}/retry`, {})).data);
+        return 0;
+      }
+      if (rest.length) throw new CliError(`unknown inbox command "${rest[0]}" (see sm8qbo --help)`);
+      const params: Record<string, string> = {};
+      if (typeof flags.state === 'string') params.state = flags.state.toLowerCase();
+      if (typeof flags.connection === 'string') params.connection = flags.connection;
+      if (typeof flags.limit === 'string') params.limit = flags.limit;
+      const { data } = await api.get<{ counts: Record<string, number>; rows: unknown[] }>('/admin/inbox', {
+        params,
+      });
+      if (json) {
+        show(data);
+        return 0;
+      }
+      out(
+        Object.entries(data.counts)
+          .map(([state, n]) => `${state}: ${n}`)
+          .join('   '),
+      );
+      show(data.rows, INBOX_COLUMNS);
       return 0;
     }
     case 'resync':

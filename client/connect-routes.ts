@@ -8,19 +8,19 @@ import crypto from 'node:crypto';
 import axios from 'axios';
 import OAuthClient from 'intuit-oauth';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { CONNECTION_ID_PATTERN, type ConnectionStore, type QboToken } from '../activities/connection-store';
 import { newOAuthClient, type QboOAuthSettings } from '../activities/qbo-tokens';
 import type { Config } from '../infra/config';
 import { notifyConnectionRestored } from './connection-events';
+import type { LazyTemporal } from './temporal-client';
 import type { Sm8SubscriptionResult } from './webhook-subscriptions';
 
 export interface ConnectDeps {
   config: Config;
   pool: Pool;
   store: ConnectionStore;
-  temporal: Client;
+  temporal: LazyTemporal;
   qboOAuth: QboOAuthSettings;
   /** Checks a ServiceM8 API key before it is stored; resolves to the account name. */
   verifySm8ApiKey(apiKey: string): Promise<string | null>;
@@ -33,7 +33,7 @@ export interface ConnectDeps {
 /** After (re)connecting: make sure the schedules exist, then wake the connection's parked workflows (CON-3). */
 async function afterConnect(deps: ConnectDeps, connectionId: string): Promise<number> {
   await deps.ensureSchedules?.(connectionId);
-  return notifyConnectionRestored(deps.temporal, connectionId);
+  return notifyConnectionRestored(await deps.temporal.get(), connectionId);
 }
 
 /**
@@ -92,25 +92,48 @@ async function consumeState(pool: Pool, provider: 'qbo' | 'sm8', state: string):
   return r.rows[0]?.connection_id ?? null;
 }
 
-function connectionParam(req: FastifyRequest): { id: string; name: string } | { error: string } {
-  const q = req.query as { connection?: string; name?: string };
-  const id = (q.connection ?? '').trim();
-  if (!CONNECTION_ID_PATTERN.test(id)) {
-    return {
-      error:
-        'query parameter "connection" must be lower-case letters, digits and dashes (e.g. ?connection=acme)',
-    };
-  }
-  return { id, name: (q.name ?? id).trim().slice(0, 200) || id };
+// Input schemas (validated by Fastify, refused with 400 naming the field; see http-errors.ts).
+const connectionId = { type: 'string', pattern: CONNECTION_ID_PATTERN.source } as const;
+const text = { type: 'string', minLength: 1, maxLength: 2000 } as const;
+const connectQuery = {
+  type: 'object',
+  required: ['connection'],
+  properties: { connection: connectionId, name: { type: 'string', maxLength: 200 }, token: text },
+} as const;
+/** An authorisation callback carries either `error` or everything needed to exchange the code. */
+const callbackQuery = (required: string[]) =>
+  ({
+    type: 'object',
+    properties: { code: text, state: text, realmId: text, error: text },
+    if: { required: ['error'] },
+    else: { required },
+  }) as const;
+const apiKeySchema = {
+  params: { type: 'object', required: ['id'], properties: { id: connectionId } },
+  body: {
+    type: 'object',
+    required: ['apiKey'],
+    properties: {
+      apiKey: { type: 'string', minLength: 8, pattern: '\\S' },
+      name: { type: 'string', minLength: 1, maxLength: 200 },
+    },
+  },
+} as const;
+
+function connectionParam(req: FastifyRequest): { id: string; name: string } {
+  const q = req.query as { connection: string; name?: string };
+  return { id: q.connection, name: (q.name ?? '').trim() || q.connection };
 }
 
 export function registerConnectRoutes(app: FastifyInstance, deps: ConnectDeps): void {
   const { config, pool, store } = deps;
+  // The admin check comes before input validation: a stranger learns nothing about our inputs.
+  const onRequest = async (req: FastifyRequest, reply: FastifyReply) => {
+    if (!requireAdmin(config, req, reply)) return reply;
+  };
 
-  app.get('/connect/quickbooks', async (req, reply) => {
-    if (!requireAdmin(config, req, reply)) return;
+  app.get('/connect/quickbooks', { onRequest, schema: { querystring: connectQuery } }, async (req, reply) => {
     const p = connectionParam(req);
-    if ('error' in p) return reply.code(400).send({ error: p.error });
     if (!config.qbo.clientId || !config.qbo.clientSecret) {
       return reply
         .code(400)
@@ -122,13 +145,11 @@ export function registerConnectRoutes(app: FastifyInstance, deps: ConnectDeps): 
     return reply.redirect(url);
   });
 
-  app.get('/callback/quickbooks', async (req, reply) => {
-    const q = req.query as { code?: string; state?: string; realmId?: string; error?: string };
+  const qboCallback = { querystring: callbackQuery(['code', 'state', 'realmId']) };
+  app.get('/callback/quickbooks', { schema: qboCallback }, async (req, reply) => {
+    const q = req.query as { code: string; state: string; realmId: string; error?: string };
     if (q.error)
       return reply.code(400).send({ error: `QuickBooks did not authorise the connection: ${q.error}` });
-    if (!q.code || !q.state || !q.realmId) {
-      return reply.code(400).send({ error: 'callback needs code, state and realmId query parameters' });
-    }
     const connectionId = await consumeState(pool, 'qbo', q.state);
     if (!connectionId) {
       return reply
@@ -171,21 +192,16 @@ export function registerConnectRoutes(app: FastifyInstance, deps: ConnectDeps): 
     });
   });
 
-  app.post('/connections/:id/servicem8', async (req, reply) => {
-    if (!requireAdmin(config, req, reply)) return;
+  app.post('/connections/:id/servicem8', { onRequest, schema: apiKeySchema }, async (req, reply) => {
     const id = (req.params as { id: string }).id;
-    const body = (req.body ?? {}) as { apiKey?: unknown; name?: unknown };
-    if (typeof body.apiKey !== 'string' || body.apiKey.trim().length < 8) {
-      return reply.code(400).send({ error: 'body must be JSON {"apiKey": "<ServiceM8 API key>"}' });
-    }
-    if (!CONNECTION_ID_PATTERN.test(id)) return reply.code(400).send({ error: 'invalid connection id' });
+    const body = req.body as { apiKey: string; name?: string };
     let accountName: string | null;
     try {
       accountName = await deps.verifySm8ApiKey(body.apiKey.trim());
     } catch (err) {
       return reply.code(400).send({ error: `ServiceM8 refused the API key: ${(err as Error).message}` });
     }
-    await store.ensure(id, typeof body.name === 'string' ? body.name : id);
+    await store.ensure(id, body.name ?? id);
     await store.saveSm8Credentials(id, { kind: 'api_key', apiKey: body.apiKey.trim() });
     const webhooks = await subscribeSm8(deps, id);
     const resumed = await afterConnect(deps, id);
@@ -198,10 +214,8 @@ export function registerConnectRoutes(app: FastifyInstance, deps: ConnectDeps): 
     });
   });
 
-  app.get('/connect/servicem8', async (req, reply) => {
-    if (!requireAdmin(config, req, reply)) return;
+  app.get('/connect/servicem8', { onRequest, schema: { querystring: connectQuery } }, async (req, reply) => {
     const p = connectionParam(req);
-    if ('error' in p) return reply.code(400).send({ error: p.error });
     if (!config.sm8.clientId || !config.sm8.clientSecret) {
       return reply
         .code(400)
@@ -220,12 +234,11 @@ export function registerConnectRoutes(app: FastifyInstance, deps: ConnectDeps): 
     return reply.redirect(url.toString());
   });
 
-  app.get('/callback/servicem8', async (req, reply) => {
-    const q = req.query as { code?: string; state?: string; error?: string };
+  const sm8Callback = { querystring: callbackQuery(['code', 'state']) };
+  app.get('/callback/servicem8', { schema: sm8Callback }, async (req, reply) => {
+    const q = req.query as { code: string; state: string; error?: string };
     if (q.error)
       return reply.code(400).send({ error: `ServiceM8 did not authorise the connection: ${q.error}` });
-    if (!q.code || !q.state)
-      return reply.code(400).send({ error: 'callback needs code and state query parameters' });
     const connectionId = await consumeState(pool, 'sm8', q.state);
     if (!connectionId) {
       return reply

@@ -8,11 +8,14 @@
  *
  * Rows are claimed with a lease (`next_attempt_at` moved into the future) so that the request that stored
  * an event and any relay never route it at the same time; a process that dies mid-route leaves a lease
- * that simply expires.
+ * that simply expires. The relay also applies the retention (client/inbox-admin.ts) at most once an hour.
  */
+import type { Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
 import type { Logger } from '../infra/log';
+import { cleanupInbox } from './inbox-admin';
 import { hasOwner, PermanentRoutingError, routeEntityEvent, type RoutingDeps } from './routing';
+import type { LazyTemporal } from './temporal-client';
 
 export type InboxSource = 'qbo' | 'sm8';
 export type InboxState = 'pending' | 'routed' | 'unrouted' | 'failed';
@@ -186,6 +189,9 @@ export interface RouteOutcome {
   lastError: string | null;
 }
 
+const pendingInOrder = (rows: InboxRow[]) =>
+  rows.filter((r) => r.state === 'pending').sort((a, b) => Number(a.id) - Number(b.id));
+
 /**
  * Routes claimed pending rows in order. The first transient failure (Temporal unreachable) stops the run:
  * that row and every later one are released for the relay, so events keep their order. A permanent
@@ -193,7 +199,7 @@ export interface RouteOutcome {
  */
 export async function routeRows(pool: Pool, deps: RoutingDeps, rows: InboxRow[]): Promise<RouteOutcome> {
   const outcome: RouteOutcome = { routed: 0, failed: 0, pending: 0, lastError: null };
-  const ordered = [...rows].filter((r) => r.state === 'pending').sort((a, b) => Number(a.id) - Number(b.id));
+  const ordered = pendingInOrder(rows);
   for (let i = 0; i < ordered.length; i += 1) {
     const row = ordered[i] as InboxRow;
     try {
@@ -216,23 +222,54 @@ export async function routeRows(pool: Pool, deps: RoutingDeps, rows: InboxRow[])
         outcome.failed += 1;
         continue;
       }
-      const rest = ordered.slice(i + 1).map((r) => r.id);
-      await pool.query(
-        `UPDATE webhook_inbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = now()
-          WHERE id = $1 AND state = 'pending'`,
-        [row.id, message],
-      );
-      if (rest.length) {
-        await pool.query(
-          `UPDATE webhook_inbox SET next_attempt_at = now() WHERE id = ANY($1::bigint[]) AND state = 'pending'`,
-          [rest],
-        );
-      }
-      outcome.pending = rest.length + 1;
+      outcome.pending = await deferRows(pool, ordered.slice(i), message);
       break;
     }
   }
   return outcome;
+}
+
+/**
+ * Gives claimed rows back to the relay after a transient failure: the first (the one that was tried) counts
+ * an attempt and keeps the error; all are due again at once. Returns how many rows were deferred.
+ */
+async function deferRows(pool: Pool, rows: InboxRow[], message: string): Promise<number> {
+  const [first, ...rest] = rows;
+  if (!first) return 0;
+  await pool.query(
+    `UPDATE webhook_inbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = now()
+      WHERE id = $1 AND state = 'pending'`,
+    [first.id, message],
+  );
+  if (rest.length) {
+    await pool.query(
+      `UPDATE webhook_inbox SET next_attempt_at = now() WHERE id = ANY($1::bigint[]) AND state = 'pending'`,
+      [rest.map((r) => r.id)],
+    );
+  }
+  return rows.length;
+}
+
+/** What routing needs when Temporal is connected on demand (the API's client, see temporal-client.ts). */
+export interface LazyRoutingDeps extends Omit<RoutingDeps, 'temporal'> {
+  temporal: LazyTemporal;
+}
+
+/** routeRows once Temporal is reachable; otherwise every row is deferred to the relay, in order. */
+export async function routeRowsWhenReachable(
+  pool: Pool,
+  deps: LazyRoutingDeps,
+  rows: InboxRow[],
+): Promise<RouteOutcome> {
+  let temporal: Client;
+  try {
+    temporal = await deps.temporal.get();
+  } catch (err) {
+    const message = describe(err);
+    const pending = await deferRows(pool, pendingInOrder(rows), message);
+    return { routed: 0, failed: 0, pending, lastError: message };
+  }
+  return routeRows(pool, { ...deps, temporal }, rows);
 }
 
 /** Claims up to `limit` due pending rows, oldest first. */
@@ -248,7 +285,11 @@ export async function claimDue(pool: Pool, limit: number, leaseMs = DEFAULT_LEAS
   return r.rows.map(toRow).sort((a, b) => Number(a.id) - Number(b.id));
 }
 
-export interface InboxRelayOptions extends RoutingDeps {
+const CLEANUP_EVERY_MS = 3_600_000;
+
+export interface InboxRelayOptions extends LazyRoutingDeps {
+  /** Routed rows and dedupe ids older than this many days are deleted, at most once an hour. */
+  retentionDays: number;
   /** Pause between passes while all is well (default 1 s). */
   intervalMs?: number;
   /** Longest pause while routing keeps failing (default 30 s); the pause doubles from intervalMs. */
@@ -278,7 +319,7 @@ export function startInboxRelay(opts: InboxRelayOptions): () => Promise<void> {
     try {
       const rows = await claimDue(opts.pool, batch, opts.leaseMs);
       if (rows.length === 0) return { ok: true, full: false };
-      const outcome = await routeRows(opts.pool, opts, rows);
+      const outcome = await routeRowsWhenReachable(opts.pool, opts, rows);
       if (outcome.pending > 0) {
         if (!failing)
           opts.log?.warn(
@@ -294,8 +335,24 @@ export function startInboxRelay(opts: InboxRelayOptions): () => Promise<void> {
     }
   };
 
+  let nextCleanup = 0;
+  const cleanup = async () => {
+    if (Date.now() < nextCleanup) return;
+    nextCleanup = Date.now() + CLEANUP_EVERY_MS;
+    try {
+      const removed = await cleanupInbox(opts.pool, opts.retentionDays);
+      if (removed.inbox + removed.dedupeIds > 0)
+        opts.log?.info(
+          `webhook inbox: removed ${removed.inbox} routed event(s) and ${removed.dedupeIds} dedupe id(s) older than ${opts.retentionDays} day(s)`,
+        );
+    } catch (err) {
+      opts.log?.warn(`webhook inbox cleanup: ${describe(err)}`);
+    }
+  };
+
   const loop = async () => {
     while (!stopped) {
+      await cleanup();
       const { ok, full } = await pass();
       failing = !ok;
       failures = ok ? 0 : failures + 1;

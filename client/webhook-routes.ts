@@ -4,22 +4,34 @@
  *    token) is checked before anything is parsed; CloudEvents batches and the legacy format are accepted.
  *  - POST /webhooks/servicem8/:secret: the connection is found by sha256(secret) (TRG-3 registers that URL);
  *    the subscription challenge is answered with the challenge value only.
+ * Authentication comes first, in a preValidation hook over the raw bytes; the hook then parses the body
+ * and Fastify validates it against its schema (webhook-schemas.ts), so a malformed body is refused with 400
+ * naming the field before anything is stored.
  * Every accepted event is stored in the PostgreSQL inbox before we answer (client/webhook-inbox.ts), then
  * routed to its owner workflow. Routing gets a time budget well inside Intuit's 3 s; what is not routed by
  * then (or cannot be, Temporal being down) stays pending for the inbox relay, and the sender still gets 200.
  */
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { ConnectionStore } from '../activities/connection-store';
 import type { LinkStore } from '../activities/link-store';
 import type { Logger } from '../infra/log';
-import { recordEvents, routeRows, type InboxEventInput } from './webhook-inbox';
+import { HttpError } from './http-errors';
+import type { LazyTemporal } from './temporal-client';
+import { recordEvents, routeRowsWhenReachable, type InboxEventInput } from './webhook-inbox';
+import {
+  QBO_EVENT_TYPE,
+  qboWebhookBodySchema,
+  sm8WebhookBodySchema,
+  sm8WebhookParamsSchema,
+  type QboWebhookBody,
+  type Sm8WebhookBody,
+} from './webhook-schemas';
 
 export interface WebhookDeps {
   pool: Pool;
-  temporal: Client;
+  temporal: LazyTemporal;
   links: LinkStore;
   store: ConnectionStore;
   taskQueue: string;
@@ -33,13 +45,6 @@ export interface WebhookDeps {
 /** Intuit batches up to ~100 events / ~1 MB per POST (docs §5.1): leave headroom. */
 const BODY_LIMIT = 5 * 1024 * 1024;
 const DEFAULT_ROUTING_BUDGET_MS = 1500;
-
-export class WebhookBodyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'WebhookBodyError';
-  }
-}
 
 // ---- QuickBooks ---------------------------------------------------------------------------------------
 
@@ -77,93 +82,40 @@ const LEGACY_OPERATIONS: Record<string, string> = {
 // CloudEvents verbs; `void` and `voided` are both seen in the wild (docs §5.4): one name for both.
 const CLOUDEVENT_VERBS: Record<string, string> = { void: 'voided' };
 
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** A non-empty string, or a number (ids are strings in the docs; tolerate numbers). */
-function idField(v: unknown): string | null {
-  if (typeof v === 'string' && v.trim() !== '') return v.trim();
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return null;
-}
-
-const TYPE_PATTERN = /^qbo\.([a-z][a-z0-9_]*)\.([a-z][a-z_]*)\.v\d+$/i;
-
-/**
- * Parses a QuickBooks webhook body (already verified). Returns the events, or throws WebhookBodyError
- * naming what is wrong. An empty `eventNotifications` (Intuit's verification ping) or `[]` yields no events.
- */
-export function parseQboWebhook(body: unknown): QboEvent[] {
+/** The events of a verified, schema-valid body. An empty `eventNotifications` (Intuit's ping) or `[]` has none. */
+export function parseQboWebhook(body: QboWebhookBody): QboEvent[] {
+  const typePattern = new RegExp(QBO_EVENT_TYPE);
   if (Array.isArray(body)) {
-    return body.map((ce, i) => {
-      const at = `CloudEvent [${i}]`;
-      if (!isObject(ce)) throw new WebhookBodyError(`${at} is not an object`);
-      const id = idField(ce.id);
-      if (!id) throw new WebhookBodyError(`${at} has no "id"`);
-      const type = typeof ce.type === 'string' ? TYPE_PATTERN.exec(ce.type) : null;
-      if (!type)
-        throw new WebhookBodyError(
-          `${at} has type ${JSON.stringify(ce.type)}; expected "qbo.<entity>.<verb>.v1"`,
-        );
-      const realmId = idField(ce.intuitaccountid);
-      if (!realmId) throw new WebhookBodyError(`${at} has no "intuitaccountid" (the company realm id)`);
-      const entityId = idField(ce.intuitentityid);
-      if (!entityId) throw new WebhookBodyError(`${at} has no "intuitentityid"`);
-      const verb = (type[2] ?? '').toLowerCase();
+    return body.map((ce) => {
+      const [, entity = '', verb = ''] = typePattern.exec(ce.type) ?? [];
       return {
-        eventId: id,
-        realmId,
-        entity: (type[1] ?? '').toLowerCase(),
-        entityId,
-        operation: CLOUDEVENT_VERBS[verb] ?? verb,
-        time: typeof ce.time === 'string' ? ce.time : null,
+        eventId: ce.id.trim(),
+        realmId: ce.intuitaccountid.trim(),
+        entity: entity.toLowerCase(),
+        entityId: ce.intuitentityid.trim(),
+        operation: CLOUDEVENT_VERBS[verb.toLowerCase()] ?? verb.toLowerCase(),
+        time: ce.time ?? null,
         payload: ce,
       };
     });
   }
-  if (!isObject(body))
-    throw new WebhookBodyError(
-      'body must be a CloudEvents array or a legacy {"eventNotifications": [...]} object',
-    );
-  if (!('eventNotifications' in body))
-    throw new WebhookBodyError(
-      'body is neither a CloudEvents array nor a legacy notification: "eventNotifications" is missing',
-    );
-  const notifications = body.eventNotifications;
-  if (!Array.isArray(notifications)) throw new WebhookBodyError('"eventNotifications" must be an array');
-  const events: QboEvent[] = [];
-  notifications.forEach((n, i) => {
-    const at = `eventNotifications[${i}]`;
-    if (!isObject(n)) throw new WebhookBodyError(`${at} is not an object`);
-    const realmId = idField(n.realmId);
-    if (!realmId) throw new WebhookBodyError(`${at} has no "realmId"`);
-    const change = n.dataChangeEvent;
-    if (!isObject(change) || !Array.isArray(change.entities))
-      throw new WebhookBodyError(`${at}.dataChangeEvent.entities must be an array`);
-    change.entities.forEach((e, j) => {
-      const eat = `${at}.dataChangeEvent.entities[${j}]`;
-      if (!isObject(e)) throw new WebhookBodyError(`${eat} is not an object`);
-      const name = typeof e.name === 'string' && e.name.trim() ? e.name.trim() : null;
-      if (!name) throw new WebhookBodyError(`${eat} has no "name"`);
-      const entityId = idField(e.id);
-      if (!entityId) throw new WebhookBodyError(`${eat} has no "id"`);
-      const op = typeof e.operation === 'string' && e.operation.trim() ? e.operation.trim() : null;
-      if (!op) throw new WebhookBodyError(`${eat} has no "operation"`);
-      const lastUpdated = typeof e.lastUpdated === 'string' ? e.lastUpdated : '';
-      // The legacy format has no event id: the same change always yields the same key (retries dedupe).
-      const eventId = `legacy:${realmId}:${name}:${entityId}:${op}:${lastUpdated}`;
-      events.push({
-        eventId,
+  return body.eventNotifications.flatMap((n) => {
+    const realmId = n.realmId.trim();
+    return n.dataChangeEvent.entities.map((e) => {
+      const [name, entityId, op] = [e.name.trim(), e.id.trim(), e.operation.trim()];
+      const lastUpdated = e.lastUpdated ?? '';
+      return {
+        // The legacy format has no event id: the same change always yields the same key (retries dedupe).
+        eventId: `legacy:${realmId}:${name}:${entityId}:${op}:${lastUpdated}`,
         realmId,
         entity: name.toLowerCase(),
         entityId,
         operation: LEGACY_OPERATIONS[op.toLowerCase()] ?? op.toLowerCase(),
         time: lastUpdated || null,
         payload: { realmId, ...e },
-      });
+      };
     });
   });
-  return events;
 }
 
 // ---- ServiceM8 ----------------------------------------------------------------------------------------
@@ -181,39 +133,18 @@ export type Sm8Webhook =
       resourceUrl: string | null;
     };
 
-/** Parses a ServiceM8 callback body: the subscribe challenge (form or JSON) or an object notification. */
-export function parseSm8Webhook(body: unknown): Sm8Webhook {
-  if (!isObject(body))
-    throw new WebhookBodyError('body must be a JSON object {object, entry: [...]} or a subscribe challenge');
-  if (body.mode !== undefined || body.challenge !== undefined) {
-    if (body.mode !== 'subscribe')
-      throw new WebhookBodyError(`unknown mode ${JSON.stringify(body.mode)}; expected "subscribe"`);
-    if (typeof body.challenge !== 'string' || body.challenge === '')
-      throw new WebhookBodyError('a subscribe request must carry a "challenge"');
-    return { kind: 'challenge', challenge: body.challenge };
-  }
-  if (typeof body.object !== 'string' || body.object.trim() === '')
-    throw new WebhookBodyError('notification has no "object" (e.g. "job")');
-  if (!Array.isArray(body.entry) || body.entry.length === 0)
-    throw new WebhookBodyError('notification has no "entry" array');
-  const entries = body.entry.map((e, i) => {
-    if (!isObject(e)) throw new WebhookBodyError(`entry[${i}] is not an object`);
-    const uuid = idField(e.uuid);
-    if (!uuid) throw new WebhookBodyError(`entry[${i}] has no "uuid"`);
-    const changed = e.changed_fields;
-    if (changed !== undefined && !(Array.isArray(changed) && changed.every((f) => typeof f === 'string')))
-      throw new WebhookBodyError(`entry[${i}].changed_fields must be an array of field names`);
-    return {
-      uuid,
-      changedFields: (changed ?? []) as string[],
-      time: typeof e.time === 'string' ? e.time : '',
-    };
-  });
+/** A schema-valid ServiceM8 callback body, normalised. */
+export function parseSm8Webhook(body: Sm8WebhookBody): Sm8Webhook {
+  if ('mode' in body) return { kind: 'challenge', challenge: body.challenge };
   return {
     kind: 'notification',
     object: body.object.trim().toLowerCase(),
-    entries,
-    resourceUrl: typeof body.resource_url === 'string' ? body.resource_url : null,
+    entries: body.entry.map((e) => ({
+      uuid: e.uuid.trim(),
+      changedFields: e.changed_fields ?? [],
+      time: e.time ?? '',
+    })),
+    resourceUrl: body.resource_url ?? null,
   };
 }
 
@@ -237,7 +168,7 @@ function decodeSm8Body(raw: Buffer, contentType: string | undefined): unknown {
   } catch (err) {
     // Some senders post the challenge form without a form content type.
     if (/^mode=/.test(text.trim())) return form();
-    throw new WebhookBodyError(`body is not valid JSON: ${(err as Error).message}`);
+    throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
   }
 }
 
@@ -258,7 +189,7 @@ async function acceptEvents(
     unrouted: stored.length - pendingRows.length,
   };
   if (pendingRows.length === 0) return counts;
-  const routing = routeRows(deps.pool, deps, pendingRows)
+  const routing = routeRowsWhenReachable(deps.pool, deps, pendingRows)
     .then((outcome) => {
       if (outcome.pending > 0)
         deps.log.warn(
@@ -283,44 +214,28 @@ async function acceptEvents(
   return counts;
 }
 
-function badRequest(deps: WebhookDeps, reply: FastifyReply, source: string, message: string) {
-  deps.log.warn(`webhook ${source}: rejected a malformed body: ${message}`);
-  return reply.code(400).send({ error: message });
-}
-
-async function quickbooksHandler(deps: WebhookDeps, req: FastifyRequest, reply: FastifyReply) {
-  if (!deps.qboVerifier) {
-    deps.log.error('webhook quickbooks: QBO_WEBHOOK_VERIFIER is not configured; refusing the delivery');
-    return reply
-      .code(503)
-      .send({ error: 'QuickBooks webhooks are not configured here (QBO_WEBHOOK_VERIFIER is unset)' });
-  }
+/** Signature over the raw bytes, then JSON: what Fastify validates against the schema. */
+function verifyAndParseQbo(deps: WebhookDeps, req: FastifyRequest): unknown {
+  if (!deps.qboVerifier)
+    throw new HttpError(503, 'QuickBooks webhooks are not configured here (QBO_WEBHOOK_VERIFIER is unset)');
   const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
   const signature = req.headers['intuit-signature'];
   const header = Array.isArray(signature) ? signature[0] : signature;
-  if (!header) {
-    deps.log.warn('webhook quickbooks: refused a delivery without intuit-signature');
-    return reply.code(401).send({ error: 'missing intuit-signature header' });
-  }
-  if (!verifyIntuitSignature(deps.qboVerifier, raw, header)) {
-    deps.log.warn('webhook quickbooks: refused a delivery with a bad intuit-signature');
-    return reply
-      .code(401)
-      .send({ error: 'intuit-signature does not match the body (HMAC-SHA256 with the verifier token)' });
-  }
-  let body: unknown;
+  if (!header) throw new HttpError(401, 'missing intuit-signature header');
+  if (!verifyIntuitSignature(deps.qboVerifier, raw, header))
+    throw new HttpError(
+      401,
+      'intuit-signature does not match the body (HMAC-SHA256 with the verifier token)',
+    );
   try {
-    body = JSON.parse(raw.toString('utf8'));
+    return JSON.parse(raw.toString('utf8')) as unknown;
   } catch (err) {
-    return badRequest(deps, reply, 'quickbooks', `body is not valid JSON: ${(err as Error).message}`);
+    throw new HttpError(400, `body is not valid JSON: ${(err as Error).message}`);
   }
-  let events: QboEvent[];
-  try {
-    events = parseQboWebhook(body);
-  } catch (err) {
-    if (err instanceof WebhookBodyError) return badRequest(deps, reply, 'quickbooks', err.message);
-    throw err;
-  }
+}
+
+async function quickbooksHandler(deps: WebhookDeps, req: FastifyRequest, reply: FastifyReply) {
+  const events = parseQboWebhook(req.body as QboWebhookBody);
   const realms = new Map<string, string | null>();
   for (const realm of new Set(events.map((e) => e.realmId))) {
     realms.set(realm, (await deps.store.findByRealm(realm))?.id ?? null);
@@ -340,23 +255,25 @@ async function quickbooksHandler(deps: WebhookDeps, req: FastifyRequest, reply: 
   return reply.code(200).send(counts);
 }
 
-async function servicem8Handler(deps: WebhookDeps, req: FastifyRequest, reply: FastifyReply) {
-  const secret = (req.params as { secret?: string }).secret ?? '';
+/** The connection whose secret is in the URL (the request's only credential), or 404. */
+async function sm8Connection(deps: WebhookDeps, secret: string): Promise<string> {
   const found = /^[A-Za-z0-9_-]{16,200}$/.test(secret)
     ? await deps.pool.query<{ id: string }>('SELECT id FROM connections WHERE sm8_webhook_secret_hash = $1', [
         sm8SecretHash(secret),
       ])
     : null;
   const connectionId = found?.rows[0]?.id;
-  if (!connectionId) return reply.code(404).send({ error: 'unknown webhook address' });
-  let parsed: Sm8Webhook;
-  try {
-    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    parsed = parseSm8Webhook(decodeSm8Body(raw, req.headers['content-type']));
-  } catch (err) {
-    if (err instanceof WebhookBodyError) return badRequest(deps, reply, 'servicem8', err.message);
-    throw err;
-  }
+  if (!connectionId) throw new HttpError(404, 'unknown webhook address');
+  return connectionId;
+}
+
+async function servicem8Handler(
+  deps: WebhookDeps,
+  connectionId: string,
+  req: FastifyRequest,
+  reply: FastifyReply,
+) {
+  const parsed = parseSm8Webhook(req.body as Sm8WebhookBody);
   if (parsed.kind === 'challenge') {
     deps.log.debug(`webhook servicem8: answered the subscription challenge of connection ${connectionId}`);
     return reply.code(200).type('text/plain; charset=utf-8').send(parsed.challenge);
@@ -380,6 +297,12 @@ async function servicem8Handler(deps: WebhookDeps, req: FastifyRequest, reply: F
   return reply.code(200).send(counts);
 }
 
+// 500 (e.g. PostgreSQL unreachable): nothing was acknowledged, so the sender delivers it again.
+const WEBHOOK_ROUTE = {
+  bodyLimit: BODY_LIMIT,
+  config: { failureMessage: 'the events could not be stored; deliver them again' },
+};
+
 export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookDeps): void {
   void app.register(async (scope) => {
     // Raw bytes for every content type: the QuickBooks signature is computed over the exact body, and
@@ -393,18 +316,26 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookDeps): 
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_req, body, done) =>
       done(null, body),
     );
-    scope.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
-      const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-      deps.log.error(`webhook: answered ${status}: ${err.message}`);
-      // 500 (e.g. PostgreSQL unreachable): nothing was acknowledged, so the sender delivers it again.
-      const error = status === 500 ? 'the events could not be stored; deliver them again' : err.message;
-      return reply.code(status).send({ error });
+    scope.post('/webhooks/quickbooks', {
+      ...WEBHOOK_ROUTE,
+      schema: { body: qboWebhookBodySchema },
+      preValidation: async (req) => {
+        req.body = verifyAndParseQbo(deps, req);
+      },
+      handler: (req, reply) => quickbooksHandler(deps, req, reply),
     });
-    scope.post('/webhooks/quickbooks', { bodyLimit: BODY_LIMIT }, (req, reply) =>
-      quickbooksHandler(deps, req, reply),
-    );
-    scope.post('/webhooks/servicem8/:secret', { bodyLimit: BODY_LIMIT }, (req, reply) =>
-      servicem8Handler(deps, req, reply),
-    );
+    // The connection found in preValidation, for the handler of the same request.
+    const sm8Connections = new WeakMap<FastifyRequest, string>();
+    scope.post('/webhooks/servicem8/:secret', {
+      ...WEBHOOK_ROUTE,
+      schema: { params: sm8WebhookParamsSchema, body: sm8WebhookBodySchema },
+      preValidation: async (req) => {
+        const secret = (req.params as { secret?: string }).secret ?? '';
+        sm8Connections.set(req, await sm8Connection(deps, secret));
+        const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+        req.body = decodeSm8Body(raw, req.headers['content-type']);
+      },
+      handler: (req, reply) => servicem8Handler(deps, sm8Connections.get(req) ?? '', req, reply),
+    });
   });
 }

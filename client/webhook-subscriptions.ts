@@ -12,7 +12,6 @@
  * so the API must be listening and the secret's hash committed before we subscribe.
  */
 import crypto from 'node:crypto';
-import axios, { type Method } from 'axios';
 import type { Pool } from 'pg';
 import {
   ServiceM8Client,
@@ -62,45 +61,9 @@ export interface Sm8SubscriptionResult {
   staleRemoved: number;
 }
 
-interface ListedSubscription {
-  object?: string;
-  callback_url?: string;
-  unique_id?: string;
-  active?: boolean;
-}
-
 const CALLBACK_PATH = '/webhooks/servicem8/';
 const SECRET_IN_URL = /\/webhooks\/servicem8\/([A-Za-z0-9_-]+)\/?$/;
 const LOCK_CLASS = 7_283_005; // advisory lock class of this module (see migrations for the others)
-
-/** A call outside /api_1.0 (the subscription list and delete), behind the connection's rate governor. */
-async function sm8Call<T>(
-  deps: ServiceM8ClientDeps,
-  connectionId: string,
-  method: Method,
-  params: Record<string, string>,
-): Promise<T> {
-  const res = await deps.governor.run(connectionId, 'sm8', async () =>
-    axios.request<T>({
-      baseURL: deps.apiBaseUrl,
-      url: `/webhook_subscriptions?${new URLSearchParams(params).toString()}`,
-      method,
-      headers: { ...(await deps.auth.headers(connectionId)), Accept: 'application/json' },
-      timeout: deps.timeoutMs ?? 60_000,
-    }),
-  );
-  return res.data;
-}
-
-async function listSubscriptions(deps: ServiceM8ClientDeps, connectionId: string) {
-  const data = await sm8Call<unknown>(deps, connectionId, 'GET', { status: 'all' });
-  const rows = Array.isArray(data)
-    ? data
-    : Array.isArray((data as { data?: unknown } | null)?.data)
-      ? (data as { data: unknown[] }).data
-      : [];
-  return rows as ListedSubscription[];
-}
 
 function secretOf(url: string | undefined): string | null {
   return url ? (SECRET_IN_URL.exec(url)?.[1] ?? null) : null;
@@ -111,7 +74,6 @@ export async function ensureServiceM8Subscriptions(
   connectionId: string,
 ): Promise<Sm8SubscriptionResult> {
   const base = deps.publicBaseUrl.replace(/\/+$/, '');
-  const sm8 = deps.sm8ClientDeps();
   // One run per connection at a time (two runs could otherwise each mint a secret).
   const lock = await deps.pool.connect();
   try {
@@ -123,7 +85,8 @@ export async function ensureServiceM8Subscriptions(
     if (!row.rows[0]) throw new Error(`No connection "${connectionId}"`);
     const storedHash = row.rows[0].hash;
 
-    const ours = (await listSubscriptions(sm8, connectionId)).filter((s) => s.unique_id === connectionId);
+    const client = new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
+    const ours = (await client.listWebhookSubscriptions()).filter((s) => s.unique_id === connectionId);
     let secret = storedHash
       ? (ours.map((s) => secretOf(s.callback_url)).find((x) => x && sm8SecretHash(x) === storedHash) ?? null)
       : null;
@@ -136,7 +99,6 @@ export async function ensureServiceM8Subscriptions(
       );
     }
     const callbackUrl = `${base}${CALLBACK_PATH}${secret}`;
-    const client = new ServiceM8Client(sm8, connectionId);
     for (const s of SM8_SUBSCRIPTIONS) {
       await client.subscribeWebhook(s.object, [...s.fields], callbackUrl, connectionId);
     }
@@ -144,11 +106,8 @@ export async function ensureServiceM8Subscriptions(
     let staleRemoved = 0;
     for (const s of ours) {
       if (!s.callback_url || s.callback_url === callbackUrl || !s.object) continue;
-      await sm8Call(sm8, connectionId, 'DELETE', {
-        object: s.object,
-        callback_url: s.callback_url,
-        unique_id: connectionId,
-      })
+      await client
+        .unsubscribeWebhook(s.object, s.callback_url, connectionId)
         .then(() => (staleRemoved += 1))
         .catch(() => undefined); // best effort: ServiceM8 deactivates failing subscriptions itself
     }

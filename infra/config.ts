@@ -138,6 +138,11 @@ export const VARIABLES = {
     description:
       'When the nightly invoice reconciliation runs: a cron expression, UTC unless prefixed with `CRON_TZ=<IANA zone>`.',
   },
+  INBOX_RETENTION_DAYS: {
+    default: '14',
+    description:
+      'Days routed webhook events (and their dedupe ids) stay in the inbox before the relay deletes them; pending, failed and unrouted events are never deleted.',
+  },
 } as const satisfies Record<string, VariableSpec>;
 
 export type VariableName = keyof typeof VARIABLES;
@@ -163,6 +168,8 @@ export interface Config {
   rateLimitWaitMs: number;
   /** TRG-2 / TAX-2 schedules of each connection (client/schedules.ts). */
   polling: { intervalMs: number; taxIntervalMs: number; reconcileCron: string };
+  /** Days a routed webhook event is kept (client/inbox-admin.ts). */
+  inboxRetentionDays: number;
   encryptionKeys: string | undefined;
   adminToken: string | undefined;
   qbo: {
@@ -222,6 +229,15 @@ function duration(env: Env, name: VariableName, minMs: number, maxMs: number): n
     );
   }
   return ms;
+}
+
+function days(env: Env, name: VariableName): number {
+  const value = raw(env, name) ?? '';
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 3650) {
+    throw new ConfigError(name, `must be a whole number of days between 1 and 3650, got "${value}"`);
+  }
+  return n;
 }
 
 function cron(env: Env, name: VariableName): string {
@@ -317,6 +333,7 @@ export function loadConfig(env: Env = process.env): Config {
       taxIntervalMs: duration(env, 'TAX_POLL_INTERVAL', 1000, 20 * 60_000),
       reconcileCron: cron(env, 'RECONCILE_CRON'),
     },
+    inboxRetentionDays: days(env, 'INBOX_RETENTION_DAYS'),
     encryptionKeys: raw(env, 'ENCRYPTION_KEYS'),
     adminToken: raw(env, 'ADMIN_TOKEN'),
     qbo: {

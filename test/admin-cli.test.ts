@@ -7,7 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
 import { runCli } from '../client/cli';
+import { cleanupInbox } from '../client/inbox-admin';
 import { signalInvoice } from '../client/routing';
+import { LazyTemporal } from '../client/temporal-client';
+import { startInboxRelay } from '../client/webhook-inbox';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import { invoiceStatusQuery } from '../workflows/invoice';
 import { testEnv } from './helpers/env';
@@ -42,7 +45,8 @@ async function settled(jobUuid: string, state: string): Promise<void> {
 
 beforeAll(async () => {
   process.env.TEMPORAL_ADDRESS = testEnv.temporalAddress; // the CLI's replay talks to this server
-  w = await startWorld({ env: { ADMIN_TOKEN: TOKEN } });
+  // Refused inputs are logged as warnings; keep the output readable.
+  w = await startWorld({ env: { ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'error' } });
   f = new Sm8Fixtures(w.sm8);
   f.taxRate('GST', '10');
   f.taxRate('GST 15%', '15');
@@ -146,6 +150,236 @@ describe('OPS-2: admin API and CLI', () => {
     await expect(cli('resync', 'ops')).rejects.toThrow(/usage: sm8qbo resync <connection> <job uuid>/);
     await expect(cli('frobnicate')).rejects.toThrow(/unknown command "frobnicate"/);
     expect((await cli('--help')).out).toContain('Commands');
+  });
+});
+
+describe('OPS-2: admin input is validated before anything happens', () => {
+  const admin = { headers: { Authorization: `Bearer ${TOKEN}` }, validateStatus: () => true };
+
+  it('OPS-2: malformed query strings and path parameters get 400 naming the field; nothing changes', async () => {
+    const cases: Array<[string, string, string]> = [
+      ['get', '/admin/invoices?limit=lots', 'querystring/limit must be integer (got "lots")'],
+      [
+        'get',
+        '/admin/invoices?state=blocked',
+        'querystring/state must match pattern "^[A-Z_]+$" (got "blocked")',
+      ],
+      [
+        'get',
+        '/admin/inbox?state=lost',
+        'querystring/state must be one of "pending", "routed", "unrouted", "failed" (got "lost")',
+      ],
+      ['get', '/admin/inbox?limit=0', 'querystring/limit must be >= 1 (got 0)'],
+      ['post', '/admin/inbox/12a/retry', 'params/id must match pattern "^[0-9]{1,18}$" (got "12a")'],
+      [
+        'post',
+        '/admin/connections/Ops!/pause',
+        'params/id must match pattern "^[a-z0-9][a-z0-9-]{0,62}$" (got "Ops!")',
+      ],
+      [
+        'post',
+        `/admin/invoices/ops/${encodeURIComponent('not a uuid')}/resync`,
+        'params/jobUuid must match pattern "^[A-Za-z0-9-]{1,64}$" (got "not a uuid")',
+      ],
+    ];
+    for (const [method, path, message] of cases) {
+      const res =
+        method === 'get'
+          ? await axios.get(`${w.apiUrl}${path}`, admin)
+          : await axios.post(`${w.apiUrl}${path}`, {}, admin);
+      expect({ path, status: res.status, body: res.data }).toEqual({
+        path,
+        status: 400,
+        body: { error: message },
+      });
+    }
+    expect((await w.h.deps.store.require('ops')).status).toBe('active');
+    // The token is checked first: a stranger learns nothing about the inputs.
+    const stranger = await axios.get(`${w.apiUrl}/admin/inbox?state=lost`, { validateStatus: () => true });
+    expect(stranger.status).toBe(401);
+  });
+});
+
+describe('OPS-2: the webhook inbox', () => {
+  const seededEvents = new Map<string, string>(); // inbox id -> event id
+  /** Inbox rows as if received `ageDays` ago (routed ones routed then too); returns their ids by key. */
+  async function seed(
+    rows: Array<{ key: string; state: string; ageDays: number; entity?: string; entityId?: string }>,
+  ): Promise<Record<string, string>> {
+    const ids: Record<string, string> = {};
+    const run = `${Date.now()}`;
+    for (const r of rows) {
+      const eventId = `ops-test:${run}:${r.key}`;
+      const age = `now() - make_interval(days => ${r.ageDays})`;
+      await w.h.pool.query(
+        `INSERT INTO webhook_events (source, event_id, received_at) VALUES ('sm8', $1, ${age})`,
+        [eventId],
+      );
+      const inserted = await w.h.pool.query<{ id: string }>(
+        `INSERT INTO webhook_inbox (source, connection_id, event_id, entity, entity_id, payload, state, attempts,
+                                    last_error, received_at, routed_at, next_attempt_at)
+         VALUES ('sm8', 'ops', $1, $2, $3, '{}'::jsonb, $4, $5, $6, ${age},
+                 CASE WHEN $4 = 'routed' THEN ${age} END, now() + interval '1 day')
+         RETURNING id::text`,
+        [
+          eventId,
+          r.entity ?? 'material',
+          r.entityId ?? r.key,
+          r.state,
+          r.state === 'failed' ? 1 : 0,
+          r.state === 'failed' ? 'PermanentRoutingError: test' : null,
+        ],
+      );
+      ids[r.key] = inserted.rows[0]?.id as string;
+      seededEvents.set(ids[r.key] as string, eventId);
+    }
+    return ids;
+  }
+
+  const stateOf = async (id: string) =>
+    (await w.h.pool.query<{ state: string }>('SELECT state FROM webhook_inbox WHERE id = $1', [id])).rows[0]
+      ?.state ?? 'deleted';
+  /** How many of these rows' dedupe ids (webhook_events) are left. */
+  const eventsLeft = async (ids: Record<string, string>) =>
+    (
+      await w.h.pool.query('SELECT 1 FROM webhook_events WHERE event_id = ANY($1::text[])', [
+        Object.values(ids).map((id) => seededEvents.get(id)),
+      ])
+    ).rowCount;
+
+  it('OPS-2: lists inbox events by state and connection with the counts, as a table and as JSON', async () => {
+    const ids = await seed([
+      { key: 'list-failed', state: 'failed', ageDays: 0 },
+      { key: 'list-unrouted', state: 'unrouted', ageDays: 0 },
+    ]);
+    const json = JSON.parse(
+      (await cli('--json', 'inbox', '--state', 'failed', '--connection', 'ops')).out,
+    ) as {
+      counts: Record<string, number>;
+      rows: Array<Record<string, unknown>>;
+    };
+    expect(json.rows.map((r) => r.state)).toEqual(json.rows.map(() => 'failed'));
+    expect(json.rows.find((r) => r.id === ids['list-failed'])).toMatchObject({
+      source: 'sm8',
+      connectionId: 'ops',
+      entity: 'material',
+      entityId: 'list-failed',
+      state: 'failed',
+      attempts: 1,
+      lastError: 'PermanentRoutingError: test',
+      routedAt: null,
+      receivedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+    expect(json.counts.failed).toBeGreaterThanOrEqual(1);
+    expect(json.counts.unrouted).toBeGreaterThanOrEqual(1);
+    expect(Object.keys(json.counts).sort()).toEqual(['failed', 'pending', 'routed', 'unrouted']);
+    const human = await cli('inbox', '--state', 'unrouted');
+    expect(human.out).toMatch(/pending: \d+ {3}routed: \d+ {3}unrouted: \d+ {3}failed: \d+/);
+    expect(human.out).toMatch(/^id\s+source\s+connectionId\s+entity/m);
+    expect(human.out).toContain('list-unrouted');
+    expect(human.out).not.toContain('list-failed');
+  });
+
+  it('OPS-2: a failed event is put back to pending and the relay routes it; other states are refused', async () => {
+    const ids = await seed([
+      { key: 'retry-failed', state: 'failed', ageDays: 0, entity: 'job', entityId: exportedJob },
+      { key: 'retry-routed', state: 'routed', ageDays: 0 },
+      { key: 'retry-unrouted', state: 'unrouted', ageDays: 0 },
+    ]);
+    const retried = JSON.parse((await cli('--json', 'inbox', 'retry', ids['retry-failed'] as string)).out);
+    expect(retried).toEqual({
+      retried: true,
+      id: ids['retry-failed'],
+      previousState: 'failed',
+      state: 'pending',
+    });
+    expect(await stateOf(ids['retry-failed'] as string)).toBe('pending');
+    expect(
+      JSON.parse((await cli('--json', 'inbox', 'retry', ids['retry-unrouted'] as string)).out),
+    ).toMatchObject({
+      retried: true,
+      previousState: 'unrouted',
+    });
+    await expect(cli('inbox', 'retry', ids['retry-routed'] as string)).rejects.toMatchObject({
+      response: { status: 409, data: { error: expect.stringMatching(/is routed: only failed or unrouted/) } },
+    });
+    await expect(cli('inbox', 'retry', '999999999999')).rejects.toMatchObject({ response: { status: 404 } });
+    await expect(cli('inbox', 'retry')).rejects.toThrow(/usage: sm8qbo inbox retry <id>/);
+
+    const stopRelay = startInboxRelay({
+      pool: w.h.pool,
+      temporal: LazyTemporal.of(w.h.client),
+      links: w.h.deps.links,
+      taskQueue: w.h.taskQueue,
+      retentionDays: 14,
+      intervalMs: 100,
+    });
+    try {
+      const deadline = Date.now() + 30_000;
+      while ((await stateOf(ids['retry-failed'] as string)) !== 'routed' && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await stopRelay();
+    }
+    const row = await w.h.pool.query('SELECT state, routed_to FROM webhook_inbox WHERE id = $1', [
+      ids['retry-failed'],
+    ]);
+    expect(row.rows[0]).toEqual({ state: 'routed', routed_to: invoiceWorkflowId('ops', exportedJob) });
+    // Still no owner for ServiceM8 materials: the relay keeps it, now as failed with the reason.
+    const unrouted = await w.h.pool.query('SELECT state, last_error FROM webhook_inbox WHERE id = $1', [
+      ids['retry-unrouted'],
+    ]);
+    expect(unrouted.rows[0]).toEqual({
+      state: 'failed',
+      last_error: 'PermanentRoutingError: no workflow owns sm8 material events yet',
+    });
+  });
+
+  it('OPS-2: retention deletes routed events and dedupe ids older than INBOX_RETENTION_DAYS, never pending, failed or unrouted ones, at most once an hour', async () => {
+    const ids = await seed([
+      { key: 'old-routed', state: 'routed', ageDays: 20 },
+      { key: 'new-routed', state: 'routed', ageDays: 1 },
+      { key: 'old-pending', state: 'pending', ageDays: 20 },
+      { key: 'old-failed', state: 'failed', ageDays: 20 },
+      { key: 'old-unrouted', state: 'unrouted', ageDays: 20 },
+    ]);
+    const eventsBefore = await eventsLeft(ids);
+    // The relay cleans up as it starts, then not again within the hour.
+    const stopRelay = startInboxRelay({
+      pool: w.h.pool,
+      temporal: LazyTemporal.of(w.h.client),
+      links: w.h.deps.links,
+      taskQueue: w.h.taskQueue,
+      retentionDays: 14,
+      intervalMs: 50,
+    });
+    let late: Record<string, string> = {};
+    try {
+      const deadline = Date.now() + 10_000;
+      while ((await stateOf(ids['old-routed'] as string)) !== 'deleted' && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      late = await seed([{ key: 'late-routed', state: 'routed', ageDays: 20 }]);
+      await new Promise((r) => setTimeout(r, 500)); // ten relay passes
+      expect(await stateOf(late['late-routed'] as string)).toBe('routed');
+    } finally {
+      await stopRelay();
+    }
+    const states = Object.fromEntries(
+      await Promise.all(Object.entries(ids).map(async ([k, id]) => [k, await stateOf(id)])),
+    );
+    expect(states).toEqual({
+      'old-routed': 'deleted',
+      'new-routed': 'routed',
+      'old-pending': 'pending',
+      'old-failed': 'failed',
+      'old-unrouted': 'unrouted',
+    });
+    // Dedupe ids: the four old ones went, the recent one stayed.
+    expect(eventsBefore).toBe(5);
+    expect(await eventsLeft(ids)).toBe(1);
+    // Called directly (what the relay calls hourly): the late row goes too.
+    expect(await cleanupInbox(w.h.pool, 14)).toEqual({ inbox: 1, dedupeIds: 1 });
+    expect(await stateOf(late['late-routed'] as string)).toBe('deleted');
   });
 });
 

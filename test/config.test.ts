@@ -10,6 +10,7 @@ describe('configuration', () => {
     expect(c.temporal.addressIsExplicit).toBe(false);
     expect(c.temporal.uiPort).toBe(8233);
     expect(c.databaseUrl).toBeUndefined();
+    expect(c.inboxRetentionDays).toBe(14);
   });
 
   it.each([
@@ -22,6 +23,8 @@ describe('configuration', () => {
     ['TEMPORAL_ADDRESS', 'http://x:7233', /TEMPORAL_ADDRESS must be host:port/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of debug, info, warn, error/],
     ['TEMPORAL_START_DEV_SERVER', 'yes', /TEMPORAL_START_DEV_SERVER must be one of/],
+    ['INBOX_RETENTION_DAYS', '0', /INBOX_RETENTION_DAYS must be a whole number of days/],
+    ['INBOX_RETENTION_DAYS', '2w', /INBOX_RETENTION_DAYS must be a whole number of days/],
   ])('rejects %s=%s with a message naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);

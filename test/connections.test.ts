@@ -99,13 +99,34 @@ describe('connections (CON-1, CON-2, CON-3)', () => {
       validateStatus: () => true,
     });
     expect(bad.status).toBe(400);
-    expect(bad.data.error).toMatch(/connection/);
+    expect(bad.data).toEqual({
+      error: 'querystring/connection must match pattern "^[a-z0-9][a-z0-9-]{0,62}$" (got "Not Valid")',
+    });
     const noKey = await axios.post(
       `${w.apiUrl}/connections/con-x/servicem8`,
       {},
       { validateStatus: () => true },
     );
     expect(noKey.status).toBe(400);
+    expect(noKey.data).toEqual({ error: "body must have required property 'apiKey'" });
+    const shortKey = await axios.post(
+      `${w.apiUrl}/connections/con-x/servicem8`,
+      { apiKey: 'smk', name: 'X' },
+      { validateStatus: () => true },
+    );
+    // A credential is never quoted back (nor logged), even a malformed one.
+    expect(shortKey.data).toEqual({ error: 'body/apiKey must NOT have fewer than 8 characters' });
+    const badId = await axios.post(
+      `${w.apiUrl}/connections/Con_X/servicem8`,
+      { apiKey: DEFAULT_API_KEY },
+      { validateStatus: () => true },
+    );
+    expect(badId.status).toBe(400);
+    expect(badId.data.error).toMatch(/^params\/id must match pattern .* \(got "Con_X"\)$/);
+    const noCode = await axios.get(`${w.apiUrl}/callback/quickbooks?state=x&realmId=1`, {
+      validateStatus: () => true,
+    });
+    expect(noCode.data).toEqual({ error: "querystring must have required property 'code'" });
     const wrongKey = await axios.post(
       `${w.apiUrl}/connections/con-x/servicem8`,
       { apiKey: 'smk-wrong-key-000' },

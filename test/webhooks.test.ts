@@ -7,7 +7,9 @@ import crypto from 'node:crypto';
 import axios from 'axios';
 import type { Client } from '@temporalio/client';
 import { QuickBooksClient } from '../activities/quickbooks-client';
+import { ServiceM8Client } from '../activities/servicem8-client';
 import { buildApiServer } from '../client/api-server';
+import { LazyTemporal } from '../client/temporal-client';
 import { startInboxRelay } from '../client/webhook-inbox';
 import { ensureServiceM8Subscriptions, SM8_SUBSCRIPTIONS } from '../client/webhook-subscriptions';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
@@ -15,6 +17,7 @@ import { invoiceStatusQuery } from '../workflows/invoice';
 import { signWebhookBody } from '../simulators/quickbooks';
 import { DEFAULT_API_KEY } from '../simulators/servicem8';
 import { buildApiDeps } from '../workers/activity-deps';
+import { testConfig } from './helpers/env';
 import { freePort } from './setup/global-setup';
 import { qboBornInvoice } from './helpers/qbo-fixtures';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
@@ -207,6 +210,21 @@ describe('TRG-3: connecting ServiceM8 registers its webhook subscriptions', () =
     expect(hash.rows[0]?.hash).toBe(row.rows[0]?.hash);
   });
 
+  it('TRG-3: our subscriptions under another callback URL are listed and removed through the ServiceM8 client', async () => {
+    const url = sm8CallbackUrl();
+    const client = new ServiceM8Client(w.h.deps.sm8ClientDeps(), CONN);
+    await client.subscribeWebhook('job', ['status'], `${url}?moved=1`, CONN);
+    const listed = (await client.listWebhookSubscriptions()).filter((s) => s.unique_id === CONN);
+    expect(listed.map((s) => s.callback_url)).toContain(`${url}?moved=1`);
+    const result = await ensureServiceM8Subscriptions(
+      { pool: w.h.pool, publicBaseUrl: w.apiUrl, sm8ClientDeps: w.h.deps.sm8ClientDeps },
+      CONN,
+    );
+    expect(result).toMatchObject({ secretCreated: false, staleRemoved: 1 });
+    const after = w.sm8.control.webhooks.subscriptions().filter((s) => s.unique_id === CONN);
+    expect(after.map((s) => s.callback_url)).toEqual([url, url, url, url]);
+  });
+
   it('TRG-3: when ServiceM8 refuses the subscriptions the connection is still saved, with a warning', async () => {
     w.sm8.control.faults.add({ path: '/webhook_subscriptions', method: 'POST', status: 500, count: 1 });
     try {
@@ -262,19 +280,16 @@ describe('TRG-3: connecting ServiceM8 registers its webhook subscriptions', () =
   });
 
   it('TRG-1: an unknown ServiceM8 secret is refused with 404, nothing stored', async () => {
-    const before = await w.h.pool.query(`SELECT count(*)::int AS n FROM webhook_inbox`);
-    const body = {
-      object: 'job',
-      entry: [{ uuid: crypto.randomUUID(), changed_fields: ['status'], time: 'x' }],
-    };
+    const uuid = crypto.randomUUID();
+    const body = { object: 'job', entry: [{ uuid, changed_fields: ['status'], time: 'x' }] };
     for (const path of ['not-a-secret-but-long-enough-0000', 'short', '']) {
       const res = await axios.post(`${w.apiUrl}/webhooks/servicem8/${path}`, body, {
         validateStatus: () => true,
       });
       expect(res.status).toBe(404);
     }
-    const after = await w.h.pool.query(`SELECT count(*)::int AS n FROM webhook_inbox`);
-    expect(after.rows[0]).toEqual(before.rows[0]);
+    // By its uuid, not a count of the whole inbox: deliveries from earlier tests may still be landing.
+    expect(await inbox(`entity_id = $1`, [uuid])).toEqual([]);
   });
 
   it('TRG-1: the ServiceM8 subscribe challenge is answered with the challenge only (form and JSON)', async () => {
@@ -293,22 +308,49 @@ describe('TRG-3: connecting ServiceM8 registers its webhook subscriptions', () =
     expect(json.data).toBe('xyz789');
   });
 
-  it('TRG-1: a malformed ServiceM8 notification is refused with 400 and a message', async () => {
+  it('TRG-1: a malformed ServiceM8 notification is refused with 400 naming the field; nothing is stored', async () => {
     const url = sm8CallbackUrl();
-    const notJson = await axios.post<{ error: string }>(url, '{"object": "job", "entry": [', {
-      headers: { 'Content-Type': 'application/json' },
-      validateStatus: () => true,
-      transformRequest: (d: unknown) => d,
-    });
+    const post = (body: unknown, contentType = 'application/json') =>
+      axios.post<{ error: string }>(url, body, {
+        headers: { 'Content-Type': contentType },
+        validateStatus: () => true,
+        transformRequest: (d: unknown) => (typeof d === 'string' ? d : JSON.stringify(d)),
+      });
+    const notJson = await post('{"object": "job", "entry": [');
     expect(notJson.status).toBe(400);
-    expect(notJson.data.error).toMatch(/not valid JSON/);
-    const noEntry = await axios.post<{ error: string }>(
-      url,
-      { object: 'job' },
+    expect(notJson.data.error).toMatch(/^body is not valid JSON/);
+    const noEntry = await post({ object: 'job' });
+    expect(noEntry.status).toBe(400);
+    expect(noEntry.data.error).toBe("body must have required property 'entry'");
+    const uuid = crypto.randomUUID();
+    const badFields = await post({
+      object: 'job',
+      entry: [
+        { uuid, changed_fields: ['status'], time: '2026-01-01 00:00:00' },
+        { uuid: crypto.randomUUID(), changed_fields: [{ field: 'status' }] },
+      ],
+    });
+    expect(badFields.status).toBe(400);
+    expect(badFields.data.error).toBe('body/entry/1/changed_fields/0 must be string');
+    const noUuid = await post({ object: 'job', entry: [{ changed_fields: ['status'] }] });
+    expect(noUuid.data.error).toBe("body/entry/0 must have required property 'uuid'");
+    const badMode = await post('mode=unsubscribe&challenge=abc', 'application/x-www-form-urlencoded');
+    expect(badMode.status).toBe(400);
+    expect(badMode.data.error).toBe('body/mode must be "subscribe" (got "unsubscribe")');
+    const noChallenge = await post({ mode: 'subscribe' });
+    expect(noChallenge.data.error).toBe("body must have required property 'challenge'");
+    // The valid first entry of the refused batch was not stored either.
+    expect(await inbox(`entity_id = $1`, [uuid])).toEqual([]);
+  });
+
+  it('TRG-1: an unknown ServiceM8 secret is refused with 404 before the body is looked at', async () => {
+    const res = await axios.post<{ error: string }>(
+      `${w.apiUrl}/webhooks/servicem8/not-a-secret-but-long-enough-0000`,
+      { entry: 'nonsense' },
       { validateStatus: () => true },
     );
-    expect(noEntry.status).toBe(400);
-    expect(noEntry.data.error).toMatch(/entry/);
+    expect(res.status).toBe(404);
+    expect(res.data.error).toBe('unknown webhook address');
   });
 
   it('TRG-1: a ServiceM8 notification delivered twice is stored and routed once', async () => {
@@ -402,21 +444,57 @@ describe('TRG-1: QuickBooks webhooks', () => {
     expect(await countEvent(event.id)).toEqual({ seen: 0, inbox: 0 });
   });
 
-  it('TRG-1: malformed bodies are refused with 400 and a message saying what is wrong', async () => {
+  it('TRG-1: malformed bodies are refused with 400 naming the field and the problem; nothing is stored', async () => {
     const signed = (body: string) =>
       postQbo(body, { 'intuit-signature': signWebhookBody(TEST_QBO_WEBHOOK_VERIFIER, body) });
     const broken = await signed('[{"id": "1", ');
     expect(broken.status).toBe(400);
-    expect(broken.data.error).toMatch(/not valid JSON/);
+    expect(broken.data.error).toMatch(/^body is not valid JSON/);
     const neither = await signed('{"hello": "world"}');
     expect(neither.status).toBe(400);
-    expect(neither.data.error).toMatch(/eventNotifications/);
+    expect(neither.data.error).toBe("body must have required property 'eventNotifications'");
     const badType = await signed(JSON.stringify([{ ...cloudEvent('1'), type: 'invoice.created' }]));
     expect(badType.status).toBe(400);
-    expect(badType.data.error).toMatch(/CloudEvent \[0\] has type "invoice.created"/);
-    const noRealm = await signed(JSON.stringify([{ ...cloudEvent('1'), intuitaccountid: undefined }]));
+    expect(badType.data.error).toMatch(/^body\/0\/type must match pattern ".*" \(got "invoice.created"\)$/);
+    // A valid event next to a bad one: the whole batch is refused (Intuit retries it), nothing is stored.
+    const good = cloudEvent('1');
+    const noRealm = await signed(JSON.stringify([good, { ...cloudEvent('2'), intuitaccountid: undefined }]));
     expect(noRealm.status).toBe(400);
-    expect(noRealm.data.error).toMatch(/intuitaccountid/);
+    expect(noRealm.data.error).toBe("body/1 must have required property 'intuitaccountid'");
+    expect(await countEvent(good.id)).toEqual({ seen: 0, inbox: 0 });
+    const legacy = (realmId: unknown) =>
+      JSON.stringify({
+        eventNotifications: [
+          {
+            realmId,
+            dataChangeEvent: {
+              entities: [{ name: 'Invoice', id: '77', operation: 'Emailed', lastUpdated: 'malformed-test' }],
+            },
+          },
+        ],
+      });
+    const badRealm = await signed(legacy({ id: realm }));
+    expect(badRealm.status).toBe(400);
+    expect(badRealm.data.error).toBe('body/eventNotifications/0/realmId must be string');
+    expect(await countEvent(`legacy:${realm}:Invoice:77:Emailed:malformed-test`)).toEqual({
+      seen: 0,
+      inbox: 0,
+    });
+    const noEntities = await signed(JSON.stringify({ eventNotifications: [{ realmId: realm }] }));
+    expect(noEntities.data.error).toBe(
+      "body/eventNotifications/0 must have required property 'dataChangeEvent'",
+    );
+  });
+
+  it('TRG-1: the signature is checked before the body: a forged signature on a malformed body is 401', async () => {
+    const body = JSON.stringify({ eventNotifications: [{ realmId: { not: 'a string' } }] });
+    const forged = await postQbo(body, { 'intuit-signature': signWebhookBody('not-the-verifier', body) });
+    expect(forged.status).toBe(401);
+    expect(forged.data.error).toMatch(/intuit-signature does not match/);
+    const notJson = await postQbo('{oops', {
+      'intuit-signature': signWebhookBody('not-the-verifier', '{oops'),
+    });
+    expect(notJson.status).toBe(401);
   });
 
   it('TRG-1: an empty eventNotifications (verification ping) is answered 200', async () => {
@@ -478,7 +556,9 @@ describe('TRG-1: an event is never lost, even when Temporal is down', () => {
       },
     }) as Client;
     const port = await freePort();
-    const down = buildApiServer(buildApiDeps(w.h.config, w.h.deps, unreachable, w.h.taskQueue));
+    const down = buildApiServer(
+      buildApiDeps(w.h.config, w.h.deps, LazyTemporal.of(unreachable), w.h.taskQueue),
+    );
     await down.listen({ host: '127.0.0.1', port });
     let stopRelay: (() => Promise<void>) | undefined;
     try {
@@ -500,9 +580,10 @@ describe('TRG-1: an event is never lost, even when Temporal is down', () => {
       // A relay that still cannot reach Temporal keeps it pending (retrying with backoff).
       const stopDownRelay = startInboxRelay({
         pool: w.h.pool,
-        temporal: unreachable,
+        temporal: LazyTemporal.of(unreachable),
         links: w.h.deps.links,
         taskQueue: w.h.taskQueue,
+        retentionDays: 14,
         intervalMs: 100,
       });
       await waitFor('a retry', async () => ((await qboEvents(invoiceId, 'emailed'))[0]?.attempts ?? 0) >= 2);
@@ -513,9 +594,10 @@ describe('TRG-1: an event is never lost, even when Temporal is down', () => {
       // Temporal is back: the relay routes it, and the effect happens.
       stopRelay = startInboxRelay({
         pool: w.h.pool,
-        temporal: w.h.client,
+        temporal: LazyTemporal.of(w.h.client),
         links: w.h.deps.links,
         taskQueue: w.h.taskQueue,
+        retentionDays: 14,
         intervalMs: 100,
       });
       await waitFor('invoice_sent = 1', () => f.get('job', job).invoice_sent === 1);
@@ -529,6 +611,71 @@ describe('TRG-1: an event is never lost, even when Temporal is down', () => {
       w.qbo.control.configureWebhooks({ url: `${w.apiUrl}/webhooks/quickbooks` });
       await stopRelay?.();
       await down.close();
+    }
+  });
+  it('TRG-1: the API starts without Temporal, stores a signed webhook (200, pending) and answers 503 where Temporal is needed', async () => {
+    const token = 'temporal-down-admin-token';
+    const config = testConfig({ ...w.env, ADMIN_TOKEN: token, LOG_LEVEL: 'error' });
+    // Nothing listens on this port: the API never reaches Temporal during this test.
+    const temporal = new LazyTemporal({ address: `127.0.0.1:${await freePort()}`, namespace: 'default' });
+    const api = buildApiServer(buildApiDeps(config, w.h.deps, temporal, w.h.taskQueue));
+    const port = await freePort();
+    await api.listen({ host: '127.0.0.1', port });
+    const url = `http://127.0.0.1:${port}`;
+    const admin = { headers: { Authorization: `Bearer ${token}` }, validateStatus: () => true };
+    const event = cloudEvent('990001', 'updated');
+    try {
+      const health = await axios.get(`${url}/health`, { validateStatus: () => true });
+      expect(health.status).toBe(503);
+      expect(health.data).toEqual({ status: 'degraded', database: 'ok', temporal: 'unreachable' });
+
+      const body = JSON.stringify([event]);
+      const res = await axios.post(`${url}/webhooks/quickbooks`, body, {
+        headers: {
+          'Content-Type': 'application/cloudevents+json',
+          'intuit-signature': signWebhookBody(TEST_QBO_WEBHOOK_VERIFIER, body),
+        },
+        validateStatus: () => true,
+      });
+      expect(res.status).toBe(200);
+      expect(res.data).toMatchObject({ received: 1, routed: 0, pending: 1 });
+      const [row] = await waitFor('the failed routing attempt', async () => {
+        const rows = await inbox(`event_id = $1`, [event.id]);
+        return rows[0]?.attempts === 1 && rows;
+      });
+      expect(row).toMatchObject({ state: 'pending', entity: 'invoice', entity_id: '990001' });
+      expect(row?.last_error).toMatch(/TemporalUnavailable: Temporal is unreachable at 127\.0\.0\.1:/);
+
+      const resync = await axios.post(`${url}/admin/invoices/${CONN}/some-job-uuid/resync`, {}, admin);
+      expect(resync.status).toBe(503);
+      expect(resync.data.error).toMatch(
+        /^Temporal is unreachable at 127\.0\.0\.1:\d+ .*try again once it is back$/,
+      );
+      // The inbox itself needs no Temporal: support sees what waits.
+      const listed = await axios.get(`${url}/admin/inbox?state=pending&connection=${CONN}`, admin);
+      expect(listed.status).toBe(200);
+      expect(listed.data.rows.map((r: { id: string }) => r.id)).toContain(row?.id);
+    } finally {
+      await api.close();
+      await temporal.close();
+    }
+    // Temporal back (the relay of an API that reaches it): the stored event is routed.
+    const stopRelay = startInboxRelay({
+      pool: w.h.pool,
+      temporal: LazyTemporal.of(w.h.client),
+      links: w.h.deps.links,
+      taskQueue: w.h.taskQueue,
+      retentionDays: 14,
+      intervalMs: 100,
+    });
+    try {
+      const [routed] = await waitFor('the relay to route the stored event', async () => {
+        const rows = await inbox(`event_id = $1`, [event.id]);
+        return rows[0]?.state === 'routed' && rows;
+      });
+      expect(routed?.routed_to).toMatch(/^ignored: .*INV-8/);
+    } finally {
+      await stopRelay();
     }
   });
 });

@@ -1,6 +1,5 @@
 /** Builds the activities' dependencies from configuration: one set per worker process. */
 import { Context } from '@temporalio/activity';
-import type { Client } from '@temporalio/client';
 import axios from 'axios';
 import type { Pool } from 'pg';
 import type { ActivityDeps } from '../activities';
@@ -11,6 +10,7 @@ import { RateGovernor } from '../activities/rate-governor';
 import { QboTokenManager, configureIntuitOAuth, type QboOAuthSettings } from '../activities/qbo-tokens';
 import { Sm8AuthProvider } from '../activities/sm8-auth';
 import type { ApiDeps } from '../client/api-server';
+import type { LazyTemporal } from '../client/temporal-client';
 import { ensureConnectionSchedules, scheduleOptionsFromConfig } from '../client/schedules';
 import { ensureServiceM8Subscriptions } from '../client/webhook-subscriptions';
 import type { Config } from '../infra/config';
@@ -89,13 +89,14 @@ export function createGovernor(pool: Pool): RateGovernor {
 export function buildApiDeps(
   config: Config,
   deps: ActivityDeps,
-  temporal: Client,
+  temporal: LazyTemporal,
   taskQueue: string = config.temporal.taskQueue,
   opts: { schedules?: boolean } = {},
 ): ApiDeps {
   return {
     pool: deps.pool,
     temporal,
+    log: createLogger(config.logLevel, 'api'),
     admin: {
       adminToken: config.adminToken,
       pool: deps.pool,
@@ -132,8 +133,8 @@ export function buildApiDeps(
       ...(opts.schedules === false
         ? {}
         : {
-            ensureSchedules: (connectionId: string) =>
-              ensureConnectionSchedules(temporal, {
+            ensureSchedules: async (connectionId: string) =>
+              ensureConnectionSchedules(await temporal.get(), {
                 connectionId,
                 ...scheduleOptionsFromConfig(config),
                 taskQueue,

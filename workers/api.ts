@@ -1,6 +1,9 @@
-/** `npm run api`: the HTTP API alone, against an existing Temporal server and PostgreSQL. */
+/**
+ * `npm run api`: the HTTP API alone, against an existing PostgreSQL and Temporal server. It starts and
+ * stores webhooks while Temporal is down (TRG-1); Temporal is connected on first use.
+ */
 import { buildApiServer } from '../client/api-server';
-import { connectClient } from '../client/temporal-client';
+import { LazyTemporal } from '../client/temporal-client';
 import { startInboxRelay } from '../client/webhook-inbox';
 import { loadConfig } from '../infra/config';
 import { createPool, resolveDatabase } from '../infra/database';
@@ -14,7 +17,7 @@ async function main(): Promise<void> {
   const db = await resolveDatabase(config, log.info);
   const pool = createPool(db.url);
   await migrate(pool);
-  const temporal = await connectClient(config.temporal.address, config.temporal.namespace);
+  const temporal = new LazyTemporal(config.temporal);
   const deps = buildActivityDeps(config, pool, createGovernor(pool));
   const api = buildApiServer(buildApiDeps(config, deps, temporal));
   await api.listen({ host: '0.0.0.0', port: config.port });
@@ -24,13 +27,14 @@ async function main(): Promise<void> {
     temporal,
     links: deps.links,
     taskQueue: config.temporal.taskQueue,
+    retentionDays: config.inboxRetentionDays,
     log: createLogger(config.logLevel, 'inbox'),
   });
   log.info(`API listening on :${config.port}`);
   const stop = async () => {
     await api.close();
     await stopRelay();
-    await temporal.connection.close();
+    await temporal.close();
     await deps.governor.close?.();
     await pool.end();
     await db.stop();

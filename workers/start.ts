@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { buildApiServer } from '../client/api-server';
-import { connectClient } from '../client/temporal-client';
+import { LazyTemporal } from '../client/temporal-client';
 import { startInboxRelay } from '../client/webhook-inbox';
 import { loadConfig } from '../infra/config';
 import { createPool, resolveDatabase } from '../infra/database';
@@ -92,8 +92,8 @@ async function main(): Promise<void> {
       await workerDone;
     });
 
-    const temporal = await connectClient(config.temporal.address, config.temporal.namespace);
-    stops.push(() => temporal.connection.close());
+    const temporal = new LazyTemporal(config.temporal);
+    stops.push(() => temporal.close());
     const api = buildApiServer(buildApiDeps(config, deps, temporal));
     await api.listen({ host: '127.0.0.1', port: config.port });
     stops.push(() => api.close());
@@ -103,6 +103,7 @@ async function main(): Promise<void> {
       temporal,
       links: deps.links,
       taskQueue: config.temporal.taskQueue,
+      retentionDays: config.inboxRetentionDays,
       log: createLogger(config.logLevel, 'inbox'),
     });
     stops.push(stopRelay);
@@ -110,7 +111,7 @@ async function main(): Promise<void> {
     // TRG-2: every connection's schedules exist with the current intervals (idempotent).
     for (const c of await deps.store.list()) {
       if (c.status !== 'disconnected')
-        await ensureConnectionSchedules(temporal, {
+        await ensureConnectionSchedules(await temporal.get(), {
           connectionId: c.id,
           ...scheduleOptionsFromConfig(config),
         });

@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import axios from 'axios';
 import type { FastifyInstance } from 'fastify';
 import { buildApiServer } from '../../client/api-server';
+import { LazyTemporal } from '../../client/temporal-client';
 import {
   startQuickBooksSimulator,
   type QuickBooksSimulatorOptions,
@@ -81,7 +82,9 @@ export async function startWorld(
   const h = await createHarness({ env });
   const adminHeaders = env.ADMIN_TOKEN ? { Authorization: `Bearer ${env.ADMIN_TOKEN}` } : {};
   const api = buildApiServer(
-    buildApiDeps(h.config, h.deps, h.client, h.taskQueue, { schedules: opts.schedules ?? false }),
+    buildApiDeps(h.config, h.deps, LazyTemporal.of(h.client), h.taskQueue, {
+      schedules: opts.schedules ?? false,
+    }),
   );
   await api.listen({ host: '127.0.0.1', port: apiPort });
 

@@ -332,7 +332,7 @@ export function createTaxActivities(deps: ActivityDeps) {
             'TaxRate',
             'SELECT * FROM TaxRate WHERE Active IN (true, false) MAXRESULTS 1000',
           ),
-          sm8.list<Sm8TaxRate & { active: unknown }>('taxrate'),
+          sm8.list<Sm8TaxRate>('taxrate'),
           deps.links.all(connectionId, 'taxcode'),
         ]);
         heartbeat({ codes: codes.length, rates: sm8Rates.length });
@@ -343,7 +343,7 @@ export function createTaxActivities(deps: ActivityDeps) {
             uuid: r.uuid,
             name: String(r.name ?? ''),
             amount: String(r.amount ?? '0'),
-            active: flag(r.active as Sm8TaxRate['active']),
+            active: flag(r.active),
           })),
           links: links
             .filter((l): l is Link & { sm8Uuid: string; qboId: string } => !!l.sm8Uuid && !!l.qboId)

@@ -258,3 +258,47 @@ describe('TAX-3: ServiceM8 cannot change tax settings while integrated', () => {
     expect((await audit('tax_reverted')).length).toBe(1);
   });
 });
+
+describe('TAX-3 by webhook', () => {
+  let hw: World;
+  const HOOK = 'taxhook';
+  beforeAll(async () => {
+    hw = await startWorld({ webhooks: true });
+    new Sm8Fixtures(hw.sm8).taxRate('GST', '10');
+    await hw.connect(HOOK);
+    await createTaxActivities(hw.h.deps).syncTaxCodes({ connectionId: HOOK });
+  });
+  afterAll(async () => {
+    await hw.close();
+  });
+
+  it('TAX-3: a ServiceM8 edit of a linked rate arrives by webhook, wakes tax/<connection> and is reverted within seconds, once', async () => {
+    const rates = () => hw.sm8.store.list('taxrate') as unknown as Rate[];
+    const gst = rates().find((r) => r.name === 'GST') as Rate;
+    await sleep(1100); // a distinct edit_date (one-second resolution) for a distinct webhook event
+    const started = Date.now();
+    hw.sm8.control.update('taxrate', gst.uuid, { amount: '11' });
+    await waitFor('the revert', () => rates().find((r) => r.uuid === gst.uuid)?.amount === '10.0000', 30_000);
+    process.stdout.write(`TAX-3: SM8 edit -> reverted via webhook in ${Date.now() - started} ms\n`);
+    const routed = await hw.h.pool.query<{ routed_to: string }>(
+      `SELECT routed_to FROM webhook_inbox WHERE connection_id = $1 AND entity = 'taxrate' AND entity_id = $2`,
+      [HOOK, gst.uuid],
+    );
+    expect(routed.rows.map((r) => r.routed_to)).toContain(taxWorkflowId(HOOK));
+    // Our revert is itself a ServiceM8 change (webhook again): it costs a pass that writes nothing.
+    await sleep(3000);
+    const reverts = await hw.h.pool.query(
+      `SELECT detail FROM audit_log WHERE connection_id = $1 AND action = 'tax_reverted'`,
+      [HOOK],
+    );
+    expect(reverts.rows).toEqual([
+      {
+        detail: expect.objectContaining({
+          before: { name: 'GST', amount: '11.0000', active: true },
+          after: { name: 'GST', amount: '10.0000', active: true },
+        }),
+      },
+    ]);
+    expect(rates().find((r) => r.uuid === gst.uuid)).toMatchObject({ amount: '10.0000', active: 1 });
+  });
+});

@@ -130,7 +130,7 @@ export function createTaxActivities(deps: ActivityDeps) {
     connectionId: string,
     sm8Uuid: string,
     qboId: string,
-    fps: { sm8: string | null; qbo: string },
+    fps: { sm8: string | null; qbo: string | null },
     state: 'linked' | 'inactive',
   ): Promise<string | null> {
     const r = await deps.pool.query<{ id: string }>(
@@ -208,7 +208,8 @@ export function createTaxActivities(deps: ActivityDeps) {
           connectionId,
           action.sm8Uuid,
           action.qboId,
-          { sm8: null, qbo: action.qboFingerprint },
+          // No fingerprints until written: an unfinished create is then finished, not taken for an edit.
+          { sm8: null, qbo: null },
           'linked',
         );
         if (!linkId) {
@@ -229,7 +230,8 @@ export function createTaxActivities(deps: ActivityDeps) {
           connectionId,
           action.sm8Uuid,
           action.qboId,
-          { sm8: sm8TaxFingerprint(action.before), qbo: action.qboFingerprint },
+          // No fingerprints until aligned: a retry after a failed write is a TAX-2 update, not a revert.
+          { sm8: null, qbo: null },
           action.before.active ? 'linked' : 'inactive',
         );
         if (!linkId) {

@@ -188,12 +188,15 @@ export function planTaxSync(input: TaxPlanInput): TaxAction[] {
     const qboFingerprint = code ? qboTaxFingerprint(code) : (link.qboFingerprint ?? '');
     const base = { linkId: link.id, qboId: link.qboId, sm8Uuid: link.sm8Uuid, values, qboFingerprint };
     if (!current) {
-      // Gone from ServiceM8 (lists include inactive rates, so it was never written or was purged).
-      if (values.active && code)
+      // Not in ServiceM8 (lists include inactive rates): a create that did not finish (no ServiceM8
+      // fingerprint yet), else a purged record. Either way it is written again under the linked uuid.
+      if (values.active && code && link.sm8Fingerprint === null)
+        actions.push({ kind: 'create', qboId: link.qboId, sm8Uuid: link.sm8Uuid, values, qboFingerprint });
+      else if (values.active && code)
         actions.push({
           kind: 'update',
           ...base,
-          cause: 'sm8',
+          cause: link.qboFingerprint !== qboFingerprint ? 'qbo' : 'sm8',
           before: { ...values, active: false },
           recreate: true,
         });

@@ -142,6 +142,24 @@ describe('TAX-1: import on integration', () => {
     expect(links.rows[0]).toEqual({ n: 1 });
   });
 
+  it('TAX-1: a create whose answer is lost is finished by the retry: one rate, under the linked uuid', async () => {
+    const code = w.qbo.control.upsertTaxCode({ Name: 'Lost Answer 3%', RateValue: 3 }, realm);
+    w.sm8.control.faults.add({
+      method: 'POST',
+      path: '/api_1.0/taxrate.json',
+      commitThenDrop: true,
+      count: 1,
+    });
+    await expect(sync()).rejects.toThrow();
+    expect(named('Lost Answer 3%')).toHaveLength(1); // ServiceM8 made it; we never heard
+    const r = await sync();
+    expect(r).toMatchObject({ created: 0, failed: 0 });
+    expect(named('Lost Answer 3%')).toEqual([expect.objectContaining({ amount: '3.0000', active: 1 })]);
+    const link = await linkOf(String(code.Id));
+    expect(link?.sm8_uuid).toBe(named('Lost Answer 3%')[0]?.uuid);
+    expect(link?.sm8_fingerprint).toBeTruthy();
+  });
+
   it('TAX-1: an invoice using an imported rate exports with the linked TaxCodeRef, total to the cent', async () => {
     const multi = named('GST/QST')[0] as Rate;
     const client = f.client('Imported Tax Rate Ltd');

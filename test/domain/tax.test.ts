@@ -215,5 +215,10 @@ describe('TAX-1 … TAX-3: the plan of one pass', () => {
     expect(planTaxSync({ codes: [gst], rates: [], links: [link], newUuidFor })).toEqual([
       expect.objectContaining({ kind: 'update', sm8Uuid: 'a', recreate: true }),
     ]);
+    // A create that stopped after its link was stored (no fingerprints yet) is finished as a create.
+    const unfinished = { ...link, sm8Fingerprint: null, qboFingerprint: null };
+    expect(planTaxSync({ codes: [gst], rates: [], links: [unfinished], newUuidFor })).toEqual([
+      expect.objectContaining({ kind: 'create', sm8Uuid: 'a', qboId: '4' }),
+    ]);
   });
 });

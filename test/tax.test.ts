@@ -277,6 +277,18 @@ describe('TAX-3: ServiceM8 cannot change tax settings while integrated', () => {
   });
 });
 
+describe('TAX-4: US companies', () => {
+  it('TAX-4: a US company is not tax-synced: ServiceM8 rates are left exactly as they are', async () => {
+    const usRealm = w.qbo.control.createRealm({ country: 'US', realmId: `9341${Date.now()}` });
+    await w.connect('taxus', { realmId: usRealm });
+    const before = JSON.stringify(sm8Rates());
+    const r = await createTaxActivities(w.h.deps).syncTaxCodes({ connectionId: 'taxus' });
+    expect(r.skipped).toMatch(/US company/);
+    expect(r).toMatchObject({ created: 0, updated: 0, deactivated: 0, linked: 0, reverted: 0 });
+    expect(JSON.stringify(sm8Rates())).toBe(before);
+  });
+});
+
 describe('TAX-3 by webhook', () => {
   let hw: World;
   const HOOK = 'taxhook';

@@ -15,6 +15,7 @@ import type { QboTokenManager } from './qbo-tokens';
 import type { QuickBooksClientDeps } from './quickbooks-client';
 import type { ServiceM8ClientDeps } from './servicem8-client';
 import type { Sm8AuthProvider } from './sm8-auth';
+import { createTaxActivities } from './tax';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -38,6 +39,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createConnectionActivities(deps),
     ...createInvoiceActivities(deps),
     ...createPollActivities(deps),
+    ...createTaxActivities(deps),
   };
 }
 

@@ -2,7 +2,7 @@
  * TRG-2, the polling safety net: what webhooks should have told us, read from both APIs since a stored
  * watermark, and routed to the owning workflows exactly like a webhook would (client/routing.ts: events
  * only wake owners, so a pass that overlaps a webhook, another pass or itself costs a wasted look, never a
- * second export). Also the nightly reconciliation of exported invoice totals, and the tax-poll placeholder.
+ * second export). Also the nightly reconciliation of exported invoice totals.
  *
  * Watermarks (table `watermarks`):
  *  - `sm8:<object>` (`sm8:job`, …: each ServiceM8 object some workflow owns): the newest `edit_date` seen
@@ -55,7 +55,6 @@ interface Sm8Record {
 
 type EntityRef = Omit<EntityEvent, 'connectionId'>;
 export const QBO_CDC_STREAM = 'qbo:cdc';
-export const TAX_POLL_STREAM = 'tax-poll:heartbeat';
 
 /**
  * ServiceM8 overlap: covers the one-second resolution, writes committed out of order, and a daylight-saving
@@ -579,20 +578,6 @@ export function createPollActivities(deps: ActivityDeps) {
         stored,
         ...(gap ? { gap } : {}),
       };
-    },
-
-    /**
-     * TAX-2 placeholder until the tax issue lands: records that the tax poll ran (stream
-     * `tax-poll:heartbeat`), so the schedule is visible and testable. It reads nothing yet.
-     */
-    async recordTaxPollPending(input: { connectionId: string }): Promise<{ pending: true; at: string }> {
-      const at = new Date().toISOString();
-      await deps.pool.query(
-        `INSERT INTO watermarks (connection_id, stream, value) VALUES ($1, $2, $3)
-         ON CONFLICT (connection_id, stream) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
-        [input.connectionId, TAX_POLL_STREAM, at],
-      );
-      return { pending: true, at };
     },
 
     /**

@@ -79,7 +79,10 @@ export async function resolveTaxCodes(
       (c) => c.active && sameName(c.name, rate.name) && parseRate(c.ratePercent) === sm8Rate,
     );
     if (match) {
-      await links.link(connectionId, 'taxcode', rate.uuid, match.id);
+      // A second ServiceM8 rate of the same tax (the code is linked to another one, e.g. by TAX-1) maps
+      // by name and rate without a link: one link per record and side.
+      if (!(await links.byQbo(connectionId, 'taxcode', match.id)))
+        await links.link(connectionId, 'taxcode', rate.uuid, match.id);
       out[rate.uuid] = { qboTaxCodeId: match.id, ratePercent: match.ratePercent };
     }
   }

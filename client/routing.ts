@@ -9,7 +9,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { LinkStore } from '../activities/link-store';
-import { invoiceWorkflowId } from '../domain/workflow-ids';
+import { invoiceWorkflowId, taxWorkflowId } from '../domain/workflow-ids';
 import {
   invoiceWorkflow,
   qboInvoiceChangedSignal,
@@ -18,6 +18,7 @@ import {
   type InvoiceWorkflowInput,
 } from '../workflows/invoice';
 import { ConnectionId, EntityType, Sm8Uuid } from '../workflows/search-attributes';
+import { sm8TaxRateChangedSignal, taxWorkflow, type TaxWorkflowInput } from '../workflows/tax';
 
 /** What routing needs: where workflows live, and the links that find a record's owner. */
 export interface RoutingDeps {
@@ -96,6 +97,32 @@ export async function routeQboInvoiceEvent(
   return signalInvoice(temporal, taskQueue, connectionId, link.sm8Uuid, 'qboInvoiceChanged');
 }
 
+/**
+ * Wakes (starting if needed) the tax owner of a connection (TAX-3): one workflow per connection, so any
+ * number of ServiceM8 taxrate events cost one pass at a time. Returns its workflow id.
+ */
+export async function signalTaxSync(
+  temporal: Client,
+  taskQueue: string,
+  connectionId: string,
+  opts: Pick<TaxWorkflowInput, 'idleEnd'> = {},
+): Promise<string> {
+  const workflowId = taxWorkflowId(connectionId);
+  await temporal.workflow.signalWithStart(taxWorkflow, {
+    workflowId,
+    taskQueue,
+    args: [{ connectionId, ...opts }],
+    signal: sm8TaxRateChangedSignal,
+    signalArgs: [],
+    typedSearchAttributes: [
+      { key: ConnectionId, value: connectionId },
+      { key: EntityType, value: 'tax' },
+    ],
+    staticSummary: `Tax rates of connection ${connectionId}`,
+  });
+  return workflowId;
+}
+
 /** One router per kind of record. Add an entry when a workflow starts owning a new kind. */
 export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
   'sm8:job': (deps, ev) =>
@@ -114,6 +141,8 @@ export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
       id ?? 'ignored: no ServiceM8 job is linked to this invoice (QuickBooks-born invoices stay there, INV-8)'
     );
   },
+  // TAX-3: any ServiceM8 tax rate change wakes the connection's tax owner (QuickBooks owns tax settings).
+  'sm8:taxrate': (deps, ev) => signalTaxSync(deps.temporal, deps.taskQueue, ev.connectionId),
 };
 
 /** Whether some workflow owns this kind of record (events of other kinds are kept, not routed). */

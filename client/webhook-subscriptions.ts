@@ -44,6 +44,7 @@ export const SM8_SUBSCRIPTIONS: ReadonlyArray<{ object: ServiceM8Object; fields:
     object: 'material',
     fields: ['name', 'item_number', 'price', 'cost', 'tax_rate_uuid', 'item_description', 'active'],
   },
+  { object: 'taxrate', fields: ['name', 'amount', 'active'] },
 ];
 
 export interface Sm8SubscriptionDeps {

@@ -6,3 +6,8 @@ export function invoiceWorkflowId(connectionId: string, jobUuid: string): string
 export function connectionCheckWorkflowId(connectionId: string, suffix: string): string {
   return `connection-check/${connectionId}/${suffix}`;
 }
+
+/** The owner of a connection's tax rates (TAX-3): one per connection, so passes never overlap. */
+export function taxWorkflowId(connectionId: string): string {
+  return `tax/${connectionId}`;
+}

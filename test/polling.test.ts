@@ -8,7 +8,6 @@ import { QuickBooksClient } from '../activities/quickbooks-client';
 import {
   QBO_CDC_STREAM,
   SM8_JOB_STREAM,
-  TAX_POLL_STREAM,
   shiftIsoKeepingOffset,
   shiftSm8Time,
   sm8TimeIn,
@@ -130,7 +129,8 @@ async function exported(jobUuid: string, timeoutMs = 60_000): Promise<Json> {
 async function settle(): Promise<void> {
   for (let i = 0; i < 10; i += 1) {
     const r = await poll();
-    const jobs = r.sm8?.routedIds ?? [];
+    // Jobs only: tax rates (TAX-3) are routed to the connection's tax owner, not to invoice workflows.
+    const jobs = (r.sm8?.routedIds ?? []).filter((id) => w.sm8.store.get('job', id));
     if (!jobs.length && !r.qbo?.routed) return;
     for (const job of jobs) await waitFor(`job ${job} idle`, async () => (await status(job))?.idle);
     await sleep(300);
@@ -310,14 +310,23 @@ describe('TRG-2: polling safety net (no webhooks)', () => {
     expect(next.qbo).toMatchObject({ changed: 0, routed: 0, collected: {} });
   });
 
-  it('TAX-2: the tax poll pass records that it ran (a placeholder until the tax sync lands)', async () => {
+  it('TAX-2: a tax poll pass runs the tax sync and returns its counts (details in tax.test.ts)', async () => {
     const r = await w.h.client.workflow.execute(taxPollWorkflow, {
       workflowId: `tax-poll/${CONN}/manual-${crypto.randomUUID()}`,
       taskQueue: w.h.taskQueue,
       args: [{ connectionId: CONN }],
     });
-    expect(r).toMatchObject({ connectionId: CONN, pending: true });
-    expect(await watermark(TAX_POLL_STREAM)).toBe(r.at);
+    expect(r.skipped).toBeUndefined();
+    expect(r).toMatchObject({ connectionId: CONN, failed: 0 });
+    // The ServiceM8 "GST" 10 % is QuickBooks' GST: linked (by this pass or an earlier one), not duplicated.
+    const links = await w.h.pool.query<{ sm8_uuid: string; qbo_id: string }>(
+      `SELECT sm8_uuid, qbo_id FROM links WHERE connection_id = $1 AND entity_type = 'taxcode'`,
+      [CONN],
+    );
+    expect(links.rows).toContainEqual({ sm8_uuid: f.taxRates.GST, qbo_id: '4' });
+    const named = (name: string) => w.sm8.store.list('taxrate').filter((t) => t.name === name);
+    expect(named('GST')).toHaveLength(1);
+    expect(named('GST Free')).toHaveLength(1); // QuickBooks' GST Free, imported once (TAX-1)
   });
 
   it('TRG-2: ensureConnectionSchedules twice gives one schedule each; a new interval is applied', async () => {

@@ -161,9 +161,9 @@ function sm8CallbackUrl(): string {
 }
 
 describe('TRG-3: connecting ServiceM8 registers its webhook subscriptions', () => {
-  it('TRG-3: job, jobpayment, company and material subscriptions are active after the challenge; the secret is stored only as a hash; re-running adds none', async () => {
+  it('TRG-3: job, jobpayment, company, material and taxrate subscriptions are active after the challenge; the secret is stored only as a hash; re-running adds none', async () => {
     const subs = w.sm8.control.webhooks.subscriptions().filter((s) => s.unique_id === CONN);
-    expect(subs.map((s) => s.object).sort()).toEqual(['company', 'job', 'jobpayment', 'material']);
+    expect(subs.map((s) => s.object).sort()).toEqual(['company', 'job', 'jobpayment', 'material', 'taxrate']);
     expect(subs.every((s) => s.active)).toBe(true);
     const job = subs.find((s) => s.object === 'job');
     expect(job?.fields).toEqual(
@@ -187,7 +187,7 @@ describe('TRG-3: connecting ServiceM8 registers its webhook subscriptions', () =
     expect(row.rows[0]?.hash).toBe(crypto.createHash('sha256').update(secret).digest('hex'));
     expect(row.rows[0]?.text).not.toContain(secret);
 
-    // Again, directly and through a reconnect: same URL, same four subscriptions, same hash.
+    // Again, directly and through a reconnect: same URL, same subscriptions, same hash.
     const again = await ensureServiceM8Subscriptions(
       { pool: w.h.pool, publicBaseUrl: w.apiUrl, sm8ClientDeps: w.h.deps.sm8ClientDeps },
       CONN,
@@ -201,7 +201,7 @@ describe('TRG-3: connecting ServiceM8 registers its webhook subscriptions', () =
     expect(reconnect.data.webhooks?.objects).toEqual(SM8_SUBSCRIPTIONS.map((s) => s.object));
     expect(JSON.stringify(reconnect.data)).not.toContain(secret);
     const after = w.sm8.control.webhooks.subscriptions().filter((s) => s.unique_id === CONN);
-    expect(after).toHaveLength(4);
+    expect(after).toHaveLength(SM8_SUBSCRIPTIONS.length);
     expect(after.every((s) => s.active && s.callback_url === url)).toBe(true);
     const hash = await w.h.pool.query<{ hash: string }>(
       `SELECT sm8_webhook_secret_hash AS hash FROM connections WHERE id = $1`,

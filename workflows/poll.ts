@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PollSideResult, ReconcileResult } from '../activities/poll';
+import type { TaxSyncResult } from '../activities/tax';
 import { CONNECTION_BLOCKED_FAILURES } from '../domain/failures';
 import { ConnectionId, EntityType } from './search-attributes';
 
@@ -113,26 +114,30 @@ export async function pollConnectionWorkflow(input: PollInput): Promise<PollResu
   return result;
 }
 
-export interface TaxPollResult {
+export interface TaxPollResult extends Partial<TaxSyncResult> {
   connectionId: string;
-  /** True until the tax issue (TAX-2) lands: the pass only records that it ran. */
-  pending: boolean;
-  at?: string;
+  /** Why the pass did nothing (connection paused, needs re-authorisation, disconnected, US company). */
   skipped?: string;
 }
 
 /**
- * TAX-2 (pending its issue): QuickBooks sends neither webhooks nor CDC for TaxCode/TaxRate, so they must
- * be polled at least every 20 minutes. The schedule exists from the start; until the tax sync lands this
- * pass only records a heartbeat (watermarks stream `tax-poll:heartbeat`) and returns.
+ * TAX-2: QuickBooks sends neither webhooks nor CDC for TaxCode/TaxRate, so they are polled (schedule
+ * `tax-poll/<connection>`, at most every 20 minutes). A pass is one tax sync (activities/tax.ts): new,
+ * changed and inactivated codes reach ServiceM8, ServiceM8-side edits are undone (TAX-3). Its counts are
+ * the workflow's result, visible in the Web UI.
  */
 export async function taxPollWorkflow(input: { connectionId: string }): Promise<TaxPollResult> {
   const { connectionId } = input;
   tag(connectionId, 'tax-poll');
   const status = await quickActs.getConnectionStatus({ connectionId });
-  if (status !== 'active') return { connectionId, pending: true, skipped: `connection is ${status}` };
-  const beat = await quickActs.recordTaxPollPending({ connectionId });
-  return { connectionId, pending: beat.pending, at: beat.at };
+  if (status !== 'active') return { connectionId, skipped: `connection is ${status}` };
+  try {
+    return { connectionId, ...(await pollActs.syncTaxCodes({ connectionId })) };
+  } catch (err) {
+    const blocked = blockedType(err);
+    if (blocked) return { connectionId, skipped: `connection blocked (${blocked})` };
+    throw err;
+  }
 }
 
 export interface ReconcileWorkflowResult extends Partial<ReconcileResult> {

@@ -1,0 +1,380 @@
+/**
+ * TAX-1 … TAX-3: one pass that makes ServiceM8's tax rates follow QuickBooks' tax codes (QuickBooks owns
+ * tax settings while integrated). Called by the onboarding workflow (first phase), the tax-poll pass
+ * (TAX-2: TaxCode has neither webhooks nor CDC) and the connection's tax owner workflow (woken by ServiceM8
+ * taxrate events, TAX-3). A pass reads both sides and the links, plans with domain/tax.ts and writes only
+ * differences, so it is idempotent; passes of one connection are serialised by an advisory lock, so the
+ * three callers may overlap freely.
+ */
+import crypto from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { FailureType } from '../domain/failures';
+import {
+  planTaxSync,
+  qboTaxCodeView,
+  sameValues,
+  sm8TaxFingerprint,
+  type QboTaxCodeRecord,
+  type Sm8TaxValues,
+  type TaxAction,
+} from '../domain/tax';
+import { flag, type Sm8TaxRate } from '../domain/servicem8-types';
+import type { ActivityDeps } from './index';
+import type { Link } from './link-store';
+import { qboTaxModel } from './qbo-lookups';
+import { QuickBooksClient } from './quickbooks-client';
+import { ServiceM8Client } from './servicem8-client';
+
+/** Advisory lock class of the tax sync (the number of its migration slot; see migrations for the others). */
+const LOCK_CLASS = 7_283_008;
+const LOCK_POLL_MS = 250;
+
+export interface TaxSyncResult {
+  /** New ServiceM8 rates made for QuickBooks codes (TAX-1, TAX-2). */
+  created: number;
+  /** Linked rates changed to follow a QuickBooks change (TAX-2). */
+  updated: number;
+  /** Rates set inactive: their QuickBooks code was inactivated (TAX-2), or they were made in ServiceM8 (TAX-3). */
+  deactivated: number;
+  unchanged: number;
+  /** Existing ServiceM8 rates linked to the QuickBooks code of the same name and rate (TAX-1). */
+  linked: number;
+  /** Edits made in ServiceM8 to linked rates, undone (TAX-3). */
+  reverted: number;
+  /** Writes ServiceM8 refused (validation); each is in audit_log as `tax_sync_failed`. */
+  failed: number;
+  /** Set when the pass did nothing, with the reason. */
+  skipped?: string;
+}
+
+const emptyResult = (): TaxSyncResult => ({
+  created: 0,
+  updated: 0,
+  deactivated: 0,
+  unchanged: 0,
+  linked: 0,
+  reverted: 0,
+  failed: 0,
+});
+
+interface QboTaxRateRecord {
+  Id: string;
+  RateValue?: number | string;
+}
+
+/**
+ * The uuid of the ServiceM8 rate made for one QuickBooks code: derived (a name-based, version-5 style
+ * uuid) from connection, company and code, so that a retried or concurrent create can only hit one record
+ * (ServiceM8 applies a create with an existing uuid as an update), without needing a workflow to mint it.
+ */
+export function taxRateUuid(connectionId: string, realmId: string, qboTaxCodeId: string): string {
+  const h = crypto
+    .createHash('sha1')
+    .update(`sm8-qbo-sync:taxcode:${connectionId}:${realmId}:${qboTaxCodeId}`)
+    .digest();
+  h[6] = ((h[6] ?? 0) & 0x0f) | 0x50;
+  h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
+}
+
+function heartbeat(details?: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // outside an activity (direct calls in tests)
+  }
+}
+
+function isValidation(err: unknown): err is ApplicationFailure {
+  return err instanceof ApplicationFailure && err.type === FailureType.validation;
+}
+
+const sm8Fields = (v: Sm8TaxValues) => ({ name: v.name, amount: v.amount, active: v.active ? 1 : 0 });
+
+export function createTaxActivities(deps: ActivityDeps) {
+  const qboFor = (connectionId: string) => new QuickBooksClient(deps.qboClientDeps(), connectionId);
+  const sm8For = (connectionId: string) => new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
+
+  /** Runs fn while holding the connection's tax lock (a session advisory lock on its own client). */
+  async function withTaxLock<T>(connectionId: string, fn: () => Promise<T>): Promise<T> {
+    const client = await deps.pool.connect();
+    let broken = false;
+    try {
+      for (;;) {
+        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [
+          LOCK_CLASS,
+          connectionId,
+        ]);
+        if (r.rows[0]?.ok) break;
+        heartbeat('waiting for another tax sync of this connection');
+        await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+      }
+      try {
+        return await fn();
+      } finally {
+        await client
+          .query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, connectionId])
+          .catch(() => {
+            broken = true; // ending the session releases the lock
+          });
+      }
+    } finally {
+      client.release(broken ? new Error('advisory unlock failed') : undefined);
+    }
+  }
+
+  /** Links the pair unless either side is already linked to something else (then null). */
+  async function tryLink(
+    connectionId: string,
+    sm8Uuid: string,
+    qboId: string,
+    fps: { sm8: string | null; qbo: string | null },
+    state: 'linked' | 'inactive',
+  ): Promise<string | null> {
+    const r = await deps.pool.query<{ id: string }>(
+      `INSERT INTO links (connection_id, entity_type, sm8_uuid, qbo_id, state, sm8_fingerprint, qbo_fingerprint)
+       VALUES ($1, 'taxcode', $2, $3, $4, $5, $6)
+       ON CONFLICT DO NOTHING RETURNING id`,
+      [connectionId, sm8Uuid, qboId, state, fps.sm8, fps.qbo],
+    );
+    if (r.rows[0]) return String(r.rows[0].id);
+    const existing = await deps.links.bySm8(connectionId, 'taxcode', sm8Uuid);
+    return existing?.qboId === qboId ? existing.id : null;
+  }
+
+  /** Stores the fingerprints (and state) of a link after a write, with the audit row, in one transaction. */
+  async function recordWrite(
+    connectionId: string,
+    linkId: string | null,
+    values: Sm8TaxValues,
+    qboFingerprint: string | null,
+    audit?: { action: string; sm8Uuid: string; detail: Record<string, unknown> },
+  ): Promise<void> {
+    const client = await deps.pool.connect();
+    try {
+      await client.query('BEGIN');
+      if (linkId)
+        await deps.links.update(
+          linkId,
+          {
+            sm8Fingerprint: sm8TaxFingerprint(values),
+            ...(qboFingerprint !== null ? { qboFingerprint } : {}),
+            state: values.active ? 'linked' : 'inactive',
+          },
+          client,
+        );
+      if (audit)
+        await client.query(
+          `INSERT INTO audit_log (connection_id, actor, entity_type, entity_ref, action, detail)
+           VALUES ($1, 'sync', 'taxrate', $2, $3, $4)`,
+          [connectionId, audit.sm8Uuid, audit.action, JSON.stringify(audit.detail)],
+        );
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async function auditFailure(connectionId: string, sm8Uuid: string, detail: Record<string, unknown>) {
+    await deps.pool.query(
+      `INSERT INTO audit_log (connection_id, actor, entity_type, entity_ref, action, detail)
+       VALUES ($1, 'sync', 'taxrate', $2, 'tax_sync_failed', $3)`,
+      [connectionId, sm8Uuid, JSON.stringify(detail)],
+    );
+  }
+
+  async function apply(
+    connectionId: string,
+    sm8: ServiceM8Client,
+    action: TaxAction,
+    result: TaxSyncResult,
+  ): Promise<void> {
+    switch (action.kind) {
+      case 'unchanged': {
+        result.unchanged += 1;
+        if (action.refresh && action.linkId && action.values)
+          await recordWrite(connectionId, action.linkId, action.values, action.qboFingerprint ?? null);
+        return;
+      }
+      case 'create': {
+        // The link first: a crash after the create leaves a link whose rate the next pass finds (or
+        // writes again under the same uuid), never an orphan rate that would be taken for a user's own.
+        const linkId = await tryLink(
+          connectionId,
+          action.sm8Uuid,
+          action.qboId,
+          // No fingerprints until written: an unfinished create is then finished, not taken for an edit.
+          { sm8: null, qbo: null },
+          'linked',
+        );
+        if (!linkId) {
+          result.unchanged += 1; // linked meanwhile by the invoice export's name match: next pass aligns it
+          return;
+        }
+        await sm8.create('taxrate', action.sm8Uuid, sm8Fields(action.values));
+        await recordWrite(connectionId, linkId, action.values, action.qboFingerprint, {
+          action: 'tax_imported',
+          sm8Uuid: action.sm8Uuid,
+          detail: { rule: 'TAX-1', qboTaxCodeId: action.qboId, after: action.values },
+        });
+        result.created += 1;
+        return;
+      }
+      case 'link': {
+        const linkId = await tryLink(
+          connectionId,
+          action.sm8Uuid,
+          action.qboId,
+          // No fingerprints until aligned: a retry after a failed write is a TAX-2 update, not a revert.
+          { sm8: null, qbo: null },
+          action.before.active ? 'linked' : 'inactive',
+        );
+        if (!linkId) {
+          result.unchanged += 1;
+          return;
+        }
+        if (!sameValues(action.before, action.values))
+          await sm8.update('taxrate', action.sm8Uuid, sm8Fields(action.values));
+        await recordWrite(connectionId, linkId, action.values, action.qboFingerprint, {
+          action: 'tax_linked',
+          sm8Uuid: action.sm8Uuid,
+          detail: { rule: 'TAX-1', qboTaxCodeId: action.qboId, before: action.before, after: action.values },
+        });
+        result.linked += 1;
+        if (action.before.active && !action.values.active) result.deactivated += 1;
+        return;
+      }
+      case 'update': {
+        if (action.recreate) await sm8.create('taxrate', action.sm8Uuid, sm8Fields(action.values));
+        else await sm8.update('taxrate', action.sm8Uuid, sm8Fields(action.values));
+        const revert = action.cause === 'sm8';
+        await recordWrite(
+          connectionId,
+          action.linkId,
+          action.values,
+          action.qboFingerprint,
+          revert
+            ? {
+                action: 'tax_reverted',
+                sm8Uuid: action.sm8Uuid,
+                detail: {
+                  rule: 'TAX-3',
+                  why: 'tax rates follow QuickBooks while integrated; a ServiceM8 edit is undone',
+                  qboTaxCodeId: action.qboId,
+                  before: action.before,
+                  after: action.values,
+                },
+              }
+            : {
+                action: 'tax_updated',
+                sm8Uuid: action.sm8Uuid,
+                detail: {
+                  rule: 'TAX-2',
+                  qboTaxCodeId: action.qboId,
+                  before: action.before,
+                  after: action.values,
+                },
+              },
+        );
+        if (revert) result.reverted += 1;
+        else if (action.before.active && !action.values.active) result.deactivated += 1;
+        else result.updated += 1;
+        return;
+      }
+      case 'deactivateUnlinked': {
+        const after = { ...action.before, active: false };
+        await sm8.update('taxrate', action.sm8Uuid, { active: 0 });
+        await recordWrite(connectionId, null, after, null, {
+          action: 'tax_deactivated',
+          sm8Uuid: action.sm8Uuid,
+          detail: {
+            rule: 'TAX-3',
+            why: 'no QuickBooks tax code has this name and rate; tax rates are managed in QuickBooks while integrated',
+            before: action.before,
+            after,
+          },
+        });
+        result.deactivated += 1;
+        return;
+      }
+    }
+  }
+
+  return {
+    /**
+     * TAX-1 … TAX-3 for one connection: every active QuickBooks tax code with a sales rate becomes (or is
+     * linked to) a ServiceM8 tax rate; changes and inactivations follow; ServiceM8-side edits are undone.
+     * Idempotent and safe to run concurrently with itself (serialised per connection).
+     */
+    async syncTaxCodes(input: { connectionId: string }): Promise<TaxSyncResult> {
+      const { connectionId } = input;
+      const conn = await deps.store.require(connectionId);
+      if (!conn.qboRealmId || !conn.sm8AuthKind)
+        return { ...emptyResult(), skipped: 'both ServiceM8 and QuickBooks must be connected' };
+      const realmId = conn.qboRealmId;
+      return withTaxLock(connectionId, async () => {
+        const qbo = qboFor(connectionId);
+        const sm8 = sm8For(connectionId);
+        if ((await qboTaxModel(qbo, realmId)) === 'us') {
+          // TAX-4: US sales tax (TAX/NON, automated) has no ServiceM8 equivalent; nothing is imported and
+          // ServiceM8's own rates are left alone (their invoices are held with a reason anyway).
+          return { ...emptyResult(), skipped: 'US company: tax codes are not synced (TAX-4)' };
+        }
+        const [codes, qboRates, sm8Rates, links] = await Promise.all([
+          qbo.query<'TaxCode', QboTaxCodeRecord>(
+            'TaxCode',
+            'SELECT * FROM TaxCode WHERE Active IN (true, false) MAXRESULTS 1000',
+          ),
+          qbo.query<'TaxRate', QboTaxRateRecord>(
+            'TaxRate',
+            'SELECT * FROM TaxRate WHERE Active IN (true, false) MAXRESULTS 1000',
+          ),
+          sm8.list<Sm8TaxRate>('taxrate'),
+          deps.links.all(connectionId, 'taxcode'),
+        ]);
+        heartbeat({ codes: codes.length, rates: sm8Rates.length });
+        const rateValues = new Map(qboRates.map((r) => [r.Id, r.RateValue ?? 0]));
+        const plan = planTaxSync({
+          codes: codes.map((c) => qboTaxCodeView(c, rateValues)),
+          rates: sm8Rates.map((r) => ({
+            uuid: r.uuid,
+            name: String(r.name ?? ''),
+            amount: String(r.amount ?? '0'),
+            active: flag(r.active),
+          })),
+          links: links
+            .filter((l): l is Link & { sm8Uuid: string; qboId: string } => !!l.sm8Uuid && !!l.qboId)
+            .map((l) => ({
+              id: l.id,
+              sm8Uuid: l.sm8Uuid,
+              qboId: l.qboId,
+              sm8Fingerprint: l.sm8Fingerprint,
+              qboFingerprint: l.qboFingerprint,
+            })),
+          newUuidFor: (qboId) => taxRateUuid(connectionId, realmId, qboId),
+        });
+        const result = emptyResult();
+        for (const action of plan) {
+          try {
+            await apply(connectionId, sm8, action, result);
+          } catch (err) {
+            if (!isValidation(err)) throw err;
+            // A business refusal is recorded, not retried forever; the next pass tries again.
+            result.failed += 1;
+            await auditFailure(connectionId, 'sm8Uuid' in action ? (action.sm8Uuid ?? '') : '', {
+              action: action.kind,
+              message: err.message,
+            });
+          }
+          heartbeat(result);
+        }
+        return result;
+      });
+    },
+  };
+}

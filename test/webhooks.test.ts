@@ -222,7 +222,7 @@ describe('TRG-3: connecting ServiceM8 registers its webhook subscriptions', () =
     );
     expect(result).toMatchObject({ secretCreated: false, staleRemoved: 1 });
     const after = w.sm8.control.webhooks.subscriptions().filter((s) => s.unique_id === CONN);
-    expect(after.map((s) => s.callback_url)).toEqual([url, url, url, url]);
+    expect(after.map((s) => s.callback_url)).toEqual(SM8_SUBSCRIPTIONS.map(() => url));
   });
 
   it('TRG-3: when ServiceM8 refuses the subscriptions the connection is still saved, with a warning', async () => {

@@ -17,7 +17,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import {
   hasOwner,
   isIgnored,
@@ -33,6 +33,8 @@ import { isApproved } from '../domain/invoice/plan';
 import { formatMoney, toCents } from '../domain/money';
 import type { QboEntityName } from '../domain/qbo-types';
 import type { Sm8Job } from '../domain/servicem8-types';
+import { withTransaction } from '../infra/database';
+import { writeAudit } from './audit';
 import type { ActivityDeps } from './index';
 import { QuickBooksClient } from './quickbooks-client';
 import { ServiceM8Client, type ServiceM8Object } from './servicem8-client';
@@ -159,28 +161,20 @@ async function writeWatermark(
   expected: string | null,
   next: Watermark,
 ): Promise<boolean> {
-  const db: PoolClient = await pool.connect();
-  try {
-    await db.query('BEGIN');
+  return withTransaction(pool, async (db) => {
     const cur = await db.query<{ value: string }>(
       'SELECT value FROM watermarks WHERE connection_id = $1 AND stream = $2 FOR UPDATE',
       [connectionId, stream],
     );
     const current = cur.rows[0]?.value ?? null;
-    if (current !== expected) {
-      await db.query('ROLLBACK');
-      return false;
-    }
+    if (current !== expected) return false;
     if (current === null) {
       const ins = await db.query(
         `INSERT INTO watermarks (connection_id, stream, value) VALUES ($1, $2, $3)
          ON CONFLICT (connection_id, stream) DO NOTHING`,
         [connectionId, stream, next.value],
       );
-      if (!ins.rowCount) {
-        await db.query('ROLLBACK');
-        return false;
-      }
+      if (!ins.rowCount) return false;
     } else {
       await db.query(
         'UPDATE watermarks SET value = $3, updated_at = now() WHERE connection_id = $1 AND stream = $2',
@@ -192,14 +186,8 @@ async function writeWatermark(
        ON CONFLICT (connection_id, stream) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
       [connectionId, `${stream}:seen`, JSON.stringify(next.seen)],
     );
-    await db.query('COMMIT');
     return true;
-  } catch (err) {
-    await db.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    db.release();
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -338,11 +326,13 @@ export function createPollActivities(deps: ActivityDeps) {
     entity: { type: string | null; ref: string | null },
     detail: Record<string, unknown>,
   ): Promise<void> {
-    await deps.pool.query(
-      `INSERT INTO audit_log (connection_id, actor, entity_type, entity_ref, action, detail)
-       VALUES ($1, 'sync', $2, $3, $4, $5)`,
-      [connectionId, entity.type, entity.ref, action, JSON.stringify(detail)],
-    );
+    await writeAudit(deps.pool, {
+      connectionId,
+      entityType: entity.type,
+      entityRef: entity.ref,
+      action,
+      detail,
+    });
   }
 
   /** Routes events to their owners; returns the ids of the records whose owner was woken. */

@@ -3,21 +3,33 @@
  * total sales rate), and the income account for new items. Read per sync; they are small.
  */
 import { totalRatePercent, type TaxCodeLink } from '../domain/invoice/plan';
+import type { QboTaxCodeRecord } from '../domain/tax';
 import { sameName } from '../domain/names';
 import { parseRate } from '../domain/money';
 import type { Sm8TaxRate } from '../domain/servicem8-types';
 import type { LinkStore } from './link-store';
 import type { QuickBooksClient } from './quickbooks-client';
 
-interface QboTaxCode {
-  Id: string;
-  Name: string;
-  Active?: boolean;
-  SalesTaxRateList?: { TaxRateDetail?: Array<{ TaxRateRef?: { value: string } }> };
-}
 interface QboTaxRate {
   Id: string;
   RateValue?: number | string;
+}
+
+/** Every tax code (active or not) and the RateValue of every tax rate, read together. */
+export async function readQboTaxTables(
+  qbo: QuickBooksClient,
+): Promise<{ codes: QboTaxCodeRecord[]; rateValues: Map<string, number | string> }> {
+  const [codes, rates] = await Promise.all([
+    qbo.query<'TaxCode', QboTaxCodeRecord>(
+      'TaxCode',
+      'SELECT * FROM TaxCode WHERE Active IN (true, false) MAXRESULTS 1000',
+    ),
+    qbo.query<'TaxRate', QboTaxRate>(
+      'TaxRate',
+      'SELECT * FROM TaxRate WHERE Active IN (true, false) MAXRESULTS 1000',
+    ),
+  ]);
+  return { codes, rateValues: new Map(rates.map((r) => [r.Id, r.RateValue ?? 0])) };
 }
 
 export interface QboTaxCodeInfo {
@@ -34,23 +46,13 @@ export async function qboTaxModel(qbo: QuickBooksClient, realmId: string): Promi
 }
 
 export async function qboTaxCodes(qbo: QuickBooksClient): Promise<QboTaxCodeInfo[]> {
-  const [codes, rates] = await Promise.all([
-    qbo.query<'TaxCode', QboTaxCode>(
-      'TaxCode',
-      'SELECT * FROM TaxCode WHERE Active IN (true, false) MAXRESULTS 1000',
-    ),
-    qbo.query<'TaxRate', QboTaxRate>(
-      'TaxRate',
-      'SELECT * FROM TaxRate WHERE Active IN (true, false) MAXRESULTS 1000',
-    ),
-  ]);
-  const rateValue = new Map(rates.map((r) => [r.Id, r.RateValue ?? 0]));
+  const { codes, rateValues } = await readQboTaxTables(qbo);
   return codes.map((c) => ({
     id: c.Id,
     name: c.Name,
     active: c.Active !== false,
     ratePercent: totalRatePercent(
-      (c.SalesTaxRateList?.TaxRateDetail ?? []).map((d) => rateValue.get(d.TaxRateRef?.value ?? '') ?? 0),
+      (c.SalesTaxRateList?.TaxRateDetail ?? []).map((d) => rateValues.get(d.TaxRateRef?.value ?? '') ?? 0),
     ),
   }));
 }

@@ -15,14 +15,15 @@ import {
   qboTaxCodeView,
   sameValues,
   sm8TaxFingerprint,
-  type QboTaxCodeRecord,
   type Sm8TaxValues,
   type TaxAction,
 } from '../domain/tax';
 import { flag, type Sm8TaxRate } from '../domain/servicem8-types';
+import { withTransaction } from '../infra/database';
+import { writeAudit } from './audit';
 import type { ActivityDeps } from './index';
 import type { Link } from './link-store';
-import { qboTaxModel } from './qbo-lookups';
+import { qboTaxModel, readQboTaxTables } from './qbo-lookups';
 import { QuickBooksClient } from './quickbooks-client';
 import { ServiceM8Client } from './servicem8-client';
 
@@ -57,11 +58,6 @@ const emptyResult = (): TaxSyncResult => ({
   reverted: 0,
   failed: 0,
 });
-
-interface QboTaxRateRecord {
-  Id: string;
-  RateValue?: number | string;
-}
 
 /**
  * The uuid of the ServiceM8 rate made for one QuickBooks code: derived (a name-based, version-5 style
@@ -152,9 +148,7 @@ export function createTaxActivities(deps: ActivityDeps) {
     qboFingerprint: string | null,
     audit?: { action: string; sm8Uuid: string; detail: Record<string, unknown> },
   ): Promise<void> {
-    const client = await deps.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await withTransaction(deps.pool, async (db) => {
       if (linkId)
         await deps.links.update(
           linkId,
@@ -163,29 +157,27 @@ export function createTaxActivities(deps: ActivityDeps) {
             ...(qboFingerprint !== null ? { qboFingerprint } : {}),
             state: values.active ? 'linked' : 'inactive',
           },
-          client,
+          db,
         );
       if (audit)
-        await client.query(
-          `INSERT INTO audit_log (connection_id, actor, entity_type, entity_ref, action, detail)
-           VALUES ($1, 'sync', 'taxrate', $2, $3, $4)`,
-          [connectionId, audit.sm8Uuid, audit.action, JSON.stringify(audit.detail)],
-        );
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+        await writeAudit(db, {
+          connectionId,
+          entityType: 'taxrate',
+          entityRef: audit.sm8Uuid,
+          action: audit.action,
+          detail: audit.detail,
+        });
+    });
   }
 
   async function auditFailure(connectionId: string, sm8Uuid: string, detail: Record<string, unknown>) {
-    await deps.pool.query(
-      `INSERT INTO audit_log (connection_id, actor, entity_type, entity_ref, action, detail)
-       VALUES ($1, 'sync', 'taxrate', $2, 'tax_sync_failed', $3)`,
-      [connectionId, sm8Uuid, JSON.stringify(detail)],
-    );
+    await writeAudit(deps.pool, {
+      connectionId,
+      entityType: 'taxrate',
+      entityRef: sm8Uuid,
+      action: 'tax_sync_failed',
+      detail,
+    });
   }
 
   async function apply(
@@ -325,20 +317,12 @@ export function createTaxActivities(deps: ActivityDeps) {
           // ServiceM8's own rates are left alone (their invoices are held with a reason anyway).
           return { ...emptyResult(), skipped: 'US company: tax codes are not synced (TAX-4)' };
         }
-        const [codes, qboRates, sm8Rates, links] = await Promise.all([
-          qbo.query<'TaxCode', QboTaxCodeRecord>(
-            'TaxCode',
-            'SELECT * FROM TaxCode WHERE Active IN (true, false) MAXRESULTS 1000',
-          ),
-          qbo.query<'TaxRate', QboTaxRateRecord>(
-            'TaxRate',
-            'SELECT * FROM TaxRate WHERE Active IN (true, false) MAXRESULTS 1000',
-          ),
+        const [{ codes, rateValues }, sm8Rates, links] = await Promise.all([
+          readQboTaxTables(qbo),
           sm8.list<Sm8TaxRate>('taxrate'),
           deps.links.all(connectionId, 'taxcode'),
         ]);
         heartbeat({ codes: codes.length, rates: sm8Rates.length });
-        const rateValues = new Map(qboRates.map((r) => [r.Id, r.RateValue ?? 0]));
         const plan = planTaxSync({
           codes: codes.map((c) => qboTaxCodeView(c, rateValues)),
           rates: sm8Rates.map((r) => ({

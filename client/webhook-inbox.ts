@@ -12,6 +12,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
+import { withTransaction } from '../infra/database';
 import type { Logger } from '../infra/log';
 import { cleanupInbox } from './inbox-admin';
 import { hasOwner, PermanentRoutingError, routeEntityEvent, type RoutingDeps } from './routing';
@@ -127,24 +128,16 @@ export async function recordEvents(
   leaseMs = DEFAULT_LEASE_MS,
 ): Promise<RecordResult> {
   if (events.length === 0) return { stored: [], duplicates: 0 };
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return withTransaction(pool, async (db) => {
     const stored: InboxRow[] = [];
     let duplicates = 0;
     for (const e of events) {
-      const row = await insertOne(client, e, leaseMs);
+      const row = await insertOne(db, e, leaseMs);
       if (row) stored.push(row);
       else duplicates += 1;
     }
-    await client.query('COMMIT');
     return { stored, duplicates };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 async function insertOne(client: PoolClient, e: InboxEventInput, leaseMs: number): Promise<InboxRow | null> {

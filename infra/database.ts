@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Client, Pool } from 'pg';
+import { Client, Pool, type PoolClient } from 'pg';
 import type { Config } from './config';
 
 export const DEFAULT_LOCAL_URL = 'postgres://postgres@127.0.0.1:5432/sm8qbo';
@@ -113,4 +113,23 @@ export async function resolveDatabase(
   }
   log(`no PostgreSQL at ${new URL(localUrl).host} and DATABASE_URL unset: starting an embedded PostgreSQL`);
   return startEmbedded(config, log);
+}
+
+/**
+ * Runs fn in one transaction on a client of its own: COMMIT when fn returns, ROLLBACK when it throws (the
+ * error is rethrown). A transaction fn decides to abandon can simply return: committing no writes is harmless.
+ */
+export async function withTransaction<T>(pool: Pool, fn: (db: PoolClient) => Promise<T>): Promise<T> {
+  const db = await pool.connect();
+  try {
+    await db.query('BEGIN');
+    const result = await fn(db);
+    await db.query('COMMIT');
+    return result;
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw err;
+  } finally {
+    db.release();
+  }
 }

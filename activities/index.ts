@@ -10,11 +10,13 @@ import type { Governor } from './governor';
 import { createHealthActivities } from './health';
 import { createInvoiceActivities } from './invoice';
 import type { LinkStore } from './link-store';
+import { createOnboardingActivities } from './onboarding';
 import { createPollActivities } from './poll';
 import type { QboTokenManager } from './qbo-tokens';
 import type { QuickBooksClientDeps } from './quickbooks-client';
 import type { ServiceM8ClientDeps } from './servicem8-client';
 import type { Sm8AuthProvider } from './sm8-auth';
+import { createTaxActivities } from './tax';
 
 export interface ActivityDeps {
   pool: Pool;
@@ -38,6 +40,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createConnectionActivities(deps),
     ...createInvoiceActivities(deps),
     ...createPollActivities(deps),
+    ...createTaxActivities(deps),
+    ...createOnboardingActivities(deps),
   };
 }
 

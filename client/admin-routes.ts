@@ -13,7 +13,11 @@ import type { ConnectionStore } from '../activities/connection-store';
 import type { LinkStore } from '../activities/link-store';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import { invoiceStatusQuery } from '../workflows/invoice';
+import { OnboardingStore } from '../activities/onboarding-store';
+import { completion } from '../domain/onboarding';
+import { onboardingWorkflowId } from '../domain/workflow-ids';
 import { notifyConnectionRestored } from './connection-events';
+import { startOnboarding } from './onboarding';
 import { signalInvoice } from './routing';
 
 export interface AdminDeps {
@@ -75,6 +79,39 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       return { id, status: (await deps.store.require(id)).status, resumedWorkflows: resumed };
     });
   }
+
+  // CM-1 / OPS-2: start (or re-run) a connection's onboarding, and see its progress.
+  const onboarding = new OnboardingStore(deps.pool);
+  app.post('/admin/connections/:id/onboarding', async (req, reply) => {
+    const id = (req.params as { id: string }).id;
+    const c = await deps.store.get(id);
+    if (!c) return reply.code(404).send({ error: `no connection "${id}"` });
+    if (!c.qboRealmId || !c.sm8AuthKind)
+      return reply
+        .code(409)
+        .send({ error: `connection "${id}" needs both QuickBooks and ServiceM8 connected` });
+    const body = (req.body ?? {}) as { pageSize?: unknown };
+    const pageSize = typeof body.pageSize === 'number' ? body.pageSize : undefined;
+    const start = await startOnboarding(deps.temporal, deps.taskQueue, id, { startedBy: 'admin', pageSize });
+    return reply.code(start.started ? 202 : 200).send(start);
+  });
+
+  app.get('/admin/connections/:id/onboarding', async (req, reply) => {
+    const id = (req.params as { id: string }).id;
+    if (!(await deps.store.get(id))) return reply.code(404).send({ error: `no connection "${id}"` });
+    const workflowId = onboardingWorkflowId(id);
+    const handle = deps.temporal.workflow.getHandle(workflowId);
+    const described = await handle.describe().catch(() => null);
+    // PostgreSQL is the durable record and counts record by record (the workflow's query, `progress`,
+    // moves page by page); `workflowStatus` says whether a run is still going.
+    const progress = await onboarding.progress(id);
+    return {
+      workflowId,
+      workflowStatus: described?.status.name ?? 'NOT_FOUND',
+      completion: progress ? completion(progress) : 0,
+      progress,
+    };
+  });
 
   app.get('/admin/invoices', async (req, reply) => {
     const q = req.query as { connection?: string; state?: string; limit?: string };

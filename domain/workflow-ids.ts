@@ -6,3 +6,18 @@ export function invoiceWorkflowId(connectionId: string, jobUuid: string): string
 export function connectionCheckWorkflowId(connectionId: string, suffix: string): string {
   return `connection-check/${connectionId}/${suffix}`;
 }
+
+/** The one onboarding workflow of a connection (CM-1): a second start finds the running one. */
+export function onboardingWorkflowId(connectionId: string): string {
+  return `onboarding/${connectionId}`;
+}
+
+/** The owner of one linked customer (CM-2): keyed by the link, which both sides resolve to. */
+export function customerWorkflowId(connectionId: string, linkId: string): string {
+  return `customer/${connectionId}/${linkId}`;
+}
+
+/** The owner of one linked item (CM-2): keyed by the link, which both sides resolve to. */
+export function itemWorkflowId(connectionId: string, linkId: string): string {
+  return `item/${connectionId}/${linkId}`;
+}

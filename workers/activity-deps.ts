@@ -11,6 +11,8 @@ import { RateGovernor } from '../activities/rate-governor';
 import { QboTokenManager, configureIntuitOAuth, type QboOAuthSettings } from '../activities/qbo-tokens';
 import { Sm8AuthProvider } from '../activities/sm8-auth';
 import type { ApiDeps } from '../client/api-server';
+import { OnboardingStore } from '../activities/onboarding-store';
+import { startOnboardingWhenComplete } from '../client/onboarding';
 import { ensureConnectionSchedules, scheduleOptionsFromConfig } from '../client/schedules';
 import { ensureServiceM8Subscriptions } from '../client/webhook-subscriptions';
 import type { Config } from '../infra/config';
@@ -91,7 +93,7 @@ export function buildApiDeps(
   deps: ActivityDeps,
   temporal: Client,
   taskQueue: string = config.temporal.taskQueue,
-  opts: { schedules?: boolean } = {},
+  opts: { schedules?: boolean; onboarding?: boolean } = {},
 ): ApiDeps {
   return {
     pool: deps.pool,
@@ -138,6 +140,15 @@ export function buildApiDeps(
                 ...scheduleOptionsFromConfig(config),
                 taskQueue,
               }),
+          }),
+      ...(opts.onboarding === false
+        ? {}
+        : {
+            startOnboarding: (connectionId: string) =>
+              startOnboardingWhenComplete(
+                { temporal, store: deps.store, onboarding: new OnboardingStore(deps.pool), taskQueue },
+                connectionId,
+              ),
           }),
       subscribeSm8Webhooks: (connectionId) =>
         ensureServiceM8Subscriptions(

@@ -68,6 +68,7 @@ export async function importCustomer(
   customer: QboCustomerRecord,
   uuids: { companyUuid: string; contactUuid: string },
   candidates: Sm8Company[],
+  intoLinkId?: string,
 ): Promise<ImportResult> {
   const fields = clientFromQbo(customer);
   // Our own earlier attempt first (same uuid), then CM-7: the same name.
@@ -97,6 +98,7 @@ export async function importCustomer(
     customer.Id,
     { sm8: fields, qbo: fields },
     customer.SyncToken,
+    intoLinkId,
   );
   return { outcome: match && !mine ? 'linked' : 'created', sm8Uuid: companyUuid, linkId: link.id };
 }
@@ -119,6 +121,7 @@ export async function importItem(
   item: QboItemRecord,
   materialUuid: string,
   candidates: Sm8Material[],
+  intoLinkId?: string,
 ): Promise<ImportResult> {
   const taxRateUuid = await taxRateOfCode(deps, connectionId, item.SalesTaxCodeRef?.value);
   const fields = materialFromQbo(item, taxRateUuid);
@@ -153,6 +156,7 @@ export async function importItem(
     item.Id,
     { sm8: written, qbo: fields },
     item.SyncToken,
+    intoLinkId,
   );
   return { outcome: match && !mine ? 'linked' : 'created', sm8Uuid: uuid, linkId: link.id };
 }

@@ -12,7 +12,11 @@ export interface SyncedFields<F> {
   qbo: F;
 }
 
-/** Links (or re-links) one record and stores both sides' mapped fields as synced now. */
+/**
+ * Links (or re-links) one record and stores both sides' mapped fields as synced now. `intoLinkId`: a link
+ * that so far holds only the QuickBooks id (a record born in QuickBooks after onboarding, owned by the
+ * workflow of that link) is completed in place, so its owner keeps its id.
+ */
 export async function linkSynced<F>(
   pool: Pool,
   links: LinkStore,
@@ -22,14 +26,78 @@ export async function linkSynced<F>(
   qboId: string,
   synced: SyncedFields<F>,
   qboSyncToken: string,
+  intoLinkId?: string,
 ): Promise<Link> {
-  const link = await links.link(connectionId, entity, sm8Uuid, qboId, {
+  const extra = {
     sm8Fingerprint: fingerprint(synced.sm8),
     qboFingerprint: fingerprint(synced.qbo),
     qboSyncToken,
-  });
+  };
+  if (intoLinkId) {
+    await pool.query(
+      `UPDATE links SET sm8_uuid = $2, state = 'linked', updated_at = now() WHERE id = $1 AND qbo_id = $3`,
+      [intoLinkId, sm8Uuid, qboId],
+    );
+  }
+  const link = await links.link(connectionId, entity, sm8Uuid, qboId, extra);
   await pool.query('UPDATE links SET synced_fields = $2 WHERE id = $1', [link.id, JSON.stringify(synced)]);
   return link;
+}
+
+/**
+ * The link a QuickBooks-born record's events go to: its link, or a new one holding only the QuickBooks id
+ * until its owner has brought the record into ServiceM8 (one owner from the first event on).
+ */
+export async function linkForQboRecord(
+  pool: Pool,
+  connectionId: string,
+  entity: Extract<LinkEntity, 'customer' | 'item'>,
+  qboId: string,
+): Promise<{ id: string; sm8Uuid: string | null }> {
+  await pool.query(
+    `INSERT INTO links (connection_id, entity_type, qbo_id) VALUES ($1, $2, $3)
+     ON CONFLICT (connection_id, entity_type, qbo_id) DO NOTHING`,
+    [connectionId, entity, qboId],
+  );
+  const r = await pool.query<{ id: string; sm8_uuid: string | null }>(
+    'SELECT id, sm8_uuid FROM links WHERE connection_id = $1 AND entity_type = $2 AND qbo_id = $3',
+    [connectionId, entity, qboId],
+  );
+  const row = r.rows[0];
+  if (!row) throw new Error(`no ${entity} link for QuickBooks ${qboId}`);
+  return { id: String(row.id), sm8Uuid: row.sm8_uuid };
+}
+
+export async function linkById(
+  pool: Pool,
+  linkId: string,
+): Promise<(Link & { syncedFields: unknown }) | null> {
+  const r = await pool.query<{
+    id: string;
+    connection_id: string;
+    entity_type: LinkEntity;
+    sm8_uuid: string | null;
+    qbo_id: string | null;
+    state: Link['state'];
+    sm8_fingerprint: string | null;
+    qbo_fingerprint: string | null;
+    qbo_sync_token: string | null;
+    synced_fields: unknown;
+  }>('SELECT * FROM links WHERE id = $1', [linkId]);
+  const x = r.rows[0];
+  if (!x) return null;
+  return {
+    id: String(x.id),
+    connectionId: x.connection_id,
+    entityType: x.entity_type,
+    sm8Uuid: x.sm8_uuid,
+    qboId: x.qbo_id,
+    state: x.state,
+    sm8Fingerprint: x.sm8_fingerprint,
+    qboFingerprint: x.qbo_fingerprint,
+    qboSyncToken: x.qbo_sync_token,
+    syncedFields: x.synced_fields,
+  };
 }
 
 /** Stores both sides' mapped fields as synced now on an existing link. */

@@ -4,6 +4,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { createCmSyncActivities } from './cm-sync';
 import { createConnectionActivities } from './connection';
 import type { ConnectionStore } from './connection-store';
 import type { Governor } from './governor';
@@ -42,6 +43,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPollActivities(deps),
     ...createTaxActivities(deps),
     ...createOnboardingActivities(deps),
+    ...createCmSyncActivities(deps),
   };
 }
 

@@ -10,6 +10,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { LinkStore } from '../activities/link-store';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
+import { CM_ROUTERS } from './cm-routing';
 import {
   invoiceWorkflow,
   qboInvoiceChangedSignal,
@@ -114,6 +115,8 @@ export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
       id ?? 'ignored: no ServiceM8 job is linked to this invoice (QuickBooks-born invoices stay there, INV-8)'
     );
   },
+  // Clients and materials (CM-2 … CM-10): client/cm-routing.ts.
+  ...CM_ROUTERS,
 };
 
 /** Whether some workflow owns this kind of record (events of other kinds are kept, not routed). */

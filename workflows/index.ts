@@ -4,3 +4,4 @@ export * from './connection-check';
 export * from './invoice';
 export * from './poll';
 export * from './onboarding';
+export * from './client-material';

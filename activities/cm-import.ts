@@ -23,7 +23,7 @@ import {
 import { FailureType } from '../domain/failures';
 import { sameName } from '../domain/names';
 import { flag, type Sm8Company, type Sm8CompanyContact, type Sm8Material } from '../domain/servicem8-types';
-import { linkSynced } from './cm-links';
+import { linkSynced, rememberContacts } from './cm-links';
 import type { ActivityDeps } from './index';
 import type { ServiceM8Client } from './servicem8-client';
 
@@ -83,9 +83,12 @@ export async function importCustomer(
       ])
     : [];
   const contact = existingBillingContact(contacts);
+  let contactUuid: string | null = contact?.uuid ?? null;
   if (contact) await sm8.update('companycontact', contact.uuid, sm8BillingContactBody(fields, companyUuid));
-  else if (hasContact(fields))
+  else if (hasContact(fields)) {
     await sm8.create('companycontact', uuids.contactUuid, sm8BillingContactBody(fields, companyUuid));
+    contactUuid = uuids.contactUuid;
+  }
   // Taken out of the candidates so a later record of the same page cannot claim it again.
   const at = candidates.findIndex((c) => c.uuid === companyUuid);
   if (at >= 0) candidates.splice(at, 1);
@@ -100,6 +103,10 @@ export async function importCustomer(
     customer.SyncToken,
     intoLinkId,
   );
+  await rememberContacts(deps.pool, connectionId, link.id, [
+    ...contacts.map((c) => c.uuid),
+    ...(contactUuid ? [contactUuid] : []),
+  ]);
   return { outcome: match && !mine ? 'linked' : 'created', sm8Uuid: companyUuid, linkId: link.id };
 }
 

@@ -35,7 +35,8 @@ export async function linkSynced<F>(
   };
   if (intoLinkId) {
     await pool.query(
-      `UPDATE links SET sm8_uuid = $2, state = 'linked', updated_at = now() WHERE id = $1 AND qbo_id = $3`,
+      `UPDATE links SET sm8_uuid = $2, state = 'linked', updated_at = now()
+        WHERE id = $1 AND qbo_id = $3 AND sm8_uuid IS NULL`,
       [intoLinkId, sm8Uuid, qboId],
     );
   }
@@ -122,4 +123,33 @@ export async function readSynced<F>(pool: Pool, linkId: string): Promise<SyncedF
     [linkId],
   );
   return r.rows[0]?.synced_fields ?? null;
+}
+
+/** Remembers the ServiceM8 contacts of a linked company, so their events reach the link's owner. */
+export async function rememberContacts(
+  pool: Pool,
+  connectionId: string,
+  linkId: string,
+  contactUuids: string[],
+): Promise<void> {
+  if (!contactUuids.length) return;
+  await pool.query(
+    `INSERT INTO cm_contacts (connection_id, contact_uuid, link_id)
+     SELECT $1, unnest($2::text[]), $3
+     ON CONFLICT (connection_id, contact_uuid) DO UPDATE SET link_id = EXCLUDED.link_id`,
+    [connectionId, contactUuids, linkId],
+  );
+}
+
+/** The customer link whose company holds this ServiceM8 contact, if known. */
+export async function linkOfContact(
+  pool: Pool,
+  connectionId: string,
+  contactUuid: string,
+): Promise<string | null> {
+  const r = await pool.query<{ link_id: string }>(
+    'SELECT link_id FROM cm_contacts WHERE connection_id = $1 AND contact_uuid = $2',
+    [connectionId, contactUuid],
+  );
+  return r.rows[0] ? String(r.rows[0].link_id) : null;
 }

@@ -32,7 +32,7 @@ import {
 import type { Sm8Company, Sm8CompanyContact, Sm8Material } from '../domain/servicem8-types';
 import type { ApiErrorDetails } from './api-errors';
 import { importCustomer, importItem, taxRateOfCode, unlinkedCandidates } from './cm-import';
-import { linkById, saveSynced, type SyncedFields } from './cm-links';
+import { linkById, rememberContacts, saveSynced, type SyncedFields } from './cm-links';
 import type { ActivityDeps } from './index';
 import { QuickBooksClient } from './quickbooks-client';
 import { ServiceM8Client } from './servicem8-client';
@@ -229,6 +229,12 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       const contacts = await sm8.list<Sm8CompanyContact>('companycontact', [
         { field: 'company_uuid', op: 'eq', value: companyUuid },
       ]);
+      await rememberContacts(
+        deps.pool,
+        connectionId,
+        link.id,
+        contacts.map((c) => c.uuid),
+      );
       const sides = { sm8: clientFromSm8(company, contacts), qbo: clientFromQbo(customer) };
       const contact = existingBillingContact(contacts);
       const p = await plan(sm8, sides, link, {
@@ -271,12 +277,14 @@ export function createCmSyncActivities(deps: ActivityDeps) {
         if (toSm8.some((k) => CLIENT_CONTACT_FIELDS.includes(k))) {
           if (contact)
             await sm8.update('companycontact', contact.uuid, sm8BillingContactBody(target, companyUuid));
-          else
+          else {
             await sm8.create(
               'companycontact',
               input.uuids.contactUuid,
               sm8BillingContactBody(target, companyUuid),
             );
+            await rememberContacts(deps.pool, connectionId, link.id, [input.uuids.contactUuid]);
+          }
         }
         // What we wrote, not a re-read: a re-read could take a concurrent user edit for synced and lose it.
         sm8After = target;

@@ -132,7 +132,7 @@ export function createOnboardingActivities(deps: ActivityDeps) {
           const linked = await deps.links.byQbo(connectionId, 'customer', c.Id);
           if (linked) {
             await store.recordOutcome(connectionId, run, 'customers', c.Id, 'skipped', {
-              reason: 'already_linked',
+              reason: linked.sm8Uuid ? 'already_linked' : 'imported_by_its_owner',
               sm8Uuid: linked.sm8Uuid ?? undefined,
             });
             continue;
@@ -191,7 +191,7 @@ export function createOnboardingActivities(deps: ActivityDeps) {
           const linked = await deps.links.byQbo(connectionId, 'item', i.Id);
           if (linked) {
             await store.recordOutcome(connectionId, run, 'items', i.Id, 'skipped', {
-              reason: 'already_linked',
+              reason: linked.sm8Uuid ? 'already_linked' : 'imported_by_its_owner',
               sm8Uuid: linked.sm8Uuid ?? undefined,
             });
             continue;

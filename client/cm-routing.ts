@@ -6,7 +6,8 @@
  * brings it into ServiceM8 (CM-2). A QuickBooks merge (CM-10) goes to the owner of the merged-away record.
  */
 import type { Client } from '@temporalio/client';
-import { linkForQboRecord } from '../activities/cm-links';
+import { linkForQboRecord, linkOfContact } from '../activities/cm-links';
+import { GENERIC_ITEM_KEY } from '../domain/item';
 import { customerWorkflowId, itemWorkflowId } from '../domain/workflow-ids';
 import {
   cmChangedSignal,
@@ -82,6 +83,8 @@ function qboRouter(kind: Kind) {
     }
     const link = await deps.links.byQbo(ev.connectionId, kind, ev.entityId);
     if (link && link.state !== 'linked') return `ignored: this ${kind}'s link is ${link.state}`;
+    if (link?.sm8Uuid === GENERIC_ITEM_KEY)
+      return 'ignored: the generic item of free-text invoice lines has no ServiceM8 material';
     const target = link ?? (await linkForQboRecord(deps.pool, ev.connectionId, kind, ev.entityId));
     return signalClientMaterial(deps.temporal, deps.taskQueue, kind, ev.connectionId, target.id);
   };
@@ -97,7 +100,15 @@ function sm8Router(kind: Kind) {
   };
 }
 
+/** A ServiceM8 contact event goes to the owner of its company's link (email and phone live on contacts). */
+async function sm8ContactRouter(deps: RoutingDeps, ev: EntityEvent): Promise<string> {
+  const linkId = await linkOfContact(deps.pool, ev.connectionId, ev.entityId);
+  if (!linkId) return 'ignored: not a contact of a client linked to QuickBooks (CM-3)';
+  return signalClientMaterial(deps.temporal, deps.taskQueue, 'customer', ev.connectionId, linkId);
+}
+
 export const CM_ROUTERS = {
+  'sm8:companycontact': sm8ContactRouter,
   'qbo:customer': qboRouter('customer'),
   'qbo:item': qboRouter('item'),
   'sm8:company': sm8Router('customer'),

@@ -47,3 +47,12 @@ CREATE TABLE onboarding_records (
 -- CM-9: the mapped field values of a linked customer/item as last synced (the common ancestor of a
 -- two-sided edit), and when each side last changed as we saw it.
 ALTER TABLE links ADD COLUMN synced_fields jsonb;
+
+-- ServiceM8 contacts of linked companies: a contact event (CM-2: an email edited in ServiceM8 is a contact
+-- edit) finds the owner of its company's link here, without reading ServiceM8 while routing.
+CREATE TABLE cm_contacts (
+  connection_id text NOT NULL REFERENCES connections (id) ON DELETE CASCADE,
+  contact_uuid  text NOT NULL,
+  link_id       bigint NOT NULL REFERENCES links (id) ON DELETE CASCADE,
+  PRIMARY KEY (connection_id, contact_uuid)
+);

@@ -152,6 +152,18 @@ describe('CM-2: then both ways, fast', () => {
     expect((sm8One('company', 'CM Delta Electrical') as Rec).edit_date).toBe(editDate);
   });
 
+  it('CM-2: an email edited on the billing contact in ServiceM8 reaches QuickBooks', async () => {
+    const company = sm8One('company', 'CM Delta Electrical') as Rec;
+    const contact = contactOf(company.uuid) as Rec;
+    w.sm8.control.update('companycontact', String(contact.uuid), { email: 'billing@delta.example' });
+    await eventually(
+      'the new email in QuickBooks',
+      () =>
+        (qboGet('Customer', String(delta.Id)).PrimaryEmailAddr as Rec | undefined)?.Address ===
+        'billing@delta.example',
+    );
+  });
+
   it('CM-2: a customer and an item created in QuickBooks after onboarding are brought into ServiceM8', async () => {
     w.qbo.control.upsertRecord(
       'Customer',
@@ -344,5 +356,28 @@ describe('CM-10: merges', () => {
     }
     expect(status.qboId).toBe(String(survivor.Id));
     expect(['SYNCED', 'IN_SYNC']).toContain(status.state); // IN_SYNC: the echo of its own write came back
+  });
+
+  it('CM-10: merged into a customer that is linked already: the merged-away link is marked merged and audited, nothing duplicated', async () => {
+    const a = w.qbo.control.upsertRecord('Customer', { DisplayName: 'CM Twin A' }, realm);
+    const b = w.qbo.control.upsertRecord('Customer', { DisplayName: 'CM Twin B' }, realm);
+    const ca = await eventually('twin A in ServiceM8', () => sm8One('company', 'CM Twin A'));
+    await eventually('twin B in ServiceM8', () => sm8One('company', 'CM Twin B'));
+    const linkA = await eventuallyAsync('twin A linked', () =>
+      w.h.deps.links.bySm8(CONN, 'customer', String(ca.uuid)),
+    );
+    w.qbo.control.merge({ entity: 'Customer', fromId: String(a.Id), toId: String(b.Id), realmId: realm });
+    await eventuallyAsync(
+      'twin A marked merged',
+      async () => (await w.h.deps.links.bySm8(CONN, 'customer', String(ca.uuid)))?.state === 'merged',
+    );
+    expect((await w.h.deps.links.byQbo(CONN, 'customer', String(b.Id)))?.state).toBe('linked');
+    const audit = await w.h.pool.query(
+      `SELECT detail FROM audit_log WHERE connection_id = $1 AND action = 'merged' AND entity_ref LIKE $2`,
+      [CONN, `${String(ca.uuid)}|%`],
+    );
+    expect(audit.rows[0]?.detail).toMatchObject({ mergedInto: String(b.Id) });
+    expect(w.sm8.store.list('company').filter((c) => c.name === 'CM Twin B')).toHaveLength(1);
+    void linkA;
   });
 });

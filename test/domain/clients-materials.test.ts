@@ -7,6 +7,7 @@ import {
   sm8CompanyBody,
   type QboCustomerRecord,
 } from '../../domain/customer-sync';
+import { planMerge, sm8TimeToEpochMs } from '../../domain/field-merge';
 import { fingerprint } from '../../domain/fingerprint';
 import {
   decimal4,
@@ -104,5 +105,64 @@ describe('OPS-2: onboarding progress', () => {
     expect(completion({ state: 'done', phases })).toBe(1);
     expect(progressBar(0.5, 10)).toBe('[#####-----]  50%');
     expect(progressBar(1, 10)).toBe('[##########] 100%');
+  });
+});
+
+describe('CM-9: conflicts, field by field', () => {
+  const base = { name: 'A', phone: '1', email: 'a@x', active: true };
+  const stored = { sm8Fingerprint: fingerprint(base), qboFingerprint: fingerprint(base) };
+  const synced = { sm8: base, qbo: base };
+
+  it('CM-2: nothing changed on either side (our own echo): nothing to write', () => {
+    const p = planMerge({ sm8: base, qbo: base, synced, stored, editedAt: { sm8: 1, qbo: 2 } });
+    expect(p).toMatchObject({ sm8Changed: false, qboChanged: false, toSm8: {}, toQbo: {}, conflicts: [] });
+  });
+
+  it('CM-2 / CM-4 / CM-5: a field changed on one side goes to the other', () => {
+    const p = planMerge({
+      sm8: { ...base, phone: '2' },
+      qbo: { ...base, active: false },
+      synced,
+      stored,
+      editedAt: { sm8: null, qbo: null },
+    });
+    expect(p.toQbo).toEqual({ phone: '2' });
+    expect(p.toSm8).toEqual({ active: false });
+    expect(p.conflicts).toEqual([]);
+  });
+
+  it('CM-9: the same field changed on both sides: the later edit wins and the loser is reported', () => {
+    const sm8 = { ...base, phone: 'sm8' };
+    const qbo = { ...base, phone: 'qbo', email: 'q@x' };
+    const later = planMerge({ sm8, qbo, synced, stored, editedAt: { sm8: 2000, qbo: 1000 } });
+    expect(later.toQbo).toEqual({ phone: 'sm8' });
+    expect(later.toSm8).toEqual({ email: 'q@x' });
+    expect(later.conflicts).toEqual([{ field: 'phone', sm8: 'sm8', qbo: 'qbo', winner: 'sm8' }]);
+    const earlier = planMerge({ sm8, qbo, synced, stored, editedAt: { sm8: 1000, qbo: 2000 } });
+    expect(earlier.toSm8).toEqual({ phone: 'qbo', email: 'q@x' });
+    expect(earlier.conflicts[0]?.winner).toBe('qbo');
+  });
+
+  it("CM-9: a field that differs only by a side's limits and changed nowhere is left alone", () => {
+    const s = { ...base, name: 'Long name cut' };
+    const q = { ...base, name: 'Long name cut by ServiceM8 limits' };
+    const p = planMerge({
+      sm8: { ...s, phone: '9' },
+      qbo: q,
+      synced: { sm8: s, qbo: q },
+      stored: { sm8Fingerprint: fingerprint(s), qboFingerprint: fingerprint(q) },
+      editedAt: { sm8: null, qbo: null },
+    });
+    expect(p.toQbo).toEqual({ phone: '9' });
+    expect(p.toSm8).toEqual({});
+  });
+
+  it('CM-9: ServiceM8 edit dates are account-local wall times', () => {
+    // 10:00 in Sydney in November (AEDT, UTC+11) is 23:00 UTC the day before.
+    expect(sm8TimeToEpochMs('2026-11-26 10:00:00', 'Australia/Sydney')).toBe(
+      Date.UTC(2026, 10, 25, 23, 0, 0),
+    );
+    expect(sm8TimeToEpochMs('0000-00-00 00:00:00', 'Australia/Sydney')).toBeNull();
+    expect(sm8TimeToEpochMs('2026-06-01 12:00:00', null)).toBe(Date.UTC(2026, 5, 1, 12, 0, 0));
   });
 });

@@ -17,6 +17,7 @@ import {
   type QboCustomerRecord,
 } from '../domain/customer-sync';
 import { FailureType } from '../domain/failures';
+import { GENERIC_ITEM_KEY } from '../domain/item';
 import { planMerge, sm8TimeToEpochMs, type FieldConflict, type MergePlan } from '../domain/field-merge';
 import { fingerprint } from '../domain/fingerprint';
 import {
@@ -38,6 +39,7 @@ import { QuickBooksClient } from './quickbooks-client';
 import { ServiceM8Client } from './servicem8-client';
 
 export type CmSyncState =
+  | 'DEFERRED'
   | 'IN_SYNC'
   | 'SYNCED'
   | 'IMPORTED'
@@ -56,6 +58,17 @@ export interface CmSyncResult {
   wrote: { sm8: string[]; qbo: string[] };
   conflicts: number;
   reason: string | null;
+}
+
+/**
+ * A QuickBooks record younger than this with no link may be one an invoice export just created (INV-5),
+ * whose link is stored a moment after the create: its owner waits rather than import a duplicate.
+ */
+export const IMPORT_GRACE_MS = 10_000;
+
+function justCreated(meta: { CreateTime?: string } | undefined): boolean {
+  const at = meta?.CreateTime ? Date.parse(meta.CreateTime) : NaN;
+  return Number.isFinite(at) && Date.now() - at < IMPORT_GRACE_MS;
 }
 
 const result = (state: CmSyncState, over: Partial<CmSyncResult> = {}): CmSyncResult => ({
@@ -182,6 +195,8 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       connectionId: string;
       linkId: string;
       uuids: { companyUuid: string; contactUuid: string };
+      /** false after the owner waited once already (see IMPORT_GRACE_MS). */
+      mayDefer?: boolean;
     }): Promise<CmSyncResult> {
       const { connectionId } = input;
       const link = await linkById(deps.pool, input.linkId);
@@ -207,6 +222,11 @@ export function createCmSyncActivities(deps: ActivityDeps) {
           await deps.pool.query('DELETE FROM links WHERE id = $1 AND sm8_uuid IS NULL', [link.id]);
           return result('NOT_IMPORTED', { qboId, reason: skip });
         }
+        if (input.mayDefer !== false && justCreated(customer.MetaData))
+          return result('DEFERRED', {
+            qboId,
+            reason: 'created moments ago: waiting in case its creator links it',
+          });
         const candidates = await unlinkedCandidates<Sm8Company>(deps, sm8, connectionId, 'company');
         try {
           const r = await importCustomer(deps, sm8, connectionId, customer, input.uuids, candidates, link.id);
@@ -299,6 +319,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       connectionId: string;
       linkId: string;
       materialUuid: string;
+      mayDefer?: boolean;
     }): Promise<CmSyncResult> {
       const { connectionId } = input;
       const link = await linkById(deps.pool, input.linkId);
@@ -321,6 +342,11 @@ export function createCmSyncActivities(deps: ActivityDeps) {
           await deps.pool.query('DELETE FROM links WHERE id = $1 AND sm8_uuid IS NULL', [link.id]);
           return result('NOT_IMPORTED', { qboId, reason: skip });
         }
+        if (input.mayDefer !== false && justCreated(item.MetaData))
+          return result('DEFERRED', {
+            qboId,
+            reason: 'created moments ago: waiting in case its creator links it',
+          });
         const candidates = await unlinkedCandidates<Sm8Material>(deps, sm8, connectionId, 'material');
         try {
           const r = await importItem(deps, sm8, connectionId, item, input.materialUuid, candidates, link.id);
@@ -332,6 +358,8 @@ export function createCmSyncActivities(deps: ActivityDeps) {
         }
       }
 
+      // The generic item of free-text invoice lines (INV-5) has no ServiceM8 material to sync.
+      if (link.sm8Uuid === GENERIC_ITEM_KEY) return result('UNLINKED', { qboId });
       const uuid = link.sm8Uuid;
       let material: Sm8Material;
       try {

@@ -13,6 +13,7 @@ import {
   defineSignal,
   proxyActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
@@ -57,6 +58,8 @@ export interface ClientMaterialInput {
 const FINAL: Array<ClientMaterialStatus['state']> = ['UNLINKED', 'MERGED', 'NOT_IMPORTED'];
 const IDLE_END = '1 day';
 const MAX_SYNCS_PER_RUN = 200;
+const DEFER_FOR = '10 seconds';
+const MAX_DEFERRALS = 2;
 
 async function ownLink(kind: 'customer' | 'item', input: ClientMaterialInput): Promise<ClientMaterialStatus> {
   const { connectionId, linkId } = input;
@@ -77,6 +80,7 @@ async function ownLink(kind: 'customer' | 'item', input: ClientMaterialInput): P
   let syncing = false;
   let syncsThisRun = 0;
   const merges: string[] = [];
+  let deferrals = 0;
   setHandler(cmChangedSignal, () => {
     dirty = true;
   });
@@ -115,25 +119,21 @@ async function ownLink(kind: 'customer' | 'item', input: ClientMaterialInput): P
       }
       dirty = false;
       s.syncs += 1;
-      // Fresh uuids for any ServiceM8 create, made here so a retried activity reuses them.
-      const r =
+      const mayDefer = deferrals < MAX_DEFERRALS;
+      // Fresh uuids for any ServiceM8 create, made here (outside the gate) so a retry reuses them.
+      const uuids = { companyUuid: uuid4(), contactUuid: uuid4() };
+      const step =
         kind === 'customer'
-          ? await gate.run(
-              (
-                (uuids) => () =>
-                  acts.syncCustomerLink({ connectionId, linkId, uuids })
-              )({
-                companyUuid: uuid4(),
-                contactUuid: uuid4(),
-              }),
-            )
-          : await gate.run(
-              (
-                (materialUuid) => () =>
-                  acts.syncItemLink({ connectionId, linkId, materialUuid })
-              )(uuid4()),
-            );
+          ? () => acts.syncCustomerLink({ connectionId, linkId, uuids, mayDefer })
+          : () => acts.syncItemLink({ connectionId, linkId, materialUuid: uuids.companyUuid, mayDefer });
+      const r = await gate.run(step);
       publish(r);
+      if (r.state === 'DEFERRED') {
+        // A record just created in QuickBooks may be an invoice export's: give its link a moment to appear.
+        deferrals += 1;
+        await sleep(DEFER_FOR);
+        dirty = true;
+      }
     } finally {
       syncing = false;
     }

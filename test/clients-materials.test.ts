@@ -107,6 +107,14 @@ beforeAll(async () => {
   );
   await w.connect(CONN, { realmId: realm });
   await w.h.client.workflow.getHandle(onboardingWorkflowId(CONN)).result();
+  // The seeding's own QuickBooks webhooks may reach the records' owners first: then the owners import them
+  // (about 10 s after their creation, see IMPORT_GRACE_MS) and onboarding counts them as theirs.
+  await eventually(
+    'the seeded records in ServiceM8',
+    () =>
+      ['CM Delta Electrical'].every((n) => sm8One('company', n)) &&
+      ['CM Fuse', 'CM Cable'].every((n) => sm8One('material', n)),
+  );
 }, 120_000);
 afterAll(async () => {
   await w.close();

@@ -5,7 +5,8 @@
  */
 import crypto from 'node:crypto';
 import axios from 'axios';
-import { runCli } from '../client/cli';
+import { followOnboarding, runCli } from '../client/cli';
+import { emptyPhase } from '../domain/onboarding';
 import { startOnboarding } from '../client/onboarding';
 import { onboardingWorkflowId } from '../domain/workflow-ids';
 import type { OnboardingProgress } from '../domain/onboarding';
@@ -402,4 +403,56 @@ describe('CM-1: a crash resumes where it stopped', () => {
     expect(await w.h.deps.links.all(CONN, 'customer')).toHaveLength(activeCustomers);
     expect(await w.h.deps.links.all(CONN, 'item')).toHaveLength(ITEMS);
   }, 360_000);
+});
+
+describe('OPS-2: onboarding shows progress', () => {
+  const view = (done: number, status: string, state: 'running' | 'done' = 'running') => ({
+    workflowId: 'onboarding/x',
+    workflowStatus: status,
+    completion: done / 10,
+    progress: {
+      connectionId: 'x',
+      run: 1,
+      state,
+      startedBy: 'admin',
+      startedAt: '2026-11-26T00:00:00.000Z',
+      finishedAt: null,
+      phases: [
+        { ...emptyPhase('taxcodes'), state: 'done' as const, total: 0 },
+        {
+          ...emptyPhase('customers'),
+          state: state === 'done' ? ('done' as const) : ('running' as const),
+          total: 10,
+          done,
+          created: done,
+        },
+        emptyPhase('items'),
+      ],
+    },
+  });
+
+  it('OPS-2: on a terminal one bar is redrawn in place until done; --json prints one object per change', async () => {
+    const seq = [view(2, 'RUNNING'), view(2, 'RUNNING'), view(7, 'RUNNING'), view(10, 'COMPLETED', 'done')];
+    let i = 0;
+    const read = () => Promise.resolve(seq[Math.min(i++, seq.length - 1)] as never);
+    const written: string[] = [];
+    const lines: string[] = [];
+    const code = await followOnboarding(read, (l) => lines.push(l), {
+      tty: true,
+      write: (x) => written.push(x),
+      json: false,
+      followIntervalMs: 1,
+    });
+    expect(code).toBe(0);
+    // Three distinct states (the repeated one is not redrawn), each drawn over the previous one.
+    expect(written.filter((x) => x.startsWith('\r\x1b[2K'))).toHaveLength(3);
+    expect(written[0]).toContain('customers 2/10');
+    expect(written[2]).toContain('[##############################] 100%  done');
+    expect(lines.join('\n')).toMatch(/customers\s+done\s+10\/10\s+created 10/);
+
+    i = 0;
+    const json: string[] = [];
+    expect(await followOnboarding(read, (l) => json.push(l), { json: true, followIntervalMs: 1 })).toBe(0);
+    expect(json.map((l) => (JSON.parse(l) as { completion: number }).completion)).toEqual([0.2, 0.7, 1]);
+  });
 });

@@ -4,12 +4,14 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { createCmSyncActivities } from './cm-sync';
 import { createConnectionActivities } from './connection';
 import type { ConnectionStore } from './connection-store';
 import type { Governor } from './governor';
 import { createHealthActivities } from './health';
 import { createInvoiceActivities } from './invoice';
 import type { LinkStore } from './link-store';
+import { createOnboardingActivities } from './onboarding';
 import { createPollActivities } from './poll';
 import type { QboTokenManager } from './qbo-tokens';
 import type { QuickBooksClientDeps } from './quickbooks-client';
@@ -40,6 +42,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createInvoiceActivities(deps),
     ...createPollActivities(deps),
     ...createTaxActivities(deps),
+    ...createOnboardingActivities(deps),
+    ...createCmSyncActivities(deps),
   };
 }
 

@@ -98,6 +98,13 @@ export class LinkStore {
     } = {},
     db: Db = this.pool,
   ): Promise<Link> {
+    // A link holding only the QuickBooks Id (a QuickBooks-born record whose owner has not brought it into
+    // ServiceM8 yet, CM-2) is completed rather than duplicated.
+    await db.query(
+      `UPDATE links SET sm8_uuid = $3, updated_at = now()
+        WHERE connection_id = $1 AND entity_type = $2 AND qbo_id = $4 AND sm8_uuid IS NULL`,
+      [connectionId, entity, sm8Uuid, qboId],
+    );
     const r = await db.query<Row>(
       `INSERT INTO links (connection_id, entity_type, sm8_uuid, qbo_id, sm8_fingerprint, qbo_fingerprint, qbo_sync_token)
        VALUES ($1, $2, $3, $4, $5, $6, $7)

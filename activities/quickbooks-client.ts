@@ -105,6 +105,16 @@ export class QuickBooksClient {
     }).then((r) => (r.QueryResponse[entity] as T[] | undefined) ?? []);
   }
 
+  /** `SELECT COUNT(*) FROM entity [WHERE where]`: QuickBooks answers `{"totalCount": N}`. */
+  count(entity: QboEntityName, where?: string): Promise<number> {
+    return this.call<QboQueryResponse<typeof entity, never>>({
+      method: 'POST',
+      path: '/query',
+      data: `SELECT COUNT(*) FROM ${entity}${where ? ` WHERE ${where}` : ''}`,
+      contentType: 'application/text',
+    }).then((r) => r.QueryResponse.totalCount ?? 0);
+  }
+
   read<T>(entity: QboEntityName, id: string): Promise<T> {
     return this.call<Record<string, T>>({
       method: 'GET',

@@ -11,10 +11,13 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Pool } from 'pg';
 import { CONNECTION_ID_PATTERN, type ConnectionStore } from '../activities/connection-store';
 import type { LinkStore } from '../activities/link-store';
-import { invoiceWorkflowId } from '../domain/workflow-ids';
+import { OnboardingStore } from '../activities/onboarding-store';
+import { completion } from '../domain/onboarding';
+import { invoiceWorkflowId, onboardingWorkflowId } from '../domain/workflow-ids';
 import { invoiceStatusQuery } from '../workflows/invoice';
 import { notifyConnectionRestored } from './connection-events';
 import { INBOX_STATES, listInbox, retryInboxRow } from './inbox-admin';
+import { startOnboarding } from './onboarding';
 import { signalInvoice } from './routing';
 import { isTemporalDown, type LazyTemporal } from './temporal-client';
 import type { InboxState } from './webhook-inbox';
@@ -92,6 +95,56 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       },
     );
   }
+
+  // CM-1 / OPS-2: start (or re-run) a connection's onboarding, and see its progress.
+  const onboarding = new OnboardingStore(deps.pool);
+  const onboardingBody = {
+    type: 'object',
+    additionalProperties: false,
+    properties: { pageSize: { type: 'integer', minimum: 1, maximum: 1000 } },
+  } as const;
+  app.post(
+    '/admin/connections/:id/onboarding',
+    { schema: { params: params({ id: connectionId }), body: onboardingBody } },
+    async (req, reply) => {
+      const id = (req.params as { id: string }).id;
+      const c = await deps.store.get(id);
+      if (!c) return reply.code(404).send({ error: `no connection "${id}"` });
+      if (!c.qboRealmId || !c.sm8AuthKind)
+        return reply
+          .code(409)
+          .send({ error: `connection "${id}" needs both QuickBooks and ServiceM8 connected` });
+      const { pageSize } = (req.body ?? {}) as { pageSize?: number };
+      const temporal = await deps.temporal.get();
+      const start = await startOnboarding(temporal, deps.taskQueue, id, { startedBy: 'admin', pageSize });
+      return reply.code(start.started ? 202 : 200).send(start);
+    },
+  );
+
+  app.get(
+    '/admin/connections/:id/onboarding',
+    { schema: { params: params({ id: connectionId }) } },
+    async (req, reply) => {
+      const id = (req.params as { id: string }).id;
+      if (!(await deps.store.get(id))) return reply.code(404).send({ error: `no connection "${id}"` });
+      const workflowId = onboardingWorkflowId(id);
+      // PostgreSQL is the durable record and counts record by record (the workflow's query, `progress`,
+      // moves page by page); `workflowStatus` says whether a run is still going ('UNKNOWN' while Temporal
+      // is unreachable: the progress is still shown).
+      const described = await deps.temporal
+        .get()
+        .then((t) => t.workflow.getHandle(workflowId).describe())
+        .then((d) => d.status.name as string)
+        .catch((err: unknown) => (isTemporalDown(err) ? 'UNKNOWN' : 'NOT_FOUND'));
+      const progress = await onboarding.progress(id);
+      return {
+        workflowId,
+        workflowStatus: described,
+        completion: progress ? completion(progress) : 0,
+        progress,
+      };
+    },
+  );
 
   const invoicesQuery = query({
     connection: connectionId,

@@ -8,7 +8,10 @@ import path from 'node:path';
 import axios, { isAxiosError } from 'axios';
 import { Client, Connection } from '@temporalio/client';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { phaseLine, progressBar, type OnboardingProgress } from '../domain/onboarding';
 import { loadConfig } from '../infra/config';
+
+const argv = () => process.argv.slice(2);
 
 const HELP = `sm8qbo: operate the ServiceM8 ⇄ QuickBooks Online sync
 
@@ -27,6 +30,9 @@ Commands
                                       with the counts by state
   inbox retry <id>                    put a failed or unrouted webhook event back in the queue
   show <connection> <job uuid>        a record's workflow, state, reason and links
+  onboard <connection> [--follow]     import QuickBooks customers and items into ServiceM8 (CM-1);
+                                      --follow draws its progress until it is done
+  onboarding <connection>             the progress of a connection's onboarding
   history <workflow id> [--out FILE]  export a workflow's history (JSON) for a bug report
   replay <workflow id> | --file FILE  replay a history against the current code and print the verdict
 
@@ -50,7 +56,8 @@ export function parseArgs(argv: string[]): Args {
     if (a.startsWith('--')) {
       const name = a.slice(2);
       const next = argv[i + 1];
-      if (['json', 'help'].includes(name) || next === undefined || next.startsWith('--')) flags[name] = true;
+      if (['json', 'help', 'follow'].includes(name) || next === undefined || next.startsWith('--'))
+        flags[name] = true;
       else {
         flags[name] = next;
         i += 1;
@@ -92,7 +99,16 @@ const INBOX_COLUMNS = [
   'lastError',
 ];
 
-async function main(argv: string[], out: (s: string) => void): Promise<number> {
+/** How the CLI writes: whole lines, and (on a terminal) a line redrawn in place for progress bars. */
+export interface CliIo {
+  tty?: boolean;
+  /** Writes without a newline (used to redraw the progress line on a terminal). */
+  write?(s: string): void;
+  /** Milliseconds between progress reads while following (default 1000). */
+  followIntervalMs?: number;
+}
+
+async function main(argv: string[], out: (s: string) => void, io: CliIo = {}): Promise<number> {
   const { positional, flags } = parseArgs(argv);
   const [command, ...rest] = positional;
   if (flags.help || !command || command === 'help') {
@@ -201,10 +217,91 @@ async function main(argv: string[], out: (s: string) => void): Promise<number> {
       } else out(String(res.data));
       return 0;
     }
+    case 'onboard': {
+      need(1, 'onboard <connection> [--follow]');
+      const id = encodeURIComponent(rest[0] as string);
+      const started = (await api.post(`/admin/connections/${id}/onboarding`, {})).data as {
+        workflowId: string;
+        started: boolean;
+      };
+      if (!flags.follow) {
+        show(started);
+        return 0;
+      }
+      if (!json) out(`${started.started ? 'started' : 'already running'}: ${started.workflowId}`);
+      return followOnboarding(
+        () => api.get(`/admin/connections/${id}/onboarding`).then((r) => r.data as OnboardingView),
+        out,
+        { ...io, json },
+      );
+    }
+    case 'onboarding': {
+      need(1, 'onboarding <connection>');
+      const view = (await api.get(`/admin/connections/${encodeURIComponent(rest[0] as string)}/onboarding`))
+        .data as OnboardingView;
+      if (json) out(JSON.stringify(view, null, 2));
+      else out(describeOnboarding(view).join('\n'));
+      return 0;
+    }
     case 'replay':
       return replay(rest[0], typeof flags.file === 'string' ? flags.file : undefined, config, json, out);
     default:
       throw new CliError(`unknown command "${command}" (see sm8qbo --help)`);
+  }
+}
+
+interface OnboardingView {
+  workflowId: string;
+  workflowStatus: string;
+  completion: number;
+  progress: OnboardingProgress | null;
+}
+
+function describeOnboarding(v: OnboardingView): string[] {
+  if (!v.progress) return [`${v.workflowId}: ${v.workflowStatus}, no onboarding recorded yet`];
+  return [
+    `${v.workflowId} (run ${v.progress.run}, ${v.progress.state}, workflow ${v.workflowStatus})`,
+    progressBar(v.completion),
+    ...v.progress.phases.map(phaseLine),
+  ];
+}
+
+/** The phase being worked on, as a short line ("customers 120/300"). */
+function currentPhase(p: OnboardingProgress): string {
+  const ph = p.phases.find((x) => x.state === 'running') ?? p.phases.find((x) => x.state === 'pending');
+  if (!ph) return 'finishing';
+  return `${ph.phase} ${ph.done}${ph.total === null ? '' : `/${ph.total}`}`;
+}
+
+/**
+ * Follows an onboarding until its workflow is no longer running: on a terminal one bar redrawn in place,
+ * otherwise a plain line per change (`--json`: one JSON object per change). 0 when it finished, 1 if not.
+ */
+async function followOnboarding(
+  read: () => Promise<OnboardingView>,
+  out: (s: string) => void,
+  io: CliIo & { json: boolean },
+): Promise<number> {
+  let last = '';
+  for (;;) {
+    const v = await read();
+    const running = v.workflowStatus === 'RUNNING';
+    const line = v.progress
+      ? `${progressBar(v.completion)}  ${v.progress.state === 'done' && !running ? 'done' : currentPhase(v.progress)}`
+      : `${progressBar(0)}  starting`;
+    const key = io.json ? JSON.stringify(v) : line;
+    if (key !== last) {
+      if (io.json) out(JSON.stringify({ ...v, at: new Date().toISOString() }));
+      else if (io.tty && io.write) io.write(`\r\x1b[2K${line}`);
+      else out(line);
+      last = key;
+    }
+    if (!running) {
+      if (io.tty && io.write && !io.json) io.write('\n');
+      if (!io.json) out(describeOnboarding(v).slice(2).join('\n'));
+      return v.progress?.state === 'done' ? 0 : 1;
+    }
+    await new Promise((r) => setTimeout(r, io.followIntervalMs ?? 1000));
   }
 }
 
@@ -252,7 +349,10 @@ async function replay(
 
 /** Runs the CLI on process.argv and exits with its code (the `sm8qbo` bin calls this). */
 export function runFromProcess(): void {
-  main(process.argv.slice(2), (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`)).then(
+  main(argv(), (s) => process.stdout.write(s.endsWith('\n') ? s : `${s}\n`), {
+    tty: process.stdout.isTTY === true,
+    write: (s) => process.stdout.write(s),
+  }).then(
     (code) => process.exit(code),
     (err: unknown) => {
       if (isAxiosError(err)) {
@@ -269,3 +369,4 @@ export function runFromProcess(): void {
 if (require.main === module) runFromProcess();
 
 export { main as runCli };
+export { followOnboarding };

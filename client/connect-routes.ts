@@ -28,11 +28,14 @@ export interface ConnectDeps {
   subscribeSm8Webhooks?(connectionId: string): Promise<Sm8SubscriptionResult>;
   /** TRG-2: the connection's poll, tax-poll and reconcile schedules (idempotent). */
   ensureSchedules?(connectionId: string): Promise<unknown>;
+  /** CM-1: starts the first onboarding once both sides are connected (client/onboarding.ts; idempotent). */
+  startOnboarding?(connectionId: string): Promise<unknown>;
 }
 
 /** After (re)connecting: make sure the schedules exist, then wake the connection's parked workflows (CON-3). */
 async function afterConnect(deps: ConnectDeps, connectionId: string): Promise<number> {
   await deps.ensureSchedules?.(connectionId);
+  await deps.startOnboarding?.(connectionId);
   return notifyConnectionRestored(await deps.temporal.get(), connectionId);
 }
 

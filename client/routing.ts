@@ -10,6 +10,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { LinkStore } from '../activities/link-store';
 import { invoiceWorkflowId, taxWorkflowId } from '../domain/workflow-ids';
+import { CM_ROUTERS } from './cm-routing';
 import {
   invoiceWorkflow,
   qboInvoiceChangedSignal,
@@ -143,6 +144,8 @@ export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
   },
   // TAX-3: any ServiceM8 tax rate change wakes the connection's tax owner (QuickBooks owns tax settings).
   'sm8:taxrate': (deps, ev) => signalTaxSync(deps.temporal, deps.taskQueue, ev.connectionId),
+  // Clients and materials (CM-2 … CM-10): client/cm-routing.ts.
+  ...CM_ROUTERS,
 };
 
 /** Whether some workflow owns this kind of record (events of other kinds are kept, not routed). */

@@ -40,6 +40,11 @@ export const SM8_SUBSCRIPTIONS: ReadonlyArray<{ object: ServiceM8Object; fields:
       'active',
     ],
   },
+  // CM-2: a client's email and phone live on its contacts.
+  {
+    object: 'companycontact',
+    fields: ['company_uuid', 'first', 'last', 'email', 'phone', 'mobile', 'type', 'active'],
+  },
   {
     object: 'material',
     fields: ['name', 'item_number', 'price', 'cost', 'tax_rate_uuid', 'item_description', 'active'],

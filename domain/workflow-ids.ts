@@ -11,3 +11,18 @@ export function connectionCheckWorkflowId(connectionId: string, suffix: string):
 export function taxWorkflowId(connectionId: string): string {
   return `tax/${connectionId}`;
 }
+
+/** The one onboarding workflow of a connection (CM-1): a second start finds the running one. */
+export function onboardingWorkflowId(connectionId: string): string {
+  return `onboarding/${connectionId}`;
+}
+
+/** The owner of one linked customer (CM-2): keyed by the link, which both sides resolve to. */
+export function customerWorkflowId(connectionId: string, linkId: string): string {
+  return `customer/${connectionId}/${linkId}`;
+}
+
+/** The owner of one linked item (CM-2): keyed by the link, which both sides resolve to. */
+export function itemWorkflowId(connectionId: string, linkId: string): string {
+  return `item/${connectionId}/${linkId}`;
+}

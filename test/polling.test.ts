@@ -19,9 +19,10 @@ import {
   ensureConnectionSchedules,
   scheduleIds,
 } from '../client/schedules';
-import { invoiceWorkflowId } from '../domain/workflow-ids';
+import { customerWorkflowId, invoiceWorkflowId } from '../domain/workflow-ids';
 import { loadConfig } from '../infra/config';
 import type { Json } from '../simulators/quickbooks/types';
+import { clientMaterialStatusQuery } from '../workflows/client-material';
 import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/invoice';
 import {
   pollConnectionWorkflow,
@@ -39,7 +40,13 @@ let realm: string;
 const CONN = 'trg2';
 
 beforeAll(async () => {
-  w = await startWorld();
+  // Every pass lists each ServiceM8 object that has an owner (job, company, companycontact, material), and
+  // this file runs many passes back to back: ServiceM8's documented 180 calls a minute would make its last
+  // tests wait for budget, which is not what they measure (the governor has its own tests).
+  w = await startWorld({
+    sm8: { rateLimitPerMinute: 2000 },
+    governorLimits: { sm8: { perMinute: 2000, perDay: 1_000_000 } },
+  });
   // Poll only: whatever the world is configured to send, no webhook reaches the product in this file.
   w.sm8.control.webhooks.pause();
   w.qbo.control.pauseWebhooks();
@@ -129,7 +136,7 @@ async function exported(jobUuid: string, timeoutMs = 60_000): Promise<Json> {
 async function settle(): Promise<void> {
   for (let i = 0; i < 10; i += 1) {
     const r = await poll();
-    // Jobs only: tax rates (TAX-3) are routed to the connection's tax owner, not to invoice workflows.
+    // Jobs only: tax rates (TAX-3) and linked clients/materials (CM-2) have owners other than invoices.
     const jobs = (r.sm8?.routedIds ?? []).filter((id) => w.sm8.store.get('job', id));
     if (!jobs.length && !r.qbo?.routed) return;
     for (const job of jobs) await waitFor(`job ${job} idle`, async () => (await status(job))?.idle);
@@ -196,7 +203,9 @@ describe('TRG-2: polling safety net (no webhooks)', () => {
     const client = f.client('Watermark Advance Ltd');
     const job = approvedJob(client, '10');
     const next = await poll();
-    expect(next.sm8).toMatchObject({ changed: 1, routed: 1, routedIds: [job] });
+    // The job and its new client (company and contact): the poll reads every object with an owner, and the
+    // client, not linked to QuickBooks (CM-3), wakes nobody.
+    expect(next.sm8).toMatchObject({ changed: 3, routed: 1, routedIds: [job] });
     expect(next.qbo).toMatchObject({ routed: next.qbo?.routedIds.length });
     const sm8After = String(await watermark(SM8_JOB_STREAM));
     expect(sm8After > String(sm8Before)).toBe(true);
@@ -207,9 +216,21 @@ describe('TRG-2: polling safety net (no webhooks)', () => {
     // The export is a QuickBooks change (our own echo): one pass sees it (this one, or the previous if
     // the export was quick enough), the next sees nothing.
     const echo = await poll();
-    expect([...(next.qbo?.routedIds ?? []), ...(echo.qbo?.routedIds ?? [])]).toEqual([String(inv.Id)]);
+    // The export created the invoice and its customer in QuickBooks; the customer now has an owner (CM-2).
+    const customerId = String((await w.h.deps.links.bySm8(CONN, 'customer', client))?.qboId);
+    expect([...(next.qbo?.routedIds ?? []), ...(echo.qbo?.routedIds ?? [])].sort()).toEqual(
+      [String(inv.Id), customerId].sort(),
+    );
     expect(echo.sm8?.routed).toBe(0);
     await waitFor('the echo to be looked at', async () => (await status(job))?.idle);
+    const customerLink = await w.h.deps.links.bySm8(CONN, 'customer', client);
+    await waitFor('the customer owner to be idle', async () =>
+      w.h.client.workflow
+        .getHandle(customerWorkflowId(CONN, String(customerLink?.id)))
+        .query(clientMaterialStatusQuery)
+        .then((x) => x.idle)
+        .catch(() => false),
+    );
     const quiet = await poll();
     expect(quiet.sm8).toMatchObject({ changed: 0, routed: 0 });
     expect(quiet.qbo).toMatchObject({ changed: 0, routed: 0 });
@@ -291,19 +312,26 @@ describe('TRG-2: polling safety net (no webhooks)', () => {
   });
 
   it('TRG-2: a CDC answer capped at 1000 objects is paged on from its newest change: nothing is lost', async () => {
+    // Payments have no owner workflow in this branch, so the 1200 changes are collected, not routed (customers
+    // and items now have owners: 1200 of them would each start a workflow, CM-2).
+    const payer = w.qbo.control.upsertRecord('Customer', { DisplayName: 'CDC Payer' }, realm);
     await settle();
-    const made = (prefix: string, n: number) => {
+    const made = (n: number) => {
       for (let i = 0; i < n; i += 1)
-        w.qbo.control.upsertRecord('Customer', { DisplayName: `${prefix} ${i}` }, realm);
+        w.qbo.control.upsertRecord(
+          'Payment',
+          { CustomerRef: { value: payer.Id }, TotalAmt: 1 + i / 100 },
+          realm,
+        );
     };
-    made('CDC Page A', 600);
+    made(600);
     await sleep(1100); // QuickBooks times have one-second resolution: the second batch is a second later
-    made('CDC Page B', 600);
+    made(600);
     const cdcCalls = () =>
       w.qbo.control.calls().filter((c) => c.realmId === realm && c.endpoint.includes('/cdc')).length;
     const before = cdcCalls();
     const r = await poll();
-    expect(r.qbo?.collected).toEqual({ Customer: 1200 });
+    expect(r.qbo?.collected).toEqual({ Payment: 1200 });
     expect(r.qbo?.gap).toBeUndefined();
     expect(cdcCalls() - before).toBe(2);
     const next = await poll();

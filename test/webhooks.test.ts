@@ -163,7 +163,14 @@ function sm8CallbackUrl(): string {
 describe('TRG-3: connecting ServiceM8 registers its webhook subscriptions', () => {
   it('TRG-3: job, jobpayment, company, material and taxrate subscriptions are active after the challenge; the secret is stored only as a hash; re-running adds none', async () => {
     const subs = w.sm8.control.webhooks.subscriptions().filter((s) => s.unique_id === CONN);
-    expect(subs.map((s) => s.object).sort()).toEqual(['company', 'job', 'jobpayment', 'material', 'taxrate']);
+    expect(subs.map((s) => s.object).sort()).toEqual([
+      'company',
+      'companycontact',
+      'job',
+      'jobpayment',
+      'material',
+      'taxrate',
+    ]);
     expect(subs.every((s) => s.active)).toBe(true);
     const job = subs.find((s) => s.object === 'job');
     expect(job?.fields).toEqual(
@@ -267,16 +274,17 @@ describe('TRG-3: connecting ServiceM8 registers its webhook subscriptions', () =
     expect(rows.map((r) => r.routed_to)).toContain(invoiceWorkflowId(CONN, job));
   });
 
-  it('TRG-3: other ServiceM8 objects are recorded (unrouted) until their workflows exist', async () => {
+  it('TRG-3 / CM-3: a ServiceM8-born material is recorded and its owner-less event answered, not sent', async () => {
     const material = f.material('Webhook Widget', '12');
     const rows = await waitFor('the material event', async () => {
       const r = await inbox(`connection_id = $1 AND entity = 'material' AND entity_id = $2`, [
         CONN,
         material,
       ]);
-      return r.length > 0 && r;
+      return r.length > 0 && r[0]?.state !== 'pending' && r;
     });
-    expect(rows[0]).toMatchObject({ state: 'unrouted', routed_to: null });
+    expect(rows[0]).toMatchObject({ state: 'routed' });
+    expect(rows[0]?.routed_to).toMatch(/^ignored: .*CM-3/);
   });
 
   it('TRG-1: an unknown ServiceM8 secret is refused with 404, nothing stored', async () => {
@@ -521,7 +529,7 @@ describe('TRG-1: QuickBooks webhooks', () => {
     expect(printed[0]?.state).toBe('routed');
   });
 
-  it('INV-8: an invoice created in QuickBooks is recorded but wakes no workflow; other entities are kept unrouted', async () => {
+  it('INV-8: an invoice created in QuickBooks is recorded but wakes no workflow; its new customer goes to its own owner (CM-2)', async () => {
     const born = qboBornInvoice(w.qbo, realm, 'QBO Webhook Walk-in');
     const jobsBefore = w.sm8.store.count('job');
     const rows = await waitFor('the QBO-born invoice event', async () => {
@@ -535,9 +543,10 @@ describe('TRG-1: QuickBooks webhooks', () => {
         CONN,
         String((born.CustomerRef as { value: string }).value),
       ]);
-      return r.length > 0 && r;
+      return r.length > 0 && r[0]?.state !== 'pending' && r;
     });
-    expect(customer[0]?.state).toBe('unrouted');
+    expect(customer[0]?.state).toBe('routed');
+    expect(customer[0]?.routed_to).toMatch(new RegExp(`^customer/${CONN}/`));
     expect(w.sm8.store.count('job')).toBe(jobsBefore);
   });
 });

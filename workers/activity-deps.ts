@@ -11,6 +11,8 @@ import { QboTokenManager, configureIntuitOAuth, type QboOAuthSettings } from '..
 import { Sm8AuthProvider } from '../activities/sm8-auth';
 import type { ApiDeps } from '../client/api-server';
 import type { LazyTemporal } from '../client/temporal-client';
+import { OnboardingStore } from '../activities/onboarding-store';
+import { startOnboardingWhenComplete } from '../client/onboarding';
 import { ensureConnectionSchedules, scheduleOptionsFromConfig } from '../client/schedules';
 import { ensureServiceM8Subscriptions } from '../client/webhook-subscriptions';
 import type { Config } from '../infra/config';
@@ -91,7 +93,7 @@ export function buildApiDeps(
   deps: ActivityDeps,
   temporal: LazyTemporal,
   taskQueue: string = config.temporal.taskQueue,
-  opts: { schedules?: boolean } = {},
+  opts: { schedules?: boolean; onboarding?: boolean } = {},
 ): ApiDeps {
   return {
     pool: deps.pool,
@@ -139,6 +141,20 @@ export function buildApiDeps(
                 ...scheduleOptionsFromConfig(config),
                 taskQueue,
               }),
+          }),
+      ...(opts.onboarding === false
+        ? {}
+        : {
+            startOnboarding: async (connectionId: string) =>
+              startOnboardingWhenComplete(
+                {
+                  temporal: await temporal.get(),
+                  store: deps.store,
+                  onboarding: new OnboardingStore(deps.pool),
+                  taskQueue,
+                },
+                connectionId,
+              ),
           }),
       subscribeSm8Webhooks: (connectionId) =>
         ensureServiceM8Subscriptions(

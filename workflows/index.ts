@@ -4,3 +4,5 @@ export * from './connection-check';
 export * from './invoice';
 export * from './poll';
 export * from './tax';
+export * from './onboarding';
+export * from './client-material';

@@ -8,6 +8,7 @@ import { loadConfig, type Config } from '../../infra/config';
 import { createPool } from '../../infra/database';
 import { buildActivityDeps, createGovernor } from '../../workers/activity-deps';
 import { createSyncWorker } from '../../workers/sync-worker';
+import { RateGovernor, type GovernorOptions } from '../../activities/rate-governor';
 
 function required(name: string): string {
   const value = process.env[name];
@@ -61,12 +62,18 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** Rate limits for a test's governor (an entry replaces that API's documented limits). */
+export type GovernorLimits = GovernorOptions['limits'];
+
 export async function createHarness(
-  opts: { env?: Record<string, string>; taskQueue?: string } = {},
+  opts: { env?: Record<string, string>; taskQueue?: string; governorLimits?: GovernorLimits } = {},
 ): Promise<Harness> {
   const config = testConfig(opts.env);
   const pool = createPool(testEnv.databaseUrl, 10);
-  const deps = buildActivityDeps(config, pool, createGovernor(pool));
+  const governor = opts.governorLimits
+    ? new RateGovernor(pool, { maxWaitMs: 60_000, limits: opts.governorLimits })
+    : createGovernor(pool);
+  const deps = buildActivityDeps(config, pool, governor);
   const connection = await Connection.connect({ address: testEnv.temporalAddress });
   const client = new Client({ connection });
   const native = await NativeConnection.connect({ address: testEnv.temporalAddress });

@@ -21,7 +21,7 @@ import {
 import { buildApiDeps } from '../../workers/activity-deps';
 import { simulatorProductEnv } from '../../workers/demo';
 import { freePort } from '../setup/global-setup';
-import { createHarness, type Harness } from './env';
+import { createHarness, type GovernorLimits, type Harness } from './env';
 
 export interface World {
   qbo: RunningQuickBooksSimulator;
@@ -57,6 +57,10 @@ export async function startWorld(
     webhooks?: boolean;
     /** true: connecting also creates the connection's Temporal schedules (TRG-2), as in production. */
     schedules?: boolean;
+    /** true: a complete connection starts its onboarding (CM-1), as in production. */
+    onboarding?: boolean;
+    /** Rate limits of the product's governor (default: the documented ones). */
+    governorLimits?: GovernorLimits;
   } = {},
 ): Promise<World> {
   const apiPort = await freePort();
@@ -79,11 +83,12 @@ export async function startWorld(
       : {}),
     ...opts.env,
   };
-  const h = await createHarness({ env });
+  const h = await createHarness({ env, governorLimits: opts.governorLimits });
   const adminHeaders = env.ADMIN_TOKEN ? { Authorization: `Bearer ${env.ADMIN_TOKEN}` } : {};
   const api = buildApiServer(
     buildApiDeps(h.config, h.deps, LazyTemporal.of(h.client), h.taskQueue, {
       schedules: opts.schedules ?? false,
+      onboarding: opts.onboarding ?? false,
     }),
   );
   await api.listen({ host: '127.0.0.1', port: apiPort });

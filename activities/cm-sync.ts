@@ -1,0 +1,479 @@
+/**
+ * Activities of the customer and item owners (CM-2 … CM-10): read both sides of one link, converge them
+ * field by field (domain/field-merge.ts), write only what changed, store what was synced (fingerprints kill
+ * our own echoes), log conflicts' losing values (CM-9), bring QuickBooks-born records into ServiceM8
+ * (CM-2 after onboarding, with CM-6/CM-7), and move a link to the survivor of a QuickBooks merge (CM-10).
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import {
+  clientFromQbo,
+  clientFromSm8,
+  customerImportSkip,
+  existingBillingContact,
+  qboCustomerBody,
+  sm8BillingContactBody,
+  sm8CompanyBody,
+  type ClientFields,
+  type QboCustomerRecord,
+} from '../domain/customer-sync';
+import { FailureType } from '../domain/failures';
+import { GENERIC_ITEM_KEY } from '../domain/item';
+import { planMerge, sm8TimeToEpochMs, type FieldConflict, type MergePlan } from '../domain/field-merge';
+import { fingerprint } from '../domain/fingerprint';
+import {
+  isPurchased,
+  itemImportSkip,
+  materialFromQbo,
+  materialFromSm8,
+  qboItemBody,
+  sm8MaterialBody,
+  type MaterialFields,
+  type QboItemRecord,
+} from '../domain/item-sync';
+import type { Sm8Company, Sm8CompanyContact, Sm8Material } from '../domain/servicem8-types';
+import type { ApiErrorDetails } from './api-errors';
+import { importCustomer, importItem, taxRateOfCode, unlinkedCandidates } from './cm-import';
+import { linkById, rememberContacts, saveSynced, type SyncedFields } from './cm-links';
+import type { ActivityDeps } from './index';
+import { QuickBooksClient } from './quickbooks-client';
+import { ServiceM8Client } from './servicem8-client';
+
+export type CmSyncState =
+  | 'DEFERRED'
+  | 'IN_SYNC'
+  | 'SYNCED'
+  | 'IMPORTED'
+  | 'NOT_IMPORTED'
+  | 'BLOCKED'
+  | 'QBO_GONE'
+  | 'SM8_GONE'
+  | 'MERGED'
+  | 'UNLINKED';
+
+export interface CmSyncResult {
+  state: CmSyncState;
+  sm8Uuid: string | null;
+  qboId: string | null;
+  /** Fields written to each side by this sync. */
+  wrote: { sm8: string[]; qbo: string[] };
+  conflicts: number;
+  reason: string | null;
+}
+
+/**
+ * A QuickBooks record younger than this with no link may be one an invoice export just created (INV-5),
+ * whose link is stored a moment after the create: its owner waits rather than import a duplicate.
+ */
+export const IMPORT_GRACE_MS = 10_000;
+
+function justCreated(meta: { CreateTime?: string } | undefined): boolean {
+  const at = meta?.CreateTime ? Date.parse(meta.CreateTime) : NaN;
+  return Number.isFinite(at) && Date.now() - at < IMPORT_GRACE_MS;
+}
+
+const result = (state: CmSyncState, over: Partial<CmSyncResult> = {}): CmSyncResult => ({
+  state,
+  sm8Uuid: null,
+  qboId: null,
+  wrote: { sm8: [], qbo: [] },
+  conflicts: 0,
+  reason: null,
+  ...over,
+});
+
+function gone(err: unknown): boolean {
+  if (!(err instanceof ApplicationFailure)) return false;
+  if (err.type === FailureType.notFound) return true;
+  const d = err.details?.[0] as ApiErrorDetails | undefined;
+  return err.type === FailureType.validation && d?.code === '610';
+}
+
+function refusal(err: unknown): string | null {
+  if (err instanceof ApplicationFailure && err.type === FailureType.validation) return err.message;
+  return null;
+}
+
+const qboTime = (iso: string | undefined): number | null => {
+  const ms = iso ? Date.parse(iso) : NaN;
+  return Number.isFinite(ms) ? ms : null;
+};
+
+const latest = (...values: Array<string | undefined>): string | undefined =>
+  values
+    .filter((v): v is string => Boolean(v))
+    .sort()
+    .pop();
+
+const CLIENT_CONTACT_FIELDS: Array<keyof ClientFields> = ['first', 'last', 'email', 'phone'];
+
+/** The QuickBooks Customer fields carrying the given client fields (address parts travel together). */
+function qboCustomerPatch(target: ClientFields, keys: Array<keyof ClientFields>): Record<string, unknown> {
+  const full = qboCustomerBody(target);
+  const pick: Record<keyof ClientFields, string[]> = {
+    name: ['DisplayName', 'CompanyName'],
+    first: ['GivenName'],
+    last: ['FamilyName'],
+    email: ['PrimaryEmailAddr'],
+    phone: ['PrimaryPhone'],
+    street: ['BillAddr'],
+    city: ['BillAddr'],
+    state: ['BillAddr'],
+    postcode: ['BillAddr'],
+    country: ['BillAddr'],
+    active: ['Active'],
+  };
+  const out: Record<string, unknown> = {};
+  for (const k of keys) for (const f of pick[k]) out[f] = full[f];
+  return out;
+}
+
+export function createCmSyncActivities(deps: ActivityDeps) {
+  const qboFor = (id: string) => new QuickBooksClient(deps.qboClientDeps(), id);
+  const sm8For = (id: string) => new ServiceM8Client(deps.sm8ClientDeps(), id);
+
+  async function sm8Zone(sm8: ServiceM8Client): Promise<string | null> {
+    const vendors = await sm8.list<{ timezone_name?: string }>('vendor');
+    return vendors[0]?.timezone_name || null;
+  }
+
+  async function audit(
+    connectionId: string,
+    entity: 'customer' | 'item',
+    ref: string,
+    action: string,
+    detail: object,
+  ): Promise<void> {
+    await deps.pool.query(
+      `INSERT INTO audit_log (connection_id, actor, entity_type, entity_ref, action, detail)
+       VALUES ($1, 'sync', $2, $3, $4, $5)`,
+      [connectionId, entity, ref, action, JSON.stringify(detail)],
+    );
+  }
+
+  /** CM-9: conflicts decided by who edited last; the losing values go to the audit log. */
+  async function logConflicts(
+    connectionId: string,
+    entity: 'customer' | 'item',
+    ref: string,
+    conflicts: FieldConflict[],
+  ): Promise<void> {
+    for (const c of conflicts) {
+      await audit(connectionId, entity, ref, 'conflict', {
+        field: c.field,
+        servicem8: c.sm8,
+        quickbooks: c.qbo,
+        kept: c.winner === 'sm8' ? 'servicem8' : 'quickbooks',
+        lost: c.winner === 'sm8' ? c.qbo : c.sm8,
+      });
+    }
+  }
+
+  async function plan<F extends object>(
+    sm8: ServiceM8Client,
+    sides: { sm8: F; qbo: F },
+    link: { sm8Fingerprint: string | null; qboFingerprint: string | null; syncedFields: unknown },
+    edited: { sm8: string | undefined; qbo: string | undefined },
+  ): Promise<MergePlan<F>> {
+    const base = {
+      ...sides,
+      synced: (link.syncedFields as SyncedFields<F> | null) ?? null,
+      stored: { sm8Fingerprint: link.sm8Fingerprint, qboFingerprint: link.qboFingerprint },
+    };
+    const first = planMerge({ ...base, editedAt: { sm8: null, qbo: null } });
+    if (first.conflicts.length === 0) return first;
+    // Only a conflict needs the edit times; ServiceM8's are account-local wall times.
+    const zone = await sm8Zone(sm8);
+    return planMerge({
+      ...base,
+      editedAt: { sm8: sm8TimeToEpochMs(edited.sm8, zone), qbo: qboTime(edited.qbo) },
+    });
+  }
+
+  return {
+    /** CM-2 … CM-9 for one customer link. `uuids` (from the workflow) serve any ServiceM8 create. */
+    async syncCustomerLink(input: {
+      connectionId: string;
+      linkId: string;
+      uuids: { companyUuid: string; contactUuid: string };
+      /** false after the owner waited once already (see IMPORT_GRACE_MS). */
+      mayDefer?: boolean;
+    }): Promise<CmSyncResult> {
+      const { connectionId } = input;
+      const link = await linkById(deps.pool, input.linkId);
+      if (!link) return result('UNLINKED');
+      if (link.state === 'merged') return result('MERGED', { sm8Uuid: link.sm8Uuid, qboId: link.qboId });
+      const qbo = qboFor(connectionId);
+      const sm8 = sm8For(connectionId);
+      const qboId = link.qboId as string;
+      let customer: QboCustomerRecord;
+      try {
+        customer = await qbo.read<QboCustomerRecord>('Customer', qboId);
+      } catch (err) {
+        if (!gone(err)) throw err;
+        if (!link.sm8Uuid) await deps.pool.query('DELETE FROM links WHERE id = $1', [link.id]);
+        return result('QBO_GONE', { sm8Uuid: link.sm8Uuid, qboId });
+      }
+
+      if (!link.sm8Uuid) {
+        // Born in QuickBooks after onboarding: brought in like CM-1 (CM-6 skips, CM-7 name match).
+        const skip = customerImportSkip(customer);
+        if (skip) {
+          // No half link left behind: an invoice export may still link this customer by name (CM-7).
+          await deps.pool.query('DELETE FROM links WHERE id = $1 AND sm8_uuid IS NULL', [link.id]);
+          return result('NOT_IMPORTED', { qboId, reason: skip });
+        }
+        if (input.mayDefer !== false && justCreated(customer.MetaData))
+          return result('DEFERRED', {
+            qboId,
+            reason: 'created moments ago: waiting in case its creator links it',
+          });
+        const candidates = await unlinkedCandidates<Sm8Company>(deps, sm8, connectionId, 'company');
+        try {
+          const r = await importCustomer(deps, sm8, connectionId, customer, input.uuids, candidates, link.id);
+          return result('IMPORTED', { sm8Uuid: r.sm8Uuid, qboId, wrote: { sm8: ['*'], qbo: [] } });
+        } catch (err) {
+          const why = refusal(err);
+          if (!why) throw err;
+          return result('BLOCKED', { qboId, reason: why });
+        }
+      }
+
+      const companyUuid = link.sm8Uuid;
+      let company: Sm8Company;
+      try {
+        company = await sm8.read<Sm8Company>('company', companyUuid);
+      } catch (err) {
+        if (!gone(err)) throw err;
+        return result('SM8_GONE', { sm8Uuid: companyUuid, qboId });
+      }
+      const contacts = await sm8.list<Sm8CompanyContact>('companycontact', [
+        { field: 'company_uuid', op: 'eq', value: companyUuid },
+      ]);
+      await rememberContacts(
+        deps.pool,
+        connectionId,
+        link.id,
+        contacts.map((c) => c.uuid),
+      );
+      const sides = { sm8: clientFromSm8(company, contacts), qbo: clientFromQbo(customer) };
+      const contact = existingBillingContact(contacts);
+      const p = await plan(sm8, sides, link, {
+        sm8: latest(company.edit_date, contact?.edit_date),
+        qbo: customer.MetaData?.LastUpdatedTime,
+      });
+      const toSm8 = Object.keys(p.toSm8) as Array<keyof ClientFields>;
+      const toQbo = Object.keys(p.toQbo) as Array<keyof ClientFields>;
+      const ids = { sm8Uuid: companyUuid, qboId };
+      if (!toSm8.length && !toQbo.length) {
+        if (p.sm8Changed || p.qboChanged)
+          await saveSynced(deps.pool, deps.links, link.id, sides, customer.SyncToken);
+        return result('IN_SYNC', ids);
+      }
+
+      let qboAfter = sides.qbo;
+      let syncToken = customer.SyncToken;
+      if (toQbo.length) {
+        const target = { ...sides.qbo, ...p.toQbo };
+        const body = { Id: customer.Id, SyncToken: customer.SyncToken, ...qboCustomerPatch(target, toQbo) };
+        try {
+          const updated = await qbo.update<QboCustomerRecord>(
+            'Customer',
+            body,
+            `cm-${fingerprint([body, customer.SyncToken])}`,
+          );
+          qboAfter = clientFromQbo(updated);
+          syncToken = updated.SyncToken;
+        } catch (err) {
+          const why = refusal(err);
+          if (!why) throw err;
+          return result('BLOCKED', { ...ids, reason: why });
+        }
+      }
+      let sm8After = sides.sm8;
+      if (toSm8.length) {
+        const target = { ...sides.sm8, ...p.toSm8 };
+        if (toSm8.some((k) => !CLIENT_CONTACT_FIELDS.includes(k)))
+          await sm8.update('company', companyUuid, sm8CompanyBody(target));
+        if (toSm8.some((k) => CLIENT_CONTACT_FIELDS.includes(k))) {
+          if (contact)
+            await sm8.update('companycontact', contact.uuid, sm8BillingContactBody(target, companyUuid));
+          else {
+            await sm8.create(
+              'companycontact',
+              input.uuids.contactUuid,
+              sm8BillingContactBody(target, companyUuid),
+            );
+            await rememberContacts(deps.pool, connectionId, link.id, [input.uuids.contactUuid]);
+          }
+        }
+        // What we wrote, not a re-read: a re-read could take a concurrent user edit for synced and lose it.
+        sm8After = target;
+      }
+      await saveSynced(deps.pool, deps.links, link.id, { sm8: sm8After, qbo: qboAfter }, syncToken);
+      await logConflicts(connectionId, 'customer', `${companyUuid}|${qboId}`, p.conflicts);
+      return result('SYNCED', { ...ids, wrote: { sm8: toSm8, qbo: toQbo }, conflicts: p.conflicts.length });
+    },
+
+    /** CM-2 … CM-9 for one item link (purchase cost only for purchased items, CM-8). */
+    async syncItemLink(input: {
+      connectionId: string;
+      linkId: string;
+      materialUuid: string;
+      mayDefer?: boolean;
+    }): Promise<CmSyncResult> {
+      const { connectionId } = input;
+      const link = await linkById(deps.pool, input.linkId);
+      if (!link) return result('UNLINKED');
+      if (link.state === 'merged') return result('MERGED', { sm8Uuid: link.sm8Uuid, qboId: link.qboId });
+      const qbo = qboFor(connectionId);
+      const sm8 = sm8For(connectionId);
+      const qboId = link.qboId as string;
+      let item: QboItemRecord;
+      try {
+        item = await qbo.read<QboItemRecord>('Item', qboId);
+      } catch (err) {
+        if (!gone(err)) throw err;
+        if (!link.sm8Uuid) await deps.pool.query('DELETE FROM links WHERE id = $1', [link.id]);
+        return result('QBO_GONE', { sm8Uuid: link.sm8Uuid, qboId });
+      }
+      if (!link.sm8Uuid) {
+        const skip = itemImportSkip(item);
+        if (skip) {
+          await deps.pool.query('DELETE FROM links WHERE id = $1 AND sm8_uuid IS NULL', [link.id]);
+          return result('NOT_IMPORTED', { qboId, reason: skip });
+        }
+        if (input.mayDefer !== false && justCreated(item.MetaData))
+          return result('DEFERRED', {
+            qboId,
+            reason: 'created moments ago: waiting in case its creator links it',
+          });
+        const candidates = await unlinkedCandidates<Sm8Material>(deps, sm8, connectionId, 'material');
+        try {
+          const r = await importItem(deps, sm8, connectionId, item, input.materialUuid, candidates, link.id);
+          return result('IMPORTED', { sm8Uuid: r.sm8Uuid, qboId, wrote: { sm8: ['*'], qbo: [] } });
+        } catch (err) {
+          const why = refusal(err);
+          if (!why) throw err;
+          return result('BLOCKED', { qboId, reason: why });
+        }
+      }
+
+      // The generic item of free-text invoice lines (INV-5) has no ServiceM8 material to sync.
+      if (link.sm8Uuid === GENERIC_ITEM_KEY) return result('UNLINKED', { qboId });
+      const uuid = link.sm8Uuid;
+      let material: Sm8Material;
+      try {
+        material = await sm8.read<Sm8Material>('material', uuid);
+      } catch (err) {
+        if (!gone(err)) throw err;
+        return result('SM8_GONE', { sm8Uuid: uuid, qboId });
+      }
+      const purchased = isPurchased(item);
+      const qboTax = await taxRateOfCode(deps, connectionId, item.SalesTaxCodeRef?.value);
+      const sides = { sm8: materialFromSm8(material, purchased), qbo: materialFromQbo(item, qboTax) };
+      const p = await plan(sm8, sides, link, {
+        sm8: material.edit_date,
+        qbo: item.MetaData?.LastUpdatedTime,
+      });
+      const toSm8 = Object.keys(p.toSm8) as Array<keyof MaterialFields>;
+      let toQbo = Object.keys(p.toQbo) as Array<keyof MaterialFields>;
+      const ids = { sm8Uuid: uuid, qboId };
+      // A ServiceM8 tax rate with no QuickBooks tax code cannot travel; it stays as it is there.
+      let taxCodeId: string | null = null;
+      if (toQbo.includes('taxRateUuid')) {
+        const t = p.toQbo.taxRateUuid
+          ? await deps.links.bySm8(connectionId, 'taxcode', p.toQbo.taxRateUuid)
+          : null;
+        taxCodeId = t?.qboId ?? null;
+        if (!taxCodeId) toQbo = toQbo.filter((k) => k !== 'taxRateUuid');
+      }
+      if (!toSm8.length && !toQbo.length) {
+        if (p.sm8Changed || p.qboChanged)
+          await saveSynced(deps.pool, deps.links, link.id, sides, item.SyncToken);
+        return result('IN_SYNC', ids);
+      }
+      let qboAfter = sides.qbo;
+      let syncToken = item.SyncToken;
+      if (toQbo.length) {
+        const full = qboItemBody({ ...sides.qbo, ...p.toQbo }, taxCodeId);
+        const pick: Record<keyof MaterialFields, string> = {
+          name: 'Name',
+          sku: 'Sku',
+          price: 'UnitPrice',
+          description: 'Description',
+          taxRateUuid: 'SalesTaxCodeRef',
+          cost: 'PurchaseCost',
+          active: 'Active',
+        };
+        const body: Record<string, unknown> = { Id: item.Id, SyncToken: item.SyncToken };
+        for (const k of toQbo) if (full[pick[k]] !== undefined) body[pick[k]] = full[pick[k]];
+        try {
+          const updated = await qbo.update<QboItemRecord>(
+            'Item',
+            body as { Id: string; SyncToken: string },
+            `cm-${fingerprint([body, item.SyncToken])}`,
+          );
+          qboAfter = materialFromQbo(
+            updated,
+            await taxRateOfCode(deps, connectionId, updated.SalesTaxCodeRef?.value),
+          );
+          syncToken = updated.SyncToken;
+        } catch (err) {
+          const why = refusal(err);
+          if (!why) throw err;
+          return result('BLOCKED', { ...ids, reason: why });
+        }
+      }
+      let sm8After = sides.sm8;
+      if (toSm8.length) {
+        const target = { ...sides.sm8, ...p.toSm8 };
+        await sm8.update('material', uuid, sm8MaterialBody(target, item.SalesTaxIncluded === true));
+        sm8After = target; // what we wrote (see syncCustomerLink)
+      }
+      await saveSynced(deps.pool, deps.links, link.id, { sm8: sm8After, qbo: qboAfter }, syncToken);
+      await logConflicts(connectionId, 'item', `${uuid}|${qboId}`, p.conflicts);
+      return result('SYNCED', { ...ids, wrote: { sm8: toSm8, qbo: toQbo }, conflicts: p.conflicts.length });
+    },
+
+    /**
+     * CM-10: the QuickBooks record of this link was merged into `survivorId`. The link moves to the survivor
+     * (then the usual sync takes QuickBooks' values); when the survivor is linked already, this link is
+     * marked merged and its ServiceM8 record is left as it is, with an audit entry saying so.
+     */
+    async moveLinkToSurvivor(input: {
+      connectionId: string;
+      linkId: string;
+      survivorId: string;
+    }): Promise<{ moved: boolean; survivorLinkId: string | null }> {
+      const link = await linkById(deps.pool, input.linkId);
+      if (!link || link.qboId === input.survivorId) return { moved: false, survivorLinkId: link?.id ?? null };
+      const entity = link.entityType as 'customer' | 'item';
+      const other = await deps.links.byQbo(input.connectionId, entity, input.survivorId);
+      if (other && other.id !== link.id) {
+        await deps.links.update(link.id, { state: 'merged' });
+        await audit(input.connectionId, entity, `${link.sm8Uuid}|${link.qboId}`, 'merged', {
+          mergedInto: input.survivorId,
+          survivorAlreadyLinkedTo: other.sm8Uuid,
+          note: 'the ServiceM8 record of the merged-away QuickBooks record is no longer synced',
+        });
+        return { moved: false, survivorLinkId: other.id };
+      }
+      // The survivor's fields win: forget the old QuickBooks side so the next sync takes QuickBooks' values.
+      await deps.pool.query(
+        `UPDATE links SET qbo_id = $2, qbo_fingerprint = NULL, qbo_sync_token = NULL,
+                synced_fields = NULL, state = 'linked', updated_at = now()
+          WHERE id = $1`,
+        [link.id, input.survivorId],
+      );
+      await deps.pool.query('UPDATE links SET sm8_fingerprint = $2 WHERE id = $1', [
+        link.id,
+        link.sm8Fingerprint,
+      ]);
+      await audit(input.connectionId, entity, `${link.sm8Uuid}|${input.survivorId}`, 'merged', {
+        from: link.qboId,
+        to: input.survivorId,
+      });
+      return { moved: true, survivorLinkId: link.id };
+    },
+  };
+}

@@ -1,0 +1,57 @@
+/**
+ * Starting onboarding (CM-1): by the connect flows once both sides are connected (once per connection:
+ * a reconnect does not import again), and by hand (admin API, CLI), which re-runs it safely (links and
+ * name matches mean nothing is duplicated; an unfinished run resumes from its cursors).
+ */
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { ConnectionStore } from '../activities/connection-store';
+import type { OnboardingStore } from '../activities/onboarding-store';
+import { onboardingWorkflowId } from '../domain/workflow-ids';
+import { onboardingWorkflow, type OnboardingWorkflowInput } from '../workflows/onboarding';
+import { ConnectionId, EntityType } from '../workflows/search-attributes';
+
+export interface OnboardingStart {
+  workflowId: string;
+  /** false: it was already running (this start joined it). */
+  started: boolean;
+}
+
+/** Starts the connection's onboarding workflow unless it is running already. */
+export async function startOnboarding(
+  temporal: Client,
+  taskQueue: string,
+  connectionId: string,
+  opts: Omit<OnboardingWorkflowInput, 'connectionId' | 'run'> = {},
+): Promise<OnboardingStart> {
+  const workflowId = onboardingWorkflowId(connectionId);
+  try {
+    await temporal.workflow.start(onboardingWorkflow, {
+      workflowId,
+      taskQueue,
+      args: [{ connectionId, ...opts }],
+      typedSearchAttributes: [
+        { key: ConnectionId, value: connectionId },
+        { key: EntityType, value: 'onboarding' },
+      ],
+      staticSummary: `Onboarding of connection ${connectionId}`,
+    });
+    return { workflowId, started: true };
+  } catch (err) {
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return { workflowId, started: false };
+    throw err;
+  }
+}
+
+/**
+ * After a connect step: once both QuickBooks and ServiceM8 are connected, start the first onboarding.
+ * A connection that was ever onboarded (or is being onboarded) is not imported again by a reconnect.
+ */
+export async function startOnboardingWhenComplete(
+  deps: { temporal: Client; store: ConnectionStore; onboarding: OnboardingStore; taskQueue: string },
+  connectionId: string,
+): Promise<OnboardingStart | null> {
+  const c = await deps.store.get(connectionId);
+  if (!c?.qboRealmId || !c.sm8AuthKind || c.status === 'disconnected') return null;
+  if (await deps.onboarding.everStarted(connectionId)) return null;
+  return startOnboarding(deps.temporal, deps.taskQueue, connectionId, { startedBy: 'connect' });
+}

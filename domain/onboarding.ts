@@ -1,0 +1,93 @@
+/**
+ * Onboarding (CM-1, TAX-1 step, OPS-2 "onboarding shows progress"): the phases in their order and the
+ * progress shape shared by the workflow query, the admin API and the CLI. Pure.
+ */
+export const ONBOARDING_PHASES = ['taxcodes', 'customers', 'items'] as const;
+export type OnboardingPhase = (typeof ONBOARDING_PHASES)[number];
+
+export interface PhaseProgress {
+  phase: OnboardingPhase;
+  state: 'pending' | 'running' | 'done';
+  /** Records to look at (null until counted). */
+  total: number | null;
+  /** Records looked at so far. */
+  done: number;
+  created: number;
+  linked: number;
+  skipped: number;
+  /** Skipped records by reason (inactive, bills_with_parent, category, already_linked, …). */
+  skippedBy: Record<string, number>;
+  /** Phase-specific counts (the tax code sync reports created/updated/deactivated/unchanged). */
+  detail: Record<string, number>;
+}
+
+export interface OnboardingProgress {
+  connectionId: string;
+  run: number;
+  state: 'running' | 'done';
+  startedBy: string;
+  startedAt: string;
+  finishedAt: string | null;
+  phases: PhaseProgress[];
+}
+
+export function emptyPhase(phase: OnboardingPhase): PhaseProgress {
+  return {
+    phase,
+    state: 'pending',
+    total: null,
+    done: 0,
+    created: 0,
+    linked: 0,
+    skipped: 0,
+    skippedBy: {},
+    detail: {},
+  };
+}
+
+/** Whole-run completion from 0 to 1: each phase weighs by its total (a pending phase counts as unknown). */
+export function completion(p: Pick<OnboardingProgress, 'state' | 'phases'>): number {
+  if (p.state === 'done') return 1;
+  let total = 0;
+  let done = 0;
+  for (const ph of p.phases) {
+    if (ph.state === 'done') {
+      total += Math.max(ph.total ?? ph.done, 1);
+      done += Math.max(ph.total ?? ph.done, 1);
+    } else if (ph.total !== null) {
+      total += Math.max(ph.total, 1);
+      done += Math.min(ph.done, ph.total);
+    } else total += 1;
+  }
+  return total === 0 ? 0 : done / total;
+}
+
+/** A text progress bar: `[#########-----------]  45%`. */
+export function progressBar(fraction: number, width = 30): string {
+  const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
+  const filled = Math.round(f * width);
+  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.floor(f * 100)).padStart(3)}%`;
+}
+
+/** One line per phase, for people: "customers  120/300  created 100  linked 15  skipped 5 (inactive 5)". */
+export function phaseLine(p: PhaseProgress): string {
+  const reasons = Object.entries(p.skippedBy)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  const count = p.total === null ? `${p.done}` : `${p.done}/${p.total}`;
+  const detail = Object.entries(p.detail)
+    .map(([k, v]) => `${k} ${v}`)
+    .join('  ');
+  return [
+    p.phase.padEnd(10),
+    p.state.padEnd(8),
+    count.padStart(9),
+    `created ${p.created}`,
+    `linked ${p.linked}`,
+    `skipped ${p.skipped}${reasons ? ` (${reasons})` : ''}`,
+    detail,
+  ]
+    .filter(Boolean)
+    .join('  ')
+    .trimEnd();
+}

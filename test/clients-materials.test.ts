@@ -1,0 +1,391 @@
+/**
+ * Clients and materials both ways (CM-2 … CM-10) end to end, with both simulators delivering webhooks to the
+ * API exactly as the real services would: a user edits a record in one program (through the simulators'
+ * UI-like control API), and the test waits for the other program's record to change.
+ */
+import crypto from 'node:crypto';
+import { clientMaterialStatusQuery } from '../workflows/client-material';
+import { customerWorkflowId, onboardingWorkflowId } from '../domain/workflow-ids';
+import { ACCOUNT_IDS, AU_TAX_CODE_IDS } from '../simulators/quickbooks';
+import { signalInvoice } from '../client/routing';
+import { Sm8Fixtures } from './helpers/sm8-fixtures';
+import { startWorld, type World } from './helpers/world';
+
+const CONN = 'cm';
+let w: World;
+let f: Sm8Fixtures;
+let realm: string;
+type Rec = Record<string, unknown>;
+
+const newRealmId = () => `9341${String(crypto.randomInt(0, 1e12)).padStart(12, '0')}`;
+const sm8One = (object: string, name: string): Rec | undefined =>
+  w.sm8.store.list(object as 'company').find((r) => r.name === name);
+const contactOf = (companyUuid: unknown): Rec | undefined =>
+  w.sm8.store.list('companycontact').find((c) => c.company_uuid === companyUuid && c.active === 1);
+const qboGet = (entity: string, id: string): Rec => {
+  const r = w.qbo.store.get(entity as 'Customer', id, realm);
+  if (!r) throw new Error(`no QuickBooks ${entity} ${id}`);
+  return r;
+};
+const qboNamed = (entity: string, field: string, name: string): Rec[] =>
+  w.qbo.store
+    .list(entity as 'Customer', realm)
+    .filter((r) => String(r[field]).toLowerCase() === name.toLowerCase());
+
+async function eventually<T>(
+  what: string,
+  fn: () => T | undefined | null | false,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function eventuallyAsync<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let delta: Rec;
+let fuse: Rec;
+let cable: Rec;
+
+beforeAll(async () => {
+  w = await startWorld({ webhooks: true, onboarding: true });
+  f = new Sm8Fixtures(w.sm8);
+  f.taxRate('GST', '10');
+  realm = w.qbo.control.createRealm({ companyName: 'CM Trades', realmId: newRealmId() });
+  delta = w.qbo.control.upsertRecord(
+    'Customer',
+    {
+      DisplayName: 'CM Delta Electrical',
+      GivenName: 'Dana',
+      FamilyName: 'Delta',
+      PrimaryEmailAddr: { Address: 'dana@delta.example' },
+      BillAddr: { Line1: '5 Volt Rd', City: 'Newcastle', CountrySubDivisionCode: 'NSW', PostalCode: '2300' },
+    },
+    realm,
+  );
+  fuse = w.qbo.control.upsertRecord(
+    'Item',
+    {
+      Name: 'CM Fuse',
+      Type: 'Service',
+      UnitPrice: 5,
+      IncomeAccountRef: { value: ACCOUNT_IDS.services },
+      SalesTaxCodeRef: { value: AU_TAX_CODE_IDS.gst },
+    },
+    realm,
+  );
+  cable = w.qbo.control.upsertRecord(
+    'Item',
+    {
+      Name: 'CM Cable',
+      Type: 'NonInventory',
+      UnitPrice: 9,
+      PurchaseCost: 2,
+      IncomeAccountRef: { value: ACCOUNT_IDS.sales },
+      ExpenseAccountRef: { value: ACCOUNT_IDS.materials },
+    },
+    realm,
+  );
+  await w.connect(CONN, { realmId: realm });
+  await w.h.client.workflow.getHandle(onboardingWorkflowId(CONN)).result();
+  // The seeding's own QuickBooks webhooks may reach the records' owners first: then the owners import them
+  // (about 10 s after their creation, see IMPORT_GRACE_MS) and onboarding counts them as theirs.
+  await eventually(
+    'the seeded records in ServiceM8',
+    () =>
+      ['CM Delta Electrical'].every((n) => sm8One('company', n)) &&
+      ['CM Fuse', 'CM Cable'].every((n) => sm8One('material', n)),
+  );
+}, 120_000);
+afterAll(async () => {
+  await w.close();
+});
+
+describe('CM-2: then both ways, fast', () => {
+  it('CM-2: a QuickBooks edit of a linked customer reaches the ServiceM8 company and its billing contact', async () => {
+    const company = sm8One('company', 'CM Delta Electrical');
+    expect(company).toBeDefined();
+    w.qbo.control.upsertRecord(
+      'Customer',
+      {
+        Id: delta.Id,
+        PrimaryEmailAddr: { Address: 'accounts@delta.example' },
+        PrimaryPhone: { FreeFormNumber: '02 4000 1234' },
+      },
+      realm,
+    );
+    const contact = await eventually('the new email in ServiceM8', () => {
+      const c = contactOf(company?.uuid);
+      return c?.email === 'accounts@delta.example' ? c : null;
+    });
+    expect(contact.phone).toBe('02 4000 1234');
+  });
+
+  it('CM-2: a ServiceM8 edit of a linked company reaches QuickBooks; our own echo changes nothing more', async () => {
+    const company = sm8One('company', 'CM Delta Electrical') as Rec;
+    w.sm8.control.update('company', String(company.uuid), {
+      address_city: 'Maitland',
+      address_postcode: '2320',
+    });
+    const customer = await eventually('the new city in QuickBooks', () => {
+      const c = qboGet('Customer', String(delta.Id));
+      return (c.BillAddr as Rec | undefined)?.City === 'Maitland' ? c : null;
+    });
+    expect((customer.BillAddr as Rec).PostalCode).toBe('2320');
+    expect((customer.BillAddr as Rec).Line1).toBe('5 Volt Rd');
+    // The QuickBooks webhook of our own write comes back; it must not cause another write anywhere.
+    const token = customer.SyncToken;
+    const editDate = (sm8One('company', 'CM Delta Electrical') as Rec).edit_date;
+    await sleep(4000);
+    expect(qboGet('Customer', String(delta.Id)).SyncToken).toBe(token);
+    expect((sm8One('company', 'CM Delta Electrical') as Rec).edit_date).toBe(editDate);
+  });
+
+  it('CM-2: an email edited on the billing contact in ServiceM8 reaches QuickBooks', async () => {
+    const company = sm8One('company', 'CM Delta Electrical') as Rec;
+    const contact = contactOf(company.uuid) as Rec;
+    w.sm8.control.update('companycontact', String(contact.uuid), { email: 'billing@delta.example' });
+    await eventually(
+      'the new email in QuickBooks',
+      () =>
+        (qboGet('Customer', String(delta.Id)).PrimaryEmailAddr as Rec | undefined)?.Address ===
+        'billing@delta.example',
+    );
+  });
+
+  it('CM-2: a customer and an item created in QuickBooks after onboarding are brought into ServiceM8', async () => {
+    w.qbo.control.upsertRecord(
+      'Customer',
+      { DisplayName: 'CM Newcomer Plumbing', PrimaryEmailAddr: { Address: 'new@comer.example' } },
+      realm,
+    );
+    w.qbo.control.upsertRecord(
+      'Item',
+      {
+        Name: 'CM Tap washer',
+        Type: 'Service',
+        UnitPrice: 1.5,
+        IncomeAccountRef: { value: ACCOUNT_IDS.services },
+      },
+      realm,
+    );
+    const company = await eventually('the new company', () => sm8One('company', 'CM Newcomer Plumbing'));
+    await eventually('its billing contact', () => contactOf(company.uuid)?.email === 'new@comer.example');
+    const material = await eventually('the new material', () => sm8One('material', 'CM Tap washer'));
+    expect(Number(material.price)).toBe(1.5);
+    await sleep(1500);
+    expect(w.sm8.store.list('company').filter((c) => c.name === 'CM Newcomer Plumbing')).toHaveLength(1);
+  });
+
+  it('CM-2: a ServiceM8 price change of a linked material reaches the QuickBooks item', async () => {
+    const m = sm8One('material', 'CM Fuse') as Rec;
+    w.sm8.control.update('material', String(m.uuid), { price: '6.25' });
+    await eventually('the new price in QuickBooks', () => qboGet('Item', String(fuse.Id)).UnitPrice === 6.25);
+  });
+});
+
+describe('CM-3: ServiceM8-born records go with an invoice', () => {
+  it('CM-3: a client created in ServiceM8 is not sent on its own; after its first invoice it syncs both ways', async () => {
+    const uuid = f.client('CM Walk In Client');
+    w.sm8.control.update('company', uuid, { address_city: 'Gosford' }); // another webhook about it
+    await sleep(3000);
+    expect(qboNamed('Customer', 'DisplayName', 'CM Walk In Client')).toHaveLength(0);
+    expect(await w.h.deps.links.bySm8(CONN, 'customer', uuid)).toBeNull();
+
+    const job = f.job({ clientUuid: uuid, lines: [{ name: 'Labour', qty: '1', unit: '100', tax: 'GST' }] });
+    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged');
+    const [customer] = await eventually('the customer created with the invoice', () => {
+      const c = qboNamed('Customer', 'DisplayName', 'CM Walk In Client');
+      return c.length ? c : null;
+    });
+    const link = await eventuallyAsync('its link', () => w.h.deps.links.bySm8(CONN, 'customer', uuid));
+    expect(link.qboId).toBe(String(customer?.Id));
+    // Now a QuickBooks edit comes back to ServiceM8.
+    w.qbo.control.upsertRecord(
+      'Customer',
+      { Id: customer?.Id, PrimaryEmailAddr: { Address: 'walkin@qbo.example' } },
+      realm,
+    );
+    await eventually('the email in ServiceM8', () => contactOf(uuid)?.email === 'walkin@qbo.example', 30_000);
+  });
+});
+
+describe('CM-4 / CM-5: removal', () => {
+  it('CM-4: a customer made inactive in QuickBooks is removed from ServiceM8 (active = 0)', async () => {
+    const c = qboNamed('Customer', 'DisplayName', 'CM Newcomer Plumbing')[0] as Rec;
+    w.qbo.control.upsertRecord('Customer', { Id: c.Id, Active: false }, realm);
+    await eventually(
+      'the company inactive in ServiceM8',
+      () => sm8One('company', 'CM Newcomer Plumbing')?.active === 0,
+    );
+  });
+
+  it('CM-5: a material removed in ServiceM8 makes its linked item inactive in QuickBooks', async () => {
+    const m = sm8One('material', 'CM Tap washer') as Rec;
+    w.sm8.control.update('material', String(m.uuid), { active: 0 });
+    const item = qboNamed('Item', 'Name', 'CM Tap washer')[0] as Rec;
+    await eventually(
+      'the item inactive in QuickBooks',
+      () => qboGet('Item', String(item.Id)).Active === false,
+    );
+  });
+});
+
+describe('CM-8: purchase cost only for purchased items', () => {
+  it('CM-8: cost travels both ways for an item with an expense account, never for one without', async () => {
+    const pipe = sm8One('material', 'CM Cable') as Rec;
+    expect(Number(pipe.cost)).toBe(2);
+    w.sm8.control.update('material', String(pipe.uuid), { cost: '2.75' });
+    await eventually(
+      'the new purchase cost in QuickBooks',
+      () => qboGet('Item', String(cable.Id)).PurchaseCost === 2.75,
+    );
+    w.qbo.control.upsertRecord('Item', { Id: cable.Id, PurchaseCost: 3.1 }, realm);
+    await eventually(
+      'the QuickBooks cost in ServiceM8',
+      () => Number(sm8One('material', 'CM Cable')?.cost) === 3.1,
+    );
+
+    const fuseM = sm8One('material', 'CM Fuse') as Rec;
+    w.sm8.control.update('material', String(fuseM.uuid), { cost: '1.10', item_description: 'Ceramic fuse' });
+    await eventually(
+      'the description in QuickBooks',
+      () => qboGet('Item', String(fuse.Id)).Description === 'Ceramic fuse',
+    );
+    expect(qboGet('Item', String(fuse.Id)).PurchaseCost ?? 0).toBe(0);
+  });
+});
+
+describe('CM-9: conflicts', () => {
+  it('CM-9: both sides change the same field between syncs: the later edit wins, the loser is in the audit log', async () => {
+    const company = sm8One('company', 'CM Delta Electrical') as Rec;
+    w.qbo.control.pauseWebhooks();
+    w.sm8.control.webhooks.pause();
+    try {
+      w.qbo.control.upsertRecord(
+        'Customer',
+        { Id: delta.Id, PrimaryPhone: { FreeFormNumber: '111 QBO' }, GivenName: 'Danielle' },
+        realm,
+      );
+      await sleep(1500); // ServiceM8's edit_date has one-second resolution
+      const contact = contactOf(company.uuid) as Rec;
+      w.sm8.control.update('companycontact', String(contact.uuid), { phone: '222 SM8' });
+    } finally {
+      w.sm8.control.webhooks.resume();
+      w.qbo.control.resumeWebhooks();
+    }
+    await eventually(
+      'the ServiceM8 phone in QuickBooks',
+      () =>
+        (qboGet('Customer', String(delta.Id)).PrimaryPhone as Rec | undefined)?.FreeFormNumber === '222 SM8',
+    );
+    // The field only QuickBooks changed keeps QuickBooks' value and reaches ServiceM8.
+    await eventually(
+      'the QuickBooks first name in ServiceM8',
+      () => contactOf(company.uuid)?.first === 'Danielle',
+    );
+    expect(contactOf(company.uuid)?.phone).toBe('222 SM8');
+    const audit = await w.h.pool.query(
+      `SELECT detail FROM audit_log WHERE connection_id = $1 AND entity_type = 'customer' AND action = 'conflict'`,
+      [CONN],
+    );
+    expect(audit.rows.map((r) => r.detail)).toContainEqual(
+      expect.objectContaining({
+        field: 'phone',
+        kept: 'servicem8',
+        lost: '111 QBO',
+        quickbooks: '111 QBO',
+        servicem8: '222 SM8',
+      }),
+    );
+  });
+});
+
+describe('CM-10: merges', () => {
+  it('CM-10: a QuickBooks customer merged into an unlinked one moves its ServiceM8 link to the survivor', async () => {
+    const loser = w.qbo.control.upsertRecord('Customer', { DisplayName: 'CM Merge Loser' }, realm);
+    const company = await eventually('the loser in ServiceM8', () => sm8One('company', 'CM Merge Loser'));
+    await sleep(500);
+    w.qbo.control.webhookChaos({ dropNext: 1 }); // the survivor's own Create webhook is lost: it stays unlinked
+    const survivor = w.qbo.control.upsertRecord(
+      'Customer',
+      { DisplayName: 'CM Merge Survivor', PrimaryEmailAddr: { Address: 'survivor@merge.example' } },
+      realm,
+    );
+    await sleep(1000);
+    expect(await w.h.deps.links.byQbo(CONN, 'customer', String(survivor.Id))).toBeNull();
+    w.qbo.control.merge({
+      entity: 'Customer',
+      fromId: String(loser.Id),
+      toId: String(survivor.Id),
+      realmId: realm,
+    });
+    const moved = await (async () => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const l = await w.h.deps.links.bySm8(CONN, 'customer', String(company.uuid));
+        if (l?.qboId === String(survivor.Id)) return l;
+        if (Date.now() > deadline) throw new Error(`link not moved: ${JSON.stringify(l)}`);
+        await sleep(100);
+      }
+    })();
+    expect(moved.state).toBe('linked');
+    await eventually(
+      'the survivor name in ServiceM8',
+      () => w.sm8.store.list('company').find((c) => c.uuid === company.uuid)?.name === 'CM Merge Survivor',
+    );
+    expect(w.sm8.store.list('company').filter((c) => c.name === 'CM Merge Survivor')).toHaveLength(1);
+    // OPS-1: the owner's query and search attribute name the survivor too.
+    const handle = w.h.client.workflow.getHandle(customerWorkflowId(CONN, moved.id));
+    const deadline = Date.now() + 15_000;
+    let status = await handle.query(clientMaterialStatusQuery);
+    while (status.qboId !== String(survivor.Id) && Date.now() < deadline) {
+      await sleep(100);
+      status = await handle.query(clientMaterialStatusQuery);
+    }
+    expect(status.qboId).toBe(String(survivor.Id));
+    expect(['SYNCED', 'IN_SYNC']).toContain(status.state); // IN_SYNC: the echo of its own write came back
+  });
+
+  it('CM-10: merged into a customer that is linked already: the merged-away link is marked merged and audited, nothing duplicated', async () => {
+    const a = w.qbo.control.upsertRecord('Customer', { DisplayName: 'CM Twin A' }, realm);
+    const b = w.qbo.control.upsertRecord('Customer', { DisplayName: 'CM Twin B' }, realm);
+    const ca = await eventually('twin A in ServiceM8', () => sm8One('company', 'CM Twin A'));
+    await eventually('twin B in ServiceM8', () => sm8One('company', 'CM Twin B'));
+    const linkA = await eventuallyAsync('twin A linked', () =>
+      w.h.deps.links.bySm8(CONN, 'customer', String(ca.uuid)),
+    );
+    w.qbo.control.merge({ entity: 'Customer', fromId: String(a.Id), toId: String(b.Id), realmId: realm });
+    await eventuallyAsync(
+      'twin A marked merged',
+      async () => (await w.h.deps.links.bySm8(CONN, 'customer', String(ca.uuid)))?.state === 'merged',
+    );
+    expect((await w.h.deps.links.byQbo(CONN, 'customer', String(b.Id)))?.state).toBe('linked');
+    const audit = await w.h.pool.query(
+      `SELECT detail FROM audit_log WHERE connection_id = $1 AND action = 'merged' AND entity_ref LIKE $2`,
+      [CONN, `${String(ca.uuid)}|%`],
+    );
+    expect(audit.rows[0]?.detail).toMatchObject({ mergedInto: String(b.Id) });
+    expect(w.sm8.store.list('company').filter((c) => c.name === 'CM Twin B')).toHaveLength(1);
+    void linkA;
+  });
+});

@@ -1,5 +1,5 @@
 /**
- * Onboarding progress in PostgreSQL (migrations/009): runs, per-phase cursors and one outcome row per
+ * Onboarding progress in PostgreSQL (migrations/008): runs, per-phase cursors and one outcome row per
  * QuickBooks record. Counts are computed from the outcome rows, so a retried page never counts twice.
  * Read by the onboarding activities and by the admin API (GET /admin/connections/:id/onboarding).
  */

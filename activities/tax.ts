@@ -27,7 +27,7 @@ import { qboTaxModel, readQboTaxTables } from './qbo-lookups';
 import { QuickBooksClient } from './quickbooks-client';
 import { ServiceM8Client } from './servicem8-client';
 
-/** Advisory lock class of the tax sync (the number of its migration slot; see migrations for the others). */
+/** Advisory lock class of the tax sync (each module that locks has its own class: 7_283_0xx). */
 const LOCK_CLASS = 7_283_008;
 const LOCK_POLL_MS = 250;
 

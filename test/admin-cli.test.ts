@@ -223,7 +223,7 @@ describe('OPS-2: the webhook inbox', () => {
          RETURNING id::text`,
         [
           eventId,
-          r.entity ?? 'material',
+          r.entity ?? 'jobactivity',
           r.entityId ?? r.key,
           r.state,
           r.state === 'failed' ? 1 : 0,
@@ -262,7 +262,7 @@ describe('OPS-2: the webhook inbox', () => {
     expect(json.rows.find((r) => r.id === ids['list-failed'])).toMatchObject({
       source: 'sm8',
       connectionId: 'ops',
-      entity: 'material',
+      entity: 'jobactivity',
       entityId: 'list-failed',
       state: 'failed',
       attempts: 1,
@@ -325,13 +325,13 @@ describe('OPS-2: the webhook inbox', () => {
       ids['retry-failed'],
     ]);
     expect(row.rows[0]).toEqual({ state: 'routed', routed_to: invoiceWorkflowId('ops', exportedJob) });
-    // Still no owner for ServiceM8 materials: the relay keeps it, now as failed with the reason.
+    // No owner for ServiceM8 job activities (scheduling is never synced): the relay keeps it, now as failed with the reason.
     const unrouted = await w.h.pool.query('SELECT state, last_error FROM webhook_inbox WHERE id = $1', [
       ids['retry-unrouted'],
     ]);
     expect(unrouted.rows[0]).toEqual({
       state: 'failed',
-      last_error: 'PermanentRoutingError: no workflow owns sm8 material events yet',
+      last_error: 'PermanentRoutingError: no workflow owns sm8 jobactivity events yet',
     });
   });
 

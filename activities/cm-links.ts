@@ -132,12 +132,13 @@ export async function rememberContacts(
   linkId: string,
   contactUuids: string[],
 ): Promise<void> {
-  if (!contactUuids.length) return;
+  const unique = [...new Set(contactUuids)]; // one statement may not upsert a row twice
+  if (!unique.length) return;
   await pool.query(
     `INSERT INTO cm_contacts (connection_id, contact_uuid, link_id)
      SELECT $1, unnest($2::text[]), $3
      ON CONFLICT (connection_id, contact_uuid) DO UPDATE SET link_id = EXCLUDED.link_id`,
-    [connectionId, contactUuids, linkId],
+    [connectionId, unique, linkId],
   );
 }
 

@@ -114,11 +114,22 @@ describe('CM-1: import on integration', () => {
     });
     // CM-7: the bookkeeper's QuickBooks customer matches a client already typed into ServiceM8.
     q('Customer', { DisplayName: 'Onb Harbour Cafe', PrimaryEmailAddr: { Address: 'qbo@harbour.example' } });
+    const cafeUuid = crypto.randomUUID();
     w.sm8.control.insert('company', {
-      uuid: crypto.randomUUID(),
+      uuid: cafeUuid,
       name: '  onb harbour CAFE ',
       active: 1,
       address_street: 'old street',
+    });
+    // …with the billing contact typed in ServiceM8: it is updated, not doubled (and remembered once).
+    w.sm8.control.insert('companycontact', {
+      uuid: crypto.randomUUID(),
+      company_uuid: cafeUuid,
+      first: 'Old',
+      email: 'old@harbour.example',
+      type: 'BILLING',
+      is_primary_contact: '1',
+      active: 1,
     });
 
     q('Item', {
@@ -232,7 +243,8 @@ describe('CM-1: import on integration', () => {
     const cafe = cafes[0];
     expect(cafe?.name).toBe('Onb Harbour Cafe'); // QuickBooks' spelling
     expect(cafe?.address_street).toBe(''); // QuickBooks has no address: its (empty) value wins
-    expect(contactsOf(cafe?.uuid)[0]?.email).toBe('qbo@harbour.example');
+    const cafeContacts = contactsOf(cafe?.uuid).filter((c) => c.active === 1);
+    expect(cafeContacts.map((c) => c.email)).toEqual(['qbo@harbour.example']);
     const link = await w.h.deps.links.bySm8(CONN, 'customer', String(cafe?.uuid));
     expect(link?.qboId).toBeTruthy();
     const fees = w.sm8.store

@@ -10,6 +10,7 @@ import type { Governor } from './governor';
 import { createHealthActivities } from './health';
 import { createInvoiceActivities } from './invoice';
 import type { LinkStore } from './link-store';
+import { createPaymentActivities } from './payments';
 import { createPollActivities } from './poll';
 import type { QboTokenManager } from './qbo-tokens';
 import type { QuickBooksClientDeps } from './quickbooks-client';
@@ -38,6 +39,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createConnectionActivities(deps),
     ...createInvoiceActivities(deps),
     ...createPollActivities(deps),
+    ...createPaymentActivities(deps),
   };
 }
 

@@ -3,3 +3,4 @@ export * from './health-check';
 export * from './connection-check';
 export * from './invoice';
 export * from './poll';
+export * from './payments';

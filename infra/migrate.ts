@@ -29,9 +29,11 @@ export function readMigrations(dir = MIGRATIONS_DIR): Migration[] {
       };
     })
     .sort((a, b) => a.version - b.version);
+  // Numbers are handed out to parallel branches in advance (006, 007, …), so a branch may have a gap that
+  // the merge fills; what must never happen is two files with one number.
   migrations.forEach((m, i) => {
-    if (m.version !== i + 1)
-      throw new Error(`Migrations must be numbered 1, 2, 3… without gaps; found ${m.version}`);
+    if (m.version < 1 || (i > 0 && m.version === migrations[i - 1]?.version))
+      throw new Error(`Migration numbers must be unique and positive; found ${m.version} twice or invalid`);
   });
   return migrations;
 }

@@ -22,6 +22,7 @@ import {
   paymentRouteWorkflow,
   paymentsChangedSignal,
   paymentsWorkflow,
+  type PaymentsWorkflowInput,
 } from '../workflows/payments';
 import { ConnectionId, EntityType, Sm8Uuid } from '../workflows/search-attributes';
 
@@ -108,12 +109,13 @@ export async function signalPayments(
   taskQueue: string,
   connectionId: string,
   jobUuid: string,
+  opts: Pick<PaymentsWorkflowInput, 'maxSyncsPerRun'> = {},
 ): Promise<string> {
   const workflowId = paymentsWorkflowId(connectionId, jobUuid);
   await temporal.workflow.signalWithStart(paymentsWorkflow, {
     workflowId,
     taskQueue,
-    args: [{ connectionId, jobUuid }],
+    args: [{ connectionId, jobUuid, ...opts }],
     signal: paymentsChangedSignal,
     signalArgs: [],
     typedSearchAttributes: [

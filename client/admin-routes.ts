@@ -11,8 +11,9 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Pool } from 'pg';
 import type { ConnectionStore } from '../activities/connection-store';
 import type { LinkStore } from '../activities/link-store';
-import { invoiceWorkflowId } from '../domain/workflow-ids';
+import { invoiceWorkflowId, paymentsWorkflowId } from '../domain/workflow-ids';
 import { invoiceStatusQuery } from '../workflows/invoice';
+import { paymentsStatusQuery } from '../workflows/payments';
 import { notifyConnectionRestored } from './connection-events';
 import { signalInvoice } from './routing';
 
@@ -104,7 +105,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     const { connection, jobUuid } = req.params as { connection: string; jobUuid: string };
     const workflowId = invoiceWorkflowId(connection, jobUuid);
     const handle = deps.temporal.workflow.getHandle(workflowId);
-    const [link, exportRow, status, described] = await Promise.all([
+    const paymentsId = paymentsWorkflowId(connection, jobUuid);
+    const [link, exportRow, status, described, paymentsStatus, paymentLinks] = await Promise.all([
       deps.links.bySm8(connection, 'invoice', jobUuid),
       deps.pool.query('SELECT * FROM invoice_exports WHERE connection_id = $1 AND job_uuid = $2', [
         connection,
@@ -112,6 +114,15 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       ]),
       handle.query(invoiceStatusQuery).catch(() => null),
       handle.describe().catch(() => null),
+      deps.temporal.workflow
+        .getHandle(paymentsId)
+        .query(paymentsStatusQuery)
+        .catch(() => null),
+      deps.pool.query(
+        `SELECT origin, sm8_payment_uuid, qbo_payment_id, qbo_invoice_id, amount_cents, state FROM payment_links
+          WHERE connection_id = $1 AND job_uuid = $2 ORDER BY id`,
+        [connection, jobUuid],
+      ),
     ]);
     return {
       workflowId,
@@ -120,6 +131,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       status,
       export: exportRow.rows[0] ?? null,
       link,
+      // PAY-: the job's payments owner and the payments it linked.
+      payments: { workflowId: paymentsId, status: paymentsStatus, links: paymentLinks.rows },
     };
   });
 

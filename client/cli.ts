@@ -22,7 +22,7 @@ Commands
   invoices [--connection C] [--state S]
                                       list invoices by sync state with the reason (e.g. --state BLOCKED)
   resync <connection> <job uuid>      re-sync one job's invoice now
-  show <connection> <job uuid>        a record's workflow, state, reason and links
+  show <connection> <job uuid>        a record's workflow, state, reason and links (and its payments)
   history <workflow id> [--out FILE]  export a workflow's history (JSON) for a bug report
   replay <workflow id> | --file FILE  replay a history against the current code and print the verdict
 

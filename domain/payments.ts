@@ -174,7 +174,8 @@ export function planPayments(qboInvoiceId: string, sides: PaymentSides): Payment
       continue;
     }
     const qFp = paymentFingerprint(q);
-    const sFp = paymentFingerprint(s);
+    // A ServiceM8 payment without a date took QuickBooks' (TxnDate defaults to today): not an edit.
+    const sFp = paymentFingerprint({ amountCents: s.amountCents, date: s.date ?? q.date });
     const was = { amountCents: s.amountCents, date: s.date, active: s.active };
     const update = (cause: Sm8UpdateCause) =>
       actions.push({
@@ -218,7 +219,10 @@ export function planPayments(qboInvoiceId: string, sides: PaymentSides): Payment
 
   for (const q of sides.qbo) {
     if (linkedQbo.has(q.id) || q.amountCents <= 0) continue;
-    if (markedSm8Uuid(q.privateNote)) continue; // our own payment, for a ServiceM8 payment of another job (PAY-5)
+    // Our own payment for a payment of this job is adopted above. One carrying the marker of another job's
+    // payment was moved to this invoice by the bookkeeper (its first job lost it, PAY-3): mirror it here.
+    const marked = markedSm8Uuid(q.privateNote);
+    if (marked && sm8ByUuid.has(marked)) continue;
     actions.push({
       kind: 'mirror_to_sm8',
       qboPaymentId: q.id,

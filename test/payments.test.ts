@@ -22,9 +22,10 @@ let w: World;
 let f: Sm8Fixtures;
 let realm: string;
 const CONN = 'pay';
+const ADMIN_TOKEN = 'pay-admin-token';
 
 beforeAll(async () => {
-  w = await startWorld();
+  w = await startWorld({ env: { ADMIN_TOKEN } });
   f = new Sm8Fixtures(w.sm8);
   f.taxRate('GST', '10');
   realm = (await w.connect(CONN)).realmId;
@@ -636,6 +637,31 @@ describe('TRG-2: payments whose every webhook was lost', () => {
     });
     expect(qboPaidCents(invoiceId)).toBe(3300);
     expect(sm8PaymentsOf(job)).toHaveLength(2);
+  });
+});
+
+describe('OPS-2: payments in the record view', () => {
+  it("OPS-2: the admin record view (sm8qbo show) lists the job's payment links and its payments owner's state", async () => {
+    const { job, invoiceId } = await exportedJob('Shown Payments Pty');
+    const uuid = sm8Payment(job, '12.50');
+    await eventAndSettle([job], sm8Event(uuid));
+    const res = await axios.get<Json>(`${w.apiUrl}/admin/records/${CONN}/${job}`, {
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(res.data.payments).toMatchObject({
+      workflowId: paymentsWorkflowId(CONN, job),
+      status: { state: 'IN_STEP', sm8PaidCents: 1250, qboPaidCents: 1250, qboInvoiceId: invoiceId },
+      links: [
+        {
+          origin: 'sm8',
+          sm8_payment_uuid: uuid,
+          qbo_payment_id: String(qboPaymentsMarked(uuid)[0]?.Id),
+          qbo_invoice_id: invoiceId,
+          amount_cents: '1250',
+          state: 'linked',
+        },
+      ],
+    });
   });
 });
 

@@ -134,17 +134,36 @@ describe('payments plan', () => {
       { kind: 'adopt', sm8Uuid: S1, qboPaymentId: '9', origin: 'sm8' },
     ]);
     expect(ours.some((a) => a.kind === 'send_to_qbo' || a.kind === 'mirror_to_sm8')).toBe(false);
-    // A marked payment of another job's ServiceM8 payment is not mirrored either.
-    const foreign = planPayments(INV, {
+    // Our payment for another job's ServiceM8 payment, moved to this invoice in QuickBooks, is mirrored here
+    // (the other job's owner removes it there): the books of both invoices agree.
+    const moved = planPayments(INV, {
       sm8: [],
       qbo: [qbo({ id: '14', privateNote: sm8PaymentMarker(S2) })],
       links: [],
     });
-    expect(foreign).toEqual([]);
+    expect(moved).toEqual([expect.objectContaining({ kind: 'mirror_to_sm8', qboPaymentId: '14' })]);
+    // A ServiceM8 payment carrying our QuickBooks marker is never sent to QuickBooks (it would count twice there).
+    expect(
+      planPayments(INV, {
+        sm8: [sm8({ uuid: S2, note: qboPaymentMarker('15', 'another invoice') })],
+        qbo: [],
+        links: [],
+      }),
+    ).toEqual([]);
     // Echo of our own write: both sides agree with the stored fingerprints: nothing at all.
     expect(
       planPayments(INV, {
         sm8: [sm8({ uuid: S1 })],
+        qbo: [qbo({ id: '9' })],
+        links: [link({ sm8Uuid: S1 })],
+      }),
+    ).toEqual([]);
+  });
+
+  it('PAY-5: a ServiceM8 payment without a date is not taken for an edit once QuickBooks dated it', () => {
+    expect(
+      planPayments(INV, {
+        sm8: [sm8({ uuid: S1, date: null })],
         qbo: [qbo({ id: '9' })],
         links: [link({ sm8Uuid: S1 })],
       }),

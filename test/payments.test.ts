@@ -351,6 +351,28 @@ describe('PAY-2 / PAY-3: QuickBooks payments come to ServiceM8, and their deleti
   });
 });
 
+describe('a refusal is a reason, not a failed workflow', () => {
+  it('PAY-2: ServiceM8 refusing the mirrored payment (400) shows SYNC_REFUSED; the next event completes it', async () => {
+    const { job, invoiceId } = await exportedJob('Refused Mirror Pty');
+    w.sm8.control.faults.add({
+      method: 'POST',
+      path: '/api_1.0/jobpayment.json',
+      status: 400,
+      body: { errorCode: '1000', message: 'jobpayment.amount is invalid' },
+      count: 1,
+    });
+    const p = qboPayment(customerOf(invoiceId), [[invoiceId, 17]]);
+    const [s] = await eventAndSettle([job], qboEvent(String(p.Id), 'created'));
+    expect(s).toMatchObject({ state: 'OUT_OF_STEP', problems: [{ code: 'SYNC_REFUSED' }] });
+    expect(sm8PaymentsOf(job)).toHaveLength(0);
+    const described = await w.h.client.workflow.getHandle(paymentsWorkflowId(CONN, job)).describe();
+    expect(described.status.name).toBe('RUNNING');
+    const [after] = await eventAndSettle([job], qboEvent(String(p.Id)));
+    expect(after).toMatchObject({ state: 'IN_STEP', problems: [] });
+    expect(activeSm8Cents(job)).toBe(1700);
+  });
+});
+
 describe('PAY-4 / PAY-5: no deletion in ServiceM8 after sending; no echoes', () => {
   it('PAY-4: a sent payment deleted in ServiceM8 is restored, with ONE job note, however often the event comes', async () => {
     const { job, invoiceId } = await exportedJob('Undeletable Payment Pty');

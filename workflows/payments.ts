@@ -9,7 +9,9 @@
  * (a new payment) needs an API read to find its owner, which routers must not do; this short workflow does it.
  */
 import {
+  ActivityFailure,
   allHandlersFinished,
+  ApplicationFailure,
   condition,
   continueAsNew,
   defineQuery,
@@ -307,6 +309,13 @@ export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<Pa
     syncing = true;
     try {
       await gate.run(() => syncOnce());
+    } catch (err) {
+      // A refusal no retry can change (a validation error, a record gone) is a reason, not a failed workflow:
+      // it is shown, and the next event looks again.
+      const refusal = refusalOf(err);
+      if (!refusal) throw err;
+      problems = [{ sm8Uuid: '', code: 'SYNC_REFUSED', text: refusal }];
+      publish(PaymentsState.outOfStep);
     } finally {
       syncing = false;
     }
@@ -320,6 +329,12 @@ export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<Pa
     }
   }
   return status();
+}
+
+/** The message of a non-retryable activity failure (a business refusal), else undefined. */
+function refusalOf(err: unknown): string | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure && cause.nonRetryable ? cause.message : undefined;
 }
 
 /** Another event about the same payment arrived while its owner was being looked up: look again. */
@@ -347,9 +362,15 @@ export async function paymentRouteWorkflow(
   while (dirty) {
     dirty = false;
     looks += 1;
-    const r = await gate.run(() => acts.routePaymentRecord(input));
-    r.woken.forEach((id) => woken.add(id));
-    ignored = r.ignored;
+    try {
+      const r = await gate.run(() => acts.routePaymentRecord(input));
+      r.woken.forEach((id) => woken.add(id));
+      ignored = r.ignored;
+    } catch (err) {
+      const refusal = refusalOf(err);
+      if (!refusal) throw err;
+      ignored = `could not be read: ${refusal}`; // the next poll pass looks again (TRG-2)
+    }
   }
   return { looks, woken: [...woken], ...(ignored ? { ignored } : {}) };
 }

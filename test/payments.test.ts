@@ -4,6 +4,7 @@
  * (client/routing.ts), assertions on the other system's data.
  */
 import crypto from 'node:crypto';
+import { Worker } from '@temporalio/worker';
 import axios from 'axios';
 import { ServiceM8Client } from '../activities/servicem8-client';
 import { routeEntityEvent, signalInvoice, signalPayments, type EntityEvent } from '../client/routing';
@@ -14,6 +15,7 @@ import type { Json } from '../simulators/quickbooks/types';
 import { invoiceStatusQuery } from '../workflows/invoice';
 import { paymentsStatusQuery, type PaymentsStatus } from '../workflows/payments';
 import { pollConnectionWorkflow, reconcileInvoicesWorkflow } from '../workflows/poll';
+import { recordHistoryIfAsked } from './helpers/histories';
 import { qboBornInvoice } from './helpers/qbo-fixtures';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
@@ -710,6 +712,43 @@ describe('history stays bounded', () => {
     expect(qboPaymentsMarked(one)).toHaveLength(1);
     expect(qboPaymentsMarked(two)).toHaveLength(1);
     expect(qboPaidCents(invoiceId)).toBe(2500);
+  });
+});
+
+describe('a payments lifecycle replays deterministically', () => {
+  it('records (with RECORD_HISTORIES=1) and replays the history of send -> mirror -> restore', async () => {
+    const { job, invoiceId } = await exportedJob('Replay Payments Ltd');
+    const uuid = sm8Payment(job, '20.00');
+    await eventAndSettle([job], sm8Event(uuid));
+    const p = qboPayment(customerOf(invoiceId), [[invoiceId, 5]]);
+    await eventAndSettle([job], qboEvent(String(p.Id), 'created'));
+    w.sm8.control.update('jobpayment', uuid, { active: 0 });
+    await eventAndSettle([job], sm8Event(uuid));
+    expect(w.sm8.store.get('jobpayment', uuid)?.active).toBe(1);
+    const workflowId = paymentsWorkflowId(CONN, job);
+    const history = await w.h.client.workflow.getHandle(workflowId).fetchHistory();
+    await expect(
+      Worker.runReplayHistory(
+        { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string } },
+        history,
+        workflowId,
+      ),
+    ).resolves.toBeUndefined();
+    await recordHistoryIfAsked(w.h.client, workflowId, 'payments-lifecycle.json');
+    // The invoice's history with its `payments-after-export` patch marker replays too.
+    const invoiceWfId = invoiceWorkflowId(CONN, job);
+    const invoiceHistory = await w.h.client.workflow.getHandle(invoiceWfId).fetchHistory();
+    expect(
+      invoiceHistory.events?.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'),
+    ).toBe(true);
+    await expect(
+      Worker.runReplayHistory(
+        { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string } },
+        invoiceHistory,
+        invoiceWfId,
+      ),
+    ).resolves.toBeUndefined();
+    await recordHistoryIfAsked(w.h.client, invoiceWfId, 'invoice-payments-after-export.json');
   });
 });
 

@@ -494,6 +494,8 @@ export function createPaymentActivities(deps: ActivityDeps) {
           return { woken: [], ignored: 'its job is not in QuickBooks yet: it is sent after export (PAY-1)' };
         jobs.add(payment.job_uuid);
       } else {
+        // Also the owners a link names, although the router woke them: it read the links before this read of
+        // the payment, and an owner may have linked it in between from an older read.
         const linked = await deps.pool.query<{ job_uuid: string }>(
           'SELECT DISTINCT job_uuid FROM payment_links WHERE connection_id = $1 AND qbo_payment_id = $2',
           [connectionId, input.entityId],

@@ -320,6 +320,10 @@ describe('history stays bounded', () => {
       const st = await payStatus(job);
       return st.idle && st.qboPaidCents === 2500 && st;
     });
+    // A continued run waits for the next event instead of looking again (no loop of runs).
+    const syncsNow = (await payStatus(job)).syncs;
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await payStatus(job)).syncs).toBe(syncsNow);
     const history = await handle.fetchHistory();
     const started = history.events?.[0]?.workflowExecutionStartedEventAttributes;
     expect(started?.continuedExecutionRunId).toBeTruthy();

@@ -79,6 +79,14 @@ interface Carried {
   state: PaymentsStateName;
   qboInvoiceId: string | null;
   syncs: number;
+  /** An event arrived during the last pass of the previous run (else the new run waits for one). */
+  dirty?: boolean;
+  /** What the status showed, so that a continued run answers the same until its first pass. */
+  view?: {
+    last: { sm8: number; qbo: number } | null;
+    payments: PaymentsStatus['payments'];
+    problems: PaymentProblem[];
+  };
 }
 
 export interface PaymentsWorkflowInput {
@@ -97,12 +105,13 @@ const MAX_ROUNDS = 3;
 export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<PaymentsStatus> {
   const { connectionId, jobUuid } = input;
   let s: Carried = input.carried ?? { state: PaymentsState.waitingForExport, qboInvoiceId: null, syncs: 0 };
-  let dirty = true;
+  // A (re)start always looks once; a run continued-as-new looks only if an event is pending.
+  let dirty = input.carried ? input.carried.dirty !== false : true;
   let syncing = false;
   let syncsThisRun = 0;
-  let last: { sm8: number; qbo: number } | null = null;
-  let payments: PaymentsStatus['payments'] = [];
-  let problems: PaymentProblem[] = [];
+  let last: { sm8: number; qbo: number } | null = input.carried?.view?.last ?? null;
+  let payments: PaymentsStatus['payments'] = input.carried?.view?.payments ?? [];
+  let problems: PaymentProblem[] = input.carried?.view?.problems ?? [];
 
   const status = (): PaymentsStatus => ({
     connectionId,
@@ -141,6 +150,11 @@ export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<Pa
       qboPaid: last ? formatMoney(last.qbo) : null,
       problems: problems.map((p) => `${p.code}: ${p.text}`),
     });
+  }
+
+  /** A pass may plan the same refusal in each of its rounds: it is listed once. */
+  function addProblem(p: PaymentProblem): void {
+    if (!problems.some((x) => x.sm8Uuid === p.sm8Uuid && x.code === p.code)) problems.push(p);
   }
 
   function noteOnce(noteKey: string, text: string): Promise<boolean> {
@@ -200,7 +214,7 @@ export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<Pa
             break;
           }
           refused.add(a.sm8Uuid);
-          problems.push({ sm8Uuid: a.sm8Uuid, code: r.code, text: r.text });
+          addProblem({ sm8Uuid: a.sm8Uuid, code: r.code, text: r.text });
           await noteOnce(
             `PAY-1:refused:${a.sm8Uuid}`,
             `the payment of ${formatMoney(a.amountCents)} could not be sent to QuickBooks: ${r.text}`,
@@ -260,7 +274,7 @@ export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<Pa
           if (a.active) writes += 1;
           break;
         case 'refuse':
-          problems.push({ sm8Uuid: a.sm8Uuid, code: a.code, text: a.text });
+          addProblem({ sm8Uuid: a.sm8Uuid, code: a.code, text: a.text });
           await noteOnce(`PAY-1:${a.code}:${a.sm8Uuid}`, a.text);
           break;
       }
@@ -325,7 +339,10 @@ export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<Pa
       syncsThisRun >= (input.maxSyncsPerRun ?? MAX_SYNCS_PER_RUN)
     ) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof paymentsWorkflow>({ ...input, carried: s });
+      await continueAsNew<typeof paymentsWorkflow>({
+        ...input,
+        carried: { ...s, dirty, view: { last, payments, problems } },
+      });
     }
   }
   return status();

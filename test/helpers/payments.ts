@@ -118,6 +118,11 @@ export function paymentTools(ctx: PaymentWorld) {
         .query(invoiceStatusQuery);
       return st.idle && st.state === 'EXPORTED' && st;
     });
+    // PAY-1: the export woke the job's payments owner; its first look is over before the test goes on.
+    await waitFor('the payments owner after export', async () => {
+      const st = await payStatus(job);
+      return st.idle && st.syncs > 0 && st.state === 'IN_STEP';
+    });
     return { job, invoiceId: s.qboInvoiceId as string, client };
   }
 

@@ -12,6 +12,7 @@ import { createHealthActivities } from './health';
 import { createInvoiceActivities } from './invoice';
 import type { LinkStore } from './link-store';
 import { createOnboardingActivities } from './onboarding';
+import { createPaymentActivities } from './payments';
 import { createPollActivities } from './poll';
 import type { QboTokenManager } from './qbo-tokens';
 import type { QuickBooksClientDeps } from './quickbooks-client';
@@ -44,6 +45,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTaxActivities(deps),
     ...createOnboardingActivities(deps),
     ...createCmSyncActivities(deps),
+    ...createPaymentActivities(deps),
   };
 }
 

@@ -483,7 +483,7 @@ export function createInvoiceActivities(deps: ActivityDeps) {
 }
 
 /** A voided QuickBooks invoice stays, with zero amounts and "Voided" in its memo. */
-function isVoided(inv: QboInvoice): boolean {
+export function isVoided(inv: { PrivateNote?: string; TotalAmt?: number }): boolean {
   return /^voided/i.test(inv.PrivateNote ?? '') && (inv.TotalAmt ?? 0) === 0;
 }
 

@@ -13,8 +13,9 @@ import { CONNECTION_ID_PATTERN, type ConnectionStore } from '../activities/conne
 import type { LinkStore } from '../activities/link-store';
 import { OnboardingStore } from '../activities/onboarding-store';
 import { completion } from '../domain/onboarding';
-import { invoiceWorkflowId, onboardingWorkflowId } from '../domain/workflow-ids';
+import { invoiceWorkflowId, onboardingWorkflowId, paymentsWorkflowId } from '../domain/workflow-ids';
 import { invoiceStatusQuery } from '../workflows/invoice';
+import { paymentsStatusQuery } from '../workflows/payments';
 import { notifyConnectionRestored } from './connection-events';
 import { INBOX_STATES, listInbox, retryInboxRow } from './inbox-admin';
 import { startOnboarding } from './onboarding';
@@ -180,8 +181,10 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   app.get('/admin/records/:connection/:jobUuid', { schema: { params: recordParams } }, async (req) => {
     const { connection, jobUuid } = req.params as { connection: string; jobUuid: string };
     const workflowId = invoiceWorkflowId(connection, jobUuid);
-    const handle = (await deps.temporal.get()).workflow.getHandle(workflowId);
-    const [link, exportRow, status, described] = await Promise.all([
+    const temporal = await deps.temporal.get();
+    const handle = temporal.workflow.getHandle(workflowId);
+    const paymentsId = paymentsWorkflowId(connection, jobUuid);
+    const [link, exportRow, status, described, paymentsStatus, paymentLinks] = await Promise.all([
       deps.links.bySm8(connection, 'invoice', jobUuid),
       deps.pool.query('SELECT * FROM invoice_exports WHERE connection_id = $1 AND job_uuid = $2', [
         connection,
@@ -189,6 +192,15 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       ]),
       handle.query(invoiceStatusQuery).catch(() => null),
       handle.describe().catch(() => null),
+      temporal.workflow
+        .getHandle(paymentsId)
+        .query(paymentsStatusQuery)
+        .catch(() => null),
+      deps.pool.query(
+        `SELECT origin, sm8_payment_uuid, qbo_payment_id, qbo_invoice_id, amount_cents, state FROM payment_links
+          WHERE connection_id = $1 AND job_uuid = $2 ORDER BY id`,
+        [connection, jobUuid],
+      ),
     ]);
     return {
       workflowId,
@@ -197,6 +209,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       status,
       export: exportRow.rows[0] ?? null,
       link,
+      // PAY-: the job's payments owner and the payments it linked.
+      payments: { workflowId: paymentsId, status: paymentsStatus, links: paymentLinks.rows },
     };
   });
 

@@ -29,7 +29,7 @@ Commands
                                       webhook events in the inbox (pending, routed, unrouted, failed)
                                       with the counts by state
   inbox retry <id>                    put a failed or unrouted webhook event back in the queue
-  show <connection> <job uuid>        a record's workflow, state, reason and links
+  show <connection> <job uuid>        a record's workflow, state, reason and links (and its payments)
   onboard <connection> [--follow]     import QuickBooks customers and items into ServiceM8 (CM-1);
                                       --follow draws its progress until it is done
   onboarding <connection>             the progress of a connection's onboarding

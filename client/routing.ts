@@ -9,7 +9,12 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { LinkStore } from '../activities/link-store';
-import { invoiceWorkflowId, taxWorkflowId } from '../domain/workflow-ids';
+import {
+  invoiceWorkflowId,
+  paymentRouteWorkflowId,
+  paymentsWorkflowId,
+  taxWorkflowId,
+} from '../domain/workflow-ids';
 import { CM_ROUTERS } from './cm-routing';
 import {
   invoiceWorkflow,
@@ -18,6 +23,13 @@ import {
   sm8JobChangedSignal,
   type InvoiceWorkflowInput,
 } from '../workflows/invoice';
+import {
+  paymentEventSignal,
+  paymentRouteWorkflow,
+  paymentsChangedSignal,
+  paymentsWorkflow,
+  type PaymentsWorkflowInput,
+} from '../workflows/payments';
 import { ConnectionId, EntityType, Sm8Uuid } from '../workflows/search-attributes';
 import { sm8TaxRateChangedSignal, taxWorkflow, type TaxWorkflowInput } from '../workflows/tax';
 
@@ -124,6 +136,66 @@ export async function signalTaxSync(
   return workflowId;
 }
 
+/** Signals (starting if needed) the owner of every payment of one job's invoice (PAY-). Returns its workflow id. */
+export async function signalPayments(
+  temporal: Client,
+  taskQueue: string,
+  connectionId: string,
+  jobUuid: string,
+  opts: Pick<PaymentsWorkflowInput, 'maxSyncsPerRun'> = {},
+): Promise<string> {
+  const workflowId = paymentsWorkflowId(connectionId, jobUuid);
+  await temporal.workflow.signalWithStart(paymentsWorkflow, {
+    workflowId,
+    taskQueue,
+    args: [{ connectionId, jobUuid, ...opts }],
+    signal: paymentsChangedSignal,
+    signalArgs: [],
+    typedSearchAttributes: [
+      { key: ConnectionId, value: connectionId },
+      { key: EntityType, value: 'payments' },
+      { key: Sm8Uuid, value: jobUuid },
+    ],
+    staticSummary: `Payments of ServiceM8 job ${jobUuid}`,
+  });
+  return workflowId;
+}
+
+/** A payment event whose owner no link reveals: a short workflow reads the record and wakes its owner(s). */
+async function lookUpPaymentOwner(
+  deps: RoutingDeps,
+  ev: EntityEvent,
+  source: 'sm8' | 'qbo',
+): Promise<string> {
+  const workflowId = paymentRouteWorkflowId(ev.connectionId, source, ev.entityId);
+  await deps.temporal.workflow.signalWithStart(paymentRouteWorkflow, {
+    workflowId,
+    taskQueue: deps.taskQueue,
+    args: [{ connectionId: ev.connectionId, source, entityId: ev.entityId }],
+    signal: paymentEventSignal,
+    signalArgs: [],
+    typedSearchAttributes: [
+      { key: ConnectionId, value: ev.connectionId },
+      { key: EntityType, value: 'payment-route' },
+    ],
+  });
+  return workflowId;
+}
+
+/** Jobs whose payments a stored link ties to this record (PostgreSQL only, as routers must). */
+async function linkedPaymentJobs(
+  deps: RoutingDeps,
+  connectionId: string,
+  column: 'sm8_payment_uuid' | 'qbo_payment_id',
+  id: string,
+): Promise<string[]> {
+  const r = await deps.pool.query<{ job_uuid: string }>(
+    `SELECT DISTINCT job_uuid FROM payment_links WHERE connection_id = $1 AND ${column} = $2`,
+    [connectionId, id],
+  );
+  return r.rows.map((row) => row.job_uuid);
+}
+
 /** One router per kind of record. Add an entry when a workflow starts owning a new kind. */
 export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
   'sm8:job': (deps, ev) =>
@@ -146,6 +218,24 @@ export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
   'sm8:taxrate': (deps, ev) => signalTaxSync(deps.temporal, deps.taskQueue, ev.connectionId),
   // Clients and materials (CM-2 … CM-10): client/cm-routing.ts.
   ...CM_ROUTERS,
+  // PAY-: a linked ServiceM8 payment wakes its job's payments owner; a new one is looked up (its job is unknown).
+  'sm8:jobpayment': async (deps, ev) => {
+    const [job] = await linkedPaymentJobs(deps, ev.connectionId, 'sm8_payment_uuid', ev.entityId);
+    if (job) return signalPayments(deps.temporal, deps.taskQueue, ev.connectionId, job);
+    return lookUpPaymentOwner(deps, ev, 'sm8');
+  },
+  // PAY-: QuickBooks says only "payment <Id>", which may apply to several invoices or have moved between
+  // them: known owners are woken at once, and unless it was deleted a look-up finds the invoices it applies to now.
+  'qbo:payment': async (deps, ev) => {
+    const jobs = await linkedPaymentJobs(deps, ev.connectionId, 'qbo_payment_id', ev.entityId);
+    const woken = await Promise.all(
+      jobs.map((job) => signalPayments(deps.temporal, deps.taskQueue, ev.connectionId, job)),
+    );
+    if (ev.operation === 'deleted')
+      return woken[0] ?? 'ignored: a deleted QuickBooks payment that was never mirrored';
+    const lookUp = await lookUpPaymentOwner(deps, ev, 'qbo');
+    return woken[0] ?? lookUp;
+  },
 };
 
 /** Whether some workflow owns this kind of record (events of other kinds are kept, not routed). */

@@ -26,3 +26,13 @@ export function customerWorkflowId(connectionId: string, linkId: string): string
 export function itemWorkflowId(connectionId: string, linkId: string): string {
   return `item/${connectionId}/${linkId}`;
 }
+
+/** PAY-: the owner of every payment of one job's exported invoice. */
+export function paymentsWorkflowId(connectionId: string, jobUuid: string): string {
+  return `payments/${connectionId}/${jobUuid}`;
+}
+
+/** PAY-: a short look at one payment event whose owner a router cannot know yet (no link). */
+export function paymentRouteWorkflowId(connectionId: string, source: 'sm8' | 'qbo', id: string): string {
+  return `payment-route/${connectionId}/${source}/${id}`;
+}

@@ -6,3 +6,4 @@ export * from './poll';
 export * from './tax';
 export * from './onboarding';
 export * from './client-material';
+export * from './payments';

@@ -10,6 +10,7 @@ import {
   continueAsNew,
   defineQuery,
   defineSignal,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -237,7 +238,9 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
         { sm8: p.sm8TotalCents, qbo: created.totalCents },
       );
     }
-    return settle(InvoiceSyncState.exported, null, { sm8: p.sm8TotalCents, qbo: created.totalCents });
+    await settle(InvoiceSyncState.exported, null, { sm8: p.sm8TotalCents, qbo: created.totalCents });
+    // PAY-1: payments recorded before export are sent right after it (the payments owner looks now).
+    if (patched('payments-after-export')) await acts.wakePaymentsOwner({ connectionId, jobUuid });
   }
 
   async function followExported(snap: InvoiceSnapshot, lookAtQbo: boolean): Promise<void> {
@@ -294,7 +297,9 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
     }
     if (!r.ok) return settle(InvoiceSyncState.resyncBlocked, r.reason, { sm8: p.sm8TotalCents });
     s = { ...s, lastSyncedTotalCents: p.sm8TotalCents };
-    return settle(InvoiceSyncState.exported, null, { sm8: p.sm8TotalCents, qbo: r.totalCents });
+    await settle(InvoiceSyncState.exported, null, { sm8: p.sm8TotalCents, qbo: r.totalCents });
+    // A new total can let a payment through that QuickBooks refused (more than the open balance).
+    if (patched('payments-after-resync')) await acts.wakePaymentsOwner({ connectionId, jobUuid });
   }
 
   async function syncOnce(lookAtQbo: boolean): Promise<void> {

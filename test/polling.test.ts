@@ -32,6 +32,7 @@ import {
   type ReconcileWorkflowResult,
 } from '../workflows/poll';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
+import { qboBornInvoice } from './helpers/qbo-fixtures';
 import { startWorld, type World } from './helpers/world';
 
 let w: World;
@@ -312,15 +313,15 @@ describe('TRG-2: polling safety net (no webhooks)', () => {
   });
 
   it('TRG-2: a CDC answer capped at 1000 objects is paged on from its newest change: nothing is lost', async () => {
-    // Payments have no owner workflow in this branch, so the 1200 changes are collected, not routed (customers
-    // and items now have owners: 1200 of them would each start a workflow, CM-2).
-    const payer = w.qbo.control.upsertRecord('Customer', { DisplayName: 'CDC Payer' }, realm);
+    // 1200 invoices born in QuickBooks: every CDC entity has an owner now, and these are the changes whose
+    // routing costs no workflow (INV-8: no link, so they are read, looked up and ignored).
+    const first = qboBornInvoice(w.qbo, realm, 'CDC Counter Customer');
     await settle();
     const made = (n: number) => {
       for (let i = 0; i < n; i += 1)
         w.qbo.control.upsertRecord(
-          'Payment',
-          { CustomerRef: { value: payer.Id }, TotalAmt: 1 + i / 100 },
+          'Invoice',
+          { CustomerRef: first.CustomerRef, Line: first.Line, PrivateNote: `counter sale ${i}` },
           realm,
         );
     };
@@ -331,7 +332,7 @@ describe('TRG-2: polling safety net (no webhooks)', () => {
       w.qbo.control.calls().filter((c) => c.realmId === realm && c.endpoint.includes('/cdc')).length;
     const before = cdcCalls();
     const r = await poll();
-    expect(r.qbo?.collected).toEqual({ Payment: 1200 });
+    expect(r.qbo).toMatchObject({ changed: 1200, routed: 0, ignored: 1200, collected: {} });
     expect(r.qbo?.gap).toBeUndefined();
     expect(cdcCalls() - before).toBe(2);
     const next = await poll();

@@ -181,6 +181,15 @@ export function createPaymentActivities(deps: ActivityDeps) {
     );
   }
 
+  /** The link of a ServiceM8 payment the sync just wrote from QuickBooks: linked, fingerprinted as written. */
+  function saveWrittenSm8Link(
+    origin: PaymentOrigin,
+    p: Omit<Parameters<typeof saveLink>[0], 'origin' | 'state' | 'fingerprint'> & { date: string },
+  ): Promise<void> {
+    const fingerprint = paymentFingerprint({ amountCents: p.amountCents, date: p.date });
+    return saveLink({ ...p, origin, state: 'linked', fingerprint });
+  }
+
   async function linksOfInvoice(connectionId: string, jobUuid: string, qboInvoiceId: string) {
     const r = await deps.pool.query<{
       sm8_payment_uuid: string;
@@ -384,17 +393,7 @@ export function createPaymentActivities(deps: ActivityDeps) {
         note: `QuickBooks payment ${input.qboPaymentId}${ref} ${qboPaymentMarker(input.qboPaymentId, input.qboInvoiceId)}`,
         active: 1,
       });
-      await saveLink({
-        connectionId: input.connectionId,
-        origin: 'qbo',
-        sm8Uuid: input.sm8Uuid,
-        qboPaymentId: input.qboPaymentId,
-        qboInvoiceId: input.qboInvoiceId,
-        jobUuid: input.jobUuid,
-        amountCents: input.amountCents,
-        state: 'linked',
-        fingerprint: paymentFingerprint({ amountCents: input.amountCents, date: input.date }),
-      });
+      await saveWrittenSm8Link('qbo', input);
       return { sm8Uuid: input.sm8Uuid };
     },
 
@@ -416,17 +415,7 @@ export function createPaymentActivities(deps: ActivityDeps) {
         ...(input.writeDate ? { timestamp: `${input.date} 00:00:00` } : {}),
         ...(input.activate ? { active: 1 } : {}),
       });
-      await saveLink({
-        connectionId: input.connectionId,
-        origin: input.origin,
-        sm8Uuid: input.sm8Uuid,
-        qboPaymentId: input.qboPaymentId,
-        qboInvoiceId: input.qboInvoiceId,
-        jobUuid: input.jobUuid,
-        amountCents: input.amountCents,
-        state: 'linked',
-        fingerprint: paymentFingerprint({ amountCents: input.amountCents, date: input.date }),
-      });
+      await saveWrittenSm8Link(input.origin, input);
     },
 
     /** PAY-3: the QuickBooks payment was deleted, voided or unapplied: the ServiceM8 payment goes (active = 0). */

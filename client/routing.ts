@@ -6,7 +6,7 @@
  * router in `ROUTERS`, keyed `<source>:<entity>` (lower-case API names: `sm8:job`, `qbo:invoice`, …). An
  * entity without a router has no owner yet: the inbox keeps its events as `unrouted`, polls count them.
  */
-import type { Client } from '@temporalio/client';
+import type { Client, SignalDefinition } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { LinkStore } from '../activities/link-store';
 import {
@@ -68,6 +68,43 @@ const SIGNALS = {
   resync: resyncInvoiceSignal,
 } as const;
 
+/** Where and as what a woken owner runs: its input, and the search attributes and summary support sees. */
+interface WakeOptions<Input> {
+  workflowId: string;
+  taskQueue: string;
+  input: Input;
+  entityType: string;
+  /** The ServiceM8 record the owner is about, when it is about one. */
+  sm8Uuid?: string;
+  summary?: string;
+}
+
+/**
+ * Signal-with-start, the one way every owner is woken: signals it, first starting it with `input` if it has
+ * ended. Returns its workflow id.
+ */
+async function wake<Input extends { connectionId: string }>(
+  temporal: Client,
+  workflow: (input: Input) => Promise<unknown>,
+  signal: SignalDefinition<[]>,
+  o: WakeOptions<Input>,
+): Promise<string> {
+  await temporal.workflow.signalWithStart(workflow, {
+    workflowId: o.workflowId,
+    taskQueue: o.taskQueue,
+    args: [o.input],
+    signal,
+    signalArgs: [],
+    typedSearchAttributes: [
+      { key: ConnectionId, value: o.input.connectionId },
+      { key: EntityType, value: o.entityType },
+      ...(o.sm8Uuid === undefined ? [] : [{ key: Sm8Uuid, value: o.sm8Uuid }]),
+    ],
+    ...(o.summary === undefined ? {} : { staticSummary: o.summary }),
+  });
+  return o.workflowId;
+}
+
 /** Signals (starting if needed) the invoice workflow of one ServiceM8 job. Returns its workflow id. */
 export async function signalInvoice(
   temporal: Client,
@@ -77,21 +114,14 @@ export async function signalInvoice(
   event: InvoiceEvent,
   opts: Pick<InvoiceWorkflowInput, 'blockedRetry' | 'maxSyncsPerRun'> = {},
 ): Promise<string> {
-  const workflowId = invoiceWorkflowId(connectionId, jobUuid);
-  await temporal.workflow.signalWithStart(invoiceWorkflow, {
-    workflowId,
+  return wake(temporal, invoiceWorkflow, SIGNALS[event], {
+    workflowId: invoiceWorkflowId(connectionId, jobUuid),
     taskQueue,
-    args: [{ connectionId, jobUuid, ...opts }],
-    signal: SIGNALS[event],
-    signalArgs: [],
-    typedSearchAttributes: [
-      { key: ConnectionId, value: connectionId },
-      { key: EntityType, value: 'invoice' },
-      { key: Sm8Uuid, value: jobUuid },
-    ],
-    staticSummary: `Invoice of ServiceM8 job ${jobUuid}`,
+    input: { connectionId, jobUuid, ...opts },
+    entityType: 'invoice',
+    sm8Uuid: jobUuid,
+    summary: `Invoice of ServiceM8 job ${jobUuid}`,
   });
-  return workflowId;
 }
 
 /**
@@ -120,20 +150,13 @@ export async function signalTaxSync(
   connectionId: string,
   opts: Pick<TaxWorkflowInput, 'idleEnd'> = {},
 ): Promise<string> {
-  const workflowId = taxWorkflowId(connectionId);
-  await temporal.workflow.signalWithStart(taxWorkflow, {
-    workflowId,
+  return wake(temporal, taxWorkflow, sm8TaxRateChangedSignal, {
+    workflowId: taxWorkflowId(connectionId),
     taskQueue,
-    args: [{ connectionId, ...opts }],
-    signal: sm8TaxRateChangedSignal,
-    signalArgs: [],
-    typedSearchAttributes: [
-      { key: ConnectionId, value: connectionId },
-      { key: EntityType, value: 'tax' },
-    ],
-    staticSummary: `Tax rates of connection ${connectionId}`,
+    input: { connectionId, ...opts },
+    entityType: 'tax',
+    summary: `Tax rates of connection ${connectionId}`,
   });
-  return workflowId;
 }
 
 /** Signals (starting if needed) the owner of every payment of one job's invoice (PAY-). Returns its workflow id. */
@@ -144,21 +167,14 @@ export async function signalPayments(
   jobUuid: string,
   opts: Pick<PaymentsWorkflowInput, 'maxSyncsPerRun'> = {},
 ): Promise<string> {
-  const workflowId = paymentsWorkflowId(connectionId, jobUuid);
-  await temporal.workflow.signalWithStart(paymentsWorkflow, {
-    workflowId,
+  return wake(temporal, paymentsWorkflow, paymentsChangedSignal, {
+    workflowId: paymentsWorkflowId(connectionId, jobUuid),
     taskQueue,
-    args: [{ connectionId, jobUuid, ...opts }],
-    signal: paymentsChangedSignal,
-    signalArgs: [],
-    typedSearchAttributes: [
-      { key: ConnectionId, value: connectionId },
-      { key: EntityType, value: 'payments' },
-      { key: Sm8Uuid, value: jobUuid },
-    ],
-    staticSummary: `Payments of ServiceM8 job ${jobUuid}`,
+    input: { connectionId, jobUuid, ...opts },
+    entityType: 'payments',
+    sm8Uuid: jobUuid,
+    summary: `Payments of ServiceM8 job ${jobUuid}`,
   });
-  return workflowId;
 }
 
 /** A payment event whose owner no link reveals: a short workflow reads the record and wakes its owner(s). */
@@ -167,19 +183,12 @@ async function lookUpPaymentOwner(
   ev: EntityEvent,
   source: 'sm8' | 'qbo',
 ): Promise<string> {
-  const workflowId = paymentRouteWorkflowId(ev.connectionId, source, ev.entityId);
-  await deps.temporal.workflow.signalWithStart(paymentRouteWorkflow, {
-    workflowId,
+  return wake(deps.temporal, paymentRouteWorkflow, paymentEventSignal, {
+    workflowId: paymentRouteWorkflowId(ev.connectionId, source, ev.entityId),
     taskQueue: deps.taskQueue,
-    args: [{ connectionId: ev.connectionId, source, entityId: ev.entityId }],
-    signal: paymentEventSignal,
-    signalArgs: [],
-    typedSearchAttributes: [
-      { key: ConnectionId, value: ev.connectionId },
-      { key: EntityType, value: 'payment-route' },
-    ],
+    input: { connectionId: ev.connectionId, source, entityId: ev.entityId },
+    entityType: 'payment-route',
   });
-  return workflowId;
 }
 
 /** Jobs whose payments a stored link ties to this record (PostgreSQL only, as routers must). */

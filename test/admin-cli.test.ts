@@ -9,12 +9,11 @@ import axios from 'axios';
 import { runCli } from '../client/cli';
 import { cleanupInbox } from '../client/inbox-admin';
 import { signalInvoice } from '../client/routing';
-import { LazyTemporal } from '../client/temporal-client';
-import { startInboxRelay } from '../client/webhook-inbox';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import { invoiceStatusQuery } from '../workflows/invoice';
 import { testEnv } from './helpers/env';
 import { HISTORIES_DIR } from './helpers/histories';
+import { startTestRelay, withTestRelay } from './helpers/relay';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
 
@@ -306,21 +305,11 @@ describe('OPS-2: the webhook inbox', () => {
     await expect(cli('inbox', 'retry', '999999999999')).rejects.toMatchObject({ response: { status: 404 } });
     await expect(cli('inbox', 'retry')).rejects.toThrow(/usage: sm8qbo inbox retry <id>/);
 
-    const stopRelay = startInboxRelay({
-      pool: w.h.pool,
-      temporal: LazyTemporal.of(w.h.client),
-      links: w.h.deps.links,
-      taskQueue: w.h.taskQueue,
-      retentionDays: 14,
-      intervalMs: 100,
-    });
-    try {
+    await withTestRelay(w, async () => {
       const deadline = Date.now() + 30_000;
       while ((await stateOf(ids['retry-failed'] as string)) !== 'routed' && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 100));
-    } finally {
-      await stopRelay();
-    }
+    });
     const row = await w.h.pool.query('SELECT state, routed_to FROM webhook_inbox WHERE id = $1', [
       ids['retry-failed'],
     ]);
@@ -345,14 +334,7 @@ describe('OPS-2: the webhook inbox', () => {
     ]);
     const eventsBefore = await eventsLeft(ids);
     // The relay cleans up as it starts, then not again within the hour.
-    const stopRelay = startInboxRelay({
-      pool: w.h.pool,
-      temporal: LazyTemporal.of(w.h.client),
-      links: w.h.deps.links,
-      taskQueue: w.h.taskQueue,
-      retentionDays: 14,
-      intervalMs: 50,
-    });
+    const stopRelay = startTestRelay(w, { intervalMs: 50 });
     let late: Record<string, string> = {};
     try {
       const deadline = Date.now() + 10_000;

@@ -4,26 +4,14 @@
  * as part one (test/payments.test.ts); each file has its own connection, so its own API budget.
  */
 import crypto from 'node:crypto';
-import { Worker } from '@temporalio/worker';
 import axios from 'axios';
 import { signalPayments, type EntityEvent } from '../client/routing';
 import { invoiceWorkflowId, paymentsWorkflowId } from '../domain/workflow-ids';
 import type { Json } from '../simulators/quickbooks/types';
 import { pollConnectionWorkflow, reconcileInvoicesWorkflow } from '../workflows/poll';
-import { recordHistoryIfAsked } from './helpers/histories';
-import { paymentTools, type PaymentWorld } from './helpers/payments';
-import { Sm8Fixtures } from './helpers/sm8-fixtures';
-import { startWorld, type World } from './helpers/world';
-
-// Each file's connection shares one ServiceM8 budget (171 calls a minute): tests may wait for permits.
-jest.setTimeout(180_000);
-
-let w: World;
-let f: Sm8Fixtures;
-let realm: string;
-const CONN = 'paybooks';
-const ctx = { conn: CONN } as PaymentWorld;
-const {
+import { expectReplays } from './helpers/histories';
+import {
+  startPaymentWorld,
   waitFor,
   payStatus,
   syncsOf,
@@ -42,15 +30,19 @@ const {
   qboPayment,
   qboPaymentOp,
   customerOf,
-} = paymentTools(ctx);
+} from './helpers/payments';
+import type { World } from './helpers/world';
+
+// Each file's connection shares one ServiceM8 budget (171 calls a minute): tests may wait for permits.
+jest.setTimeout(180_000);
+
+let w: World;
+let realm: string;
+const CONN = 'paybooks';
 const ADMIN_TOKEN = 'paybooks-admin-token';
 
 beforeAll(async () => {
-  w = await startWorld({ env: { ADMIN_TOKEN } });
-  f = new Sm8Fixtures(w.sm8);
-  f.taxRate('GST', '10');
-  realm = (await w.connect(CONN)).realmId;
-  Object.assign(ctx, { w, f, realm });
+  ({ w, realm } = await startPaymentWorld(CONN, { env: { ADMIN_TOKEN } }));
 });
 afterAll(async () => {
   await w.close();
@@ -344,29 +336,14 @@ describe('a payments lifecycle replays deterministically', () => {
     await eventAndSettle([job], sm8Event(uuid));
     expect(w.sm8.store.get('jobpayment', uuid)?.active).toBe(1);
     const workflowId = paymentsWorkflowId(CONN, job);
-    const history = await w.h.client.workflow.getHandle(workflowId).fetchHistory();
-    await expect(
-      Worker.runReplayHistory(
-        { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string } },
-        history,
-        workflowId,
-      ),
-    ).resolves.toBeUndefined();
-    await recordHistoryIfAsked(w.h.client, workflowId, 'payments-lifecycle.json');
+    await expectReplays(w.h.client, workflowId, 'payments-lifecycle.json');
     // The invoice's history with its `payments-after-export` patch marker replays too.
     const invoiceWfId = invoiceWorkflowId(CONN, job);
     const invoiceHistory = await w.h.client.workflow.getHandle(invoiceWfId).fetchHistory();
     expect(
       invoiceHistory.events?.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'),
     ).toBe(true);
-    await expect(
-      Worker.runReplayHistory(
-        { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string } },
-        invoiceHistory,
-        invoiceWfId,
-      ),
-    ).resolves.toBeUndefined();
-    await recordHistoryIfAsked(w.h.client, invoiceWfId, 'invoice-payments-after-export.json');
+    await expectReplays(w.h.client, invoiceWfId, 'invoice-payments-after-export.json');
   });
 });
 

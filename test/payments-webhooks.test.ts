@@ -5,13 +5,18 @@
  */
 import crypto from 'node:crypto';
 import axios from 'axios';
-import { toCents } from '../domain/money';
-import { sm8PaymentMarker } from '../domain/payments';
-import { paymentsWorkflowId } from '../domain/workflow-ids';
 import type { Json } from '../simulators/quickbooks/types';
-import { paymentsStatusQuery, type PaymentsStatus } from '../workflows/payments';
-import { Sm8Fixtures } from './helpers/sm8-fixtures';
-import { startWorld, type World } from './helpers/world';
+import type { PaymentsStatus } from '../workflows/payments';
+import {
+  activeSm8Cents,
+  payStatus,
+  qboPaymentsMarked,
+  sm8PaymentsOf,
+  startPaymentWorld,
+  waitFor,
+} from './helpers/payments';
+import type { Sm8Fixtures } from './helpers/sm8-fixtures';
+import type { World } from './helpers/world';
 
 const CONN = 'payhooks';
 let w: World;
@@ -19,45 +24,11 @@ let f: Sm8Fixtures;
 let realm: string;
 
 beforeAll(async () => {
-  w = await startWorld({ webhooks: true, env: { LOG_LEVEL: 'error' } });
-  f = new Sm8Fixtures(w.sm8);
-  f.taxRate('GST', '10');
-  realm = (await w.connect(CONN)).realmId;
+  ({ w, f, realm } = await startPaymentWorld(CONN, { webhooks: true, env: { LOG_LEVEL: 'error' } }));
 });
 afterAll(async () => {
   await w?.close();
 });
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | false | null | undefined>,
-  ms = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-const payStatus = (job: string): Promise<PaymentsStatus> =>
-  w.h.client.workflow.getHandle(paymentsWorkflowId(CONN, job)).query(paymentsStatusQuery);
-const sm8PaymentsOf = (job: string): Json[] =>
-  w.sm8.store.list('jobpayment').filter((p) => p.job_uuid === job) as Json[];
-const activeSm8Cents = (job: string) =>
-  sm8PaymentsOf(job)
-    .filter((p) => p.active === 1)
-    .reduce((sum, p) => sum + (toCents(p.amount) ?? 0), 0);
-const qboPaymentsMarked = (uuid: string) =>
-  w.qbo.store
-    .list('Payment', realm)
-    .filter((p) => String(p.PrivateNote ?? '').includes(sm8PaymentMarker(uuid)));
 
 /** Every webhook delivered and routed, the owner idle, and nothing moving for a while. */
 async function quiet(job: string): Promise<PaymentsStatus> {

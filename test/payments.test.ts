@@ -8,20 +8,8 @@ import { toCents } from '../domain/money';
 import { qboPaymentMarker } from '../domain/payments';
 import { paymentsWorkflowId } from '../domain/workflow-ids';
 import type { Json } from '../simulators/quickbooks/types';
-import { paymentTools, type PaymentWorld } from './helpers/payments';
-import { qboBornInvoice } from './helpers/qbo-fixtures';
-import { Sm8Fixtures } from './helpers/sm8-fixtures';
-import { startWorld, type World } from './helpers/world';
-
-// Each file's connection shares one ServiceM8 budget (171 calls a minute): tests may wait for permits.
-jest.setTimeout(180_000);
-
-let w: World;
-let f: Sm8Fixtures;
-let realm: string;
-const CONN = 'pay';
-const ctx = { conn: CONN } as PaymentWorld;
-const {
+import {
+  startPaymentWorld,
   waitFor,
   payStatus,
   route,
@@ -40,15 +28,22 @@ const {
   qboPayment,
   qboPaymentOp,
   customerOf,
-} = paymentTools(ctx);
+} from './helpers/payments';
+import { qboBornInvoice } from './helpers/qbo-fixtures';
+import type { Sm8Fixtures } from './helpers/sm8-fixtures';
+import type { World } from './helpers/world';
+
+// Each file's connection shares one ServiceM8 budget (171 calls a minute): tests may wait for permits.
+jest.setTimeout(180_000);
+
+let w: World;
+let f: Sm8Fixtures;
+let realm: string;
+const CONN = 'pay';
 const ADMIN_TOKEN = 'pay-admin-token';
 
 beforeAll(async () => {
-  w = await startWorld({ env: { ADMIN_TOKEN } });
-  f = new Sm8Fixtures(w.sm8);
-  f.taxRate('GST', '10');
-  realm = (await w.connect(CONN)).realmId;
-  Object.assign(ctx, { w, f, realm });
+  ({ w, f, realm } = await startPaymentWorld(CONN, { env: { ADMIN_TOKEN } }));
 });
 afterAll(async () => {
   await w.close();

@@ -10,7 +10,6 @@ import { QuickBooksClient } from '../activities/quickbooks-client';
 import { ServiceM8Client } from '../activities/servicem8-client';
 import { buildApiServer } from '../client/api-server';
 import { LazyTemporal } from '../client/temporal-client';
-import { startInboxRelay } from '../client/webhook-inbox';
 import { ensureServiceM8Subscriptions, SM8_SUBSCRIPTIONS } from '../client/webhook-subscriptions';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import { invoiceStatusQuery } from '../workflows/invoice';
@@ -20,8 +19,10 @@ import { buildApiDeps } from '../workers/activity-deps';
 import { testConfig } from './helpers/env';
 import { freePort } from './setup/global-setup';
 import { qboBornInvoice } from './helpers/qbo-fixtures';
-import { Sm8Fixtures } from './helpers/sm8-fixtures';
-import { startWorld, TEST_QBO_WEBHOOK_VERIFIER, type World } from './helpers/world';
+import { startConnectedWorld } from './helpers/connected-world';
+import { startTestRelay, withTestRelay } from './helpers/relay';
+import type { Sm8Fixtures } from './helpers/sm8-fixtures';
+import { TEST_QBO_WEBHOOK_VERIFIER, type World } from './helpers/world';
 
 const CONN = 'hooks';
 let w: World;
@@ -30,10 +31,7 @@ let realm: string;
 
 beforeAll(async () => {
   // Warnings (refused deliveries, Temporal unreachable) are expected here: keep the output readable.
-  w = await startWorld({ webhooks: true, env: { LOG_LEVEL: 'error' } });
-  f = new Sm8Fixtures(w.sm8);
-  f.taxRate('GST', '10');
-  realm = (await w.connect(CONN)).realmId;
+  ({ w, f, realm } = await startConnectedWorld(CONN, { webhooks: true, env: { LOG_LEVEL: 'error' } }));
 });
 afterAll(async () => {
   await w?.close();
@@ -587,28 +585,14 @@ describe('TRG-1: an event is never lost, even when Temporal is down', () => {
       expect(await qboEvents(invoiceId, 'emailed')).toHaveLength(1);
 
       // A relay that still cannot reach Temporal keeps it pending (retrying with backoff).
-      const stopDownRelay = startInboxRelay({
-        pool: w.h.pool,
-        temporal: LazyTemporal.of(unreachable),
-        links: w.h.deps.links,
-        taskQueue: w.h.taskQueue,
-        retentionDays: 14,
-        intervalMs: 100,
-      });
+      const stopDownRelay = startTestRelay(w, { temporal: unreachable });
       await waitFor('a retry', async () => ((await qboEvents(invoiceId, 'emailed'))[0]?.attempts ?? 0) >= 2);
       await stopDownRelay();
       expect((await qboEvents(invoiceId, 'emailed'))[0]?.state).toBe('pending');
       expect(f.get('job', job).invoice_sent).toBe(0);
 
       // Temporal is back: the relay routes it, and the effect happens.
-      stopRelay = startInboxRelay({
-        pool: w.h.pool,
-        temporal: LazyTemporal.of(w.h.client),
-        links: w.h.deps.links,
-        taskQueue: w.h.taskQueue,
-        retentionDays: 14,
-        intervalMs: 100,
-      });
+      stopRelay = startTestRelay(w);
       await waitFor('invoice_sent = 1', () => f.get('job', job).invoice_sent === 1);
       const [routed] = await qboEvents(invoiceId, 'emailed');
       expect(routed).toMatchObject({
@@ -669,22 +653,12 @@ describe('TRG-1: an event is never lost, even when Temporal is down', () => {
       await temporal.close();
     }
     // Temporal back (the relay of an API that reaches it): the stored event is routed.
-    const stopRelay = startInboxRelay({
-      pool: w.h.pool,
-      temporal: LazyTemporal.of(w.h.client),
-      links: w.h.deps.links,
-      taskQueue: w.h.taskQueue,
-      retentionDays: 14,
-      intervalMs: 100,
-    });
-    try {
+    await withTestRelay(w, async () => {
       const [routed] = await waitFor('the relay to route the stored event', async () => {
         const rows = await inbox(`event_id = $1`, [event.id]);
         return rows[0]?.state === 'routed' && rows;
       });
       expect(routed?.routed_to).toMatch(/^ignored: .*INV-8/);
-    } finally {
-      await stopRelay();
-    }
+    });
   });
 });

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 
 export const HISTORIES_DIR = path.resolve(__dirname, '..', 'histories');
@@ -17,4 +18,17 @@ export async function recordHistoryIfAsked(
   if (!process.env.RECORD_HISTORIES) return;
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   fs.writeFileSync(path.join(HISTORIES_DIR, fileName), historyToJSON(history) + '\n');
+}
+
+/** The workflow's history so far replays on today's workflow code; recorded as `fileName` when asked. */
+export async function expectReplays(client: Client, workflowId: string, fileName: string): Promise<void> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  await expect(
+    Worker.runReplayHistory(
+      { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE as string } },
+      history,
+      workflowId,
+    ),
+  ).resolves.toBeUndefined();
+  await recordHistoryIfAsked(client, workflowId, fileName);
 }

@@ -20,6 +20,14 @@ import { ServiceM8Client } from './servicem8-client';
 type RecordPhase = Exclude<OnboardingPhase, 'taxcodes'>;
 const ENTITY = { customers: 'Customer', items: 'Item' } as const;
 
+/** One page to import: its records (each with the ServiceM8 uuids the workflow gave it) and the next cursor. */
+interface PageInput<R extends { qboId: string }> {
+  connectionId: string;
+  run: number;
+  records: R[];
+  nextPosition: number;
+}
+
 /** A ServiceM8 refusal of one record (its own validation message) is a skip, not a failed import. */
 function refusal(err: unknown): string | null {
   if (err instanceof ApplicationFailure && err.type === FailureType.validation) return err.message;
@@ -50,7 +58,7 @@ export function createOnboardingActivities(deps: ActivityDeps) {
    * The phase cursor moves to `nextPosition` afterwards; a page retried skips the records already recorded.
    */
   async function importPage<Q extends { Id: string }, R extends { qboId: string }, C>(
-    input: { connectionId: string; run: number; records: R[]; nextPosition: number },
+    input: PageInput<R>,
     kind: {
       phase: RecordPhase;
       entity: 'customer' | 'item';
@@ -169,12 +177,9 @@ export function createOnboardingActivities(deps: ActivityDeps) {
     },
 
     /** CM-1/CM-6/CM-7: imports one page of customers; the cursor moves to `nextPosition` afterwards. */
-    async importCustomerPage(input: {
-      connectionId: string;
-      run: number;
-      records: Array<{ qboId: string; companyUuid: string; contactUuid: string }>;
-      nextPosition: number;
-    }): Promise<OnboardingProgress | null> {
+    async importCustomerPage(
+      input: PageInput<{ qboId: string; companyUuid: string; contactUuid: string }>,
+    ): Promise<OnboardingProgress | null> {
       return importPage(input, {
         phase: 'customers',
         entity: 'customer',
@@ -186,12 +191,9 @@ export function createOnboardingActivities(deps: ActivityDeps) {
     },
 
     /** CM-1/CM-7/CM-8: imports one page of items; the cursor moves to `nextPosition` afterwards. */
-    async importItemPage(input: {
-      connectionId: string;
-      run: number;
-      records: Array<{ qboId: string; materialUuid: string }>;
-      nextPosition: number;
-    }): Promise<OnboardingProgress | null> {
+    async importItemPage(
+      input: PageInput<{ qboId: string; materialUuid: string }>,
+    ): Promise<OnboardingProgress | null> {
       return importPage(input, {
         phase: 'items',
         entity: 'item',

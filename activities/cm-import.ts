@@ -23,8 +23,9 @@ import {
 import { FailureType } from '../domain/failures';
 import { sameName } from '../domain/names';
 import { flag, type Sm8Company, type Sm8CompanyContact, type Sm8Material } from '../domain/servicem8-types';
-import { linkSynced, rememberContacts } from './cm-links';
+import { linkSynced, rememberContacts, type SyncedFields } from './cm-links';
 import type { ActivityDeps } from './index';
+import type { Link } from './link-store';
 import type { ServiceM8Client } from './servicem8-client';
 
 function isValidation(err: unknown, mentioning: string): boolean {
@@ -54,6 +55,38 @@ export async function unlinkedCandidates<T extends { uuid: string; active: unkno
   ]);
   const taken = new Set(linked.map((l) => l.sm8Uuid));
   return records.filter((r) => !taken.has(r.uuid));
+}
+
+/**
+ * Links an imported record as synced, and takes it out of the candidates so a later record of the same page
+ * cannot claim it again.
+ */
+async function claimAndLink<F>(
+  deps: ActivityDeps,
+  connectionId: string,
+  candidates: Array<{ uuid: string }>,
+  intoLinkId: string | undefined,
+  imported: {
+    entity: 'customer' | 'item';
+    sm8Uuid: string;
+    record: { Id: string; SyncToken: string };
+    synced: SyncedFields<F>;
+  },
+): Promise<Link> {
+  const at = candidates.findIndex((c) => c.uuid === imported.sm8Uuid);
+  if (at >= 0) candidates.splice(at, 1);
+  const { entity, sm8Uuid, record, synced } = imported;
+  return linkSynced<F>(
+    deps.pool,
+    deps.links,
+    connectionId,
+    entity,
+    sm8Uuid,
+    record.Id,
+    synced,
+    record.SyncToken,
+    intoLinkId,
+  );
 }
 
 /** Whether a contact body carries anything (an empty billing contact is not created). */
@@ -89,20 +122,12 @@ export async function importCustomer(
     await sm8.create('companycontact', uuids.contactUuid, sm8BillingContactBody(fields, companyUuid));
     contactUuid = uuids.contactUuid;
   }
-  // Taken out of the candidates so a later record of the same page cannot claim it again.
-  const at = candidates.findIndex((c) => c.uuid === companyUuid);
-  if (at >= 0) candidates.splice(at, 1);
-  const link = await linkSynced<ClientFields>(
-    deps.pool,
-    deps.links,
-    connectionId,
-    'customer',
-    companyUuid,
-    customer.Id,
-    { sm8: fields, qbo: fields },
-    customer.SyncToken,
-    intoLinkId,
-  );
+  const link = await claimAndLink<ClientFields>(deps, connectionId, candidates, intoLinkId, {
+    entity: 'customer',
+    sm8Uuid: companyUuid,
+    record: customer,
+    synced: { sm8: fields, qbo: fields },
+  });
   await rememberContacts(deps.pool, connectionId, link.id, [
     ...contacts.map((c) => c.uuid),
     ...(contactUuid ? [contactUuid] : []),
@@ -152,18 +177,11 @@ export async function importItem(
     written = { ...written, sku: '' };
     await write(written);
   }
-  const at = candidates.findIndex((m) => m.uuid === uuid);
-  if (at >= 0) candidates.splice(at, 1);
-  const link = await linkSynced<MaterialFields>(
-    deps.pool,
-    deps.links,
-    connectionId,
-    'item',
-    uuid,
-    item.Id,
-    { sm8: written, qbo: fields },
-    item.SyncToken,
-    intoLinkId,
-  );
+  const link = await claimAndLink<MaterialFields>(deps, connectionId, candidates, intoLinkId, {
+    entity: 'item',
+    sm8Uuid: uuid,
+    record: item,
+    synced: { sm8: written, qbo: fields },
+  });
   return { outcome: match && !mine ? 'linked' : 'created', sm8Uuid: uuid, linkId: link.id };
 }

@@ -3,37 +3,17 @@
  * field by field (domain/field-merge.ts), write only what changed, store what was synced (fingerprints kill
  * our own echoes), log conflicts' losing values (CM-9), bring QuickBooks-born records into ServiceM8
  * (CM-2 after onboarding, with CM-6/CM-7), and move a link to the survivor of a QuickBooks merge (CM-10).
+ * One flow serves both kinds of link (syncLink); what differs between customers and items is in
+ * cm-link-kinds.ts.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  clientFromQbo,
-  clientFromSm8,
-  customerImportSkip,
-  existingBillingContact,
-  qboCustomerBody,
-  sm8BillingContactBody,
-  sm8CompanyBody,
-  type ClientFields,
-  type QboCustomerRecord,
-} from '../domain/customer-sync';
 import { FailureType } from '../domain/failures';
-import { GENERIC_ITEM_KEY } from '../domain/item';
 import { planMerge, sm8TimeToEpochMs, type FieldConflict, type MergePlan } from '../domain/field-merge';
 import { fingerprint } from '../domain/fingerprint';
-import {
-  isPurchased,
-  itemImportSkip,
-  materialFromQbo,
-  materialFromSm8,
-  qboItemBody,
-  sm8MaterialBody,
-  type MaterialFields,
-  type QboItemRecord,
-} from '../domain/item-sync';
-import type { Sm8Company, Sm8CompanyContact, Sm8Material } from '../domain/servicem8-types';
 import type { ApiErrorDetails } from './api-errors';
-import { importCustomer, importItem, taxRateOfCode, unlinkedCandidates } from './cm-import';
-import { linkById, rememberContacts, saveSynced, type SyncedFields } from './cm-links';
+import { customerLink, itemLink, type LinkKind, type QboLinkedRecord, type Sm8Record } from './cm-link-kinds';
+import { unlinkedCandidates } from './cm-import';
+import { linkById, saveSynced, type SyncedFields } from './cm-links';
 import type { ActivityDeps } from './index';
 import { QuickBooksClient } from './quickbooks-client';
 import { ServiceM8Client } from './servicem8-client';
@@ -98,35 +78,6 @@ const qboTime = (iso: string | undefined): number | null => {
   return Number.isFinite(ms) ? ms : null;
 };
 
-const latest = (...values: Array<string | undefined>): string | undefined =>
-  values
-    .filter((v): v is string => Boolean(v))
-    .sort()
-    .pop();
-
-const CLIENT_CONTACT_FIELDS: Array<keyof ClientFields> = ['first', 'last', 'email', 'phone'];
-
-/** The QuickBooks Customer fields carrying the given client fields (address parts travel together). */
-function qboCustomerPatch(target: ClientFields, keys: Array<keyof ClientFields>): Record<string, unknown> {
-  const full = qboCustomerBody(target);
-  const pick: Record<keyof ClientFields, string[]> = {
-    name: ['DisplayName', 'CompanyName'],
-    first: ['GivenName'],
-    last: ['FamilyName'],
-    email: ['PrimaryEmailAddr'],
-    phone: ['PrimaryPhone'],
-    street: ['BillAddr'],
-    city: ['BillAddr'],
-    state: ['BillAddr'],
-    postcode: ['BillAddr'],
-    country: ['BillAddr'],
-    active: ['Active'],
-  };
-  const out: Record<string, unknown> = {};
-  for (const k of keys) for (const f of pick[k]) out[f] = full[f];
-  return out;
-}
-
 export function createCmSyncActivities(deps: ActivityDeps) {
   const qboFor = (id: string) => new QuickBooksClient(deps.qboClientDeps(), id);
   const sm8For = (id: string) => new ServiceM8Client(deps.sm8ClientDeps(), id);
@@ -189,6 +140,110 @@ export function createCmSyncActivities(deps: ActivityDeps) {
     });
   }
 
+  /**
+   * CM-2 … CM-9 for one link of either kind: a record gone on either side, a QuickBooks-born record brought
+   * in (CM-6 skips, CM-7 name match), else both sides converged field by field and only changes written.
+   */
+  async function syncLink<Q extends QboLinkedRecord, S extends Sm8Record, F extends object>(
+    input: { connectionId: string; linkId: string; mayDefer?: boolean },
+    sm8: ServiceM8Client,
+    kind: LinkKind<Q, S, F>,
+  ): Promise<CmSyncResult> {
+    const { connectionId } = input;
+    const link = await linkById(deps.pool, input.linkId);
+    if (!link) return result('UNLINKED');
+    if (link.state === 'merged') return result('MERGED', { sm8Uuid: link.sm8Uuid, qboId: link.qboId });
+    const qbo = qboFor(connectionId);
+    const qboId = link.qboId as string;
+    let record: Q;
+    try {
+      record = await qbo.read<Q>(kind.qboEntity, qboId);
+    } catch (err) {
+      if (!gone(err)) throw err;
+      if (!link.sm8Uuid) await deps.pool.query('DELETE FROM links WHERE id = $1', [link.id]);
+      return result('QBO_GONE', { sm8Uuid: link.sm8Uuid, qboId });
+    }
+
+    if (!link.sm8Uuid) {
+      // Born in QuickBooks after onboarding: brought in like CM-1 (CM-6 skips, CM-7 name match).
+      const skip = kind.importSkip(record);
+      if (skip) {
+        // No half link left behind: an invoice export may still link this record by name (CM-7).
+        await deps.pool.query('DELETE FROM links WHERE id = $1 AND sm8_uuid IS NULL', [link.id]);
+        return result('NOT_IMPORTED', { qboId, reason: skip });
+      }
+      if (input.mayDefer !== false && justCreated(record.MetaData))
+        return result('DEFERRED', {
+          qboId,
+          reason: 'created moments ago: waiting in case its creator links it',
+        });
+      const candidates = await unlinkedCandidates<S>(deps, sm8, connectionId, kind.sm8Object);
+      try {
+        const r = await kind.importInto(record, candidates, link.id);
+        return result('IMPORTED', { sm8Uuid: r.sm8Uuid, qboId, wrote: { sm8: ['*'], qbo: [] } });
+      } catch (err) {
+        const why = refusal(err);
+        if (!why) throw err;
+        return result('BLOCKED', { qboId, reason: why });
+      }
+    }
+
+    if (link.sm8Uuid === kind.noSm8Record) return result('UNLINKED', { qboId });
+    const sm8Uuid = link.sm8Uuid;
+    let sm8Record: S;
+    try {
+      sm8Record = await sm8.read<S>(kind.sm8Object, sm8Uuid);
+    } catch (err) {
+      if (!gone(err)) throw err;
+      return result('SM8_GONE', { sm8Uuid, qboId });
+    }
+    const compared = await kind.compare(record, sm8Record, { id: link.id, sm8Uuid });
+    const { sides } = compared;
+    const p = await plan(sm8, sides, link, {
+      sm8: compared.sm8EditedAt,
+      qbo: record.MetaData?.LastUpdatedTime,
+    });
+    const toSm8 = Object.keys(p.toSm8) as Array<keyof F>;
+    const qboTarget = { ...sides.qbo, ...p.toQbo };
+    const { keys: toQbo, patch } = await compared.qboPatch(qboTarget, Object.keys(p.toQbo) as Array<keyof F>);
+    const ids = { sm8Uuid, qboId };
+    if (!toSm8.length && !toQbo.length) {
+      if (p.sm8Changed || p.qboChanged)
+        await saveSynced(deps.pool, deps.links, link.id, sides, record.SyncToken);
+      return result('IN_SYNC', ids);
+    }
+
+    let qboAfter = sides.qbo;
+    let syncToken = record.SyncToken;
+    if (toQbo.length) {
+      const body = { Id: record.Id, SyncToken: record.SyncToken, ...patch };
+      try {
+        const updated = await qbo.update<Q>(
+          kind.qboEntity,
+          body,
+          `cm-${fingerprint([body, record.SyncToken])}`,
+        );
+        qboAfter = await compared.fromQbo(updated);
+        syncToken = updated.SyncToken;
+      } catch (err) {
+        const why = refusal(err);
+        if (!why) throw err;
+        return result('BLOCKED', { ...ids, reason: why });
+      }
+    }
+    let sm8After = sides.sm8;
+    if (toSm8.length) {
+      const target = { ...sides.sm8, ...p.toSm8 };
+      await compared.writeSm8(target, toSm8);
+      // What we wrote, not a re-read: a re-read could take a concurrent user edit for synced and lose it.
+      sm8After = target;
+    }
+    await saveSynced(deps.pool, deps.links, link.id, { sm8: sm8After, qbo: qboAfter }, syncToken);
+    await logConflicts(connectionId, kind.entity, `${sm8Uuid}|${qboId}`, p.conflicts);
+    const wrote = { sm8: toSm8.map(String), qbo: toQbo.map(String) };
+    return result('SYNCED', { ...ids, wrote, conflicts: p.conflicts.length });
+  }
+
   return {
     /** CM-2 … CM-9 for one customer link. `uuids` (from the workflow) serve any ServiceM8 create. */
     async syncCustomerLink(input: {
@@ -198,120 +253,8 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       /** false after the owner waited once already (see IMPORT_GRACE_MS). */
       mayDefer?: boolean;
     }): Promise<CmSyncResult> {
-      const { connectionId } = input;
-      const link = await linkById(deps.pool, input.linkId);
-      if (!link) return result('UNLINKED');
-      if (link.state === 'merged') return result('MERGED', { sm8Uuid: link.sm8Uuid, qboId: link.qboId });
-      const qbo = qboFor(connectionId);
-      const sm8 = sm8For(connectionId);
-      const qboId = link.qboId as string;
-      let customer: QboCustomerRecord;
-      try {
-        customer = await qbo.read<QboCustomerRecord>('Customer', qboId);
-      } catch (err) {
-        if (!gone(err)) throw err;
-        if (!link.sm8Uuid) await deps.pool.query('DELETE FROM links WHERE id = $1', [link.id]);
-        return result('QBO_GONE', { sm8Uuid: link.sm8Uuid, qboId });
-      }
-
-      if (!link.sm8Uuid) {
-        // Born in QuickBooks after onboarding: brought in like CM-1 (CM-6 skips, CM-7 name match).
-        const skip = customerImportSkip(customer);
-        if (skip) {
-          // No half link left behind: an invoice export may still link this customer by name (CM-7).
-          await deps.pool.query('DELETE FROM links WHERE id = $1 AND sm8_uuid IS NULL', [link.id]);
-          return result('NOT_IMPORTED', { qboId, reason: skip });
-        }
-        if (input.mayDefer !== false && justCreated(customer.MetaData))
-          return result('DEFERRED', {
-            qboId,
-            reason: 'created moments ago: waiting in case its creator links it',
-          });
-        const candidates = await unlinkedCandidates<Sm8Company>(deps, sm8, connectionId, 'company');
-        try {
-          const r = await importCustomer(deps, sm8, connectionId, customer, input.uuids, candidates, link.id);
-          return result('IMPORTED', { sm8Uuid: r.sm8Uuid, qboId, wrote: { sm8: ['*'], qbo: [] } });
-        } catch (err) {
-          const why = refusal(err);
-          if (!why) throw err;
-          return result('BLOCKED', { qboId, reason: why });
-        }
-      }
-
-      const companyUuid = link.sm8Uuid;
-      let company: Sm8Company;
-      try {
-        company = await sm8.read<Sm8Company>('company', companyUuid);
-      } catch (err) {
-        if (!gone(err)) throw err;
-        return result('SM8_GONE', { sm8Uuid: companyUuid, qboId });
-      }
-      const contacts = await sm8.list<Sm8CompanyContact>('companycontact', [
-        { field: 'company_uuid', op: 'eq', value: companyUuid },
-      ]);
-      await rememberContacts(
-        deps.pool,
-        connectionId,
-        link.id,
-        contacts.map((c) => c.uuid),
-      );
-      const sides = { sm8: clientFromSm8(company, contacts), qbo: clientFromQbo(customer) };
-      const contact = existingBillingContact(contacts);
-      const p = await plan(sm8, sides, link, {
-        sm8: latest(company.edit_date, contact?.edit_date),
-        qbo: customer.MetaData?.LastUpdatedTime,
-      });
-      const toSm8 = Object.keys(p.toSm8) as Array<keyof ClientFields>;
-      const toQbo = Object.keys(p.toQbo) as Array<keyof ClientFields>;
-      const ids = { sm8Uuid: companyUuid, qboId };
-      if (!toSm8.length && !toQbo.length) {
-        if (p.sm8Changed || p.qboChanged)
-          await saveSynced(deps.pool, deps.links, link.id, sides, customer.SyncToken);
-        return result('IN_SYNC', ids);
-      }
-
-      let qboAfter = sides.qbo;
-      let syncToken = customer.SyncToken;
-      if (toQbo.length) {
-        const target = { ...sides.qbo, ...p.toQbo };
-        const body = { Id: customer.Id, SyncToken: customer.SyncToken, ...qboCustomerPatch(target, toQbo) };
-        try {
-          const updated = await qbo.update<QboCustomerRecord>(
-            'Customer',
-            body,
-            `cm-${fingerprint([body, customer.SyncToken])}`,
-          );
-          qboAfter = clientFromQbo(updated);
-          syncToken = updated.SyncToken;
-        } catch (err) {
-          const why = refusal(err);
-          if (!why) throw err;
-          return result('BLOCKED', { ...ids, reason: why });
-        }
-      }
-      let sm8After = sides.sm8;
-      if (toSm8.length) {
-        const target = { ...sides.sm8, ...p.toSm8 };
-        if (toSm8.some((k) => !CLIENT_CONTACT_FIELDS.includes(k)))
-          await sm8.update('company', companyUuid, sm8CompanyBody(target));
-        if (toSm8.some((k) => CLIENT_CONTACT_FIELDS.includes(k))) {
-          if (contact)
-            await sm8.update('companycontact', contact.uuid, sm8BillingContactBody(target, companyUuid));
-          else {
-            await sm8.create(
-              'companycontact',
-              input.uuids.contactUuid,
-              sm8BillingContactBody(target, companyUuid),
-            );
-            await rememberContacts(deps.pool, connectionId, link.id, [input.uuids.contactUuid]);
-          }
-        }
-        // What we wrote, not a re-read: a re-read could take a concurrent user edit for synced and lose it.
-        sm8After = target;
-      }
-      await saveSynced(deps.pool, deps.links, link.id, { sm8: sm8After, qbo: qboAfter }, syncToken);
-      await logConflicts(connectionId, 'customer', `${companyUuid}|${qboId}`, p.conflicts);
-      return result('SYNCED', { ...ids, wrote: { sm8: toSm8, qbo: toQbo }, conflicts: p.conflicts.length });
+      const sm8 = sm8For(input.connectionId);
+      return syncLink(input, sm8, customerLink(deps, sm8, input.connectionId, input.uuids));
     },
 
     /** CM-2 … CM-9 for one item link (purchase cost only for purchased items, CM-8). */
@@ -321,118 +264,8 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       materialUuid: string;
       mayDefer?: boolean;
     }): Promise<CmSyncResult> {
-      const { connectionId } = input;
-      const link = await linkById(deps.pool, input.linkId);
-      if (!link) return result('UNLINKED');
-      if (link.state === 'merged') return result('MERGED', { sm8Uuid: link.sm8Uuid, qboId: link.qboId });
-      const qbo = qboFor(connectionId);
-      const sm8 = sm8For(connectionId);
-      const qboId = link.qboId as string;
-      let item: QboItemRecord;
-      try {
-        item = await qbo.read<QboItemRecord>('Item', qboId);
-      } catch (err) {
-        if (!gone(err)) throw err;
-        if (!link.sm8Uuid) await deps.pool.query('DELETE FROM links WHERE id = $1', [link.id]);
-        return result('QBO_GONE', { sm8Uuid: link.sm8Uuid, qboId });
-      }
-      if (!link.sm8Uuid) {
-        const skip = itemImportSkip(item);
-        if (skip) {
-          await deps.pool.query('DELETE FROM links WHERE id = $1 AND sm8_uuid IS NULL', [link.id]);
-          return result('NOT_IMPORTED', { qboId, reason: skip });
-        }
-        if (input.mayDefer !== false && justCreated(item.MetaData))
-          return result('DEFERRED', {
-            qboId,
-            reason: 'created moments ago: waiting in case its creator links it',
-          });
-        const candidates = await unlinkedCandidates<Sm8Material>(deps, sm8, connectionId, 'material');
-        try {
-          const r = await importItem(deps, sm8, connectionId, item, input.materialUuid, candidates, link.id);
-          return result('IMPORTED', { sm8Uuid: r.sm8Uuid, qboId, wrote: { sm8: ['*'], qbo: [] } });
-        } catch (err) {
-          const why = refusal(err);
-          if (!why) throw err;
-          return result('BLOCKED', { qboId, reason: why });
-        }
-      }
-
-      // The generic item of free-text invoice lines (INV-5) has no ServiceM8 material to sync.
-      if (link.sm8Uuid === GENERIC_ITEM_KEY) return result('UNLINKED', { qboId });
-      const uuid = link.sm8Uuid;
-      let material: Sm8Material;
-      try {
-        material = await sm8.read<Sm8Material>('material', uuid);
-      } catch (err) {
-        if (!gone(err)) throw err;
-        return result('SM8_GONE', { sm8Uuid: uuid, qboId });
-      }
-      const purchased = isPurchased(item);
-      const qboTax = await taxRateOfCode(deps, connectionId, item.SalesTaxCodeRef?.value);
-      const sides = { sm8: materialFromSm8(material, purchased), qbo: materialFromQbo(item, qboTax) };
-      const p = await plan(sm8, sides, link, {
-        sm8: material.edit_date,
-        qbo: item.MetaData?.LastUpdatedTime,
-      });
-      const toSm8 = Object.keys(p.toSm8) as Array<keyof MaterialFields>;
-      let toQbo = Object.keys(p.toQbo) as Array<keyof MaterialFields>;
-      const ids = { sm8Uuid: uuid, qboId };
-      // A ServiceM8 tax rate with no QuickBooks tax code cannot travel; it stays as it is there.
-      let taxCodeId: string | null = null;
-      if (toQbo.includes('taxRateUuid')) {
-        const t = p.toQbo.taxRateUuid
-          ? await deps.links.bySm8(connectionId, 'taxcode', p.toQbo.taxRateUuid)
-          : null;
-        taxCodeId = t?.qboId ?? null;
-        if (!taxCodeId) toQbo = toQbo.filter((k) => k !== 'taxRateUuid');
-      }
-      if (!toSm8.length && !toQbo.length) {
-        if (p.sm8Changed || p.qboChanged)
-          await saveSynced(deps.pool, deps.links, link.id, sides, item.SyncToken);
-        return result('IN_SYNC', ids);
-      }
-      let qboAfter = sides.qbo;
-      let syncToken = item.SyncToken;
-      if (toQbo.length) {
-        const full = qboItemBody({ ...sides.qbo, ...p.toQbo }, taxCodeId);
-        const pick: Record<keyof MaterialFields, string> = {
-          name: 'Name',
-          sku: 'Sku',
-          price: 'UnitPrice',
-          description: 'Description',
-          taxRateUuid: 'SalesTaxCodeRef',
-          cost: 'PurchaseCost',
-          active: 'Active',
-        };
-        const body: Record<string, unknown> = { Id: item.Id, SyncToken: item.SyncToken };
-        for (const k of toQbo) if (full[pick[k]] !== undefined) body[pick[k]] = full[pick[k]];
-        try {
-          const updated = await qbo.update<QboItemRecord>(
-            'Item',
-            body as { Id: string; SyncToken: string },
-            `cm-${fingerprint([body, item.SyncToken])}`,
-          );
-          qboAfter = materialFromQbo(
-            updated,
-            await taxRateOfCode(deps, connectionId, updated.SalesTaxCodeRef?.value),
-          );
-          syncToken = updated.SyncToken;
-        } catch (err) {
-          const why = refusal(err);
-          if (!why) throw err;
-          return result('BLOCKED', { ...ids, reason: why });
-        }
-      }
-      let sm8After = sides.sm8;
-      if (toSm8.length) {
-        const target = { ...sides.sm8, ...p.toSm8 };
-        await sm8.update('material', uuid, sm8MaterialBody(target, item.SalesTaxIncluded === true));
-        sm8After = target; // what we wrote (see syncCustomerLink)
-      }
-      await saveSynced(deps.pool, deps.links, link.id, { sm8: sm8After, qbo: qboAfter }, syncToken);
-      await logConflicts(connectionId, 'item', `${uuid}|${qboId}`, p.conflicts);
-      return result('SYNCED', { ...ids, wrote: { sm8: toSm8, qbo: toQbo }, conflicts: p.conflicts.length });
+      const sm8 = sm8For(input.connectionId);
+      return syncLink(input, sm8, itemLink(deps, sm8, input.connectionId, input.materialUuid));
     },
 
     /**

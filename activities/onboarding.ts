@@ -11,7 +11,7 @@ import { itemImportSkip, type QboItemRecord } from '../domain/item-sync';
 import { qboQuote } from '../domain/names';
 import type { OnboardingPhase, OnboardingProgress } from '../domain/onboarding';
 import type { Sm8Company, Sm8Material } from '../domain/servicem8-types';
-import { importCustomer, importItem, unlinkedCandidates } from './cm-import';
+import { importCustomer, importItem, unlinkedCandidates, type ImportResult } from './cm-import';
 import type { ActivityDeps } from './index';
 import { OnboardingStore } from './onboarding-store';
 import { QuickBooksClient } from './quickbooks-client';
@@ -19,6 +19,14 @@ import { ServiceM8Client } from './servicem8-client';
 
 type RecordPhase = Exclude<OnboardingPhase, 'taxcodes'>;
 const ENTITY = { customers: 'Customer', items: 'Item' } as const;
+
+/** One page to import: its records (each with the ServiceM8 uuids the workflow gave it) and the next cursor. */
+interface PageInput<R extends { qboId: string }> {
+  connectionId: string;
+  run: number;
+  records: R[];
+  nextPosition: number;
+}
 
 /** A ServiceM8 refusal of one record (its own validation message) is a skip, not a failed import. */
 function refusal(err: unknown): string | null {
@@ -42,6 +50,77 @@ export function createOnboardingActivities(deps: ActivityDeps) {
       `SELECT * FROM ${entity} WHERE Id IN (${ids.map(qboQuote).join(', ')}) AND Active IN (true, false) MAXRESULTS 1000`,
     );
     return new Map(rows.map((r) => [r.Id, r]));
+  }
+
+  /**
+   * Imports one page of customers or items: records gone, skipped (CM-6) or linked already are recorded as
+   * skips, the others imported (CM-7 name match) or, when ServiceM8 refuses one, skipped with its reason.
+   * The phase cursor moves to `nextPosition` afterwards; a page retried skips the records already recorded.
+   */
+  async function importPage<Q extends { Id: string }, R extends { qboId: string }, C>(
+    input: PageInput<R>,
+    kind: {
+      phase: RecordPhase;
+      entity: 'customer' | 'item';
+      sm8Object: 'company' | 'material';
+      importSkip(record: Q): string | null;
+      importOne(sm8: ServiceM8Client, record: Q, rec: R, candidates: C[]): Promise<ImportResult>;
+    },
+  ): Promise<OnboardingProgress | null> {
+    const { connectionId, run } = input;
+    const { phase } = kind;
+    const seen = await store.outcomesOf(
+      connectionId,
+      run,
+      phase,
+      input.records.map((r) => r.qboId),
+    );
+    const todo = input.records.filter((r) => !seen.has(r.qboId));
+    if (todo.length) {
+      const sm8 = sm8For(connectionId);
+      const records = await readByIds<Q>(
+        connectionId,
+        phase,
+        todo.map((r) => r.qboId),
+      );
+      let candidates: C[] | undefined;
+      for (const rec of todo) {
+        const q = records.get(rec.qboId);
+        const skip = !q ? 'gone' : kind.importSkip(q);
+        if (!q || skip) {
+          await store.recordOutcome(connectionId, run, phase, rec.qboId, 'skipped', {
+            reason: skip ?? 'gone',
+          });
+          continue;
+        }
+        const linked = await deps.links.byQbo(connectionId, kind.entity, q.Id);
+        if (linked) {
+          await store.recordOutcome(connectionId, run, phase, q.Id, 'skipped', {
+            reason: linked.sm8Uuid ? 'already_linked' : 'imported_by_its_owner',
+            sm8Uuid: linked.sm8Uuid ?? undefined,
+          });
+          continue;
+        }
+        candidates ??= await unlinkedCandidates<C & { uuid: string; active: unknown }>(
+          deps,
+          sm8,
+          connectionId,
+          kind.sm8Object,
+        );
+        try {
+          const r = await kind.importOne(sm8, q, rec, candidates);
+          await store.recordOutcome(connectionId, run, phase, q.Id, r.outcome, { sm8Uuid: r.sm8Uuid });
+        } catch (err) {
+          const why = refusal(err);
+          if (!why) throw err;
+          await store.recordOutcome(connectionId, run, phase, q.Id, 'skipped', {
+            reason: `refused_by_servicem8: ${why}`.slice(0, 300),
+          });
+        }
+      }
+    }
+    await store.updatePhase(connectionId, run, phase, { nextPosition: input.nextPosition });
+    return store.progress(connectionId, run);
   }
 
   return {
@@ -98,119 +177,31 @@ export function createOnboardingActivities(deps: ActivityDeps) {
     },
 
     /** CM-1/CM-6/CM-7: imports one page of customers; the cursor moves to `nextPosition` afterwards. */
-    async importCustomerPage(input: {
-      connectionId: string;
-      run: number;
-      records: Array<{ qboId: string; companyUuid: string; contactUuid: string }>;
-      nextPosition: number;
-    }): Promise<OnboardingProgress | null> {
-      const { connectionId, run } = input;
-      const seen = await store.outcomesOf(
-        connectionId,
-        run,
-        'customers',
-        input.records.map((r) => r.qboId),
-      );
-      const todo = input.records.filter((r) => !seen.has(r.qboId));
-      if (todo.length) {
-        const sm8 = sm8For(connectionId);
-        const customers = await readByIds<QboCustomerRecord>(
-          connectionId,
-          'customers',
-          todo.map((r) => r.qboId),
-        );
-        let candidates: Sm8Company[] | undefined;
-        for (const rec of todo) {
-          const c = customers.get(rec.qboId);
-          const skip = !c ? 'gone' : customerImportSkip(c);
-          if (!c || skip) {
-            await store.recordOutcome(connectionId, run, 'customers', rec.qboId, 'skipped', {
-              reason: skip ?? 'gone',
-            });
-            continue;
-          }
-          const linked = await deps.links.byQbo(connectionId, 'customer', c.Id);
-          if (linked) {
-            await store.recordOutcome(connectionId, run, 'customers', c.Id, 'skipped', {
-              reason: linked.sm8Uuid ? 'already_linked' : 'imported_by_its_owner',
-              sm8Uuid: linked.sm8Uuid ?? undefined,
-            });
-            continue;
-          }
-          candidates ??= await unlinkedCandidates<Sm8Company>(deps, sm8, connectionId, 'company');
-          try {
-            const r = await importCustomer(deps, sm8, connectionId, c, rec, candidates);
-            await store.recordOutcome(connectionId, run, 'customers', c.Id, r.outcome, {
-              sm8Uuid: r.sm8Uuid,
-            });
-          } catch (err) {
-            const why = refusal(err);
-            if (!why) throw err;
-            await store.recordOutcome(connectionId, run, 'customers', c.Id, 'skipped', {
-              reason: `refused_by_servicem8: ${why}`.slice(0, 300),
-            });
-          }
-        }
-      }
-      await store.updatePhase(connectionId, run, 'customers', { nextPosition: input.nextPosition });
-      return store.progress(connectionId, run);
+    async importCustomerPage(
+      input: PageInput<{ qboId: string; companyUuid: string; contactUuid: string }>,
+    ): Promise<OnboardingProgress | null> {
+      return importPage(input, {
+        phase: 'customers',
+        entity: 'customer',
+        sm8Object: 'company',
+        importSkip: customerImportSkip,
+        importOne: (sm8, c: QboCustomerRecord, rec, candidates: Sm8Company[]) =>
+          importCustomer(deps, sm8, input.connectionId, c, rec, candidates),
+      });
     },
 
     /** CM-1/CM-7/CM-8: imports one page of items; the cursor moves to `nextPosition` afterwards. */
-    async importItemPage(input: {
-      connectionId: string;
-      run: number;
-      records: Array<{ qboId: string; materialUuid: string }>;
-      nextPosition: number;
-    }): Promise<OnboardingProgress | null> {
-      const { connectionId, run } = input;
-      const seen = await store.outcomesOf(
-        connectionId,
-        run,
-        'items',
-        input.records.map((r) => r.qboId),
-      );
-      const todo = input.records.filter((r) => !seen.has(r.qboId));
-      if (todo.length) {
-        const sm8 = sm8For(connectionId);
-        const items = await readByIds<QboItemRecord>(
-          connectionId,
-          'items',
-          todo.map((r) => r.qboId),
-        );
-        let candidates: Sm8Material[] | undefined;
-        for (const rec of todo) {
-          const i = items.get(rec.qboId);
-          const skip = !i ? 'gone' : itemImportSkip(i);
-          if (!i || skip) {
-            await store.recordOutcome(connectionId, run, 'items', rec.qboId, 'skipped', {
-              reason: skip ?? 'gone',
-            });
-            continue;
-          }
-          const linked = await deps.links.byQbo(connectionId, 'item', i.Id);
-          if (linked) {
-            await store.recordOutcome(connectionId, run, 'items', i.Id, 'skipped', {
-              reason: linked.sm8Uuid ? 'already_linked' : 'imported_by_its_owner',
-              sm8Uuid: linked.sm8Uuid ?? undefined,
-            });
-            continue;
-          }
-          candidates ??= await unlinkedCandidates<Sm8Material>(deps, sm8, connectionId, 'material');
-          try {
-            const r = await importItem(deps, sm8, connectionId, i, rec.materialUuid, candidates);
-            await store.recordOutcome(connectionId, run, 'items', i.Id, r.outcome, { sm8Uuid: r.sm8Uuid });
-          } catch (err) {
-            const why = refusal(err);
-            if (!why) throw err;
-            await store.recordOutcome(connectionId, run, 'items', i.Id, 'skipped', {
-              reason: `refused_by_servicem8: ${why}`.slice(0, 300),
-            });
-          }
-        }
-      }
-      await store.updatePhase(connectionId, run, 'items', { nextPosition: input.nextPosition });
-      return store.progress(connectionId, run);
+    async importItemPage(
+      input: PageInput<{ qboId: string; materialUuid: string }>,
+    ): Promise<OnboardingProgress | null> {
+      return importPage(input, {
+        phase: 'items',
+        entity: 'item',
+        sm8Object: 'material',
+        importSkip: itemImportSkip,
+        importOne: (sm8, i: QboItemRecord, rec, candidates: Sm8Material[]) =>
+          importItem(deps, sm8, input.connectionId, i, rec.materialUuid, candidates),
+      });
     },
 
     async finishOnboardingPhase(input: {

@@ -4,7 +4,7 @@
  * and a field-by-field comparison with the last synced shape decides conflicts (CM-9). Each projection
  * applies the limits of its own side, so reading back what we wrote gives the same shape.
  */
-import { billingContact } from './customer';
+import { billingContact, type QboBillAddr } from './customer';
 import { qboSafeName } from './names';
 import { flag, type Sm8Company, type Sm8CompanyContact } from './servicem8-types';
 
@@ -35,13 +35,7 @@ export interface QboCustomerRecord {
   ParentRef?: { value: string };
   PrimaryEmailAddr?: { Address?: string };
   PrimaryPhone?: { FreeFormNumber?: string };
-  BillAddr?: {
-    Line1?: string;
-    City?: string;
-    CountrySubDivisionCode?: string;
-    PostalCode?: string;
-    Country?: string;
-  };
+  BillAddr?: QboBillAddr;
   MetaData?: { CreateTime?: string; LastUpdatedTime?: string };
 }
 

@@ -5,6 +5,15 @@
 import { qboSafeName } from './names';
 import { flag, type Sm8Company, type Sm8CompanyContact } from './servicem8-types';
 
+/** A QuickBooks Customer's billing address (API names). */
+export interface QboBillAddr {
+  Line1?: string;
+  City?: string;
+  CountrySubDivisionCode?: string;
+  PostalCode?: string;
+  Country?: string;
+}
+
 export interface QboCustomerFields {
   DisplayName: string;
   CompanyName?: string;
@@ -12,13 +21,7 @@ export interface QboCustomerFields {
   FamilyName?: string;
   PrimaryEmailAddr?: { Address: string };
   PrimaryPhone?: { FreeFormNumber: string };
-  BillAddr?: {
-    Line1?: string;
-    City?: string;
-    CountrySubDivisionCode?: string;
-    PostalCode?: string;
-    Country?: string;
-  };
+  BillAddr?: QboBillAddr;
 }
 
 /** The billing contact: active BILLING type first, then the primary contact, then any active one. */

@@ -9,6 +9,9 @@
  */
 import { canonicalJson, fingerprint } from './fingerprint';
 
+// The edit times CM-9 compares: ServiceM8 gives account-local wall times.
+export { sm8TimeToEpochMs } from './sm8-time';
+
 export interface FieldConflict {
   field: string;
   sm8: unknown;
@@ -61,39 +64,4 @@ export function planMerge<F extends object>(input: {
     if (winner === 'qbo') toSm8[key] = q;
   }
   return { sm8Changed, qboChanged, toSm8, toQbo, conflicts };
-}
-
-/** "YYYY-MM-DD HH:MM:SS" wall time in an IANA zone → epoch ms (null when unset or unparsable). */
-export function sm8TimeToEpochMs(value: string | undefined, timeZone: string | null): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(value ?? '');
-  if (!m || m[1] === '0000') return null;
-  const wall = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
-  if (!timeZone) return wall;
-  // The zone's offset at that instant, found by formatting a guess and correcting once (twice near DST).
-  let guess = wall;
-  for (let i = 0; i < 2; i += 1) guess = wall - offsetMs(guess, timeZone);
-  return guess;
-}
-
-function offsetMs(at: number, timeZone: string): number {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  }).formatToParts(new Date(at));
-  const get = (t: string) => Number(parts.find((p) => p.type === t)?.value ?? 0);
-  const asUtc = Date.UTC(
-    get('year'),
-    get('month') - 1,
-    get('day'),
-    get('hour'),
-    get('minute'),
-    get('second'),
-  );
-  return asUtc - Math.floor(at / 1000) * 1000;
 }

@@ -34,11 +34,14 @@ import { isApproved } from '../domain/invoice/plan';
 import { formatMoney, toCents } from '../domain/money';
 import type { QboEntityName } from '../domain/qbo-types';
 import { flag, type Sm8Job, type Sm8JobPayment } from '../domain/servicem8-types';
+import { sm8TimeIn } from '../domain/sm8-time';
 import { withTransaction } from '../infra/database';
 import { writeAudit } from './audit';
 import type { ActivityDeps } from './index';
 import { QuickBooksClient } from './quickbooks-client';
 import { ServiceM8Client, type ServiceM8Object } from './servicem8-client';
+
+export { sm8TimeIn } from '../domain/sm8-time';
 
 export const SM8_JOB_STREAM = 'sm8:job';
 
@@ -87,23 +90,6 @@ export function shiftSm8Time(value: string, deltaMs: number): string {
   const ms = Date.parse(`${value.replace(' ', 'T')}Z`);
   if (Number.isNaN(ms)) throw new Error(`not a ServiceM8 timestamp: "${value}"`);
   return new Date(ms + deltaMs).toISOString().slice(0, 19).replace('T', ' ');
-}
-
-/** "YYYY-MM-DD HH:MM:SS" of an instant in an IANA zone (ServiceM8's format). */
-export function sm8TimeIn(at: Date, timeZone: string): string {
-  const parts: Record<string, string> = {};
-  const fmt = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-  });
-  for (const part of fmt.formatToParts(at)) parts[part.type] = part.value;
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`;
 }
 
 /** An ISO instant moved by deltaMs, keeping the UTC offset it was written with (QuickBooks style). */

@@ -1,6 +1,7 @@
 /**
  * ServiceM8's times: "YYYY-MM-DD HH:MM:SS" wall times in the account's IANA zone, no offset written.
- * The one home of the zone arithmetic (field-merge compares edit times with it, CM-9). Pure.
+ * The one home of the zone arithmetic (field-merge compares edit times with it, CM-9; polls start from it,
+ * TRG-2). Pure.
  */
 
 /** The Intl options giving a zone's wall clock to the second, 24-hour. */
@@ -47,4 +48,12 @@ function offsetMs(at: number, timeZone: string): number {
   const w = wallClockIn(new Date(at), timeZone);
   const asUtc = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
   return asUtc - Math.floor(at / 1000) * 1000;
+}
+
+const pad = (n: number, width = 2) => String(n).padStart(width, '0');
+
+/** "YYYY-MM-DD HH:MM:SS" of an instant in an IANA zone (ServiceM8's format). */
+export function sm8TimeIn(at: Date, timeZone: string): string {
+  const w = wallClockIn(at, timeZone);
+  return `${pad(w.year, 4)}-${pad(w.month)}-${pad(w.day)} ${pad(w.hour)}:${pad(w.minute)}:${pad(w.second)}`;
 }

@@ -40,7 +40,8 @@ describe('QBO simulator: webhooks', () => {
   const events = (index: number): CloudEvent[] => receiver.received[index]?.json as CloudEvent[];
 
   it('POSTs a signed CloudEvents array for API writes (batched within the window)', async () => {
-    await start();
+    // A window wide enough for two API calls in a row on a loaded machine (30 ms was not, under a full run).
+    await start({ webhookBatchWindowMs: 1000 });
     const { customerId, itemId } = await basics(t.api);
     await receiver.waitFor(1);
     const post = receiver.received[0];

@@ -15,10 +15,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import axios from 'axios';
 import { createPool, dropDatabase } from '../infra/database';
+import { freePort } from '../infra/ports';
 
 type Rec = Record<string, unknown>;
 const ROOT = path.resolve(__dirname, '..');
@@ -28,17 +28,6 @@ function arg(argv: string[], name: string, fallback: number): number {
   const value = at >= 0 ? Number(argv[at + 1]) : fallback;
   if (!Number.isFinite(value) || value <= 0) throw new Error(`--${name} takes a positive number`);
   return value;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

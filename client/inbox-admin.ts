@@ -4,27 +4,14 @@
  * `unrouted` are kept until someone retries them (or the owners of those entities arrive).
  */
 import type { Pool } from 'pg';
-import type { InboxSource, InboxState } from './webhook-inbox';
+import type { InboxRow, InboxState } from './webhook-inbox';
 
 export const INBOX_STATES: readonly InboxState[] = ['pending', 'routed', 'unrouted', 'failed'];
 
 export interface InboxListing {
   /** Rows per state, over the whole inbox (or the connection asked for). */
   counts: Record<InboxState, number>;
-  rows: Array<{
-    id: string;
-    source: InboxSource;
-    connectionId: string | null;
-    entity: string;
-    entityId: string;
-    operation: string | null;
-    state: InboxState;
-    attempts: number;
-    lastError: string | null;
-    routedTo: string | null;
-    receivedAt: string;
-    routedAt: string | null;
-  }>;
+  rows: Array<Omit<InboxRow, 'eventId'> & { receivedAt: string; routedAt: string | null }>;
 }
 
 /** The newest rows matching the filters, and the counts by state. */

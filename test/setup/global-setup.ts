@@ -4,24 +4,15 @@
  * Test files read what they need through test/helpers/env.ts.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { loadConfig } from '../../infra/config';
 import { createPool, dropDatabase, ensureDatabaseExists, resolveDatabase } from '../../infra/database';
 import { migrate } from '../../infra/migrate';
 import { ensureTemporalCli, PROJECT_ROOT, startTemporalDevServer } from '../../infra/temporal-server';
+import { freePort } from '../../infra/ports';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      srv.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+export { freePort };
 
 export default async function globalSetup(): Promise<void> {
   const log = (line: string) => process.stderr.write(`[test setup] ${line}\n`);

@@ -153,6 +153,9 @@ describe('QBO simulator: webhooks', () => {
     expect(a?.map((event) => event.id)).toEqual(b?.map((event) => event.id));
     expect(c?.map((event) => event.id)).toEqual(a?.map((event) => event.id));
     expect(d?.[0]?.intuitentityid).toBe('2');
+    // The simulator records a delivery once its answer is back, a moment after the receiver saw the POST.
+    for (let i = 0; i < 100 && sim.control.webhookDeliveries().length < 4; i += 1)
+      await new Promise((r) => setTimeout(r, 20));
     const deliveries = sim.control.webhookDeliveries();
     expect(deliveries.map((delivery) => delivery.ok)).toEqual([false, false, true, true]);
     expect(deliveries[1]?.error).toMatch(/no answer/);

@@ -14,6 +14,7 @@ import type { ApiErrorDetails } from './api-errors';
 import { customerLink, itemLink, type LinkKind, type QboLinkedRecord, type Sm8Record } from './cm-link-kinds';
 import { unlinkedCandidates } from './cm-import';
 import { linkById, saveSynced, type SyncedFields } from './cm-links';
+import { writeAudit } from './audit';
 import type { ActivityDeps } from './index';
 import { QuickBooksClient } from './quickbooks-client';
 import { ServiceM8Client } from './servicem8-client';
@@ -92,13 +93,9 @@ export function createCmSyncActivities(deps: ActivityDeps) {
     entity: 'customer' | 'item',
     ref: string,
     action: string,
-    detail: object,
+    detail: Record<string, unknown>,
   ): Promise<void> {
-    await deps.pool.query(
-      `INSERT INTO audit_log (connection_id, actor, entity_type, entity_ref, action, detail)
-       VALUES ($1, 'sync', $2, $3, $4, $5)`,
-      [connectionId, entity, ref, action, JSON.stringify(detail)],
-    );
+    await writeAudit(deps.pool, { connectionId, entityType: entity, entityRef: ref, action, detail });
   }
 
   /** CM-9: conflicts decided by who edited last; the losing values go to the audit log. */

@@ -4,6 +4,7 @@
  * Read by the onboarding activities and by the admin API (GET /admin/connections/:id/onboarding).
  */
 import type { Pool } from 'pg';
+import { withTransaction } from '../infra/database';
 import {
   emptyPhase,
   ONBOARDING_PHASES,
@@ -22,19 +23,14 @@ export class OnboardingStore {
    * it from its cursors), else a new one. Serialised per connection by a row lock on the connection.
    */
   async begin(connectionId: string, startedBy: string): Promise<{ run: number; resumed: boolean }> {
-    const db = await this.pool.connect();
-    try {
-      await db.query('BEGIN');
+    return withTransaction(this.pool, async (db) => {
       await db.query('SELECT 1 FROM connections WHERE id = $1 FOR UPDATE', [connectionId]);
       const last = await db.query<{ run: number; state: string }>(
         'SELECT run, state FROM onboarding_runs WHERE connection_id = $1 ORDER BY run DESC LIMIT 1',
         [connectionId],
       );
       const prev = last.rows[0];
-      if (prev && prev.state === 'running') {
-        await db.query('COMMIT');
-        return { run: prev.run, resumed: true };
-      }
+      if (prev && prev.state === 'running') return { run: prev.run, resumed: true };
       const run = (prev?.run ?? 0) + 1;
       await db.query('INSERT INTO onboarding_runs (connection_id, run, started_by) VALUES ($1, $2, $3)', [
         connectionId,
@@ -48,14 +44,8 @@ export class OnboardingStore {
           phase,
         ]);
       }
-      await db.query('COMMIT');
       return { run, resumed: false };
-    } catch (err) {
-      await db.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      db.release();
-    }
+    });
   }
 
   /** True when the connection was ever onboarded or is being onboarded (connect starts it only once). */

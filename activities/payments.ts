@@ -26,6 +26,7 @@ import {
 import type { QboRef } from '../domain/qbo-types';
 import { flag, sm8Date, type Sm8JobPayment } from '../domain/servicem8-types';
 import type { ApiErrorDetails } from './api-errors';
+import { writeAudit } from './audit';
 import type { ActivityDeps } from './index';
 import { isVoided } from './invoice';
 import { QuickBooksClient } from './quickbooks-client';
@@ -138,11 +139,7 @@ export function createPaymentActivities(deps: ActivityDeps) {
     ref: string,
     detail: Record<string, unknown>,
   ): Promise<void> {
-    await deps.pool.query(
-      `INSERT INTO audit_log (connection_id, actor, entity_type, entity_ref, action, detail)
-       VALUES ($1, 'sync', 'payment', $2, $3, $4)`,
-      [connectionId, ref, action, JSON.stringify(detail)],
-    );
+    await writeAudit(deps.pool, { connectionId, entityType: 'payment', entityRef: ref, action, detail });
   }
 
   /** Records (or refreshes) the link of one ServiceM8 payment. One link per ServiceM8 payment and per QBO application. */

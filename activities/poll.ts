@@ -474,8 +474,8 @@ export function createPollActivities(deps: ActivityDeps) {
 
     /**
      * TRG-2, QuickBooks side: CDC since the `qbo:cdc` watermark (minus the overlap, within the 30-day
-     * look-back); routes changed invoices that we exported (QuickBooks-born ones are ignored, INV-8); the
-     * answer's `time` becomes the next watermark. A capped answer (1000 objects) is paged on from the newest
+     * look-back); routes every changed record some workflow owns (client/routing.ts; their routers ignore
+     * what is not theirs, e.g. QuickBooks-born invoices, INV-8); the answer's `time` becomes the next watermark. A capped answer (1000 objects) is paged on from the newest
      * LastUpdatedTime it holds.
      */
     async pollQuickBooksChanges(input: {

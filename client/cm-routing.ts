@@ -16,8 +16,8 @@ import {
   itemWorkflow,
   type ClientMaterialInput,
 } from '../workflows/client-material';
-import { ConnectionId, EntityType } from '../workflows/search-attributes';
 import type { EntityEvent, RoutingDeps } from './routing';
+import { wake } from './wake';
 
 type Kind = 'customer' | 'item';
 
@@ -33,26 +33,17 @@ export async function signalClientMaterial(
 ): Promise<string> {
   const workflowId =
     kind === 'customer' ? customerWorkflowId(connectionId, linkId) : itemWorkflowId(connectionId, linkId);
-  const common = {
+  const workflow = kind === 'customer' ? customerWorkflow : itemWorkflow;
+  const o = {
     workflowId,
     taskQueue,
-    args: [{ connectionId, linkId, ...opts }] as [ClientMaterialInput],
-    typedSearchAttributes: [
-      { key: ConnectionId, value: connectionId },
-      { key: EntityType, value: kind },
-    ],
-    staticSummary: `${kind === 'customer' ? 'Client' : 'Material'} link ${linkId}`,
+    input: { connectionId, linkId, ...opts },
+    entityType: kind,
+    summary: `${kind === 'customer' ? 'Client' : 'Material'} link ${linkId}`,
   };
-  const workflow = kind === 'customer' ? customerWorkflow : itemWorkflow;
-  if (merged)
-    await temporal.workflow.signalWithStart(workflow, {
-      ...common,
-      signal: cmMergedSignal,
-      signalArgs: [merged],
-    });
-  else
-    await temporal.workflow.signalWithStart(workflow, { ...common, signal: cmChangedSignal, signalArgs: [] });
-  return workflowId;
+  return merged
+    ? wake(temporal, workflow, cmMergedSignal, o, merged)
+    : wake(temporal, workflow, cmChangedSignal, o);
 }
 
 /**

@@ -6,7 +6,7 @@
  * router in `ROUTERS`, keyed `<source>:<entity>` (lower-case API names: `sm8:job`, `qbo:invoice`, …). An
  * entity without a router has no owner yet: the inbox keeps its events as `unrouted`, polls count them.
  */
-import type { Client, SignalDefinition } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { LinkStore } from '../activities/link-store';
 import {
@@ -16,6 +16,7 @@ import {
   taxWorkflowId,
 } from '../domain/workflow-ids';
 import { CM_ROUTERS } from './cm-routing';
+import { wake } from './wake';
 import {
   invoiceWorkflow,
   qboInvoiceChangedSignal,
@@ -30,7 +31,6 @@ import {
   paymentsWorkflow,
   type PaymentsWorkflowInput,
 } from '../workflows/payments';
-import { ConnectionId, EntityType, Sm8Uuid } from '../workflows/search-attributes';
 import { sm8TaxRateChangedSignal, taxWorkflow, type TaxWorkflowInput } from '../workflows/tax';
 
 /** What routing needs: where workflows live, and the links that find a record's owner. */
@@ -67,43 +67,6 @@ const SIGNALS = {
   qboInvoiceChanged: qboInvoiceChangedSignal,
   resync: resyncInvoiceSignal,
 } as const;
-
-/** Where and as what a woken owner runs: its input, and the search attributes and summary support sees. */
-interface WakeOptions<Input> {
-  workflowId: string;
-  taskQueue: string;
-  input: Input;
-  entityType: string;
-  /** The ServiceM8 record the owner is about, when it is about one. */
-  sm8Uuid?: string;
-  summary?: string;
-}
-
-/**
- * Signal-with-start, the one way every owner is woken: signals it, first starting it with `input` if it has
- * ended. Returns its workflow id.
- */
-async function wake<Input extends { connectionId: string }>(
-  temporal: Client,
-  workflow: (input: Input) => Promise<unknown>,
-  signal: SignalDefinition<[]>,
-  o: WakeOptions<Input>,
-): Promise<string> {
-  await temporal.workflow.signalWithStart(workflow, {
-    workflowId: o.workflowId,
-    taskQueue: o.taskQueue,
-    args: [o.input],
-    signal,
-    signalArgs: [],
-    typedSearchAttributes: [
-      { key: ConnectionId, value: o.input.connectionId },
-      { key: EntityType, value: o.entityType },
-      ...(o.sm8Uuid === undefined ? [] : [{ key: Sm8Uuid, value: o.sm8Uuid }]),
-    ],
-    ...(o.summary === undefined ? {} : { staticSummary: o.summary }),
-  });
-  return o.workflowId;
-}
 
 /** Signals (starting if needed) the invoice workflow of one ServiceM8 job. Returns its workflow id. */
 export async function signalInvoice(

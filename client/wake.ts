@@ -1,0 +1,48 @@
+/**
+ * Signal-with-start, the one way every owner workflow is woken (client/routing.ts, client/cm-routing.ts):
+ * signals it, first starting it with its input if it has ended, with the search attributes and summary a
+ * support person finds it by (OPS-1).
+ */
+import type { Client, SignalDefinition } from '@temporalio/client';
+import { ConnectionId, EntityType, Sm8Uuid } from '../workflows/search-attributes';
+
+/** Where and as what a woken owner runs: its input, and the search attributes and summary support sees. */
+export interface WakeOptions<Input> {
+  workflowId: string;
+  taskQueue: string;
+  input: Input;
+  entityType: string;
+  /** The ServiceM8 record the owner is about, when it is about one. */
+  sm8Uuid?: string;
+  summary?: string;
+}
+
+/** Wakes one owner with `signal` (and its arguments, if it takes any). Returns its workflow id. */
+export async function wake<Input extends { connectionId: string }, Args extends unknown[] = []>(
+  temporal: Client,
+  workflow: (input: Input) => Promise<unknown>,
+  signal: SignalDefinition<Args>,
+  o: WakeOptions<Input>,
+  ...signalArgs: Args
+): Promise<string> {
+  // The SDK's option types are conditional on the signal's arguments, which TypeScript cannot resolve for a
+  // generic Args; the parameters above carry the types, so the call itself is made untyped.
+  const signalWithStart = temporal.workflow.signalWithStart.bind(temporal.workflow) as (
+    workflowFn: unknown,
+    options: object,
+  ) => Promise<unknown>;
+  await signalWithStart(workflow, {
+    workflowId: o.workflowId,
+    taskQueue: o.taskQueue,
+    args: [o.input],
+    signal,
+    signalArgs,
+    typedSearchAttributes: [
+      { key: ConnectionId, value: o.input.connectionId },
+      { key: EntityType, value: o.entityType },
+      ...(o.sm8Uuid === undefined ? [] : [{ key: Sm8Uuid, value: o.sm8Uuid }]),
+    ],
+    ...(o.summary === undefined ? {} : { staticSummary: o.summary }),
+  });
+  return o.workflowId;
+}

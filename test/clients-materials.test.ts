@@ -278,6 +278,13 @@ describe('CM-8: purchase cost only for purchased items', () => {
 describe('CM-9: conflicts', () => {
   it('CM-9: both sides change the same field between syncs: the later edit wins, the loser is in the audit log', async () => {
     const company = sm8One('company', 'CM Delta Electrical') as Rec;
+    // "Between syncs": the owner must not be mid-sync (from earlier tests' events) while the two edits land.
+    const link = await w.h.deps.links.bySm8(CONN, 'customer', String(company.uuid));
+    const owner = w.h.client.workflow.getHandle(customerWorkflowId(CONN, String(link?.id)));
+    await eventuallyAsync(
+      'the owner to be idle',
+      async () => (await owner.query(clientMaterialStatusQuery).catch(() => ({ idle: true }))).idle,
+    );
     w.qbo.control.pauseWebhooks();
     w.sm8.control.webhooks.pause();
     try {

@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { clientMaterialStatusQuery } from '../workflows/client-material';
+import { connectionRestoredSignal } from '../workflows/support/connection-gate';
 import { customerWorkflowId, onboardingWorkflowId } from '../domain/workflow-ids';
 import { ACCOUNT_IDS, AU_TAX_CODE_IDS } from '../simulators/quickbooks';
 import { signalInvoice } from '../client/routing';
@@ -278,28 +279,28 @@ describe('CM-8: purchase cost only for purchased items', () => {
 describe('CM-9: conflicts', () => {
   it('CM-9: both sides change the same field between syncs: the later edit wins, the loser is in the audit log', async () => {
     const company = sm8One('company', 'CM Delta Electrical') as Rec;
-    // "Between syncs": the owner must not be mid-sync (from earlier tests' events) while the two edits land.
+    // "Between syncs": no sync of this client may run while the two edits land. Events of earlier tests can
+    // still be on their way to the owner (already delivered webhooks, the inbox relay), so silencing the
+    // webhooks is not enough: the connection is paused (as an administrator would), and the owner is seen
+    // idle or parked on the pause before the edits. Any sync then either ended before the edits or waits for
+    // the resume, after which it reads both edits at once.
     const link = await w.h.deps.links.bySm8(CONN, 'customer', String(company.uuid));
     const owner = w.h.client.workflow.getHandle(customerWorkflowId(CONN, String(link?.id)));
-    await eventuallyAsync(
-      'the owner to be idle',
-      async () => (await owner.query(clientMaterialStatusQuery).catch(() => ({ idle: true }))).idle,
+    await w.h.deps.store.setStatus(CONN, 'paused', 'CM-9 test: both edits between two syncs');
+    await eventuallyAsync('the owner to be idle or parked', async () => {
+      const status = await owner.query(clientMaterialStatusQuery).catch(() => null);
+      return !status || status.idle || status.parked;
+    });
+    w.qbo.control.upsertRecord(
+      'Customer',
+      { Id: delta.Id, PrimaryPhone: { FreeFormNumber: '111 QBO' }, GivenName: 'Danielle' },
+      realm,
     );
-    w.qbo.control.pauseWebhooks();
-    w.sm8.control.webhooks.pause();
-    try {
-      w.qbo.control.upsertRecord(
-        'Customer',
-        { Id: delta.Id, PrimaryPhone: { FreeFormNumber: '111 QBO' }, GivenName: 'Danielle' },
-        realm,
-      );
-      await sleep(1500); // ServiceM8's edit_date has one-second resolution
-      const contact = contactOf(company.uuid) as Rec;
-      w.sm8.control.update('companycontact', String(contact.uuid), { phone: '222 SM8' });
-    } finally {
-      w.sm8.control.webhooks.resume();
-      w.qbo.control.resumeWebhooks();
-    }
+    await sleep(1500); // ServiceM8's edit_date has one-second resolution
+    const contact = contactOf(company.uuid) as Rec;
+    w.sm8.control.update('companycontact', String(contact.uuid), { phone: '222 SM8' });
+    await w.h.deps.store.setStatus(CONN, 'active');
+    await owner.signal(connectionRestoredSignal).catch(() => undefined); // not running: the edits' events start it
     await eventually(
       'the ServiceM8 phone in QuickBooks',
       () =>

@@ -44,6 +44,8 @@ export interface ClientMaterialStatus {
   syncs: number;
   conflicts: number;
   idle: boolean;
+  /** Waiting for its connection to be usable again (paused or needing re-authorisation, CON-3). */
+  parked: boolean;
 }
 export const clientMaterialStatusQuery = defineQuery<ClientMaterialStatus>('status');
 
@@ -75,6 +77,7 @@ async function ownLink(kind: 'customer' | 'item', input: ClientMaterialInput): P
     conflicts: 0,
     ...input.carried,
     idle: false,
+    parked: false,
   };
   let dirty = true;
   let syncing = false;
@@ -87,8 +90,12 @@ async function ownLink(kind: 'customer' | 'item', input: ClientMaterialInput): P
   setHandler(cmMergedSignal, ({ survivorId }) => {
     merges.push(survivorId);
   });
-  setHandler(clientMaterialStatusQuery, () => ({ ...s, idle: !dirty && !syncing && merges.length === 0 }));
   const gate = createConnectionGate(connectionId);
+  setHandler(clientMaterialStatusQuery, () => ({
+    ...s,
+    idle: !dirty && !syncing && merges.length === 0,
+    parked: gate.waiting,
+  }));
 
   function publish(r: CmSyncResult): void {
     s = {
@@ -145,11 +152,11 @@ async function ownLink(kind: 'customer' | 'item', input: ClientMaterialInput): P
       syncsThisRun >= (input.maxSyncsPerRun ?? MAX_SYNCS_PER_RUN)
     ) {
       await condition(allHandlersFinished);
-      const { idle: _idle, connectionId: _c, linkId: _l, kind: _k, ...carried } = s;
+      const { idle: _idle, parked: _parked, connectionId: _c, linkId: _l, kind: _k, ...carried } = s;
       await continueAsNew<typeof customerWorkflow>({ ...input, carried });
     }
   }
-  return { ...s, idle: true };
+  return { ...s, idle: true, parked: false };
 }
 
 /** CM-2 … CM-10 for one QuickBooks Customer ⇄ ServiceM8 company link. */

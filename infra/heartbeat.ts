@@ -9,21 +9,39 @@ export const HEARTBEAT_INTERVAL_MS = 10_000;
 /** Three missed beats: one slow beat on a loaded machine is not a dead worker. */
 export const HEARTBEAT_STALE_MS = 3 * HEARTBEAT_INTERVAL_MS;
 
-/** Touches `file` now and every interval while `alive()` holds; returns the function that stops it. */
+/**
+ * Touches `file` now and every interval while `alive()` holds; returns the function that stops it. A file
+ * that cannot be written is reported through `onError` (once per distinct reason), not thrown: the worker
+ * keeps syncing, and the missing heartbeat makes the health check say so.
+ */
 export function startHeartbeat(
   file: string,
   alive: () => boolean,
+  onError: (message: string) => void,
   intervalMs = HEARTBEAT_INTERVAL_MS,
 ): () => void {
+  let lastError = '';
   const beat = () => {
-    if (alive()) fs.writeFileSync(file, `${new Date().toISOString()}\n`);
+    if (!alive()) return;
+    try {
+      fs.writeFileSync(file, `${new Date().toISOString()}\n`);
+      lastError = '';
+    } catch (err) {
+      const message = `cannot write the heartbeat file ${file} (${(err as Error).message}): the health check will call this worker unhealthy`;
+      if (message !== lastError) onError(message);
+      lastError = message;
+    }
   };
   beat();
   const timer = setInterval(beat, intervalMs);
   timer.unref();
   return () => {
     clearInterval(timer);
-    fs.rmSync(file, { force: true });
+    try {
+      fs.rmSync(file, { force: true });
+    } catch {
+      // left behind: it goes stale, which the health check reads as stopped
+    }
   };
 }
 

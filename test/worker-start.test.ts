@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { checkHealth } from '../infra/healthcheck';
+import { heartbeatProblem, startHeartbeat } from '../infra/heartbeat';
 import { freePort } from '../infra/ports';
 import { startTemporalDevServer, type RunningDevServer } from '../infra/temporal-server';
 import { testEnv, uniqueTaskQueue } from './helpers/env';
@@ -120,4 +121,51 @@ describe('the worker process', () => {
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
   }, 60_000);
+});
+
+describe('the worker heartbeat', () => {
+  it('reports a file it cannot write instead of crashing the worker, once per reason', () => {
+    const file = path.join(os.tmpdir(), `sm8qbo-no-such-dir-${process.pid}`, 'heartbeat');
+    const errors: string[] = [];
+    jest.useFakeTimers();
+    try {
+      const stop = startHeartbeat(
+        file,
+        () => true,
+        (m) => errors.push(m),
+        5,
+      );
+      jest.advanceTimersByTime(50); // ten more beats fail the same way
+      stop();
+    } finally {
+      jest.useRealTimers();
+    }
+    expect(errors).toEqual([expect.stringMatching(/^cannot write the heartbeat file .*ENOENT.*unhealthy$/)]);
+    expect(heartbeatProblem(file)).toMatch(/no heartbeat file/);
+  });
+
+  it('writes only while the worker is alive, and calls an old file stale', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm8qbo-hb-'));
+    const file = path.join(dir, 'heartbeat');
+    let alive = false;
+    const stop = startHeartbeat(
+      file,
+      () => alive,
+      () => undefined,
+      60_000,
+    );
+    expect(fs.existsSync(file)).toBe(false);
+    stop();
+    alive = true;
+    const stop2 = startHeartbeat(
+      file,
+      () => alive,
+      () => undefined,
+      60_000,
+    );
+    expect(heartbeatProblem(file)).toBeUndefined();
+    expect(heartbeatProblem(file, Date.now() + 31_000)).toMatch(/is 31 s old: the worker stopped polling/);
+    stop2();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
 });

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
       deps,
     });
     const stopHeartbeat = config.workerHeartbeatFile
-      ? startHeartbeat(config.workerHeartbeatFile, () => worker.getState() === 'RUNNING')
+      ? startHeartbeat(config.workerHeartbeatFile, () => worker.getState() === 'RUNNING', log.error)
       : () => undefined;
     log.info(`worker polling ${config.temporal.taskQueue} on ${config.temporal.address}`);
     try {

@@ -6,8 +6,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import axios, { isAxiosError } from 'axios';
-import { Client, Connection } from '@temporalio/client';
-import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { phaseLine, progressBar, type OnboardingProgress } from '../domain/onboarding';
 import { loadConfig } from '../infra/config';
 
@@ -313,7 +311,16 @@ async function replay(
   out: (s: string) => void,
 ): Promise<number> {
   if (!workflowId && !file) throw new CliError('usage: sm8qbo replay <workflow id> | --file FILE');
-  const { Worker } = await import('@temporalio/worker');
+  // Loaded here, not at the top: the Temporal SDK takes most of a second to load and only replay needs it.
+  const { Client, Connection } = await import('@temporalio/client');
+  const { historyFromJSON, historyToJSON } = await import('@temporalio/common/lib/proto-utils.js');
+  const { Worker, Runtime, DefaultLogger } = await import('@temporalio/worker');
+  try {
+    // The SDK's default logger would print webpack's bundling chatter around the verdict.
+    Runtime.install({ logger: new DefaultLogger(config.logLevel === 'debug' ? 'DEBUG' : 'WARN') });
+  } catch {
+    // a runtime is already installed in this process (tests)
+  }
   let history;
   if (file) history = historyFromJSON(JSON.parse(fs.readFileSync(file, 'utf8')));
   else {

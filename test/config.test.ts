@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError, loadConfig, VARIABLES } from '../infra/config';
+import { describeFailure } from '../infra/main';
 
 describe('configuration', () => {
   it('has working defaults with an empty environment', () => {
@@ -40,5 +42,85 @@ describe('configuration', () => {
     const readme = fs.readFileSync(path.resolve(__dirname, '..', 'README.md'), 'utf8');
     const missing = Object.keys(VARIABLES).filter((name) => !readme.includes(`| \`${name}\``));
     expect(missing).toEqual([]);
+  });
+});
+
+describe('combinations of variables', () => {
+  const real = { QBO_CLIENT_ID: 'app-id', QBO_CLIENT_SECRET: 'app-secret' };
+
+  it.each([
+    [{ QBO_CLIENT_ID: 'app-id' }, /QBO_CLIENT_SECRET must be set when QBO_CLIENT_ID is/],
+    [{ QBO_CLIENT_SECRET: 'app-secret' }, /QBO_CLIENT_ID must be set when QBO_CLIENT_SECRET is/],
+    [{ SM8_CLIENT_ID: 'addon' }, /SM8_CLIENT_SECRET must be set when SM8_CLIENT_ID is/],
+    [{ SM8_CLIENT_SECRET: 'addon-secret' }, /SM8_CLIENT_ID must be set when SM8_CLIENT_SECRET is/],
+  ])('refuses half of an app credential pair: %p', (env, message) => {
+    expect(() => loadConfig({ SIMULATORS: 'true', ...env })).toThrow(message);
+  });
+
+  it('never switches to the real services because credentials are set: SIMULATORS=auto refuses them', () => {
+    expect(() => loadConfig(real)).toThrow(ConfigError);
+    expect(() => loadConfig(real)).toThrow(/SIMULATORS must be set to false to sync with the real/);
+    expect(() => loadConfig({ ...real, QBO_ENVIRONMENT: 'sandbox' })).toThrow(
+      /SIMULATORS must be set to false/,
+    );
+  });
+
+  it('accepts real mode chosen on purpose, and requires the Intuit app for it', () => {
+    expect(loadConfig({ ...real, SIMULATORS: 'false' }).simulators).toBe('false');
+    expect(() => loadConfig({ SIMULATORS: 'false' })).toThrow(
+      /QBO_CLIENT_ID must be set when SIMULATORS=false/,
+    );
+  });
+
+  it('still lets the demo and the tests point real-looking credentials at simulators', () => {
+    // npm start merges the simulators' credentials and URLs over SIMULATORS=auto (workers/demo.ts).
+    const demo = {
+      QBO_CLIENT_ID: 'qbo-sim-client-id',
+      QBO_CLIENT_SECRET: 'qbo-sim-client-secret',
+      QBO_API_BASE_URL: 'http://127.0.0.1:4020',
+      SM8_API_BASE_URL: 'http://127.0.0.1:4010',
+    };
+    expect(loadConfig(demo).qbo.clientId).toBe('qbo-sim-client-id');
+    expect(loadConfig({ SIMULATORS: 'true', ...real }).simulators).toBe('true');
+  });
+});
+
+describe('a configuration error at start', () => {
+  const tsx = path.resolve(__dirname, '..', 'node_modules', '.bin', 'tsx');
+  const root = path.resolve(__dirname, '..');
+
+  /** Runs an entry point with a bad PORT, as an operator would, and returns what it printed. */
+  function runWithBadPort(args: string[]) {
+    return spawnSync(args[0] as string, args.slice(1), {
+      cwd: root,
+      env: { ...process.env, PORT: 'eighty', LOG_LEVEL: 'info' },
+      encoding: 'utf8',
+      timeout: 50_000,
+    });
+  }
+
+  it.each([
+    ['the worker', [tsx, 'workers/worker.ts']],
+    ['the CLI', [process.execPath, 'bin/sm8qbo.js', 'connections']],
+    ['the health check', [tsx, 'infra/healthcheck.ts', 'api']],
+  ])(
+    'stops %s with one line naming the variable, no stack trace, exit code 1',
+    (_, args) => {
+      const run = runWithBadPort(args);
+      const lines = run.stderr.split('\n').filter((l) => l.trim() !== '' && !l.startsWith('sm8qbo: '));
+      expect(lines).toEqual([expect.stringMatching(/PORT must be a TCP port \(1-65535\), got "eighty"$/)]);
+      expect(run.stderr).not.toMatch(/\bat \S+ \(|node:internal|ConfigError:/);
+      expect(run.status).toBe(1);
+    },
+    60_000,
+  );
+
+  it('runMain prints an unexpected failure as its message, with the stack only when LOG_LEVEL=debug', () => {
+    const err = new Error('the database refused the connection');
+    expect(describeFailure(err, {})).toBe('the database refused the connection');
+    expect(describeFailure(err, { LOG_LEVEL: 'debug' })).toMatch(/refused the connection\nError: .*\n\s+at /);
+    expect(describeFailure(new ConfigError('PORT', 'must be a TCP port'), { LOG_LEVEL: 'debug' })).toBe(
+      'Invalid configuration: PORT must be a TCP port',
+    );
   });
 });

@@ -1,11 +1,45 @@
-/** `npm run worker`: the sync worker alone, against an existing Temporal server and PostgreSQL. */
+/**
+ * `npm run worker` (sources) / `node dist/workers/worker.js` (build, Docker image): the sync worker alone,
+ * against an existing Temporal server and PostgreSQL. It waits for Temporal rather than exiting, so the
+ * order in which containers start does not matter.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../infra/config';
 import { createPool, resolveDatabase } from '../infra/database';
-import { createLogger } from '../infra/log';
+import { startHeartbeat } from '../infra/heartbeat';
+import { createLogger, type Logger } from '../infra/log';
+import { runMain } from '../infra/main';
 import { migrate } from '../infra/migrate';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { buildActivityDeps, createGovernor } from './activity-deps';
 import { createSyncWorker, NativeConnection } from './sync-worker';
+
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 30_000;
+
+/**
+ * Connects to Temporal, retrying with doubling waits (1 s … 30 s) for as long as it takes; undefined when
+ * `stop` fires first (SIGINT/SIGTERM while waiting).
+ */
+export async function connectWithRetry(
+  address: string,
+  log: Logger,
+  stop: AbortSignal,
+  firstRetryMs = FIRST_RETRY_MS,
+): Promise<NativeConnection | undefined> {
+  for (let wait = firstRetryMs; !stop.aborted; wait = Math.min(wait * 2, MAX_RETRY_MS)) {
+    try {
+      return await NativeConnection.connect({ address });
+    } catch (err) {
+      // The native client's message is a Rust debug dump; its inner `message: "…"` is the readable part.
+      const text = (err as Error).message;
+      const reason = /message: "([^"]+)"/.exec(text)?.[1] ?? text.split('\n')[0];
+      log.warn(`Temporal at ${address} is not reachable (${reason}); retrying in ${wait / 1000} s`);
+      await sleep(wait, undefined, { signal: stop }).catch(() => undefined);
+    }
+  }
+  return undefined;
+}
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -15,23 +49,38 @@ async function main(): Promise<void> {
   const pool = createPool(db.url);
   const applied = await migrate(pool);
   if (applied.length) log.info(`applied migrations ${applied.join(', ')}`);
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
-  const deps = buildActivityDeps(config, pool, createGovernor(pool));
-  const worker = await createSyncWorker({
-    connection,
-    namespace: config.temporal.namespace,
-    taskQueue: config.temporal.taskQueue,
-    deps,
-  });
-  log.info(`worker polling ${config.temporal.taskQueue} on ${config.temporal.address}`);
-  await worker.run(); // returns after SIGINT/SIGTERM (the SDK's default shutdown signals)
-  await connection.close();
-  await deps.governor.close?.();
+
+  // Until the worker runs, a signal only has to end the wait for Temporal; then the SDK's own handlers
+  // (SIGINT/SIGTERM) shut the worker down.
+  const stopWaiting = new AbortController();
+  const onSignal = () => stopWaiting.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const connection = await connectWithRetry(config.temporal.address, log, stopWaiting.signal);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  if (connection) {
+    const deps = buildActivityDeps(config, pool, createGovernor(pool));
+    const worker = await createSyncWorker({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue: config.temporal.taskQueue,
+      deps,
+    });
+    const stopHeartbeat = config.workerHeartbeatFile
+      ? startHeartbeat(config.workerHeartbeatFile, () => worker.getState() === 'RUNNING', log.error)
+      : () => undefined;
+    log.info(`worker polling ${config.temporal.taskQueue} on ${config.temporal.address}`);
+    try {
+      await worker.run(); // returns after SIGINT/SIGTERM (the SDK's default shutdown signals)
+    } finally {
+      stopHeartbeat();
+      await connection.close();
+      await deps.governor.close?.();
+    }
+  }
   await pool.end();
   await db.stop();
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+if (require.main === module) runMain(main);

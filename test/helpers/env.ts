@@ -46,6 +46,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
     ENCRYPTION_KEYS: TEST_KEYS,
     QBO_CLIENT_ID: 'test-client',
     QBO_CLIENT_SECRET: 'test-secret',
+    SIMULATORS: 'false', // tests start their own simulators and point the product at them
     ...env,
   });
 }

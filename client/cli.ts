@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { phaseLine, progressBar, type OnboardingProgress } from '../domain/onboarding';
 import { loadConfig } from '../infra/config';
+import { dataConverterFrom } from '../infra/payload-codec';
 
 const argv = () => process.argv.slice(2);
 
@@ -314,12 +315,14 @@ async function replay(
 ): Promise<number> {
   if (!workflowId && !file) throw new CliError('usage: sm8qbo replay <workflow id> | --file FILE');
   const { Worker } = await import('@temporalio/worker');
+  // Replay decodes with the payload codec (histories are encrypted); `history` exports them as stored.
+  const dataConverter = dataConverterFrom(config, { create: false });
   let history;
   if (file) history = historyFromJSON(JSON.parse(fs.readFileSync(file, 'utf8')));
   else {
     const connection = await Connection.connect({ address: config.temporal.address });
     try {
-      const client = new Client({ connection, namespace: config.temporal.namespace });
+      const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
       history = await client.workflow.getHandle(workflowId as string).fetchHistory();
       // Round-trip through JSON so a history replays exactly as an exported one would.
       history = historyFromJSON(JSON.parse(historyToJSON(history)));
@@ -329,7 +332,11 @@ async function replay(
   }
   const id = workflowId ?? path.basename(file as string);
   try {
-    await Worker.runReplayHistory({ workflowsPath: require.resolve('../workflows') }, history, id);
+    await Worker.runReplayHistory(
+      { workflowsPath: require.resolve('../workflows'), dataConverter },
+      history,
+      id,
+    );
     out(
       json
         ? JSON.stringify({ workflowId: id, deterministic: true })

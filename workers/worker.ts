@@ -3,6 +3,7 @@ import { loadConfig } from '../infra/config';
 import { createPool, resolveDatabase } from '../infra/database';
 import { createLogger } from '../infra/log';
 import { migrate } from '../infra/migrate';
+import { dataConverterFrom } from '../infra/payload-codec';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { buildActivityDeps, createGovernor } from './activity-deps';
 import { createSyncWorker, NativeConnection } from './sync-worker';
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     deps,
+    dataConverter: dataConverterFrom(config),
   });
   log.info(`worker polling ${config.temporal.taskQueue} on ${config.temporal.address}`);
   await worker.run(); // returns after SIGINT/SIGTERM (the SDK's default shutdown signals)

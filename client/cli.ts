@@ -332,6 +332,11 @@ async function replay(
   }
   const id = workflowId ?? path.basename(file as string);
   try {
+    dataConverter.payloadCodecs[0].assertCanDecrypt(history);
+  } catch (err) {
+    throw new CliError(`cannot replay ${id}: ${(err as Error).message}`);
+  }
+  try {
     await Worker.runReplayHistory(
       { workflowsPath: require.resolve('../workflows'), dataConverter },
       history,

@@ -90,18 +90,30 @@ export class PayloadEncryptionCodec implements PayloadCodec {
     };
   }
 
+  /**
+   * Refuses, before any replay starts, a history (or any message) with payloads of keys this codec lacks:
+   * otherwise the replay fails deep inside the worker with a message about determinism.
+   */
+  assertCanDecrypt(root: unknown, what = 'This history'): void {
+    const missing = [...keyIdsIn(root)].filter((id) => !this.keys.has(id));
+    if (missing.length) throw new PayloadDecryptionError(`${what} ${this.missingKeyMessage(missing)}`);
+  }
+
+  private missingKeyMessage(missing: string[]): string {
+    const known = [...this.keys.keys()];
+    const list = (ids: string[]) => ids.map((k) => `"${k}"`).join(', ');
+    return (
+      `is encrypted with key ${list(missing)}, which is not in ${this.source} ` +
+      (known.length ? `(it has ${list(known)})` : '(no keys configured)') +
+      `: add that key to ${PAYLOAD_KEYS} (after the current one) to read it`
+    );
+  }
+
   decrypt(payload: Payload): Payload {
     const keyId = text(payload.metadata?.[KEY_ID_METADATA]);
     if (!keyId) throw new PayloadDecryptionError(`An encrypted Temporal payload has no ${KEY_ID_METADATA}`);
     const key = this.keys.get(keyId);
-    if (!key) {
-      const known = [...this.keys.keys()];
-      throw new PayloadDecryptionError(
-        `A Temporal payload is encrypted with key "${keyId}", which is not in ${this.source} ` +
-          (known.length ? `(it has ${known.map((k) => `"${k}"`).join(', ')})` : '(no keys configured)') +
-          `: add that key to ${PAYLOAD_KEYS} (after the current one) to read it`,
-      );
-    }
+    if (!key) throw new PayloadDecryptionError(`A Temporal payload ${this.missingKeyMessage([keyId])}`);
     const data = Buffer.from(payload.data ?? []);
     if (data.length < IV_BYTES + TAG_BYTES) {
       throw new PayloadDecryptionError(
@@ -122,6 +134,19 @@ export class PayloadEncryptionCodec implements PayloadCodec {
       );
     }
   }
+}
+
+/** The key ids of the encrypted payloads anywhere inside `root` (a history, an event, a response). */
+export function keyIdsIn(root: unknown, into = new Set<string>()): Set<string> {
+  if (root === null || typeof root !== 'object' || root instanceof Uint8Array) return into;
+  const o = root as Record<string, unknown>;
+  if (o.data instanceof Uint8Array && o.metadata !== null && typeof o.metadata === 'object') {
+    const p = o as Payload;
+    if (isEncrypted(p)) into.add(text(p.metadata?.[KEY_ID_METADATA]) ?? '(none)');
+    return into;
+  }
+  for (const k of Object.keys(o)) keyIdsIn(o[k], into);
+  return into;
 }
 
 /**
@@ -157,6 +182,6 @@ export const FAILURE_CONVERTER_PATH = require.resolve('./failure-converter');
 export function dataConverterFrom(
   config: Pick<Config, 'payloadEncryptionKeys' | 'dataDir'>,
   opts: { create?: boolean } = {},
-): DataConverter {
+): DataConverter & { payloadCodecs: [PayloadEncryptionCodec] } {
   return { payloadCodecs: [payloadCodecFrom(config, opts)], failureConverterPath: FAILURE_CONVERTER_PATH };
 }

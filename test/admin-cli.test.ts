@@ -140,6 +140,15 @@ describe('OPS-2: admin API and CLI', () => {
     expect(fromServer.out).toContain('replays deterministically');
     const fromFile = await cli('--json', 'replay', '--file', out);
     expect(JSON.parse(fromFile.out)).toMatchObject({ deterministic: true });
+    // Without the key the CLI says so, rather than calling the history non-deterministic.
+    process.env.PAYLOAD_ENCRYPTION_KEYS = `other:${Buffer.alloc(32, 1).toString('base64')}`;
+    try {
+      await expect(cli('replay', '--file', out)).rejects.toThrow(
+        /cannot replay history.json: This history is encrypted with key "test", which is not in PAYLOAD_ENCRYPTION_KEYS/,
+      );
+    } finally {
+      process.env.PAYLOAD_ENCRYPTION_KEYS = TEST_PAYLOAD_KEYS;
+    }
   });
 
   it('OPS-2: replay detects a deliberately non-deterministic change', async () => {

@@ -89,6 +89,18 @@ describe('issue 10: Temporal payloads are encrypted (AES-256-GCM)', () => {
     );
   });
 
+  it('tells before a replay which keys a history needs and it lacks', async () => {
+    const oldKey = key();
+    const sealed = await encryptOne(PayloadEncryptionCodec.parse(`old:${oldKey}`));
+    const history = {
+      events: [{ activityTaskCompletedEventAttributes: { result: { payloads: [sealed] } } }],
+    };
+    expect(() => PayloadEncryptionCodec.parse(`old:${oldKey}`).assertCanDecrypt(history)).not.toThrow();
+    expect(() => PayloadEncryptionCodec.parse(`new:${key()}`).assertCanDecrypt(history)).toThrow(
+      'This history is encrypted with key "old", which is not in PAYLOAD_ENCRYPTION_KEYS (it has "new")',
+    );
+  });
+
   it('passes payloads without the encrypted encoding through decode unchanged (older histories)', async () => {
     const codec = PayloadEncryptionCodec.parse(`k1:${key()}`);
     const original = plain();

@@ -48,6 +48,8 @@ export function isEncrypted(payload: Payload): boolean {
 
 export class PayloadEncryptionCodec implements PayloadCodec {
   private readonly keys: Map<string, Buffer>;
+  /** The id of the key that encrypts (undefined: this codec can only pass plaintext through). */
+  readonly activeKeyId: string | undefined;
 
   /** `keys[0]` encrypts; `source` names where the keys came from, for error messages. */
   constructor(
@@ -57,8 +59,6 @@ export class PayloadEncryptionCodec implements PayloadCodec {
     this.keys = new Map(keys.map((k) => [k.id, k.key]));
     this.activeKeyId = keys[0]?.id;
   }
-
-  readonly activeKeyId: string | undefined;
 
   static parse(spec: string, source = PAYLOAD_KEYS): PayloadEncryptionCodec {
     return new PayloadEncryptionCodec(parseKeyList(spec, source), source);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import axios, { isAxiosError } from 'axios';
 import { phaseLine, progressBar, type OnboardingProgress } from '../domain/onboarding';
 import { loadConfig } from '../infra/config';
+import type * as PayloadCodecModule from '../infra/payload-codec';
 
 const argv = () => process.argv.slice(2);
 
@@ -321,12 +322,17 @@ async function replay(
   } catch {
     // a runtime is already installed in this process (tests)
   }
+  // Loaded lazily like the SDK above (it pulls in Temporal's protobufs).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { dataConverterFrom } = require('../infra/payload-codec') as typeof PayloadCodecModule;
+  // Replay decodes with the payload codec (histories are encrypted); `history` exports them as stored.
+  const dataConverter = dataConverterFrom(config, { create: false });
   let history;
   if (file) history = historyFromJSON(JSON.parse(fs.readFileSync(file, 'utf8')));
   else {
     const connection = await Connection.connect({ address: config.temporal.address });
     try {
-      const client = new Client({ connection, namespace: config.temporal.namespace });
+      const client = new Client({ connection, namespace: config.temporal.namespace, dataConverter });
       history = await client.workflow.getHandle(workflowId as string).fetchHistory();
       // Round-trip through JSON so a history replays exactly as an exported one would.
       history = historyFromJSON(JSON.parse(historyToJSON(history)));
@@ -336,7 +342,16 @@ async function replay(
   }
   const id = workflowId ?? path.basename(file as string);
   try {
-    await Worker.runReplayHistory({ workflowsPath: require.resolve('../workflows') }, history, id);
+    dataConverter.payloadCodecs[0].assertCanDecrypt(history);
+  } catch (err) {
+    throw new CliError(`cannot replay ${id}: ${(err as Error).message}`);
+  }
+  try {
+    await Worker.runReplayHistory(
+      { workflowsPath: require.resolve('../workflows'), dataConverter },
+      history,
+      id,
+    );
     out(
       json
         ? JSON.stringify({ workflowId: id, deterministic: true })

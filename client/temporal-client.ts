@@ -4,7 +4,7 @@
  * forgotten, so the next caller (a request, the inbox relay) tries again. Once connected, gRPC reconnects
  * by itself after a later outage; calls made meanwhile fail with UNAVAILABLE (see `isTemporalDown`).
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type DataConverter } from '@temporalio/client';
 
 /** Temporal could not be reached: the caller answers 503 or leaves the work for later. */
 export class TemporalUnavailable extends Error {
@@ -28,6 +28,8 @@ export function isTemporalDown(err: unknown): boolean {
 export interface LazyTemporalOptions {
   address: string;
   namespace: string;
+  /** The payload codec and failure converter (infra/payload-codec.ts dataConverterFrom). */
+  dataConverter: DataConverter;
   /** How long one connection attempt may take (default 2 s: a caller waiting on it is an HTTP request). */
   connectTimeoutMs?: number;
 }
@@ -42,7 +44,11 @@ export class LazyTemporal {
 
   /** An already connected client (tests, and processes that need Temporal anyway). */
   static of(client: Client): LazyTemporal {
-    const lazy = new LazyTemporal({ address: 'connected client', namespace: client.options.namespace });
+    const lazy = new LazyTemporal({
+      address: 'connected client',
+      namespace: client.options.namespace,
+      dataConverter: client.options.dataConverter,
+    });
     lazy.client = client;
     lazy.owned = false;
     return lazy;
@@ -54,7 +60,10 @@ export class LazyTemporal {
       address: this.opts.address,
       connectTimeout: this.opts.connectTimeoutMs ?? 2000,
     })
-      .then((connection) => new Client({ connection, namespace: this.opts.namespace }))
+      .then(
+        (connection) =>
+          new Client({ connection, namespace: this.opts.namespace, dataConverter: this.opts.dataConverter }),
+      )
       .finally(() => (this.connecting = null));
     try {
       this.client = await this.connecting;

@@ -44,6 +44,11 @@ export const VARIABLES = {
     description: 'Port of the Temporal dev server started by npm start / dev-stack.',
   },
   TEMPORAL_UI_PORT: { default: '8233', description: 'Port of the Temporal Web UI of the dev server.' },
+  TEMPORAL_UI_ORIGIN: {
+    default: undefined,
+    description:
+      'The one browser origin (scheme://host:port) of the Temporal Web UI allowed to call the codec endpoint /codec (CORS, with credentials). Unset: http://127.0.0.1:TEMPORAL_UI_PORT.',
+  },
   TEMPORAL_CLI_PATH: {
     default: undefined,
     description:
@@ -76,6 +81,11 @@ export const VARIABLES = {
     default: undefined,
     description:
       'Keys for secrets at rest: `id:base64key[,id:base64key…]`, 32-byte keys, the first encrypts. Unset: a key generated once into DATA_DIR/encryption.key.',
+  },
+  PAYLOAD_ENCRYPTION_KEYS: {
+    default: undefined,
+    description:
+      'Keys that encrypt Temporal payloads (workflow and activity inputs and results, signals, queries, memos, failure messages): `id:base64key[,id:base64key…]`, 32-byte keys, the first encrypts. Separate from ENCRYPTION_KEYS. Unset: a key generated once into DATA_DIR/payload.key.',
   },
   ADMIN_TOKEN: {
     default: undefined,
@@ -162,6 +172,8 @@ export interface Config {
     taskQueue: string;
     port: number;
     uiPort: number;
+    /** The Web UI's browser origin, the only one allowed to call the codec endpoint. */
+    uiOrigin: string;
     cliPath: string | undefined;
     startDevServer: 'auto' | 'true' | 'false';
   };
@@ -177,6 +189,8 @@ export interface Config {
   /** Days a routed webhook event is kept (client/inbox-admin.ts). */
   inboxRetentionDays: number;
   encryptionKeys: string | undefined;
+  /** Keys of the Temporal payload codec (infra/payload-codec.ts). */
+  payloadEncryptionKeys: string | undefined;
   adminToken: string | undefined;
   qbo: {
     clientId: string | undefined;
@@ -285,6 +299,25 @@ function databaseUrl(env: Env): string | undefined {
   return value;
 }
 
+/** A browser origin: scheme, host and port only (what a browser sends in its Origin header). */
+function origin(env: Env, name: VariableName, fallback: string): string {
+  const value = raw(env, name) ?? fallback;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (
+    !url ||
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.origin !== value.replace(/\/$/, '')
+  ) {
+    throw new ConfigError(name, `must be an origin like http://127.0.0.1:8233 (no path), got "${value}"`);
+  }
+  return url.origin;
+}
+
 function address(env: Env, name: VariableName, fallback: string): string {
   const value = raw(env, name) ?? fallback;
   if (!/^[^\s:/]+:\d{1,5}$/.test(value)) throw new ConfigError(name, `must be host:port, got "${value}"`);
@@ -349,6 +382,7 @@ export function loadConfig(env: Env = process.env): Config {
 
 function readConfig(env: Env): Config {
   const temporalPort = port(env, 'TEMPORAL_PORT');
+  const uiPort = port(env, 'TEMPORAL_UI_PORT');
   const apiPort = port(env, 'PORT');
   const qboEnvironment = oneOf(env, 'QBO_ENVIRONMENT', ['sandbox', 'production'] as const);
   const qboDefaultApi =
@@ -365,7 +399,8 @@ function readConfig(env: Env): Config {
       namespace: raw(env, 'TEMPORAL_NAMESPACE') ?? 'default',
       taskQueue: raw(env, 'TEMPORAL_TASK_QUEUE') ?? 'sm8-qbo-sync',
       port: temporalPort,
-      uiPort: port(env, 'TEMPORAL_UI_PORT'),
+      uiPort,
+      uiOrigin: origin(env, 'TEMPORAL_UI_ORIGIN', `http://127.0.0.1:${uiPort}`),
       cliPath: raw(env, 'TEMPORAL_CLI_PATH'),
       startDevServer: oneOf(env, 'TEMPORAL_START_DEV_SERVER', ['auto', 'true', 'false'] as const),
     },
@@ -384,6 +419,7 @@ function readConfig(env: Env): Config {
     },
     inboxRetentionDays: days(env, 'INBOX_RETENTION_DAYS'),
     encryptionKeys: raw(env, 'ENCRYPTION_KEYS'),
+    payloadEncryptionKeys: raw(env, 'PAYLOAD_ENCRYPTION_KEYS'),
     adminToken: raw(env, 'ADMIN_TOKEN'),
     qbo: {
       clientId: raw(env, 'QBO_CLIENT_ID'),

@@ -66,6 +66,8 @@ export interface DevServerOptions {
   /** SQLite file for persistence; undefined = in memory. */
   dbFile?: string;
   namespace?: string;
+  /** The codec server the Web UI decodes payloads with (e.g. http://127.0.0.1:3000/codec). */
+  uiCodecEndpoint?: string;
   log?: (line: string) => void;
 }
 
@@ -78,8 +80,10 @@ export interface RunningDevServer {
 export function devServerArgs(opts: DevServerOptions): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port)];
   args.push('--namespace', opts.namespace ?? 'default', '--log-level', 'warn');
-  if (opts.uiPort !== undefined) args.push('--ui-port', String(opts.uiPort));
-  else args.push('--headless');
+  if (opts.uiPort !== undefined) {
+    args.push('--ui-port', String(opts.uiPort));
+    if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
+  } else args.push('--headless');
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=Keyword`);
   return args;

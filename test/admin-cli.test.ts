@@ -6,13 +6,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { runCli } from '../client/cli';
 import { cleanupInbox } from '../client/inbox-admin';
 import { signalInvoice } from '../client/routing';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
+import { isEncrypted } from '../infra/payload-codec';
 import { invoiceStatusQuery } from '../workflows/invoice';
-import { testEnv } from './helpers/env';
-import { HISTORIES_DIR } from './helpers/histories';
+import { TEST_PAYLOAD_KEYS, testEnv } from './helpers/env';
+import { HISTORIES_DIR, payloadsIn } from './helpers/histories';
 import { startTestRelay, withTestRelay } from './helpers/relay';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
@@ -44,6 +46,7 @@ async function settled(jobUuid: string, state: string): Promise<void> {
 
 beforeAll(async () => {
   process.env.TEMPORAL_ADDRESS = testEnv.temporalAddress; // the CLI's replay talks to this server
+  process.env.PAYLOAD_ENCRYPTION_KEYS = TEST_PAYLOAD_KEYS; // and decrypts its payloads with the workers' key
   // Refused inputs are logged as warnings; keep the output readable.
   w = await startWorld({ env: { ADMIN_TOKEN: TOKEN, LOG_LEVEL: 'error' } });
   f = new Sm8Fixtures(w.sm8);
@@ -123,12 +126,29 @@ describe('OPS-2: admin API and CLI', () => {
     const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sm8qbo-hist-')), 'history.json');
     const exported = await cli('history', invoiceWorkflowId('ops', exportedJob), '--out', out);
     expect(exported.code).toBe(0);
-    expect(JSON.parse(fs.readFileSync(out, 'utf8')).events.length).toBeGreaterThan(5);
+    const file = fs.readFileSync(out, 'utf8');
+    expect(JSON.parse(file).events.length).toBeGreaterThan(5);
+    // A bug report carries no personal data: its payloads stay encrypted (search attributes and patch markers
+    // hold ids only).
+    const stored = payloadsIn(historyFromJSON(JSON.parse(file)).events).filter(
+      ({ at }) => !/searchAttributes|patch-data/.test(at),
+    );
+    expect(stored.length).toBeGreaterThan(5);
+    expect(stored.filter(({ payload }) => !isEncrypted(payload)).map(({ at }) => at)).toEqual([]);
     const fromServer = await cli('replay', invoiceWorkflowId('ops', exportedJob));
     expect(fromServer).toMatchObject({ code: 0 });
     expect(fromServer.out).toContain('replays deterministically');
     const fromFile = await cli('--json', 'replay', '--file', out);
     expect(JSON.parse(fromFile.out)).toMatchObject({ deterministic: true });
+    // Without the key the CLI says so, rather than calling the history non-deterministic.
+    process.env.PAYLOAD_ENCRYPTION_KEYS = `other:${Buffer.alloc(32, 1).toString('base64')}`;
+    try {
+      await expect(cli('replay', '--file', out)).rejects.toThrow(
+        /cannot replay history.json: This history is encrypted with key "test", which is not in PAYLOAD_ENCRYPTION_KEYS/,
+      );
+    } finally {
+      process.env.PAYLOAD_ENCRYPTION_KEYS = TEST_PAYLOAD_KEYS;
+    }
   });
 
   it('OPS-2: replay detects a deliberately non-deterministic change', async () => {

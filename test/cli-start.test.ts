@@ -80,7 +80,12 @@ describe('the CLI module', () => {
     const r = spawnSync(process.execPath, ['bin/sm8qbo.js', 'replay', '--file', history], {
       cwd: ROOT,
       encoding: 'utf8',
-      env: { ...process.env, LOG_LEVEL: 'info' },
+      // An empty DATA_DIR: a machine without a payload key still replays a plaintext history.
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'info',
+        DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'sm8qbo-cli-')),
+      },
       timeout: 110_000,
     });
     expect(r.stdout).toBe('✓ health-check.json: replays deterministically against the current code\n');

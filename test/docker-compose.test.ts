@@ -37,7 +37,7 @@ const service = (name: string): Service => {
 };
 
 /** Variables the code reads that are added on other branches (HOST: API bind address; payload codec keys). */
-const PENDING_VARIABLES = ['HOST', 'PAYLOAD_ENCRYPTION_KEYS'];
+const PENDING_VARIABLES = ['HOST'];
 
 /** `${NAME…}` references of the compose file: its interpolation variables, with their `:?` / `:-` form. */
 function interpolations(text: string): Array<{ name: string; required: boolean; fallback?: string }> {

@@ -3,9 +3,10 @@ import path from 'node:path';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { HISTORIES_DIR } from './helpers/histories';
-import { testEnv } from './helpers/env';
+import { testDataConverter, testEnv } from './helpers/env';
 
-// Every committed history must replay against the current workflow code (determinism guard).
+// Every committed history must replay against the current workflow code (determinism guard), through the
+// payload codec as in production: their payloads are plaintext, which the codec passes through.
 const files = fs.readdirSync(HISTORIES_DIR).filter((f) => f.endsWith('.json'));
 
 describe('replay of recorded histories', () => {
@@ -15,9 +16,10 @@ describe('replay of recorded histories', () => {
 
   it.each(files)('%s replays without non-determinism', async (file) => {
     const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(HISTORIES_DIR, file), 'utf8')));
-    const results = Worker.runReplayHistories({ workflowBundle: { codePath: testEnv.workflowBundlePath } }, [
-      { workflowId: file, history },
-    ]);
+    const results = Worker.runReplayHistories(
+      { workflowBundle: { codePath: testEnv.workflowBundlePath }, dataConverter: testDataConverter() },
+      [{ workflowId: file, history }],
+    );
     for await (const result of results) {
       expect(result.error).toBeUndefined();
     }

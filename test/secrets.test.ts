@@ -59,3 +59,19 @@ describe('CON-1: secrets are encrypted at rest (AES-256-GCM)', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 });
+
+describe('CON-1: the GCM tag of a sealed secret is 16 bytes, never fewer', () => {
+  it('refuses a secret whose tag was truncated (Node would accept a 4-byte tag and open it)', () => {
+    const box = SecretBox.parse(`k1:${key()}`);
+    const parts = box.seal('refresh-token', 'connection:acme:qbo').split('.');
+    for (const n of [4, 12]) {
+      const truncated = [...parts];
+      truncated[3] = Buffer.from(parts[3] as string, 'base64url')
+        .subarray(0, n)
+        .toString('base64url');
+      expect(() => box.open(truncated.join('.'), 'connection:acme:qbo')).toThrow(
+        `The secret stored for connection:acme:qbo does not open: its authentication tag is ${n} bytes instead of 16`,
+      );
+    }
+  });
+});

@@ -1,6 +1,6 @@
 import { Worker } from '@temporalio/worker';
 import { healthCheckWorkflow } from '../workflows';
-import { createHarness, type Harness } from './helpers/env';
+import { createHarness, testDataConverter, type Harness } from './helpers/env';
 import { recordHistoryIfAsked } from './helpers/histories';
 
 describe('smoke: workflow -> activity -> PostgreSQL round trip', () => {
@@ -33,7 +33,10 @@ describe('smoke: workflow -> activity -> PostgreSQL round trip', () => {
     const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
     await expect(
       Worker.runReplayHistory(
-        { workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! } },
+        {
+          workflowBundle: { codePath: process.env.TEST_WORKFLOW_BUNDLE! },
+          dataConverter: testDataConverter(),
+        },
         history,
         workflowId,
       ),

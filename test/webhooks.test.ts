@@ -16,7 +16,7 @@ import { invoiceStatusQuery } from '../workflows/invoice';
 import { signWebhookBody } from '../simulators/quickbooks';
 import { DEFAULT_API_KEY } from '../simulators/servicem8';
 import { buildApiDeps } from '../workers/activity-deps';
-import { testConfig } from './helpers/env';
+import { testConfig, testDataConverter } from './helpers/env';
 import { freePort } from './setup/global-setup';
 import { qboBornInvoice } from './helpers/qbo-fixtures';
 import { startConnectedWorld } from './helpers/connected-world';
@@ -610,7 +610,11 @@ describe('TRG-1: an event is never lost, even when Temporal is down', () => {
     const token = 'temporal-down-admin-token';
     const config = testConfig({ ...w.env, ADMIN_TOKEN: token, LOG_LEVEL: 'error' });
     // Nothing listens on this port: the API never reaches Temporal during this test.
-    const temporal = new LazyTemporal({ address: `127.0.0.1:${await freePort()}`, namespace: 'default' });
+    const temporal = new LazyTemporal({
+      address: `127.0.0.1:${await freePort()}`,
+      namespace: 'default',
+      dataConverter: testDataConverter(),
+    });
     const api = buildApiServer(buildApiDeps(config, w.h.deps, temporal, w.h.taskQueue));
     const port = await freePort();
     await api.listen({ host: '127.0.0.1', port });

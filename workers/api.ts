@@ -9,6 +9,7 @@ import { loadConfig } from '../infra/config';
 import { createPool, resolveDatabase } from '../infra/database';
 import { createLogger } from '../infra/log';
 import { migrate } from '../infra/migrate';
+import { dataConverterFrom } from '../infra/payload-codec';
 import { buildActivityDeps, buildApiDeps, createGovernor } from './activity-deps';
 
 async function main(): Promise<void> {
@@ -17,7 +18,7 @@ async function main(): Promise<void> {
   const db = await resolveDatabase(config, log.info);
   const pool = createPool(db.url);
   await migrate(pool);
-  const temporal = new LazyTemporal(config.temporal);
+  const temporal = new LazyTemporal({ ...config.temporal, dataConverter: dataConverterFrom(config) });
   const deps = buildActivityDeps(config, pool, createGovernor(pool));
   const api = buildApiServer(buildApiDeps(config, deps, temporal));
   await api.listen({ host: '0.0.0.0', port: config.port });

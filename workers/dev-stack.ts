@@ -14,6 +14,7 @@ async function main(): Promise<void> {
     uiPort: config.temporal.uiPort,
     dbFile: path.join(config.dataDir, 'temporal', 'dev.sqlite'),
     namespace: config.temporal.namespace,
+    uiCodecEndpoint: `http://127.0.0.1:${config.port}/codec`,
   });
   log.info(`Temporal ${server.address}, Web UI ${server.uiUrl ?? '(headless)'}; Ctrl-C stops it`);
   const stop = () => void server.stop().then(() => process.exit(0));

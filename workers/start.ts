@@ -14,6 +14,7 @@ import { loadConfig } from '../infra/config';
 import { createPool, resolveDatabase } from '../infra/database';
 import { createLogger } from '../infra/log';
 import { migrate } from '../infra/migrate';
+import { dataConverterFrom } from '../infra/payload-codec';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { ensureTemporalCli, startTemporalDevServer } from '../infra/temporal-server';
 import { ensureConnectionSchedules, scheduleOptionsFromConfig } from '../client/schedules';
@@ -65,6 +66,7 @@ async function main(): Promise<void> {
         uiPort: config.temporal.uiPort,
         dbFile: path.join(config.dataDir, 'temporal', 'dev.sqlite'),
         namespace: config.temporal.namespace,
+        uiCodecEndpoint: `http://127.0.0.1:${config.port}/codec`,
       });
       stops.push(() => server.stop());
       uiUrl = server.uiUrl;
@@ -78,6 +80,8 @@ async function main(): Promise<void> {
 
     const connection = await NativeConnection.connect({ address: config.temporal.address });
     stops.push(() => connection.close());
+    // One codec for the worker, the API's client and (through DATA_DIR/payload.key) the CLI.
+    const dataConverter = dataConverterFrom(config);
     const deps = buildActivityDeps(config, pool, createGovernor(pool));
     stops.push(async () => deps.governor.close?.());
     const worker = await createSyncWorker({
@@ -85,6 +89,7 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       deps,
+      dataConverter,
     });
     const workerDone = worker.run();
     stops.push(async () => {
@@ -92,7 +97,7 @@ async function main(): Promise<void> {
       await workerDone;
     });
 
-    const temporal = new LazyTemporal(config.temporal);
+    const temporal = new LazyTemporal({ ...config.temporal, dataConverter });
     stops.push(() => temporal.close());
     const api = buildApiServer(buildApiDeps(config, deps, temporal));
     await api.listen({ host: '127.0.0.1', port: config.port });

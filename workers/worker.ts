@@ -10,6 +10,7 @@ import { startHeartbeat } from '../infra/heartbeat';
 import { createLogger, type Logger } from '../infra/log';
 import { runMain } from '../infra/main';
 import { migrate } from '../infra/migrate';
+import { dataConverterFrom } from '../infra/payload-codec';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { buildActivityDeps, createGovernor } from './activity-deps';
 import { createSyncWorker, NativeConnection } from './sync-worker';
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       deps,
+      dataConverter: dataConverterFrom(config),
     });
     const stopHeartbeat = config.workerHeartbeatFile
       ? startHeartbeat(config.workerHeartbeatFile, () => worker.getState() === 'RUNNING', log.error)

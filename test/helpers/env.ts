@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import type { ActivityDeps } from '../../activities';
 import { loadConfig, type Config } from '../../infra/config';
 import { createPool } from '../../infra/database';
+import { dataConverterFrom } from '../../infra/payload-codec';
 import { buildActivityDeps, createGovernor } from '../../workers/activity-deps';
 import { createSyncWorker } from '../../workers/sync-worker';
 import { RateGovernor, type GovernorOptions } from '../../activities/rate-governor';
@@ -38,12 +39,23 @@ export function uniqueTaskQueue(prefix = 'test'): string {
 /** One encryption key per test process: secrets in the test database are sealed like in production. */
 const TEST_KEYS = `test:${crypto.randomBytes(32).toString('base64')}`;
 
+/**
+ * The Temporal payload key of every test run: fixed, so that a history recorded by one run (RECORD_HISTORIES)
+ * still decrypts in the next. A test key, derived from a public string; never a production key.
+ */
+export const TEST_PAYLOAD_KEYS = `test:${crypto.createHash('sha256').update('sm8-qbo-sync test payload key').digest('base64')}`;
+
+/** The DataConverter of test clients and workers (the product's, with TEST_PAYLOAD_KEYS). */
+export const testDataConverter = () =>
+  dataConverterFrom({ payloadEncryptionKeys: TEST_PAYLOAD_KEYS, dataDir: '' });
+
 /** Configuration for tests: the product's defaults plus `env` (e.g. simulator URLs). */
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
     DATABASE_URL: testEnv.databaseUrl,
     TEMPORAL_ADDRESS: testEnv.temporalAddress,
     ENCRYPTION_KEYS: TEST_KEYS,
+    PAYLOAD_ENCRYPTION_KEYS: TEST_PAYLOAD_KEYS,
     QBO_CLIENT_ID: 'test-client',
     QBO_CLIENT_SECRET: 'test-secret',
     SIMULATORS: 'false', // tests start their own simulators and point the product at them
@@ -75,8 +87,9 @@ export async function createHarness(
     ? new RateGovernor(pool, { maxWaitMs: 60_000, limits: opts.governorLimits })
     : createGovernor(pool);
   const deps = buildActivityDeps(config, pool, governor);
+  const dataConverter = dataConverterFrom(config);
   const connection = await Connection.connect({ address: testEnv.temporalAddress });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter });
   const native = await NativeConnection.connect({ address: testEnv.temporalAddress });
   const taskQueue = opts.taskQueue ?? uniqueTaskQueue();
   const worker = await createSyncWorker({
@@ -84,6 +97,7 @@ export async function createHarness(
     namespace: 'default',
     taskQueue,
     deps,
+    dataConverter,
     workflowBundle: { codePath: testEnv.workflowBundlePath },
   });
   // A worker runs once; it polls from here until close() (a crash fails the test that waits on it).

@@ -9,6 +9,7 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { loadConfig } from '../../infra/config';
 import { createPool, dropDatabase, ensureDatabaseExists, resolveDatabase } from '../../infra/database';
 import { migrate } from '../../infra/migrate';
+import { FAILURE_CONVERTER_PATH } from '../../infra/payload-codec';
 import { ensureTemporalCli, PROJECT_ROOT, startTemporalDevServer } from '../../infra/temporal-server';
 import { freePort } from '../../infra/ports';
 
@@ -36,6 +37,8 @@ export default async function globalSetup(): Promise<void> {
 
   const bundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('../../workflows'),
+    // As the product's worker bundles it (dataConverterFrom): failure messages travel encrypted.
+    failureConverterPath: FAILURE_CONVERTER_PATH,
     logger: {
       log: () => undefined,
       trace: () => undefined,

@@ -4,6 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Pool, PoolClient } from 'pg';
+import { withTransaction } from '../infra/database';
 import type { SecretBox } from '../infra/secrets';
 
 export type ConnectionStatus = 'active' | 'paused' | 'needs_reauth' | 'disconnected';
@@ -209,13 +210,34 @@ export class ConnectionStore {
     return JSON.parse(this.box.open(row.sm8_secret, this.context(id, 'sm8'))) as Sm8Credentials;
   }
 
-  /** Disconnect: forget both sides' secrets; links and history stay for a later reconnect. */
-  async disconnect(id: string, reason = 'disconnected by an administrator'): Promise<void> {
-    const r = await this.pool.query(
-      `UPDATE connections SET status = 'disconnected', status_reason = $2, qbo_secret = NULL, sm8_secret = NULL,
-              qbo_access_expires_at = NULL, updated_at = now() WHERE id = $1`,
-      [id, reason],
-    );
-    if (r.rowCount === 0) throw new ConnectionNotFound(id);
+  /**
+   * Disconnect: forget both sides' secrets; links and history stay for a later reconnect. `beforeForgetting`
+   * gets the current QuickBooks token (null if none) under the row lock, which a token refresh also takes,
+   * so the token it sees (e.g. to revoke it at Intuit) is the last one issued.
+   */
+  async disconnect(
+    id: string,
+    reason = 'disconnected by an administrator',
+    beforeForgetting?: (qbo: QboToken | null) => Promise<void>,
+  ): Promise<void> {
+    await withTransaction(this.pool, async (db) => {
+      const r = await db.query<{ qbo_secret: string | null }>(
+        'SELECT qbo_secret FROM connections WHERE id = $1 FOR UPDATE',
+        [id],
+      );
+      const row = r.rows[0];
+      if (!row) throw new ConnectionNotFound(id);
+      if (beforeForgetting) {
+        const secret = row.qbo_secret;
+        await beforeForgetting(
+          secret ? (JSON.parse(this.box.open(secret, this.context(id, 'qbo'))) as QboToken) : null,
+        );
+      }
+      await db.query(
+        `UPDATE connections SET status = 'disconnected', status_reason = $2, qbo_secret = NULL, sm8_secret = NULL,
+                qbo_access_expires_at = NULL, updated_at = now() WHERE id = $1`,
+        [id, reason],
+      );
+    });
   }
 }

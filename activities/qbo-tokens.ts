@@ -45,6 +45,26 @@ export function newOAuthClient(settings: QboOAuthSettings): OAuthClient {
   });
 }
 
+/**
+ * Revokes a connection's authorisation at Intuit (its refresh token ends the whole grant: every access
+ * token of it stops working). Gives up after `timeoutMs`: a disconnect does not wait on Intuit for long.
+ */
+export async function revokeQboToken(
+  settings: QboOAuthSettings,
+  refreshToken: string,
+  timeoutMs = 15_000,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from Intuit within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([newOAuthClient(settings).revoke({ refresh_token: refreshToken }), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export function isInvalidGrant(err: unknown): boolean {
   const e = err as { error?: unknown; message?: unknown; authResponse?: { body?: unknown } } | null;
   if (!e) return false;

@@ -1,19 +1,20 @@
 /**
- * The admin API (OPS-2), behind `Authorization: Bearer <ADMIN_TOKEN>`: connections and their health,
+ * The admin API (OPS-2), registered by api-server.ts inside the token-protected scope (client/auth.ts): connections and their health,
  * invoices by sync state with their reasons, re-sync of one record, a record's workflow and links, and a
  * workflow's history for a bug report, and the webhook inbox (list, retry). Replaying a history against the
  * current code is done by the CLI (`sm8qbo replay`), which has the code at hand. Every input has a schema;
  * a call that needs Temporal while it is unreachable answers 503 before changing anything.
  */
-import crypto from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Pool } from 'pg';
-import { CONNECTION_ID_PATTERN, type ConnectionStore } from '../activities/connection-store';
+import { CONNECTION_ID_PATTERN, type ConnectionStore, type QboToken } from '../activities/connection-store';
 import type { LinkStore } from '../activities/link-store';
 import { OnboardingStore } from '../activities/onboarding-store';
+import { revokeQboToken, type QboOAuthSettings } from '../activities/qbo-tokens';
 import { completion } from '../domain/onboarding';
 import { invoiceWorkflowId, onboardingWorkflowId, paymentsWorkflowId } from '../domain/workflow-ids';
+import type { Logger } from '../infra/log';
 import { invoiceStatusQuery } from '../workflows/invoice';
 import { paymentsStatusQuery } from '../workflows/payments';
 import { notifyConnectionRestored } from './connection-events';
@@ -24,6 +25,7 @@ import { isTemporalDown, type LazyTemporal } from './temporal-client';
 import type { InboxState } from './webhook-inbox';
 
 export interface AdminDeps {
+  /** The token client/auth.ts checks (api-server.ts refuses to build without one). */
   adminToken: string | undefined;
   pool: Pool;
   store: ConnectionStore;
@@ -39,24 +41,40 @@ const params = <P extends Record<string, object>>(properties: P) =>
   ({ type: 'object', required: Object.keys(properties), properties }) as const;
 const query = <P extends Record<string, object>>(properties: P) => ({ type: 'object', properties }) as const;
 const recordParams = params({ connection: connectionId, jobUuid });
+/** How long the record view waits for a workflow to answer its status query (a worker answers in ms). */
+const QUERY_DEADLINE_MS = 3000;
 
-function authorised(deps: AdminDeps, req: FastifyRequest, reply: FastifyReply): boolean {
-  if (!deps.adminToken) {
-    void reply.code(403).send({ error: 'the admin API is disabled: set ADMIN_TOKEN' });
-    return false;
-  }
-  const given = Buffer.from(req.headers.authorization?.replace(/^Bearer /, '') ?? '');
-  const expected = Buffer.from(deps.adminToken);
-  if (given.length === expected.length && crypto.timingSafeEqual(given, expected)) return true;
-  void reply.code(401).send({ error: 'admin token required: Authorization: Bearer <ADMIN_TOKEN>' });
-  return false;
+/** What disconnecting needs beyond AdminDeps: Intuit's revoke endpoint, and a log for its failures. */
+export interface AdminExtras {
+  qboOAuth: QboOAuthSettings;
+  log: Pick<Logger, 'warn'>;
 }
 
-export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
-  app.addHook('onRequest', async (req, reply) => {
-    if (req.url.startsWith('/admin/') && !authorised(deps, req, reply)) return reply;
-  });
+/** Outcome of revoking a connection's QuickBooks authorisation at Intuit before forgetting it. */
+type QboRevocation = { qboRevoked: boolean; warning?: string };
 
+async function revokeAtIntuit(
+  extras: AdminExtras,
+  id: string,
+  token: QboToken | null,
+): Promise<QboRevocation> {
+  if (!token) return { qboRevoked: false };
+  try {
+    await revokeQboToken(extras.qboOAuth, token.refresh_token);
+    return { qboRevoked: true };
+  } catch (err) {
+    const e = err as { authResponse?: { response?: { status?: number } }; message?: string };
+    const status = e.authResponse?.response?.status;
+    extras.log.warn(`disconnect ${id}: revoking the QuickBooks token failed: ${e.message ?? String(err)}`);
+    return {
+      qboRevoked: false,
+      warning: `disconnected here, but QuickBooks did not confirm the revocation${status ? ` (HTTP ${status})` : ' (no answer)'}: remove the app under Apps > My apps in QuickBooks to be sure`,
+    };
+  }
+}
+
+/** Registers the admin routes on `app`, which must be a scope protected by client/auth.ts. */
+export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps, extras: AdminExtras): void {
   app.get('/admin/connections', async () => {
     const connections = await deps.store.list();
     const counts = await deps.pool.query<{ connection_id: string; state: string; n: string }>(
@@ -86,13 +104,23 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
         // Resuming wakes the parked workflows: check Temporal first, so a 503 leaves the connection as it was.
         const temporal = action === 'resume' ? await deps.temporal.get() : null;
         if (action === 'pause') await deps.store.setStatus(id, 'paused', 'paused by an administrator');
-        if (action === 'disconnect') await deps.store.disconnect(id);
+        // Revoked under the row lock, before the tokens are forgotten: no refresh can rotate them meanwhile.
+        let revocation: QboRevocation | undefined;
+        if (action === 'disconnect')
+          await deps.store.disconnect(id, undefined, async (token) => {
+            revocation = await revokeAtIntuit(extras, id, token);
+          });
         let resumed = 0;
         if (temporal) {
           await deps.store.setStatus(id, 'active');
           resumed = await notifyConnectionRestored(temporal, id);
         }
-        return { id, status: (await deps.store.require(id)).status, resumedWorkflows: resumed };
+        return {
+          id,
+          status: (await deps.store.require(id)).status,
+          resumedWorkflows: resumed,
+          ...revocation,
+        };
       },
     );
   }
@@ -184,18 +212,18 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     const temporal = await deps.temporal.get();
     const handle = temporal.workflow.getHandle(workflowId);
     const paymentsId = paymentsWorkflowId(connection, jobUuid);
+    // A query waits for a worker: with none running it would hold this request (and a socket) for ever.
+    const answerSoon = <T>(query: () => Promise<T>) =>
+      temporal.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, query).catch(() => null);
     const [link, exportRow, status, described, paymentsStatus, paymentLinks] = await Promise.all([
       deps.links.bySm8(connection, 'invoice', jobUuid),
       deps.pool.query('SELECT * FROM invoice_exports WHERE connection_id = $1 AND job_uuid = $2', [
         connection,
         jobUuid,
       ]),
-      handle.query(invoiceStatusQuery).catch(() => null),
+      answerSoon(() => handle.query(invoiceStatusQuery)),
       handle.describe().catch(() => null),
-      temporal.workflow
-        .getHandle(paymentsId)
-        .query(paymentsStatusQuery)
-        .catch(() => null),
+      answerSoon(() => temporal.workflow.getHandle(paymentsId).query(paymentsStatusQuery)),
       deps.pool.query(
         `SELECT origin, sm8_payment_uuid, qbo_payment_id, qbo_invoice_id, amount_cents, state FROM payment_links
           WHERE connection_id = $1 AND job_uuid = $2 ORDER BY id`,
@@ -216,14 +244,15 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
 
   const workflowParams = params({ '*': { type: 'string', minLength: 1, maxLength: 1000 } });
   app.get('/admin/workflows/*', { schema: { params: workflowParams } }, async (req, reply) => {
-    const workflowId = decodeURIComponent((req.params as { '*': string })['*'].replace(/\/history$/, ''));
+    // Fastify has already decoded the wildcard once (%2F included); decoding again would turn %25 into %.
+    const workflowId = (req.params as { '*': string })['*'].replace(/\/history$/, '');
     const temporal = await deps.temporal.get();
     try {
       const history = await temporal.workflow.getHandle(workflowId).fetchHistory();
       return reply.type('application/json').send(historyToJSON(history));
     } catch (err) {
       if (isTemporalDown(err)) throw err;
-      return reply.code(404).send({ error: `no workflow "${workflowId}": ${(err as Error).message}` });
+      return reply.code(404).send({ error: `no workflow "${workflowId}"` });
     }
   });
 

@@ -9,14 +9,19 @@ import axios, { isAxiosError } from 'axios';
 import { phaseLine, progressBar, type OnboardingProgress } from '../domain/onboarding';
 import { loadConfig } from '../infra/config';
 import type * as PayloadCodecModule from '../infra/payload-codec';
+import { readAdminTokenFile } from './admin-token';
 
 const argv = () => process.argv.slice(2);
 
 const HELP = `sm8qbo: operate the ServiceM8 ⇄ QuickBooks Online sync
 
-Usage: sm8qbo [--url URL] [--token TOKEN] [--json] <command> [arguments]
+Usage: sm8qbo [--url URL] [--json] <command> [arguments]
 
 Commands
+  connect quickbooks <connection> [--name N]
+  connect servicem8 <connection> [--name N]
+                                      print a connect link to open in a browser (once, within
+                                      10 minutes): creates or reconnects the connection by OAuth
   connections                         list connections and their health
   pause <connection>                  stop syncing a connection (its workflows wait)
   resume <connection>                 resume a paused connection
@@ -37,9 +42,11 @@ Commands
 
 Options
   --url URL      the API (default http://127.0.0.1:$PORT)
-  --token TOKEN  admin token (default $ADMIN_TOKEN, else DATA_DIR/admin.token written by npm start)
   --json         machine-readable output
   --help         this text
+
+The admin token is read from $ADMIN_TOKEN, else DATA_DIR/admin.token (written by npm start / npm run api);
+never from the command line, where other users could see it.
 `;
 
 interface Args {
@@ -47,21 +54,33 @@ interface Args {
   flags: Record<string, string | true>;
 }
 
+class CliError extends Error {}
+
+const SWITCHES = new Set(['json', 'help', 'follow']);
+const OPTIONS = new Set(['url', 'connection', 'state', 'limit', 'out', 'file', 'name']);
+
+/** Splits arguments into positionals and known options; an unknown option is an error, never ignored. */
 export function parseArgs(argv: string[]): Args {
   const positional: string[] = [];
   const flags: Record<string, string | true> = {};
   for (let i = 0; i < argv.length; i += 1) {
     const a = argv[i] as string;
-    if (a.startsWith('--')) {
-      const name = a.slice(2);
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
+    const name = a.slice(2);
+    if (name === 'token' || name.startsWith('token='))
+      throw new CliError(
+        '--token is not accepted (a token on the command line is visible to other users in `ps`): set ADMIN_TOKEN, or let the CLI read DATA_DIR/admin.token',
+      );
+    if (SWITCHES.has(name)) flags[name] = true;
+    else if (OPTIONS.has(name)) {
       const next = argv[i + 1];
-      if (['json', 'help', 'follow'].includes(name) || next === undefined || next.startsWith('--'))
-        flags[name] = true;
-      else {
-        flags[name] = next;
-        i += 1;
-      }
-    } else positional.push(a);
+      if (next === undefined || next.startsWith('--')) throw new CliError(`${a} needs a value`);
+      flags[name] = next;
+      i += 1;
+    } else throw new CliError(`unknown option "${a}" (see sm8qbo --help)`);
   }
   return { positional, flags };
 }
@@ -83,8 +102,6 @@ export function table(rows: Array<Record<string, unknown>>, columns: string[]): 
   ].join('\n');
 }
 
-class CliError extends Error {}
-
 const INBOX_COLUMNS = [
   'id',
   'source',
@@ -105,6 +122,8 @@ export interface CliIo {
   write?(s: string): void;
   /** Milliseconds between progress reads while following (default 1000). */
   followIntervalMs?: number;
+  /** The environment the configuration (and ADMIN_TOKEN) is read from (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 async function main(argv: string[], out: (s: string) => void, io: CliIo = {}): Promise<number> {
@@ -114,13 +133,9 @@ async function main(argv: string[], out: (s: string) => void, io: CliIo = {}): P
     out(HELP);
     return command || flags.help ? 0 : 2;
   }
-  const config = loadConfig();
+  const config = loadConfig(io.env ?? process.env);
   const url = typeof flags.url === 'string' ? flags.url : `http://127.0.0.1:${config.port}`;
-  const tokenFile = path.join(config.dataDir, 'admin.token');
-  const token =
-    (typeof flags.token === 'string' ? flags.token : undefined) ??
-    config.adminToken ??
-    (fs.existsSync(tokenFile) ? fs.readFileSync(tokenFile, 'utf8').trim() : undefined);
+  const token = config.adminToken ?? readAdminTokenFile(config);
   const json = flags.json === true;
   const api = axios.create({
     baseURL: url,
@@ -138,6 +153,19 @@ async function main(argv: string[], out: (s: string) => void, io: CliIo = {}): P
     );
 
   switch (command) {
+    case 'connect': {
+      const [service, connection] = rest;
+      if ((service !== 'quickbooks' && service !== 'servicem8') || !connection)
+        throw new CliError('usage: sm8qbo connect quickbooks|servicem8 <connection> [--name N]');
+      const body = { connection, ...(typeof flags.name === 'string' ? { name: flags.name } : {}) };
+      const { data } = await api.post<{ url: string; expiresAt: string }>(`/connect/${service}`, body);
+      out(
+        json
+          ? JSON.stringify(data)
+          : `Open this link in a browser before ${data.expiresAt} (it works once):\n${data.url}`,
+      );
+      return 0;
+    }
     case 'connections':
       show((await api.get('/admin/connections')).data, [
         'id',

@@ -1,18 +1,30 @@
 /**
  * Connect flows (CON-1): QuickBooks by OAuth 2.0 (intuit-oauth), ServiceM8 by API key or OAuth 2.0.
- * Every redirect carries a single-use CSRF `state` stored in oauth_states; the callback consumes it
- * atomically before exchanging the code, so a callback that arrives twice never exchanges its code twice
- * (Intuit treats a reused code as fraud and revokes the tokens).
+ *
+ * An administrator (admin token in the Authorization header, never in a URL) asks for a connect link:
+ * `POST /connect/quickbooks {connection, name}` answers `{url}`, a short-lived, single-use link signed with
+ * a key derived from the admin token. A person opens it in a browser: `GET /connect/quickbooks/start?link=`
+ * needs no token, creates the connection, stores the OAuth `state`, sets an HttpOnly cookie bound to that
+ * state and redirects to Intuit (or ServiceM8). The callback refuses a request without that cookie, so a
+ * callback URL (code and state) is only good in the browser that began the flow.
+ *
+ * Each state is consumed atomically before its code is exchanged, so a callback that arrives twice never
+ * exchanges its code twice (Intuit treats a reused code as fraud and revokes the tokens). The callback's
+ * `realmId` is checked against the company the new token can actually read before anything is stored.
  */
 import crypto from 'node:crypto';
-import axios from 'axios';
+import axios, { isAxiosError } from 'axios';
 import OAuthClient from 'intuit-oauth';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from 'pg';
 import { CONNECTION_ID_PATTERN, type ConnectionStore, type QboToken } from '../activities/connection-store';
-import { newOAuthClient, type QboOAuthSettings } from '../activities/qbo-tokens';
+import { newOAuthClient, revokeQboToken, type QboOAuthSettings } from '../activities/qbo-tokens';
+import { QBO_MINOR_VERSION } from '../activities/quickbooks-client';
 import type { Config } from '../infra/config';
+import type { Logger } from '../infra/log';
+import { parseCookies, type AdminAuth } from './auth';
 import { notifyConnectionRestored } from './connection-events';
+import { HttpError } from './http-errors';
 import type { LazyTemporal } from './temporal-client';
 import type { Sm8SubscriptionResult } from './webhook-subscriptions';
 
@@ -32,6 +44,8 @@ export interface ConnectDeps {
   startOnboarding?(connectionId: string): Promise<unknown>;
 }
 
+type Log = Pick<Logger, 'warn' | 'error'>;
+
 /** After (re)connecting: make sure the schedules exist, then wake the connection's parked workflows (CON-3). */
 async function afterConnect(deps: ConnectDeps, connectionId: string): Promise<number> {
   await deps.ensureSchedules?.(connectionId);
@@ -39,53 +53,133 @@ async function afterConnect(deps: ConnectDeps, connectionId: string): Promise<nu
   return notifyConnectionRestored(await deps.temporal.get(), connectionId);
 }
 
+/** The HTTP status of an upstream failure, if it got that far (axios, intuit-oauth, our API clients). */
+function upstreamStatus(err: unknown): number | undefined {
+  if (isAxiosError(err)) return err.response?.status;
+  const e = err as {
+    authResponse?: { response?: { status?: number } };
+    details?: Array<{ status?: number | null } | undefined>;
+  } | null;
+  return e?.authResponse?.response?.status ?? e?.details?.[0]?.status ?? undefined;
+}
+
+/** An upstream failure for the log: the answer's body when there is one (it never goes to the client). */
+function upstreamDetail(err: unknown): string {
+  const body = isAxiosError(err)
+    ? err.response?.data
+    : (err as { authResponse?: { body?: unknown } } | null)?.authResponse?.body;
+  const text = body !== undefined && body !== '' ? JSON.stringify(body) : (err as Error)?.message;
+  return (text ?? String(err)).replace(/(\/webhooks\/servicem8\/)[A-Za-z0-9_-]+/g, '$1…').slice(0, 2000);
+}
+
 /**
  * TRG-3 after ServiceM8 credentials are saved. A failure does not undo the connection (polling is the
- * safety net): it is reported as a warning in the response.
+ * safety net): it is reported as a warning in the response, its details in the log.
  */
 async function subscribeSm8(
   deps: ConnectDeps,
+  log: Log,
   connectionId: string,
 ): Promise<{ webhooks: Sm8SubscriptionResult } | { warning: string } | Record<string, never>> {
   if (!deps.subscribeSm8Webhooks) return {};
   try {
     return { webhooks: await deps.subscribeSm8Webhooks(connectionId) };
   } catch (err) {
-    const e = err as { message?: string; response?: { data?: unknown } };
-    const detail = (
-      e.response?.data !== undefined ? JSON.stringify(e.response.data) : (e.message ?? String(err))
-    ).replace(/(\/webhooks\/servicem8\/)[A-Za-z0-9_-]+/g, '$1…'); // the URL's secret stays secret
+    log.warn(`connect ${connectionId}: ServiceM8 webhook subscriptions failed: ${upstreamDetail(err)}`);
+    const status = upstreamStatus(err);
     return {
-      warning: `connected, but the ServiceM8 webhook subscriptions could not be registered (changes will arrive by polling until a reconnect registers them): ${detail}`,
+      warning: `connected, but the ServiceM8 webhook subscriptions could not be registered${status ? ` (ServiceM8 answered HTTP ${status})` : ''}; changes will arrive by polling until a reconnect registers them`,
     };
   }
 }
 
+// ---- connect links, OAuth state and the browser cookie ---------------------------------------------------
+
+type Provider = 'qbo' | 'sm8';
+const PROVIDERS: Record<Provider, { path: string; label: string }> = {
+  qbo: { path: 'quickbooks', label: 'QuickBooks' },
+  sm8: { path: 'servicem8', label: 'ServiceM8' },
+};
+
+/** How long a connect link may wait to be opened, and how long the consent may then take. */
+export const CONNECT_LINK_TTL_MS = 10 * 60_000;
 const STATE_TTL_MINUTES = 15;
 
-function requireAdmin(config: Config, req: FastifyRequest, reply: FastifyReply): boolean {
-  if (!config.adminToken) return true; // no token configured: local use (npm start binds to 127.0.0.1)
-  const header = req.headers.authorization?.replace(/^Bearer /, '');
-  const query = (req.query as { token?: string }).token;
-  const given = Buffer.from(header ?? query ?? '');
-  const expected = Buffer.from(config.adminToken);
-  if (given.length === expected.length && crypto.timingSafeEqual(given, expected)) return true;
-  void reply.code(401).send({ error: 'admin token required (Authorization: Bearer <ADMIN_TOKEN>)' });
-  return false;
+export interface LinkClaims {
+  v: 1;
+  p: Provider;
+  c: string;
+  n: string;
+  /** Expiry, ms since the epoch. */
+  e: number;
+  /** Random nonce: the OAuth state is derived from it, so the link works once. */
+  r: string;
 }
 
-async function newState(pool: Pool, provider: 'qbo' | 'sm8', connectionId: string): Promise<string> {
-  const state = crypto.randomBytes(24).toString('base64url');
-  await pool.query(
+export function newConnectLink(
+  auth: AdminAuth,
+  config: Config,
+  provider: Provider,
+  connection: string,
+  name: string,
+): { url: string; expiresAt: string } {
+  const claims: LinkClaims = {
+    v: 1,
+    p: provider,
+    c: connection,
+    n: name,
+    e: auth.now() + CONNECT_LINK_TTL_MS,
+    r: crypto.randomBytes(18).toString('base64url'),
+  };
+  const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  const link = `${payload}.${auth.sign('connect-link', payload)}`;
+  return {
+    url: `${config.publicBaseUrl}/connect/${PROVIDERS[provider].path}/start?link=${link}`,
+    expiresAt: new Date(claims.e).toISOString(),
+  };
+}
+
+const START_AGAIN = 'ask for a new connect link (sm8qbo connect …)';
+
+function readConnectLink(auth: AdminAuth, provider: Provider, link: string): LinkClaims {
+  const [payload = '', signature = ''] = link.split('.');
+  if (!auth.verify('connect-link', payload, signature))
+    throw new HttpError(400, `this connect link is not valid: ${START_AGAIN}`);
+  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as LinkClaims;
+  if (claims.v !== 1 || claims.p !== provider)
+    throw new HttpError(400, `this connect link is for another service: ${START_AGAIN}`);
+  if (!(claims.e > auth.now()))
+    throw new HttpError(400, `this connect link has expired (links last 10 minutes): ${START_AGAIN}`);
+  return claims;
+}
+
+const stateCookie = (provider: Provider) => `sm8qbo_connect_${provider}`;
+/** The cookie value that binds a state to the browser that opened the link (unforgeable without the key). */
+const browserBinding = (auth: AdminAuth, provider: Provider, state: string) =>
+  auth.sign('oauth-browser', `${provider}:${state}`);
+
+function requireBrowserBinding(auth: AdminAuth, provider: Provider, req: FastifyRequest, state: string) {
+  const cookie = parseCookies(req.headers.cookie).get(stateCookie(provider));
+  if (!cookie || !auth.verify('oauth-browser', `${provider}:${state}`, cookie))
+    throw new HttpError(
+      400,
+      `this ${PROVIDERS[provider].label} authorisation did not begin in this browser (its connect cookie is missing or does not match); open a new connect link in the browser you authorise in`,
+    );
+}
+
+/** Records the link's state; false when the link was opened before (its state exists already). */
+async function claimState(pool: Pool, provider: Provider, connectionId: string, state: string) {
+  const r = await pool.query(
     `INSERT INTO oauth_states (state, provider, connection_id, expires_at)
-     VALUES ($1, $2, $3, now() + make_interval(mins => $4))`,
+     VALUES ($1, $2, $3, now() + make_interval(mins => $4))
+     ON CONFLICT (state) DO NOTHING`,
     [state, provider, connectionId, STATE_TTL_MINUTES],
   );
-  return state;
+  return r.rowCount === 1;
 }
 
 /** Marks the state used; returns its connection, or null when unknown, expired or already used. */
-async function consumeState(pool: Pool, provider: 'qbo' | 'sm8', state: string): Promise<string | null> {
+async function consumeState(pool: Pool, provider: Provider, state: string): Promise<string | null> {
   const r = await pool.query<{ connection_id: string }>(
     `UPDATE oauth_states SET consumed_at = now()
       WHERE state = $1 AND provider = $2 AND consumed_at IS NULL AND expires_at > now()
@@ -95,19 +189,56 @@ async function consumeState(pool: Pool, provider: 'qbo' | 'sm8', state: string):
   return r.rows[0]?.connection_id ?? null;
 }
 
-// Input schemas (validated by Fastify, refused with 400 naming the field; see http-errors.ts).
+/**
+ * Whether the new access token reads the company the callback names. intuit-oauth takes `realmId` from the
+ * callback URL, not from Intuit's answer, so the token itself is asked: another company answers 401/403.
+ */
+async function tokenReadsRealm(
+  config: Config,
+  realmId: string,
+  accessToken: string,
+): Promise<'yes' | 'no' | { status: number | undefined; detail: string }> {
+  const realm = encodeURIComponent(realmId);
+  try {
+    await axios.get(`${config.qbo.apiBaseUrl}/v3/company/${realm}/companyinfo/${realm}`, {
+      params: { minorversion: QBO_MINOR_VERSION },
+      headers: { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' },
+      timeout: 30_000,
+    });
+    return 'yes';
+  } catch (err) {
+    const status = upstreamStatus(err);
+    if (status === 401 || status === 403) return 'no';
+    return { status, detail: upstreamDetail(err) };
+  }
+}
+
+// ---- input schemas (validated by Fastify, refused with 400 naming the field; see http-errors.ts) ----------
+
 const connectionId = { type: 'string', pattern: CONNECTION_ID_PATTERN.source } as const;
 const text = { type: 'string', minLength: 1, maxLength: 2000 } as const;
-const connectQuery = {
+const linkBody = {
   type: 'object',
   required: ['connection'],
-  properties: { connection: connectionId, name: { type: 'string', maxLength: 200 }, token: text },
+  additionalProperties: false,
+  properties: { connection: connectionId, name: { type: 'string', maxLength: 200 } },
+} as const;
+const linkQuery = {
+  type: 'object',
+  required: ['link'],
+  properties: { link: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,1000}\\.[A-Za-z0-9_-]{43}$' } },
 } as const;
 /** An authorisation callback carries either `error` or everything needed to exchange the code. */
 const callbackQuery = (required: string[]) =>
   ({
     type: 'object',
-    properties: { code: text, state: text, realmId: text, error: text },
+    properties: {
+      code: text,
+      state: { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' },
+      // Intuit company ids are numbers.
+      realmId: { type: 'string', pattern: '^[0-9]{1,32}$' },
+      error: text,
+    },
     if: { required: ['error'] },
     else: { required },
   }) as const;
@@ -117,48 +248,142 @@ const apiKeySchema = {
     type: 'object',
     required: ['apiKey'],
     properties: {
-      apiKey: { type: 'string', minLength: 8, pattern: '\\S' },
+      apiKey: { type: 'string', minLength: 8, maxLength: 200, pattern: '\\S' },
       name: { type: 'string', minLength: 1, maxLength: 200 },
     },
   },
 } as const;
 
-function connectionParam(req: FastifyRequest): { id: string; name: string } {
-  const q = req.query as { connection: string; name?: string };
-  return { id: q.connection, name: (q.name ?? '').trim() || q.connection };
+function requireOAuthApp(config: Config, provider: Provider): void {
+  if (provider === 'qbo' && (!config.qbo.clientId || !config.qbo.clientSecret))
+    throw new HttpError(400, 'QBO_CLIENT_ID and QBO_CLIENT_SECRET must be configured to connect QuickBooks');
+  if (provider === 'sm8' && (!config.sm8.clientId || !config.sm8.clientSecret))
+    throw new HttpError(400, 'SM8_CLIENT_ID and SM8_CLIENT_SECRET must be configured for ServiceM8 OAuth');
 }
 
-export function registerConnectRoutes(app: FastifyInstance, deps: ConnectDeps): void {
-  const { config, pool, store } = deps;
-  // The admin check comes before input validation: a stranger learns nothing about our inputs.
-  const onRequest = async (req: FastifyRequest, reply: FastifyReply) => {
-    if (!requireAdmin(config, req, reply)) return reply;
-  };
+// ---- routes ---------------------------------------------------------------------------------------------
 
-  app.get('/connect/quickbooks', { onRequest, schema: { querystring: connectQuery } }, async (req, reply) => {
-    const p = connectionParam(req);
-    if (!config.qbo.clientId || !config.qbo.clientSecret) {
-      return reply
-        .code(400)
-        .send({ error: 'QBO_CLIENT_ID and QBO_CLIENT_SECRET must be configured to connect QuickBooks' });
+/**
+ * The connect routes an administrator calls: connect links and the ServiceM8 API key. `app` must be a
+ * scope protected by client/auth.ts (api-server.ts registers it so).
+ */
+export function registerConnectAdminRoutes(
+  app: FastifyInstance,
+  deps: ConnectDeps,
+  auth: AdminAuth,
+  log: Log,
+): void {
+  const { config, store } = deps;
+  for (const provider of ['qbo', 'sm8'] as const) {
+    app.post(`/connect/${PROVIDERS[provider].path}`, { schema: { body: linkBody } }, async (req) => {
+      const body = req.body as { connection: string; name?: string };
+      requireOAuthApp(config, provider);
+      const name = (body.name ?? '').trim() || body.connection;
+      return {
+        connection: body.connection,
+        ...newConnectLink(auth, config, provider, body.connection, name),
+      };
+    });
+  }
+
+  app.post('/connections/:id/servicem8', { schema: apiKeySchema }, async (req, reply) => {
+    const id = (req.params as { id: string }).id;
+    const body = req.body as { apiKey: string; name?: string };
+    let accountName: string | null;
+    try {
+      accountName = await deps.verifySm8ApiKey(body.apiKey.trim());
+    } catch (err) {
+      const status = upstreamStatus(err);
+      log.warn(`connect ${id}: checking the ServiceM8 API key failed: ${upstreamDetail(err)}`);
+      if (status && status < 500)
+        return reply.code(400).send({ error: `ServiceM8 refused the API key (HTTP ${status})` });
+      return reply.code(502).send({
+        error: `ServiceM8 could not check the API key${status ? ` (HTTP ${status})` : ' (no answer)'}; try again shortly`,
+      });
     }
-    await store.ensure(p.id, p.name);
-    const state = await newState(pool, 'qbo', p.id);
-    const url = newOAuthClient(deps.qboOAuth).authorizeUri({ scope: [OAuthClient.scopes.Accounting], state });
-    return reply.redirect(url);
+    await store.ensure(id, body.name ?? id);
+    await store.saveSm8Credentials(id, { kind: 'api_key', apiKey: body.apiKey.trim() });
+    const webhooks = await subscribeSm8(deps, log, id);
+    const resumed = await afterConnect(deps, id);
+    return reply.send({
+      connected: 'servicem8',
+      connection: id,
+      account: accountName,
+      resumedWorkflows: resumed,
+      ...webhooks,
+    });
   });
+}
+
+/** Where the browser is sent to consent. */
+function authorizeUrl(deps: ConnectDeps, provider: Provider, state: string): string {
+  const { config } = deps;
+  if (provider === 'qbo')
+    return newOAuthClient(deps.qboOAuth).authorizeUri({ scope: [OAuthClient.scopes.Accounting], state });
+  const url = new URL(config.sm8.authorizeUrl);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: config.sm8.clientId ?? '',
+    redirect_uri: `${config.publicBaseUrl}/callback/servicem8`,
+    scope: SM8_SCOPES.join(' '),
+    state,
+  }).toString();
+  return url.toString();
+}
+
+/**
+ * The routes a browser (or the provider's redirect) reaches without the admin token: the connect link and
+ * the callbacks. Each checks its own credential: the link's signature, or the state and its cookie.
+ */
+export function registerConnectBrowserRoutes(
+  app: FastifyInstance,
+  deps: ConnectDeps,
+  auth: AdminAuth,
+  log: Log,
+): void {
+  const { config, pool, store } = deps;
+  const noStore = (reply: FastifyReply) =>
+    reply.header('Cache-Control', 'no-store').header('Referrer-Policy', 'no-referrer');
+
+  for (const provider of ['qbo', 'sm8'] as const) {
+    app.get(
+      `/connect/${PROVIDERS[provider].path}/start`,
+      // No HEAD twin: a link checker's HEAD must not use up the link (GET here changes state).
+      { schema: { querystring: linkQuery }, exposeHeadRoute: false },
+      async (req, reply) => {
+        const claims = readConnectLink(auth, provider, (req.query as { link: string }).link);
+        requireOAuthApp(config, provider);
+        const state = auth.sign('oauth-state', claims.r);
+        if (!(await claimState(pool, provider, claims.c, state)))
+          throw new HttpError(400, `this connect link was already used: ${START_AGAIN}`);
+        await store.ensure(claims.c, claims.n);
+        const cookie = auth.cookie(stateCookie(provider), browserBinding(auth, provider, state), {
+          path: '/callback/',
+          maxAgeSeconds: STATE_TTL_MINUTES * 60,
+        });
+        return noStore(reply)
+          .header('Set-Cookie', cookie)
+          .redirect(authorizeUrl(deps, provider, state));
+      },
+    );
+  }
+  const clearCookie = (provider: Provider) =>
+    auth.cookie(stateCookie(provider), '', { path: '/callback/', maxAgeSeconds: 0 });
 
   const qboCallback = { querystring: callbackQuery(['code', 'state', 'realmId']) };
-  app.get('/callback/quickbooks', { schema: qboCallback }, async (req, reply) => {
+  app.get('/callback/quickbooks', { schema: qboCallback, exposeHeadRoute: false }, async (req, reply) => {
     const q = req.query as { code: string; state: string; realmId: string; error?: string };
+    noStore(reply);
     if (q.error)
       return reply.code(400).send({ error: `QuickBooks did not authorise the connection: ${q.error}` });
+    requireBrowserBinding(auth, 'qbo', req, q.state);
     const connectionId = await consumeState(pool, 'qbo', q.state);
     if (!connectionId) {
       return reply
         .code(400)
-        .send({ error: 'this authorisation link was already used or has expired: start again' });
+        .send({ error: `this authorisation was already used or has expired: ${START_AGAIN}` });
     }
+    void reply.header('Set-Cookie', clearCookie('qbo'));
     const existing = await store.require(connectionId);
     if (existing.qboRealmId && existing.qboRealmId !== q.realmId) {
       return reply.code(409).send({
@@ -172,16 +397,33 @@ export function registerConnectRoutes(app: FastifyInstance, deps: ConnectDeps): 
       });
     }
     const oauth = newOAuthClient(deps.qboOAuth);
-    const callbackUrl = `${config.publicBaseUrl}${req.url}`;
+    const callbackUrl = new URL(deps.qboOAuth.redirectUri);
+    callbackUrl.search = new URLSearchParams({ code: q.code, state: q.state, realmId: q.realmId }).toString();
     try {
-      await oauth.createToken(callbackUrl);
+      await oauth.createToken(callbackUrl.toString());
     } catch (err) {
-      const e = err as { error?: string; message?: string };
-      return reply
-        .code(502)
-        .send({ error: `QuickBooks token exchange failed: ${e.error || e.message || 'unknown error'}` });
+      const status = upstreamStatus(err);
+      log.warn(`connect ${connectionId}: the QuickBooks token exchange failed: ${upstreamDetail(err)}`);
+      return reply.code(502).send({
+        error: `QuickBooks refused the authorisation code${status ? ` (HTTP ${status})` : ' (no answer)'}: ${START_AGAIN}`,
+      });
     }
     const token = oauth.getToken().getToken() as QboToken;
+    const reads = await tokenReadsRealm(config, q.realmId, token.access_token);
+    if (reads !== 'yes') {
+      // Nothing is stored; the unused authorisation is revoked so that it cannot linger at Intuit.
+      await revokeQboToken(deps.qboOAuth, token.refresh_token).catch((err: unknown) =>
+        log.warn(`connect ${connectionId}: revoking an unused QuickBooks token failed: ${String(err)}`),
+      );
+      if (reads === 'no')
+        return reply.code(400).send({
+          error: `QuickBooks authorised another company than the callback names (realmId ${q.realmId}); nothing was saved: ${START_AGAIN}`,
+        });
+      log.warn(`connect ${connectionId}: could not confirm QuickBooks company ${q.realmId}: ${reads.detail}`);
+      return reply.code(502).send({
+        error: `QuickBooks could not confirm the company${reads.status ? ` (HTTP ${reads.status})` : ' (no answer)'}; nothing was saved: ${START_AGAIN}`,
+      });
+    }
     await store.saveQboTokens(connectionId, q.realmId, {
       ...token,
       createdAt: token.createdAt || Date.now(),
@@ -195,59 +437,20 @@ export function registerConnectRoutes(app: FastifyInstance, deps: ConnectDeps): 
     });
   });
 
-  app.post('/connections/:id/servicem8', { onRequest, schema: apiKeySchema }, async (req, reply) => {
-    const id = (req.params as { id: string }).id;
-    const body = req.body as { apiKey: string; name?: string };
-    let accountName: string | null;
-    try {
-      accountName = await deps.verifySm8ApiKey(body.apiKey.trim());
-    } catch (err) {
-      return reply.code(400).send({ error: `ServiceM8 refused the API key: ${(err as Error).message}` });
-    }
-    await store.ensure(id, body.name ?? id);
-    await store.saveSm8Credentials(id, { kind: 'api_key', apiKey: body.apiKey.trim() });
-    const webhooks = await subscribeSm8(deps, id);
-    const resumed = await afterConnect(deps, id);
-    return reply.send({
-      connected: 'servicem8',
-      connection: id,
-      account: accountName,
-      resumedWorkflows: resumed,
-      ...webhooks,
-    });
-  });
-
-  app.get('/connect/servicem8', { onRequest, schema: { querystring: connectQuery } }, async (req, reply) => {
-    const p = connectionParam(req);
-    if (!config.sm8.clientId || !config.sm8.clientSecret) {
-      return reply
-        .code(400)
-        .send({ error: 'SM8_CLIENT_ID and SM8_CLIENT_SECRET must be configured for ServiceM8 OAuth' });
-    }
-    await store.ensure(p.id, p.name);
-    const state = await newState(pool, 'sm8', p.id);
-    const url = new URL(config.sm8.authorizeUrl);
-    url.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: config.sm8.clientId,
-      redirect_uri: `${config.publicBaseUrl}/callback/servicem8`,
-      scope: SM8_SCOPES.join(' '),
-      state,
-    }).toString();
-    return reply.redirect(url.toString());
-  });
-
   const sm8Callback = { querystring: callbackQuery(['code', 'state']) };
-  app.get('/callback/servicem8', { schema: sm8Callback }, async (req, reply) => {
+  app.get('/callback/servicem8', { schema: sm8Callback, exposeHeadRoute: false }, async (req, reply) => {
     const q = req.query as { code: string; state: string; error?: string };
+    noStore(reply);
     if (q.error)
       return reply.code(400).send({ error: `ServiceM8 did not authorise the connection: ${q.error}` });
+    requireBrowserBinding(auth, 'sm8', req, q.state);
     const connectionId = await consumeState(pool, 'sm8', q.state);
     if (!connectionId) {
       return reply
         .code(400)
-        .send({ error: 'this authorisation link was already used or has expired: start again' });
+        .send({ error: `this authorisation was already used or has expired: ${START_AGAIN}` });
     }
+    void reply.header('Set-Cookie', clearCookie('sm8'));
     try {
       const res = await axios.post<{
         access_token: string;
@@ -273,12 +476,14 @@ export function registerConnectRoutes(app: FastifyInstance, deps: ConnectDeps): 
         scope: res.data.scope,
       });
     } catch (err) {
-      const detail = axios.isAxiosError(err)
-        ? JSON.stringify(err.response?.data ?? err.message)
-        : String(err);
-      return reply.code(502).send({ error: `ServiceM8 token exchange failed: ${detail}` });
+      if (!isAxiosError(err)) throw err;
+      const status = upstreamStatus(err);
+      log.warn(`connect ${connectionId}: the ServiceM8 token exchange failed: ${upstreamDetail(err)}`);
+      return reply.code(502).send({
+        error: `ServiceM8 refused the authorisation code${status ? ` (HTTP ${status})` : ' (no answer)'}: ${START_AGAIN}`,
+      });
     }
-    const webhooks = await subscribeSm8(deps, connectionId);
+    const webhooks = await subscribeSm8(deps, log, connectionId);
     const resumed = await afterConnect(deps, connectionId);
     return reply.send({
       connected: 'servicem8',

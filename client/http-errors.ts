@@ -2,8 +2,16 @@
  * One error answer for every route: `{ error: "<what is wrong>" }` with the right status, logged once.
  * Schema failures name the field and the problem (`body/eventNotifications/0/realmId must be string`), so a
  * sender can fix its request without reading our code; Temporal being unreachable is a 503, never a 500.
+ * Answers carry no internals: a 5xx says what to do in plain words, the details (addresses, stacks,
+ * upstream bodies) go to the log. Malformed percent-encoding anywhere in the URL is a 400.
  */
-import type { FastifyError, FastifyInstance, FastifySchemaValidationError } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  FastifySchemaValidationError,
+} from 'fastify';
 import type { SchemaErrorDataVar } from 'fastify/types/schema';
 import type { Logger } from '../infra/log';
 import { isTemporalDown } from './temporal-client';
@@ -62,6 +70,9 @@ function offendingValue(root: unknown, instancePath: string): string | null {
   return text.length <= 80 ? text : null;
 }
 
+/** What a client is told when Temporal cannot be reached (the address stays in the log). */
+export const TEMPORAL_DOWN_MESSAGE = 'Temporal is unreachable; try again shortly';
+
 function statusOf(err: FastifyError | HttpError | Error): number {
   if (isTemporalDown(err)) return 503;
   const status = (err as { statusCode?: number }).statusCode;
@@ -80,16 +91,50 @@ export function installErrorHandling(app: FastifyInstance, log: Pick<Logger, 'wa
       const got = failed ? offendingValue(data, failed.instancePath) : null;
       if (got !== null) message = `${message} (got ${got})`;
     }
-    if (status === 500)
+    // Our own HttpErrors are written for the client; any other 5xx may carry internals.
+    if (isTemporalDown(err)) message = TEMPORAL_DOWN_MESSAGE;
+    else if (status >= 500 && !(err instanceof HttpError))
       message = (req.routeOptions.config as RouteErrorConfig).failureMessage ?? 'internal error';
     // The route pattern, not the URL: a ServiceM8 callback URL carries its secret.
     const where = `${req.method} ${req.routeOptions.url ?? '(no route)'}`;
     // Temporal being down is an outage reported by the relay and /health: a warning per refused call.
-    if (status >= 500 && !isTemporalDown(err)) log.error(`${where}: answered ${status}: ${err.message}`);
+    if (isTemporalDown(err)) log.warn(`${where}: answered ${status}: ${err.message}`);
+    else if (status >= 500) log.error(`${where}: answered ${status}: ${err.message}`);
     else log.warn(`${where}: answered ${status}: ${message}`);
     return reply.code(status).send({ error: message });
   });
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` }),
   );
+  // The router checks the path's percent-encoding (frameworkErrors below); the query string is ours to check.
+  app.addHook('onRequest', async (req) => {
+    const q = req.url.indexOf('?');
+    if (q >= 0 && !wellEncoded(req.url.slice(q + 1)))
+      throw new HttpError(400, 'the query string has malformed percent-encoding');
+  });
+}
+
+/** Whether every `&`/`=`-separated part of a query string decodes (valid %XX escapes of valid UTF-8). */
+function wellEncoded(query: string): boolean {
+  try {
+    for (const part of query.split(/[&=]/)) decodeURIComponent(part.replace(/\+/g, ' '));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Fastify's `frameworkErrors` option: errors raised by the router before any route runs, answered in the
+ * API's shape without quoting the URL back (a ServiceM8 webhook URL carries its secret).
+ */
+export function frameworkErrors(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  if (err.code === 'FST_ERR_BAD_URL')
+    void reply.code(400).send({ error: 'the address has malformed percent-encoding' });
+  else if (err.code === 'FST_ERR_MAX_PARAM_LENGTH')
+    void reply.code(414).send({ error: 'a part of the address is too long' });
+  else
+    void reply
+      .code(err.statusCode && err.statusCode < 500 ? err.statusCode : 400)
+      .send({ error: 'bad request' });
 }

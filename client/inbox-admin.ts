@@ -1,7 +1,8 @@
 /**
  * Operating the webhook inbox (OPS-2): what is waiting or stuck, putting a stuck event back in the queue,
- * and retention. Only `routed` rows are ever deleted: `pending` is work still to do, and `failed` /
- * `unrouted` are kept until someone retries them (or the owners of those entities arrive).
+ * and retention. `pending` rows are never deleted (work still to do); `routed` ones go after
+ * INBOX_RETENTION_DAYS, `failed` / `unrouted` ones after the longer INBOX_FAILED_RETENTION_DAYS, which
+ * leaves support time to retry them. Expired OAuth states go with the same hourly clean-up.
  */
 import type { Pool } from 'pg';
 import type { InboxRow, InboxState } from './webhook-inbox';
@@ -65,22 +66,47 @@ export async function retryInboxRow(pool: Pool, id: string): Promise<RetryOutcom
   return state ? { retried: false, reason: 'wrong-state', state } : { retried: false, reason: 'not-found' };
 }
 
+export interface InboxRetention {
+  /** Days a routed row and a dedupe id are kept. */
+  routedDays: number;
+  /** Days a failed or unrouted row is kept after its last attempt. */
+  failedDays: number;
+}
+
+const days = 'make_interval(secs => $1::double precision * 86400)';
+
 /**
- * Deletes routed rows and dedupe ids (`webhook_events`) older than the retention. A redelivery older than
- * that is then accepted again, which is harmless: an event only wakes the owner, which reads the truth.
+ * Deletes routed rows and dedupe ids (`webhook_events`) older than the retention, and failed / unrouted
+ * rows untouched for longer than theirs. A redelivery older than that is then accepted again, which is
+ * harmless: an event only wakes the owner, which reads the truth.
  */
 export async function cleanupInbox(
   pool: Pool,
-  retentionDays: number,
-): Promise<{ inbox: number; dedupeIds: number }> {
+  retention: InboxRetention,
+): Promise<{ inbox: number; dedupeIds: number; failed: number }> {
   const inbox = await pool.query(
+    `DELETE FROM webhook_inbox WHERE state = 'routed' AND routed_at < now() - ${days}`,
+    [retention.routedDays],
+  );
+  // A retry moves next_attempt_at: a row someone retried recently is not old.
+  const failed = await pool.query(
     `DELETE FROM webhook_inbox
-      WHERE state = 'routed' AND routed_at < now() - make_interval(secs => $1::double precision * 86400)`,
-    [retentionDays],
+      WHERE state IN ('failed', 'unrouted') AND GREATEST(received_at, next_attempt_at) < now() - ${days}`,
+    [retention.failedDays],
   );
-  const events = await pool.query(
-    `DELETE FROM webhook_events WHERE received_at < now() - make_interval(secs => $1::double precision * 86400)`,
-    [retentionDays],
+  const events = await pool.query(`DELETE FROM webhook_events WHERE received_at < now() - ${days}`, [
+    retention.routedDays,
+  ]);
+  return { inbox: inbox.rowCount ?? 0, dedupeIds: events.rowCount ?? 0, failed: failed.rowCount ?? 0 };
+}
+
+/** A day after it expired, an OAuth state (used or not) only answers "expired" either way: it goes. */
+export const OAUTH_STATE_GRACE_HOURS = 24;
+
+export async function cleanupOAuthStates(pool: Pool): Promise<number> {
+  const r = await pool.query(
+    `DELETE FROM oauth_states WHERE expires_at < now() - make_interval(hours => $1)`,
+    [OAUTH_STATE_GRACE_HOURS],
   );
-  return { inbox: inbox.rowCount ?? 0, dedupeIds: events.rowCount ?? 0 };
+  return r.rowCount ?? 0;
 }

@@ -8,13 +8,14 @@
  *
  * Rows are claimed with a lease (`next_attempt_at` moved into the future) so that the request that stored
  * an event and any relay never route it at the same time; a process that dies mid-route leaves a lease
- * that simply expires. The relay also applies the retention (client/inbox-admin.ts) at most once an hour.
+ * that simply expires. The relay also applies the retention (client/inbox-admin.ts) at most once an hour,
+ * expired OAuth states included.
  */
 import type { Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '../infra/database';
 import type { Logger } from '../infra/log';
-import { cleanupInbox } from './inbox-admin';
+import { cleanupInbox, cleanupOAuthStates } from './inbox-admin';
 import { hasOwner, PermanentRoutingError, routeEntityEvent, type RoutingDeps } from './routing';
 import type { LazyTemporal } from './temporal-client';
 
@@ -283,6 +284,8 @@ const CLEANUP_EVERY_MS = 3_600_000;
 export interface InboxRelayOptions extends LazyRoutingDeps {
   /** Routed rows and dedupe ids older than this many days are deleted, at most once an hour. */
   retentionDays: number;
+  /** Failed and unrouted rows untouched for this many days are deleted too (default 30). */
+  failedRetentionDays?: number;
   /** Pause between passes while all is well (default 1 s). */
   intervalMs?: number;
   /** Longest pause while routing keeps failing (default 30 s); the pause doubles from intervalMs. */
@@ -333,11 +336,17 @@ export function startInboxRelay(opts: InboxRelayOptions): () => Promise<void> {
     if (Date.now() < nextCleanup) return;
     nextCleanup = Date.now() + CLEANUP_EVERY_MS;
     try {
-      const removed = await cleanupInbox(opts.pool, opts.retentionDays);
+      const failedDays = opts.failedRetentionDays ?? 30;
+      const removed = await cleanupInbox(opts.pool, { routedDays: opts.retentionDays, failedDays });
       if (removed.inbox + removed.dedupeIds > 0)
         opts.log?.info(
           `webhook inbox: removed ${removed.inbox} routed event(s) and ${removed.dedupeIds} dedupe id(s) older than ${opts.retentionDays} day(s)`,
         );
+      if (removed.failed > 0)
+        opts.log?.info(
+          `webhook inbox: removed ${removed.failed} failed or unrouted event(s) untouched for ${failedDays} day(s)`,
+        );
+      await cleanupOAuthStates(opts.pool);
     } catch (err) {
       opts.log?.warn(`webhook inbox cleanup: ${describe(err)}`);
     }

@@ -42,8 +42,12 @@ export interface WebhookDeps {
   routingBudgetMs?: number;
 }
 
-/** Intuit batches up to ~100 events / ~1 MB per POST (docs §5.1): leave headroom. */
-const BODY_LIMIT = 5 * 1024 * 1024;
+/**
+ * Intuit batches up to ~100 events / ~1 MB per POST (docs §5.1); a few hundred legacy entities take ~100 KB.
+ * ServiceM8 posts one record per call: 64 KB is ample. The route's limit is the one Fastify applies.
+ */
+const QBO_BODY_LIMIT = 1024 * 1024;
+const SM8_BODY_LIMIT = 64 * 1024;
 const DEFAULT_ROUTING_BUDGET_MS = 1500;
 
 // ---- QuickBooks ---------------------------------------------------------------------------------------
@@ -299,7 +303,6 @@ async function servicem8Handler(
 
 // 500 (e.g. PostgreSQL unreachable): nothing was acknowledged, so the sender delivers it again.
 const WEBHOOK_ROUTE = {
-  bodyLimit: BODY_LIMIT,
   config: { failureMessage: 'the events could not be stored; deliver them again' },
 };
 
@@ -310,14 +313,13 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookDeps): 
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser(
       ['application/json', 'application/cloudevents+json', 'application/x-www-form-urlencoded'],
-      { parseAs: 'buffer', bodyLimit: BODY_LIMIT },
+      { parseAs: 'buffer' },
       (_req, body, done) => done(null, body),
     );
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_req, body, done) =>
-      done(null, body),
-    );
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     scope.post('/webhooks/quickbooks', {
       ...WEBHOOK_ROUTE,
+      bodyLimit: QBO_BODY_LIMIT,
       schema: { body: qboWebhookBodySchema },
       preValidation: async (req) => {
         req.body = verifyAndParseQbo(deps, req);
@@ -328,6 +330,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookDeps): 
     const sm8Connections = new WeakMap<FastifyRequest, string>();
     scope.post('/webhooks/servicem8/:secret', {
       ...WEBHOOK_ROUTE,
+      bodyLimit: SM8_BODY_LIMIT,
       schema: { params: sm8WebhookParamsSchema, body: sm8WebhookBodySchema },
       preValidation: async (req) => {
         const secret = (req.params as { secret?: string }).secret ?? '';

@@ -6,6 +6,13 @@
  */
 
 const text = { type: 'string', minLength: 1, pattern: '\\S' } as const;
+/** Bounded text: every field has a length limit, every array a count limit (no body wakes unbounded work). */
+const short = (maxLength: number) => ({ ...text, maxLength }) as const;
+
+/** Events per QuickBooks POST: Intuit sends up to ~100; room for a few hundred more. */
+export const QBO_MAX_EVENTS = 1000;
+/** Records per ServiceM8 POST: ServiceM8 sends one; a few more are tolerated. */
+export const SM8_MAX_ENTRIES = 10;
 
 /** A CloudEvents type such as `qbo.invoice.emailed.v1`: entity and verb. */
 export const QBO_EVENT_TYPE = '^qbo\\.([a-zA-Z][a-zA-Z0-9_]*)\\.([a-zA-Z][a-zA-Z_]*)\\.v[0-9]+$';
@@ -14,11 +21,11 @@ const cloudEvent = {
   type: 'object',
   required: ['id', 'type', 'intuitaccountid', 'intuitentityid'],
   properties: {
-    id: text,
-    type: { type: 'string', pattern: QBO_EVENT_TYPE },
-    intuitaccountid: text,
-    intuitentityid: text,
-    time: { type: 'string' },
+    id: short(200),
+    type: { type: 'string', maxLength: 200, pattern: QBO_EVENT_TYPE },
+    intuitaccountid: short(32),
+    intuitentityid: short(64),
+    time: { type: 'string', maxLength: 64 },
   },
 } as const;
 
@@ -26,17 +33,23 @@ const legacyNotification = {
   type: 'object',
   required: ['realmId', 'dataChangeEvent'],
   properties: {
-    realmId: text,
+    realmId: short(32),
     dataChangeEvent: {
       type: 'object',
       required: ['entities'],
       properties: {
         entities: {
           type: 'array',
+          maxItems: QBO_MAX_EVENTS,
           items: {
             type: 'object',
             required: ['name', 'id', 'operation'],
-            properties: { name: text, id: text, operation: text, lastUpdated: { type: 'string' } },
+            properties: {
+              name: short(64),
+              id: short(64),
+              operation: short(32),
+              lastUpdated: { type: 'string', maxLength: 64 },
+            },
           },
         },
       },
@@ -47,11 +60,11 @@ const legacyNotification = {
 /** A CloudEvents array, or the legacy `{"eventNotifications": [...]}` (empty: Intuit's verification ping). */
 export const qboWebhookBodySchema = {
   if: { type: 'array' },
-  then: { type: 'array', items: cloudEvent },
+  then: { type: 'array', maxItems: QBO_MAX_EVENTS, items: cloudEvent },
   else: {
     type: 'object',
     required: ['eventNotifications'],
-    properties: { eventNotifications: { type: 'array', items: legacyNotification } },
+    properties: { eventNotifications: { type: 'array', maxItems: 100, items: legacyNotification } },
   },
 } as const;
 
@@ -82,26 +95,30 @@ export const sm8WebhookBodySchema = {
   if: { anyOf: [{ required: ['mode'] }, { required: ['challenge'] }] },
   then: {
     required: ['mode', 'challenge'],
-    properties: { mode: { const: 'subscribe' }, challenge: { type: 'string', minLength: 1 } },
+    properties: {
+      mode: { const: 'subscribe' },
+      challenge: { type: 'string', minLength: 1, maxLength: 1000 },
+    },
   },
   else: {
     required: ['object', 'entry'],
     properties: {
-      object: text,
+      object: { type: 'string', pattern: '^[A-Za-z]{1,64}$' },
       entry: {
         type: 'array',
         minItems: 1,
+        maxItems: SM8_MAX_ENTRIES,
         items: {
           type: 'object',
           required: ['uuid'],
           properties: {
-            uuid: text,
-            changed_fields: { type: 'array', items: { type: 'string' } },
-            time: { type: 'string' },
+            uuid: { type: 'string', pattern: '^[A-Za-z0-9-]{1,64}$' },
+            changed_fields: { type: 'array', maxItems: 200, items: { type: 'string', maxLength: 64 } },
+            time: { type: 'string', maxLength: 40 },
           },
         },
       },
-      resource_url: { type: 'string' },
+      resource_url: { type: 'string', maxLength: 2000 },
     },
   },
 } as const;

@@ -60,6 +60,11 @@ export const VARIABLES = {
       'npm start: `auto` starts a dev server unless TEMPORAL_ADDRESS is set; `true` / `false` force it.',
   },
   PORT: { default: '3000', description: 'HTTP port of the API (webhooks, connect flows, admin).' },
+  HOST: {
+    default: '127.0.0.1',
+    description:
+      'Address the API listens on. The default (loopback) serves this machine only; any other address (e.g. 0.0.0.0 in a container) needs ADMIN_TOKEN set, or the API refuses to start.',
+  },
   EMBEDDED_PG_PORT: { default: '5433', description: 'Port of the embedded PostgreSQL, when it is used.' },
   SIMULATORS: {
     default: 'auto',
@@ -89,7 +94,8 @@ export const VARIABLES = {
   },
   ADMIN_TOKEN: {
     default: undefined,
-    description: 'Bearer token for the admin API and CLI. Unset: the admin API is disabled.',
+    description:
+      'Token for the admin API, the connect endpoints and the CLI (sent as `Authorization: Bearer`). Unset: generated once into DATA_DIR/admin.token (mode 0600), which only a loopback HOST allows.',
   },
   QBO_CLIENT_ID: { default: undefined, description: 'Intuit app client id.' },
   QBO_CLIENT_SECRET: { default: undefined, description: 'Intuit app client secret.' },
@@ -156,7 +162,12 @@ export const VARIABLES = {
   INBOX_RETENTION_DAYS: {
     default: '14',
     description:
-      'Days routed webhook events (and their dedupe ids) stay in the inbox before the relay deletes them; pending, failed and unrouted events are never deleted.',
+      'Days routed webhook events (and their dedupe ids) stay in the inbox before the relay deletes them; pending events are never deleted.',
+  },
+  INBOX_FAILED_RETENTION_DAYS: {
+    default: '30',
+    description:
+      'Days failed and unrouted webhook events stay in the inbox (for `sm8qbo inbox retry`) before the relay deletes them.',
   },
 } as const satisfies Record<string, VariableSpec>;
 
@@ -178,6 +189,8 @@ export interface Config {
     startDevServer: 'auto' | 'true' | 'false';
   };
   port: number;
+  /** Listen address of the API (client/admin-token.ts refuses a non-loopback one without ADMIN_TOKEN). */
+  host: string;
   embeddedPgPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   workerHeartbeatFile: string | undefined;
@@ -188,6 +201,8 @@ export interface Config {
   polling: { intervalMs: number; taxIntervalMs: number; reconcileCron: string };
   /** Days a routed webhook event is kept (client/inbox-admin.ts). */
   inboxRetentionDays: number;
+  /** Days a failed or unrouted webhook event is kept. */
+  inboxFailedRetentionDays: number;
   encryptionKeys: string | undefined;
   /** Keys of the Temporal payload codec (infra/payload-codec.ts). */
   payloadEncryptionKeys: string | undefined;
@@ -324,6 +339,16 @@ function address(env: Env, name: VariableName, fallback: string): string {
   return value;
 }
 
+function host(env: Env, name: VariableName): string {
+  const value = (raw(env, name) ?? '').replace(/^\[(.*)\]$/, '$1');
+  if (!/^[A-Za-z0-9.:-]{1,253}$/.test(value))
+    throw new ConfigError(
+      name,
+      `must be an IP address or host name like 127.0.0.1 or 0.0.0.0, got "${value}"`,
+    );
+  return value;
+}
+
 function httpUrl(env: Env, name: VariableName, fallback?: string): string {
   const value = raw(env, name) ?? fallback ?? '';
   let url: URL;
@@ -405,6 +430,7 @@ function readConfig(env: Env): Config {
       startDevServer: oneOf(env, 'TEMPORAL_START_DEV_SERVER', ['auto', 'true', 'false'] as const),
     },
     port: apiPort,
+    host: host(env, 'HOST'),
     embeddedPgPort: port(env, 'EMBEDDED_PG_PORT'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const),
     workerHeartbeatFile: raw(env, 'WORKER_HEARTBEAT_FILE'),
@@ -418,6 +444,7 @@ function readConfig(env: Env): Config {
       reconcileCron: cron(env, 'RECONCILE_CRON'),
     },
     inboxRetentionDays: days(env, 'INBOX_RETENTION_DAYS'),
+    inboxFailedRetentionDays: days(env, 'INBOX_FAILED_RETENTION_DAYS'),
     encryptionKeys: raw(env, 'ENCRYPTION_KEYS'),
     payloadEncryptionKeys: raw(env, 'PAYLOAD_ENCRYPTION_KEYS'),
     adminToken: raw(env, 'ADMIN_TOKEN'),

@@ -18,6 +18,7 @@ import { HISTORIES_DIR, payloadsIn } from './helpers/histories';
 import { startTestRelay, withTestRelay } from './helpers/relay';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
+import { openConnectLink } from '../workers/demo';
 
 const TOKEN = 'admin-test-token-0123456789';
 let w: World;
@@ -27,7 +28,10 @@ let exportedJob: string;
 
 async function cli(...args: string[]): Promise<{ code: number; out: string }> {
   const lines: string[] = [];
-  const code = await runCli(['--url', w.apiUrl, '--token', TOKEN, ...args], (s) => lines.push(s));
+  // The token comes from the environment, never argv (where `ps` shows it).
+  const code = await runCli(['--url', w.apiUrl, ...args], (s) => lines.push(s), {
+    env: { ...process.env, ADMIN_TOKEN: TOKEN },
+  });
   return { code, out: lines.join('\n') };
 }
 
@@ -172,6 +176,35 @@ describe('OPS-2: admin API and CLI', () => {
   });
 });
 
+describe('SEC-5: the CLI keeps the admin token off the command line', () => {
+  it('SEC-5: --token is refused with the reason, and so is any unknown option (never ignored)', async () => {
+    await expect(cli('--token', TOKEN, 'connections')).rejects.toThrow(
+      /--token is not accepted \(a token on the command line is visible to other users in `ps`\): set ADMIN_TOKEN/,
+    );
+    await expect(cli('--token=x', 'connections')).rejects.toThrow(/--token is not accepted/);
+    await expect(cli('--verbose', 'connections')).rejects.toThrow(/unknown option "--verbose"/);
+    await expect(cli('invoices', '--state')).rejects.toThrow(/--state needs a value/);
+  });
+
+  it('SEC-5: sm8qbo connect quickbooks <connection> --name N prints a single-use link that connects it', async () => {
+    const printed = await cli('connect', 'quickbooks', 'ops-cli', '--name', 'Ops CLI');
+    expect(printed.code).toBe(0);
+    const link = printed.out.split('\n')[1] as string;
+    expect(printed.out.split('\n')[0]).toMatch(
+      /^Open this link in a browser before \d{4}-.*Z \(it works once\):$/,
+    );
+    expect(link).toMatch(new RegExp(`^${w.apiUrl}/connect/quickbooks/start\\?link=`));
+    const realm = w.qbo.control.createRealm({ companyName: 'ops-cli' });
+    const opened = await openConnectLink(link, { realmId: realm });
+    const done = await axios.get(opened.callbackUrl, { headers: { Cookie: opened.cookie } });
+    expect(done.data).toMatchObject({ connected: 'quickbooks', connection: 'ops-cli', realmId: realm });
+    expect(await w.h.deps.store.require('ops-cli')).toMatchObject({ name: 'Ops CLI', qboRealmId: realm });
+    await expect(cli('connect', 'xero', 'ops-cli')).rejects.toThrow(
+      /usage: sm8qbo connect quickbooks\|servicem8/,
+    );
+  });
+});
+
 describe('OPS-2: admin input is validated before anything happens', () => {
   const admin = { headers: { Authorization: `Bearer ${TOKEN}` }, validateStatus: () => true };
 
@@ -221,15 +254,30 @@ describe('OPS-2: admin input is validated before anything happens', () => {
 
 describe('OPS-2: the webhook inbox', () => {
   const seededEvents = new Map<string, string>(); // inbox id -> event id
-  /** Inbox rows as if received `ageDays` ago (routed ones routed then too); returns their ids by key. */
+  /**
+   * Inbox rows as if received `ageDays` ago (routed ones routed then too; others last attempted
+   * `touchedDays` ago, by default when received); returns their ids by key.
+   */
   async function seed(
-    rows: Array<{ key: string; state: string; ageDays: number; entity?: string; entityId?: string }>,
+    rows: Array<{
+      key: string;
+      state: string;
+      ageDays: number;
+      touchedDays?: number;
+      entity?: string;
+      entityId?: string;
+    }>,
   ): Promise<Record<string, string>> {
     const ids: Record<string, string> = {};
     const run = `${Date.now()}`;
     for (const r of rows) {
       const eventId = `ops-test:${run}:${r.key}`;
       const age = `now() - make_interval(days => ${r.ageDays})`;
+      // Pending rows are not due during the test (no relay routes them); the others were tried back then.
+      const touched =
+        r.state === 'pending'
+          ? `now() + interval '1 day'`
+          : `now() - make_interval(days => ${r.touchedDays ?? r.ageDays})`;
       await w.h.pool.query(
         `INSERT INTO webhook_events (source, event_id, received_at) VALUES ('sm8', $1, ${age})`,
         [eventId],
@@ -238,7 +286,7 @@ describe('OPS-2: the webhook inbox', () => {
         `INSERT INTO webhook_inbox (source, connection_id, event_id, entity, entity_id, payload, state, attempts,
                                     last_error, received_at, routed_at, next_attempt_at)
          VALUES ('sm8', 'ops', $1, $2, $3, '{}'::jsonb, $4, $5, $6, ${age},
-                 CASE WHEN $4 = 'routed' THEN ${age} END, now() + interval '1 day')
+                 CASE WHEN $4 = 'routed' THEN ${age} END, ${touched})
          RETURNING id::text`,
         [
           eventId,
@@ -344,16 +392,28 @@ describe('OPS-2: the webhook inbox', () => {
     });
   });
 
-  it('OPS-2: retention deletes routed events and dedupe ids older than INBOX_RETENTION_DAYS, never pending, failed or unrouted ones, at most once an hour', async () => {
+  it('OPS-2: retention deletes routed events after INBOX_RETENTION_DAYS, failed and unrouted ones after INBOX_FAILED_RETENTION_DAYS, expired OAuth states after a day, never pending events, at most once an hour', async () => {
     const ids = await seed([
       { key: 'old-routed', state: 'routed', ageDays: 20 },
       { key: 'new-routed', state: 'routed', ageDays: 1 },
-      { key: 'old-pending', state: 'pending', ageDays: 20 },
+      { key: 'old-pending', state: 'pending', ageDays: 45 },
       { key: 'old-failed', state: 'failed', ageDays: 20 },
       { key: 'old-unrouted', state: 'unrouted', ageDays: 20 },
+      { key: 'ancient-failed', state: 'failed', ageDays: 45 },
+      { key: 'ancient-unrouted', state: 'unrouted', ageDays: 45 },
+      // Received long ago but retried (and failed again) yesterday: support is still looking at it.
+      { key: 'retried-failed', state: 'failed', ageDays: 45, touchedDays: 1 },
     ]);
+    const run = Date.now();
+    const states = { expired: `ops-old-${run}`, recent: `ops-recent-${run}`, live: `ops-live-${run}` };
+    await w.h.pool.query(
+      `INSERT INTO oauth_states (state, provider, connection_id, expires_at) VALUES
+         ($1, 'qbo', 'ops', now() - interval '2 days'), ($2, 'qbo', 'ops', now() - interval '1 hour'),
+         ($3, 'qbo', 'ops', now() + interval '10 minutes')`,
+      [states.expired, states.recent, states.live],
+    );
     const eventsBefore = await eventsLeft(ids);
-    // The relay cleans up as it starts, then not again within the hour.
+    // The relay cleans up as it starts (14 and 30 days' retention), then not again within the hour.
     const stopRelay = startTestRelay(w, { intervalMs: 50 });
     let late: Record<string, string> = {};
     try {
@@ -366,21 +426,33 @@ describe('OPS-2: the webhook inbox', () => {
     } finally {
       await stopRelay();
     }
-    const states = Object.fromEntries(
+    const after = Object.fromEntries(
       await Promise.all(Object.entries(ids).map(async ([k, id]) => [k, await stateOf(id)])),
     );
-    expect(states).toEqual({
+    expect(after).toEqual({
       'old-routed': 'deleted',
       'new-routed': 'routed',
       'old-pending': 'pending',
       'old-failed': 'failed',
       'old-unrouted': 'unrouted',
+      'ancient-failed': 'deleted',
+      'ancient-unrouted': 'deleted',
+      'retried-failed': 'failed',
     });
-    // Dedupe ids: the four old ones went, the recent one stayed.
-    expect(eventsBefore).toBe(5);
+    const statesLeft = await w.h.pool.query<{ state: string }>(
+      'SELECT state FROM oauth_states WHERE state = ANY($1::text[]) ORDER BY state',
+      [Object.values(states)],
+    );
+    expect(statesLeft.rows.map((r) => r.state).sort()).toEqual([states.live, states.recent].sort());
+    // Dedupe ids: every one older than 14 days went, the recent one stayed.
+    expect(eventsBefore).toBe(8);
     expect(await eventsLeft(ids)).toBe(1);
     // Called directly (what the relay calls hourly): the late row goes too.
-    expect(await cleanupInbox(w.h.pool, 14)).toEqual({ inbox: 1, dedupeIds: 1 });
+    expect(await cleanupInbox(w.h.pool, { routedDays: 14, failedDays: 30 })).toEqual({
+      inbox: 1,
+      dedupeIds: 1,
+      failed: 0,
+    });
     expect(await stateOf(late['late-routed'] as string)).toBe('deleted');
   });
 });

@@ -13,6 +13,15 @@ describe('configuration', () => {
     expect(c.temporal.uiPort).toBe(8233);
     expect(c.databaseUrl).toBeUndefined();
     expect(c.inboxRetentionDays).toBe(14);
+    expect(c.inboxFailedRetentionDays).toBe(30);
+    // The API serves this machine only unless told otherwise (client/admin-token.ts).
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.adminToken).toBeUndefined();
+  });
+
+  it('reads HOST (IPv6 in brackets too)', () => {
+    expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(loadConfig({ HOST: '[::1]' }).host).toBe('::1');
   });
 
   it.each([
@@ -27,6 +36,9 @@ describe('configuration', () => {
     ['TEMPORAL_START_DEV_SERVER', 'yes', /TEMPORAL_START_DEV_SERVER must be one of/],
     ['INBOX_RETENTION_DAYS', '0', /INBOX_RETENTION_DAYS must be a whole number of days/],
     ['INBOX_RETENTION_DAYS', '2w', /INBOX_RETENTION_DAYS must be a whole number of days/],
+    ['INBOX_FAILED_RETENTION_DAYS', '0', /INBOX_FAILED_RETENTION_DAYS must be a whole number of days/],
+    ['HOST', 'http://0.0.0.0', /HOST must be an IP address or host name/],
+    ['HOST', 'a b', /HOST must be an IP address or host name/],
   ])('rejects %s=%s with a message naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(message);
@@ -101,6 +113,9 @@ describe('a configuration error at start', () => {
 
   it.each([
     ['the worker', [tsx, 'workers/worker.ts']],
+    ['npm start', [tsx, 'workers/start.ts']],
+    ['the API', [tsx, 'workers/api.ts']],
+    ['the dev stack', [tsx, 'workers/dev-stack.ts']],
     ['the CLI', [process.execPath, 'bin/sm8qbo.js', 'connections']],
     ['the health check', [tsx, 'infra/healthcheck.ts', 'api']],
   ])(

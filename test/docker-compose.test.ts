@@ -36,9 +36,6 @@ const service = (name: string): Service => {
   return s;
 };
 
-/** Variables the code reads that are added on other branches (HOST: API bind address; payload codec keys). */
-const PENDING_VARIABLES = ['HOST'];
-
 /** `${NAME…}` references of the compose file: its interpolation variables, with their `:?` / `:-` form. */
 function interpolations(text: string): Array<{ name: string; required: boolean; fallback?: string }> {
   return [...text.matchAll(/(?<!\$)\$\{([A-Z0-9_]+)(?:(:\?)[^}]*|:-([^}]*))?\}/g)].map((m) => ({
@@ -133,7 +130,7 @@ describe('docker-compose.yml', () => {
   it.each(['worker', 'api'])('%s only sets variables the code reads', (name) => {
     const env = Object.keys(service(name).environment ?? {});
     expect(env.length).toBeGreaterThan(0);
-    expect(env.filter((v) => !(v in VARIABLES) && !PENDING_VARIABLES.includes(v))).toEqual([]);
+    expect(env.filter((v) => !(v in VARIABLES))).toEqual([]);
   });
 
   it('gives worker and API one shared set of keys, so what one seals the other opens', () => {

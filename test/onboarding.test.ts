@@ -41,8 +41,9 @@ const contactsOf = (companyUuid: unknown): Rec[] =>
 
 async function cli(...args: string[]): Promise<{ code: number; lines: string[] }> {
   const lines: string[] = [];
-  const code = await runCli(['--url', w.apiUrl, '--token', TOKEN, ...args], (s) => lines.push(s), {
+  const code = await runCli(['--url', w.apiUrl, ...args], (s) => lines.push(s), {
     followIntervalMs: 100,
+    env: { ...process.env, ADMIN_TOKEN: TOKEN },
   });
   return { code, lines };
 }

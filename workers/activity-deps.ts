@@ -16,6 +16,7 @@ import { startOnboardingWhenComplete } from '../client/onboarding';
 import { ensureConnectionSchedules, scheduleOptionsFromConfig } from '../client/schedules';
 import { ensureServiceM8Subscriptions } from '../client/webhook-subscriptions';
 import type { Config } from '../infra/config';
+import { payloadCodecFrom } from '../infra/payload-codec';
 import { createLogger } from '../infra/log';
 import { SecretBox } from '../infra/secrets';
 
@@ -99,6 +100,11 @@ export function buildApiDeps(
     pool: deps.pool,
     temporal,
     log: createLogger(config.logLevel, 'api'),
+    codec: {
+      codec: payloadCodecFrom(config),
+      uiOrigin: config.temporal.uiOrigin,
+      namespace: config.temporal.namespace,
+    },
     admin: {
       adminToken: config.adminToken,
       pool: deps.pool,

@@ -2,26 +2,31 @@
  * `npm run api`: the HTTP API alone, against an existing PostgreSQL and Temporal server. It starts and
  * stores webhooks while Temporal is down (TRG-1); Temporal is connected on first use.
  */
+import { resolveAdminToken } from '../client/admin-token';
 import { buildApiServer } from '../client/api-server';
 import { LazyTemporal } from '../client/temporal-client';
 import { startInboxRelay } from '../client/webhook-inbox';
 import { loadConfig } from '../infra/config';
 import { createPool, resolveDatabase } from '../infra/database';
 import { createLogger } from '../infra/log';
+import { runMain } from '../infra/main';
 import { migrate } from '../infra/migrate';
 import { dataConverterFrom } from '../infra/payload-codec';
 import { buildActivityDeps, buildApiDeps, createGovernor } from './activity-deps';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  let config = loadConfig();
   const log = createLogger(config.logLevel, 'api');
+  // Before anything else: a non-loopback HOST without ADMIN_TOKEN stops here, with the variable named.
+  const admin = resolveAdminToken(config);
+  config = { ...config, adminToken: admin.token };
   const db = await resolveDatabase(config, log.info);
   const pool = createPool(db.url);
   await migrate(pool);
   const temporal = new LazyTemporal({ ...config.temporal, dataConverter: dataConverterFrom(config) });
   const deps = buildActivityDeps(config, pool, createGovernor(pool));
   const api = buildApiServer(buildApiDeps(config, deps, temporal));
-  await api.listen({ host: '0.0.0.0', port: config.port });
+  await api.listen({ host: config.host, port: config.port });
   // TRG-1: webhook events stored while Temporal was unreachable are routed by the inbox relay.
   const stopRelay = startInboxRelay({
     pool,
@@ -29,9 +34,11 @@ async function main(): Promise<void> {
     links: deps.links,
     taskQueue: config.temporal.taskQueue,
     retentionDays: config.inboxRetentionDays,
+    failedRetentionDays: config.inboxFailedRetentionDays,
     log: createLogger(config.logLevel, 'inbox'),
   });
-  log.info(`API listening on :${config.port}`);
+  log.info(`API listening on ${config.host}:${config.port}`);
+  log.info(admin.file ? `admin token in ${admin.file}` : 'admin token from ADMIN_TOKEN');
   const stop = async () => {
     await api.close();
     await stopRelay();
@@ -45,7 +52,4 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop());
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runMain(main);

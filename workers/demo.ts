@@ -65,33 +65,73 @@ export async function startDemoSimulators(env: NodeJS.ProcessEnv, apiPort: numbe
   };
 }
 
+/** A connect flow opened as a browser would, stopped before the callback: what the callback needs. */
+export interface OpenedConnectLink {
+  /** Our callback URL as the provider redirected to it (code, state, and for QuickBooks realmId). */
+  callbackUrl: string;
+  /** The `Cookie` header the browser now sends to the callback (the state's browser binding). */
+  cookie: string;
+}
+
 /**
- * Connects the demo accounts through the real flows: Intuit OAuth (authorize -> consent -> callback,
- * intuit-oauth exchanging the code) and a ServiceM8 API key. Idempotent: an existing healthy connection is kept.
+ * Opens a connect link like a browser: the link (which sets the state cookie and redirects), then the
+ * provider's consent (the simulators consent at once and redirect back). `consentParams` are added to the
+ * consent URL (the QuickBooks simulator's `realmId` picks the company).
  */
-export async function connectDemo(
+export async function openConnectLink(
+  link: string,
+  consentParams: Record<string, string> = {},
+): Promise<OpenedConnectLink> {
+  const start = await axios.get(link, { maxRedirects: 0, validateStatus: () => true });
+  if (start.status !== 302)
+    throw new Error(`the connect link answered ${start.status}: ${JSON.stringify(start.data)}`);
+  const cookie = (start.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+  const consentUrl = new URL(String(start.headers.location));
+  for (const [k, v] of Object.entries(consentParams)) consentUrl.searchParams.set(k, v);
+  const consent = await axios.get(consentUrl.toString(), {
+    maxRedirects: 0,
+    validateStatus: (s) => s === 302,
+  });
+  return { callbackUrl: String(consent.headers.location), cookie };
+}
+
+/** Asks the API for a connect link (`POST /connect/<service>` with the admin token). */
+export async function requestConnectLink(
   apiUrl: string,
-  connectionId: string,
-  adminToken: string | undefined,
-): Promise<void> {
-  const auth = adminToken ? { Authorization: `Bearer ${adminToken}` } : undefined;
-  const start = await axios.get(`${apiUrl}/connect/quickbooks?connection=${connectionId}&name=Demo`, {
-    headers: auth,
-    maxRedirects: 0,
-    validateStatus: (s) => s === 302,
+  adminToken: string,
+  service: 'quickbooks' | 'servicem8',
+  connection: string,
+  name?: string,
+): Promise<string> {
+  const res = await axios.post<{ url: string }>(
+    `${apiUrl}/connect/${service}`,
+    { connection, ...(name ? { name } : {}) },
+    { headers: { Authorization: `Bearer ${adminToken}` }, validateStatus: () => true },
+  );
+  if (res.status !== 200)
+    throw new Error(`asking for a ${service} connect link failed: ${res.status} ${JSON.stringify(res.data)}`);
+  return res.data.url;
+}
+
+/**
+ * Connects the demo accounts through the real flows: a connect link opened as a browser would (Intuit
+ * OAuth: authorize -> consent -> callback with the state cookie, intuit-oauth exchanging the code) and a
+ * ServiceM8 API key. Idempotent: an existing healthy connection is kept.
+ */
+export async function connectDemo(apiUrl: string, connectionId: string, adminToken: string): Promise<void> {
+  const link = await requestConnectLink(apiUrl, adminToken, 'quickbooks', connectionId, 'Demo');
+  const opened = await openConnectLink(link);
+  const callback = await axios.get(opened.callbackUrl, {
+    headers: { Cookie: opened.cookie },
+    validateStatus: () => true,
   });
-  const consent = await axios.get(String(start.headers.location), {
-    maxRedirects: 0,
-    validateStatus: (s) => s === 302,
-  });
-  const callback = await axios.get(String(consent.headers.location), { validateStatus: () => true });
   if (callback.status !== 200 && callback.status !== 409) {
     throw new Error(`demo QuickBooks connect failed: ${callback.status} ${JSON.stringify(callback.data)}`);
   }
   const sm8 = await axios.post(
     `${apiUrl}/connections/${connectionId}/servicem8`,
     { apiKey: DEFAULT_API_KEY, name: 'Demo' },
-    { headers: auth, validateStatus: () => true },
+    { headers: { Authorization: `Bearer ${adminToken}` }, validateStatus: () => true },
   );
   if (sm8.status !== 200)
     throw new Error(`demo ServiceM8 connect failed: ${sm8.status} ${JSON.stringify(sm8.data)}`);

@@ -2,6 +2,7 @@
 import path from 'node:path';
 import { loadConfig } from '../infra/config';
 import { createLogger } from '../infra/log';
+import { runMain } from '../infra/main';
 import { ensureTemporalCli, startTemporalDevServer } from '../infra/temporal-server';
 
 async function main(): Promise<void> {
@@ -22,7 +23,4 @@ async function main(): Promise<void> {
   process.once('SIGTERM', stop);
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+runMain(main);

@@ -4,15 +4,15 @@
  * API and its webhook relay, the connections' schedules, and (without real credentials) both API
  * simulators with the demo connection made through the real connect flows. Ctrl-C stops everything.
  */
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
+import { isLoopback, resolveAdminToken } from '../client/admin-token';
 import { buildApiServer } from '../client/api-server';
 import { LazyTemporal } from '../client/temporal-client';
 import { startInboxRelay } from '../client/webhook-inbox';
 import { loadConfig } from '../infra/config';
 import { createPool, resolveDatabase } from '../infra/database';
 import { createLogger } from '../infra/log';
+import { runMain } from '../infra/main';
 import { migrate } from '../infra/migrate';
 import { dataConverterFrom } from '../infra/payload-codec';
 import { installTemporalRuntime } from '../infra/temporal-runtime';
@@ -21,17 +21,6 @@ import { ensureConnectionSchedules, scheduleOptionsFromConfig } from '../client/
 import { buildActivityDeps, buildApiDeps, createGovernor } from './activity-deps';
 import { connectDemo, startDemoSimulators, type DemoSimulators } from './demo';
 import { createSyncWorker, NativeConnection } from './sync-worker';
-
-/** ADMIN_TOKEN, or one generated once into DATA_DIR/admin.token (mode 0600) for the CLI to read. */
-function adminToken(dataDir: string): string {
-  if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN;
-  const file = path.join(dataDir, 'admin.token');
-  if (!fs.existsSync(file)) {
-    fs.mkdirSync(dataDir, { recursive: true });
-    fs.writeFileSync(file, crypto.randomBytes(24).toString('base64url') + '\n', { mode: 0o600 });
-  }
-  return fs.readFileSync(file, 'utf8').trim();
-}
 
 async function main(): Promise<void> {
   let config = loadConfig();
@@ -46,13 +35,16 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown(0));
 
   try {
-    const simulate = config.simulators === 'true' || (config.simulators === 'auto' && !config.qbo.clientId);
+    // Before anything starts: a non-loopback HOST without ADMIN_TOKEN stops here, with the variable named.
+    const admin = resolveAdminToken(config);
+    // Real mode is chosen on purpose (SIMULATORS=false); infra/config.ts refuses real credentials with `auto`.
+    const simulate = config.simulators !== 'false';
     let demo: DemoSimulators | undefined;
     if (simulate) {
       demo = await startDemoSimulators(process.env, config.port);
       stops.push(() => (demo as DemoSimulators).stop());
     }
-    config = loadConfig({ ...process.env, ...demo?.env, ADMIN_TOKEN: adminToken(config.dataDir) });
+    config = loadConfig({ ...process.env, ...demo?.env, ADMIN_TOKEN: admin.token });
 
     const startDev =
       config.temporal.startDevServer === 'true' ||
@@ -100,7 +92,7 @@ async function main(): Promise<void> {
     const temporal = new LazyTemporal({ ...config.temporal, dataConverter });
     stops.push(() => temporal.close());
     const api = buildApiServer(buildApiDeps(config, deps, temporal));
-    await api.listen({ host: '127.0.0.1', port: config.port });
+    await api.listen({ host: config.host, port: config.port });
     stops.push(() => api.close());
     // TRG-1: webhook events stored while Temporal was unreachable are routed by the inbox relay.
     const stopRelay = startInboxRelay({
@@ -109,6 +101,7 @@ async function main(): Promise<void> {
       links: deps.links,
       taskQueue: config.temporal.taskQueue,
       retentionDays: config.inboxRetentionDays,
+      failedRetentionDays: config.inboxFailedRetentionDays,
       log: createLogger(config.logLevel, 'inbox'),
     });
     stops.push(stopRelay);
@@ -121,14 +114,16 @@ async function main(): Promise<void> {
           ...scheduleOptionsFromConfig(config),
         });
     }
-    const apiUrl = `http://127.0.0.1:${config.port}`;
-    if (demo) await connectDemo(apiUrl, 'demo', config.adminToken);
+    // A wildcard or loopback HOST is reached at 127.0.0.1 from here; a specific address at itself.
+    const local = isLoopback(config.host) || ['0.0.0.0', '::'].includes(config.host);
+    const apiUrl = `http://${local ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+    if (demo) await connectDemo(apiUrl, 'demo', admin.token);
 
     log.info(`Temporal      ${config.temporal.address} (namespace ${config.temporal.namespace})`);
     if (uiUrl) log.info(`Temporal UI   ${uiUrl}`);
     log.info(`PostgreSQL    ${db.source} (${db.url.replace(/:[^:@/]*@/, ':***@')})`);
     log.info(
-      `API           ${apiUrl} (GET /health; admin token in ${path.join(config.dataDir, 'admin.token')})`,
+      `API           ${apiUrl} on ${config.host} (GET /health; admin token ${admin.file ? `in ${admin.file}` : 'from ADMIN_TOKEN'})`,
     );
     if (demo) {
       log.info(`ServiceM8 sim ${demo.sm8.url}/api_1.0 (API key smk-sim-0000; control ${demo.sm8.url}/__sim)`);
@@ -144,4 +139,4 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+runMain(main);

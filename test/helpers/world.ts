@@ -19,7 +19,7 @@ import {
   type ServiceM8SimulatorOptions,
 } from '../../simulators/servicem8';
 import { buildApiDeps } from '../../workers/activity-deps';
-import { simulatorProductEnv } from '../../workers/demo';
+import { openConnectLink, requestConnectLink, simulatorProductEnv } from '../../workers/demo';
 import { freePort } from '../setup/global-setup';
 import { createHarness, type GovernorLimits, type Harness } from './env';
 
@@ -31,6 +31,8 @@ export interface World {
   apiUrl: string;
   /** The configuration overrides pointing the product at the simulators (for a second worker). */
   env: Record<string, string>;
+  /** The API's admin token (ADMIN_TOKEN of `env`). */
+  adminToken: string;
   /**
    * Connects QuickBooks (OAuth through intuit-oauth and the simulator) and ServiceM8 (API key). A new
    * connection gets its own simulated QuickBooks company unless `realmId` is given; a reconnect keeps its own.
@@ -81,10 +83,13 @@ export async function startWorld(
     ...(opts.webhooks
       ? { QBO_WEBHOOK_VERIFIER: opts.qbo?.webhookVerifier ?? TEST_QBO_WEBHOOK_VERIFIER }
       : {}),
+    // The API always has an admin token (client/admin-token.ts); a world gets one of its own.
+    ADMIN_TOKEN: `test-admin-${crypto.randomBytes(12).toString('base64url')}`,
     ...opts.env,
   };
+  const adminToken = env.ADMIN_TOKEN as string;
   const h = await createHarness({ env, governorLimits: opts.governorLimits });
-  const adminHeaders = env.ADMIN_TOKEN ? { Authorization: `Bearer ${env.ADMIN_TOKEN}` } : {};
+  const adminHeaders = { Authorization: `Bearer ${adminToken}` };
   const api = buildApiServer(
     buildApiDeps(h.config, h.deps, LazyTemporal.of(h.client), h.taskQueue, {
       schedules: opts.schedules ?? false,
@@ -100,23 +105,18 @@ export async function startWorld(
     api,
     apiUrl,
     env,
+    adminToken,
     async connect(connectionId, opts = {}) {
       const realm =
         opts.realmId ??
         (await h.deps.store.get(connectionId))?.qboRealmId ??
         // A random id: the test database outlives each simulator, and realm ids are UNIQUE there.
         qbo.control.createRealm({ companyName: connectionId, realmId: newRealmId() });
-      // Browser-like: follow the redirects by hand (connect -> Intuit authorize -> our callback).
-      const start = await axios.get(`${apiUrl}/connect/quickbooks?connection=${connectionId}`, {
-        headers: adminHeaders,
-        maxRedirects: 0,
-        validateStatus: (s) => s === 302,
-      });
-      const consent = await axios.get(`${String(start.headers.location)}&realmId=${realm}`, {
-        maxRedirects: 0,
-        validateStatus: (s) => s === 302,
-      });
-      const callback = await axios.get<{ realmId: string }>(String(consent.headers.location), {
+      // As a person does it: a connect link (admin token), opened in a browser (link -> Intuit -> callback).
+      const link = await requestConnectLink(apiUrl, adminToken, 'quickbooks', connectionId);
+      const opened = await openConnectLink(link, { realmId: realm });
+      const callback = await axios.get<{ realmId: string }>(opened.callbackUrl, {
+        headers: { Cookie: opened.cookie },
         validateStatus: () => true,
       });
       if (callback.status !== 200)

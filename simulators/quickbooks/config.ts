@@ -50,6 +50,10 @@ export interface QuickBooksSimulatorOptions {
    * simulator's old reading, Amount is the gross (TaxInclusiveAmt ignored). See README, Tax maths.
    */
   taxInclusiveAmountIsGross?: boolean;
+  /** Longest TelephoneNumber.FreeFormNumber accepted (Intuit XSD: 21); longer → 2050. 0 = no limit. */
+  phoneMaxLength?: number;
+  /** `{"Address": ""}` clears an email address (UNCONFIRMED; false = refused with 2210). Default true. */
+  emptyEmailClears?: boolean;
   /** Fastify request logging. */
   logger?: boolean;
 }
@@ -75,6 +79,8 @@ export interface ResolvedOptions {
   webhookMaxBatch: number;
   deactivateOperation: DeactivateOperation;
   taxInclusiveAmountIsGross: boolean;
+  phoneMaxLength: number;
+  emptyEmailClears: boolean;
   logger: boolean;
 }
 
@@ -99,6 +105,8 @@ export const DEFAULTS: ResolvedOptions = {
   webhookMaxBatch: 100,
   deactivateOperation: 'Delete',
   taxInclusiveAmountIsGross: false,
+  phoneMaxLength: 21,
+  emptyEmailClears: true,
   logger: false,
 };
 
@@ -128,6 +136,8 @@ export function resolveOptions(options: QuickBooksSimulatorOptions = {}): Resolv
     webhookMaxBatch: pick('webhookMaxBatch'),
     deactivateOperation: pick('deactivateOperation'),
     taxInclusiveAmountIsGross: pick('taxInclusiveAmountIsGross'),
+    phoneMaxLength: pick('phoneMaxLength'),
+    emptyEmailClears: pick('emptyEmailClears'),
     logger: pick('logger'),
   };
 }
@@ -217,6 +227,8 @@ export function quickBooksSimulatorOptionsFromEnv(env: Env = process.env): Quick
     webhookTimeoutMs: readInt(env, 'QBO_SIM_WEBHOOK_TIMEOUT_MS', 1),
     deactivateOperation: readEnum(env, 'QBO_SIM_DEACTIVATE_EVENT', ['Delete', 'Update'] as const),
     taxInclusiveAmountIsGross: readBool(env, 'QBO_SIM_TAX_INCLUSIVE_AMOUNT_IS_GROSS'),
+    phoneMaxLength: readInt(env, 'QBO_SIM_PHONE_MAX_LENGTH', 0),
+    emptyEmailClears: readBool(env, 'QBO_SIM_EMPTY_EMAIL_CLEARS'),
     logger: readBool(env, 'QBO_SIM_LOG'),
   };
   return stripUndefined(options) as QuickBooksSimulatorOptions;

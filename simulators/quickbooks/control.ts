@@ -44,6 +44,8 @@ export interface RuntimeSwitches {
   deactivateOperation?: DeactivateOperation;
   /** TaxInclusive Amount read as the gross (the old reading); see README, Tax maths. */
   taxInclusiveAmountIsGross?: boolean;
+  phoneMaxLength?: number;
+  emptyEmailClears?: boolean;
 }
 
 export interface TaxCodeChange {
@@ -274,6 +276,8 @@ export class SimControl {
     if (switches.throttle !== undefined) options.throttle = { ...options.throttle, ...switches.throttle };
     if (switches.taxInclusiveAmountIsGross !== undefined)
       options.taxInclusiveAmountIsGross = switches.taxInclusiveAmountIsGross;
+    if (switches.phoneMaxLength !== undefined) options.phoneMaxLength = switches.phoneMaxLength;
+    if (switches.emptyEmailClears !== undefined) options.emptyEmailClears = switches.emptyEmailClears;
   }
 
   calls(): CallRecord[] {

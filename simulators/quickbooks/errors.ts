@@ -62,6 +62,18 @@ export const faults = {
       `String length specified does not match the supported length. Min:0 Max:${max} supported. Supplied length:${supplied}`,
       element,
     ),
+  /**
+   * 2210 "Invalid Email Address format" (code, Message and Detail as reported by integrators: Webgility's
+   * "ErrorCode: 2210", DBSync's "Invalid Email Address format Email Address does not conform to the syntax
+   * rules of RFC 822. Supplied value:…"). `element` is the simulator's choice (UNCONFIRMED).
+   */
+  invalidEmail: (element: string, supplied: string): QboFault =>
+    validation(
+      '2210',
+      'Invalid Email Address format',
+      `Email Address does not conform to the syntax rules of RFC 822. Supplied value:${supplied}`,
+      element,
+    ),
   invalidEnum: (element: string, value: unknown): QboFault =>
     validation(
       '2170',

@@ -1,6 +1,7 @@
 import { type SimClock, formatMetaTime } from './clock';
 import { type ResolvedOptions } from './config';
 import { SYSTEM_FIELDS, type WriteContext, text, without } from './entities/common';
+import { checkEmailText } from './entities/contact';
 import { API_READ_ONLY, ENTITY_MODULES, NAME_LIST, TRANSACTIONS } from './entities/index';
 import { voidedInvoice } from './entities/invoice';
 import { applicationsOf, appliedToInvoice, paymentsLinkedTo } from './entities/ledger';
@@ -154,9 +155,7 @@ export class AccountingService {
         'BillEmail',
       );
     }
-    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address)) {
-      throw faults.business(`Invalid email address: ${address}`, 'sendTo');
-    }
+    checkEmailText(sendTo === undefined ? 'BillEmail.Address' : 'sendTo', address);
     const nowMs = this.clock.nowMs();
     const data = without(existing.data, SYSTEM_FIELDS);
     if (sendTo !== undefined) data.BillEmail = { Address: sendTo };

@@ -3,6 +3,7 @@ import { fromCents, toCents } from '../money';
 import { type Company } from '../store';
 import { type Json, asJson, asString, refValue } from '../types';
 import { type EntityModule, checkPersonName, homeCurrency } from './common';
+import { checkContactDetails } from './contact';
 
 /** QBO allows sub-customers down to 5 levels (error 6180 beyond: docs §4.3). */
 const MAX_LEVEL = 4;
@@ -25,6 +26,7 @@ export const customerModule: EntityModule = {
 
   prepare(ctx, data) {
     data.DisplayName = checkPersonName(ctx, data, 'Customer');
+    checkContactDetails(ctx, data);
     const parentId = refValue(data.ParentRef);
     if (parentId !== undefined) {
       const parent = ctx.company.get('Customer', parentId);

@@ -11,6 +11,7 @@ import {
   requireActiveRef,
   text,
 } from './common';
+import { checkEmailHolder } from './contact';
 import { appliedToInvoice, paymentsLinkedTo } from './ledger';
 
 const LINE_TYPES = [
@@ -224,6 +225,9 @@ export const invoiceModule: EntityModule = {
       ['NotSet', 'NeedToPrint', 'PrintComplete'],
       'NotSet',
     );
+    checkEmailHolder(ctx, data, 'BillEmail');
+    checkEmailHolder(ctx, data, 'BillEmailCc', true);
+    checkEmailHolder(ctx, data, 'BillEmailBcc', true);
     if (data.EmailStatus === 'NeedToSend' && text(asJson(data.BillEmail)?.Address) === undefined) {
       throw faults.business(
         'An email address is required to mark this invoice to be sent (BillEmail).',

@@ -25,6 +25,8 @@ describe('QBO simulator: options from environment variables', () => {
       QBO_SIM_THROTTLE_XML: 'true',
       QBO_SIM_SEED_DEMO: '1',
       QBO_SIM_TAX_INCLUSIVE_AMOUNT_IS_GROSS: 'true',
+      QBO_SIM_PHONE_MAX_LENGTH: '30',
+      QBO_SIM_EMPTY_EMAIL_CLEARS: 'false',
     });
     expect(options).toMatchObject({
       port: 0,
@@ -39,6 +41,8 @@ describe('QBO simulator: options from environment variables', () => {
       throttle: { perMinute: 100, xmlBody: true },
       seedDemo: true,
       taxInclusiveAmountIsGross: true,
+      phoneMaxLength: 30,
+      emptyEmailClears: false,
     });
     expect(
       quickBooksSimulatorOptionsFromEnv({ QBO_SIM_TAX_INCLUSIVE_AMOUNT_IS_GROSS: 'false' })
@@ -55,6 +59,8 @@ describe('QBO simulator: options from environment variables', () => {
     ['QBO_SIM_WEBHOOK_URL', 'not a url'],
     ['QBO_SIM_SEED_DEMO', 'maybe'],
     ['QBO_SIM_TAX_INCLUSIVE_AMOUNT_IS_GROSS', 'gross'],
+    ['QBO_SIM_PHONE_MAX_LENGTH', '-1'],
+    ['QBO_SIM_EMPTY_EMAIL_CLEARS', 'perhaps'],
   ])('names the variable when %s is invalid (%s)', (name, value) => {
     expect(() => quickBooksSimulatorOptionsFromEnv({ [name]: value })).toThrow(name);
   });

@@ -54,6 +54,8 @@ export interface QuickBooksSimulatorOptions {
   phoneMaxLength?: number;
   /** `{"Address": ""}` clears an email address (UNCONFIRMED; false = refused with 2210). Default true. */
   emptyEmailClears?: boolean;
+  /** `POST /payment?operation=void` voids the payment (UNCONFIRMED; default false: Fault 500 like other unsupported operations). */
+  paymentOperationVoid?: boolean;
   /** Fastify request logging. */
   logger?: boolean;
 }
@@ -81,6 +83,7 @@ export interface ResolvedOptions {
   taxInclusiveAmountIsGross: boolean;
   phoneMaxLength: number;
   emptyEmailClears: boolean;
+  paymentOperationVoid: boolean;
   logger: boolean;
 }
 
@@ -107,6 +110,7 @@ export const DEFAULTS: ResolvedOptions = {
   taxInclusiveAmountIsGross: false,
   phoneMaxLength: 21,
   emptyEmailClears: true,
+  paymentOperationVoid: false,
   logger: false,
 };
 
@@ -138,6 +142,7 @@ export function resolveOptions(options: QuickBooksSimulatorOptions = {}): Resolv
     taxInclusiveAmountIsGross: pick('taxInclusiveAmountIsGross'),
     phoneMaxLength: pick('phoneMaxLength'),
     emptyEmailClears: pick('emptyEmailClears'),
+    paymentOperationVoid: pick('paymentOperationVoid'),
     logger: pick('logger'),
   };
 }
@@ -229,6 +234,7 @@ export function quickBooksSimulatorOptionsFromEnv(env: Env = process.env): Quick
     taxInclusiveAmountIsGross: readBool(env, 'QBO_SIM_TAX_INCLUSIVE_AMOUNT_IS_GROSS'),
     phoneMaxLength: readInt(env, 'QBO_SIM_PHONE_MAX_LENGTH', 0),
     emptyEmailClears: readBool(env, 'QBO_SIM_EMPTY_EMAIL_CLEARS'),
+    paymentOperationVoid: readBool(env, 'QBO_SIM_PAYMENT_OPERATION_VOID'),
     logger: readBool(env, 'QBO_SIM_LOG'),
   };
   return stripUndefined(options) as QuickBooksSimulatorOptions;

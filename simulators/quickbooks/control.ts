@@ -46,6 +46,7 @@ export interface RuntimeSwitches {
   taxInclusiveAmountIsGross?: boolean;
   phoneMaxLength?: number;
   emptyEmailClears?: boolean;
+  paymentOperationVoid?: boolean;
 }
 
 export interface TaxCodeChange {
@@ -278,6 +279,8 @@ export class SimControl {
       options.taxInclusiveAmountIsGross = switches.taxInclusiveAmountIsGross;
     if (switches.phoneMaxLength !== undefined) options.phoneMaxLength = switches.phoneMaxLength;
     if (switches.emptyEmailClears !== undefined) options.emptyEmailClears = switches.emptyEmailClears;
+    if (switches.paymentOperationVoid !== undefined)
+      options.paymentOperationVoid = switches.paymentOperationVoid;
   }
 
   calls(): CallRecord[] {

@@ -148,11 +148,11 @@ export const faults = {
       `Business Validation Error: Invalid line TaxCode "${value}". Use TAX or NON.`,
       'TaxCodeRef',
     ),
-  duplicateDocNumber: (docNumber: string, txnId: string): QboFault =>
+  duplicateDocNumber: (docNumber: string, txnId: string, txnType = 'Invoice'): QboFault =>
     validation(
       '6140',
       'Duplicate Document Number Error',
-      `Duplicate Document Number Error : You must specify a different number. This number has already been used. DocNumber=${docNumber} is assigned to TxnType=Invoice with TxnId=${txnId}`,
+      `Duplicate Document Number Error : You must specify a different number. This number has already been used. DocNumber=${docNumber} is assigned to TxnType=${txnType} with TxnId=${txnId}`,
     ),
   txnTaxDetailNotApplicable: (): QboFault =>
     validation(

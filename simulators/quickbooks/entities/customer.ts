@@ -54,11 +54,17 @@ export const customerModule: EntityModule = {
 
   /** FullyQualifiedName, Level and balances follow the parent chain and open invoices at read time. */
   decorate(company, records) {
+    // Open invoices add to the balance; credit not yet used (credit memos) takes from it.
     const own = new Map<string, number>();
-    for (const invoice of company.all('Invoice')) {
-      const customerId = refValue(invoice.data.CustomerRef);
-      if (customerId === undefined) continue;
-      own.set(customerId, (own.get(customerId) ?? 0) + (toCents(invoice.data.Balance) ?? 0));
+    for (const [entity, sign] of [
+      ['Invoice', 1],
+      ['CreditMemo', -1],
+    ] as const) {
+      for (const txn of company.all(entity)) {
+        const customerId = refValue(txn.data.CustomerRef);
+        if (customerId === undefined) continue;
+        own.set(customerId, (own.get(customerId) ?? 0) + sign * (toCents(txn.data.Balance) ?? 0));
+      }
     }
     const children = new Map<string, string[]>();
     for (const customer of company.all('Customer')) {

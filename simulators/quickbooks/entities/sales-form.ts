@@ -1,0 +1,275 @@
+import { formatTxnDate } from '../clock';
+import { faults } from '../errors';
+import { fromCents, lineAmountCents, toCents } from '../money';
+import { type TaxMode, checkLineTaxCode, computeTax, txnTaxDetailJson } from '../tax';
+import { type EntityName, type Json, asArray, asJson, asString, refValue } from '../types';
+import { type WriteContext, checkEnum, homeCurrency, requireActiveRef, text } from './common';
+import { checkEmailHolder } from './contact';
+
+/**
+ * What Invoice, CreditMemo and RefundReceipt share (all three are SalesTransactions in Intuit's XSD): the
+ * customer, lines, tax, totals, DocNumber, dates, statuses and email addresses. Each entity module adds its
+ * own fields (Balance and payments for invoices, RemainingCredit for credit memos, the refund account for
+ * refund receipts) on top.
+ */
+
+export type SalesFormEntity = Extract<EntityName, 'Invoice' | 'CreditMemo' | 'RefundReceipt'>;
+export const SALES_FORMS: readonly SalesFormEntity[] = ['Invoice', 'CreditMemo', 'RefundReceipt'];
+
+export function isSalesForm(entity: EntityName): entity is SalesFormEntity {
+  return (SALES_FORMS as readonly EntityName[]).includes(entity);
+}
+
+/** Computed by QBO on every sales form; ignored when a client sends them back. */
+export const SALES_FORM_READ_ONLY = [
+  'TotalAmt',
+  'HomeTotalAmt',
+  'Balance',
+  'HomeBalance',
+  'LinkedTxn',
+] as const;
+
+const LINE_TYPES = [
+  'SalesItemLineDetail',
+  'DescriptionOnly',
+  'SubTotalLineDetail',
+  'DiscountLineDetail',
+  'GroupLineDetail',
+];
+const DOC_NUMBER_MAX = 21;
+
+interface PreparedLine {
+  line: Json;
+  /** The line Amount as sent. */
+  amountCents: number;
+  /** SalesItemLineDetail.TaxInclusiveAmt as sent, when it is read (TaxInclusive, Amount net). */
+  grossCents?: number | undefined;
+  taxCodeId: string | undefined;
+  sales: boolean;
+}
+
+/**
+ * Validates one line. Amount = round(Qty × UnitPrice) (6070) is checked against Amount as sent, which is the
+ * net in TaxExcluded and, by default, in TaxInclusive (the gross only with `taxInclusiveAmountIsGross`).
+ * TaxInclusiveAmt is read here and checked against Amount in computeTax, once the code's rates are known.
+ */
+function prepareLine(
+  ctx: WriteContext,
+  raw: unknown,
+  mode: TaxMode,
+  amountIsGross: boolean,
+  entity: SalesFormEntity,
+): PreparedLine | undefined {
+  const line = asJson(raw);
+  if (!line) throw faults.required('Line');
+  const detailType = asString(line.DetailType);
+  if (detailType === undefined) throw faults.required('Line.DetailType');
+  if (!LINE_TYPES.includes(detailType)) throw faults.invalidEnum('Line.DetailType', detailType);
+  // The subtotal line is QBO's own, added to every response; a client echoing it back is ignored.
+  if (detailType === 'SubTotalLineDetail') return undefined;
+  if (detailType === 'DiscountLineDetail' || detailType === 'GroupLineDetail') {
+    throw faults.unsupportedOperation(detailType, `${entity} line (not simulated)`);
+  }
+  if (detailType === 'DescriptionOnly') {
+    line.Amount = fromCents(toCents(line.Amount) ?? 0);
+    line.DescriptionLineDetail ??= {};
+    return { line, amountCents: 0, taxCodeId: undefined, sales: false };
+  }
+  if (line.Amount === undefined || line.Amount === null) throw faults.required('Line.Amount');
+  const amountCents = toCents(line.Amount);
+  if (amountCents === undefined) throw faults.invalidNumber('Line.Amount', line.Amount);
+  const detail = asJson(line.SalesItemLineDetail) ?? {};
+  line.SalesItemLineDetail = detail;
+  requireActiveRef(ctx.company, 'Item', detail.ItemRef, 'ItemRef', 'Name');
+  if (detail.Qty !== undefined && detail.UnitPrice !== undefined) {
+    const expected = lineAmountCents(detail.Qty, detail.UnitPrice);
+    if (expected === undefined) throw faults.invalidNumber('Line.SalesItemLineDetail', detail.UnitPrice);
+    if (expected !== amountCents) throw faults.amountMismatch(String(line.Amount));
+  }
+  const taxCodeId = refValue(detail.TaxCodeRef);
+  checkLineTaxCode(ctx.company, taxCodeId, mode);
+  line.Amount = fromCents(amountCents);
+  let grossCents: number | undefined;
+  const sentGross = detail.TaxInclusiveAmt;
+  if (mode === 'TaxInclusive' && !amountIsGross && sentGross !== undefined && sentGross !== null) {
+    grossCents = toCents(sentGross);
+    if (grossCents === undefined)
+      throw faults.invalidNumber('Line.SalesItemLineDetail.TaxInclusiveAmt', sentGross);
+  }
+  // Set again from the computed gross once the tax is known (TaxInclusive); meaningless otherwise.
+  delete detail.TaxInclusiveAmt;
+  return { line, amountCents, grossCents, taxCodeId, sales: true };
+}
+
+/** Keeps the Ids of lines the client sent back and numbers the new ones after the highest known Id. */
+function numberLines(lines: Json[], existing: Json | undefined): void {
+  const known = new Set(
+    asArray(existing?.Line)
+      .map((line) => asString(asJson(line)?.Id))
+      .filter((id) => id !== undefined),
+  );
+  let next = Math.max(0, ...[...known].map(Number).filter(Number.isFinite)) + 1;
+  const used = new Set<string>();
+  lines.forEach((line, index) => {
+    const id = asString(line.Id);
+    if (id !== undefined && known.has(id) && !used.has(id)) {
+      used.add(id);
+    } else {
+      line.Id = String(next++);
+    }
+    line.LineNum = index + 1;
+  });
+}
+
+/** DocNumber: ≤ 21 characters, unique among the entity's records (6140) unless allowduplicatedocnum. */
+function checkDocNumber(ctx: WriteContext, data: Json, entity: SalesFormEntity): void {
+  const docNumber = text(data.DocNumber);
+  if (docNumber === undefined || docNumber === '') {
+    delete data.DocNumber;
+    const custom = asJson(ctx.company.preferences.SalesFormsPrefs)?.CustomTxnNumbers === true;
+    // With custom transaction numbers on, QBO leaves an omitted DocNumber blank (docs §4.1).
+    if (!custom && ctx.op === 'create') data.DocNumber = String(ctx.company.nextDocNumber++);
+    return;
+  }
+  if (docNumber.length > DOC_NUMBER_MAX)
+    throw faults.stringLength('DocNumber', DOC_NUMBER_MAX, docNumber.length);
+  data.DocNumber = docNumber;
+  const unchanged = ctx.existing !== undefined && text(ctx.existing.DocNumber) === docNumber;
+  if (unchanged || ctx.includes.has('allowduplicatedocnum')) return;
+  for (const other of ctx.company.all(entity)) {
+    if (other.data.Id !== ctx.id && text(other.data.DocNumber) === docNumber) {
+      throw faults.duplicateDocNumber(docNumber, String(other.data.Id), entity);
+    }
+  }
+}
+
+function sentTaxDetailHasContent(detail: unknown): boolean {
+  const json = asJson(detail);
+  if (!json) return false;
+  return (
+    asArray(json.TaxLine).length > 0 ||
+    (toCents(json.TotalTax) ?? 0) !== 0 ||
+    refValue(json.TxnTaxCodeRef) !== undefined
+  );
+}
+
+export interface SalesFormTotals {
+  totalCents: number;
+}
+
+/** Validates a sales form and fills its computed fields; the entity module adds the rest. */
+export function prepareSalesForm(ctx: WriteContext, data: Json, entity: SalesFormEntity): SalesFormTotals {
+  if (refValue(data.CustomerRef) === undefined) throw faults.required('CustomerRef');
+  requireActiveRef(ctx.company, 'Customer', data.CustomerRef, 'CustomerRef', 'DisplayName');
+
+  const us = ctx.company.country === 'US';
+  const mode: TaxMode = us
+    ? 'TaxExcluded'
+    : (checkEnum(
+        'GlobalTaxCalculation',
+        data.GlobalTaxCalculation,
+        ['TaxExcluded', 'TaxInclusive', 'NotApplicable'],
+        'TaxExcluded',
+      ) as TaxMode);
+  if (!us) data.GlobalTaxCalculation = mode;
+  else delete data.GlobalTaxCalculation;
+  if (mode === 'NotApplicable' && sentTaxDetailHasContent(data.TxnTaxDetail))
+    throw faults.txnTaxDetailNotApplicable();
+  const txnTaxCodeId = us ? refValue(asJson(data.TxnTaxDetail)?.TxnTaxCodeRef) : undefined;
+  if (txnTaxCodeId !== undefined && !ctx.company.get('TaxCode', txnTaxCodeId)) {
+    throw faults.invalidReference('TaxCode', txnTaxCodeId, 'TxnTaxCodeRef');
+  }
+
+  if (!Array.isArray(data.Line)) throw faults.required('Line');
+  const amountIsGross = ctx.options.taxInclusiveAmountIsGross;
+  const prepared = data.Line.map((raw) => prepareLine(ctx, raw, mode, amountIsGross, entity)).filter(
+    (line) => line !== undefined,
+  );
+  if (!prepared.some((line) => line.sales)) throw faults.required('Line');
+  const lines = prepared.map((entry) => entry.line);
+  numberLines(lines, ctx.existing);
+
+  const sales = prepared.filter((entry) => entry.sales);
+  const summary = computeTax(ctx.company, sales, mode, { txnTaxCodeId, amountIsGross });
+  if (mode === 'TaxInclusive') {
+    // Stored and returned: Amount = net (as sent; the gross with the switch), TaxInclusiveAmt = gross.
+    sales.forEach((entry, index) => {
+      const detail = asJson(entry.line.SalesItemLineDetail);
+      const gross = amountIsGross ? entry.amountCents : summary.lineGrossCents[index];
+      if (detail && gross !== undefined) detail.TaxInclusiveAmt = fromCents(gross);
+    });
+  }
+  const subtotalCents = sales.reduce((sum, entry) => sum + entry.amountCents, 0);
+  lines.push({
+    Amount: fromCents(subtotalCents),
+    DetailType: 'SubTotalLineDetail',
+    SubTotalLineDetail: {},
+  });
+  data.Line = lines;
+  data.TxnTaxDetail = txnTaxDetailJson(summary, txnTaxCodeId);
+  data.TotalAmt = fromCents(summary.totalCents);
+
+  checkDocNumber(ctx, data, entity);
+  data.TxnDate = text(data.TxnDate) || formatTxnDate(ctx.nowMs);
+  data.EmailStatus = checkEnum(
+    'EmailStatus',
+    data.EmailStatus,
+    ['NotSet', 'NeedToSend', 'EmailSent'],
+    'NotSet',
+  );
+  data.PrintStatus = checkEnum(
+    'PrintStatus',
+    data.PrintStatus,
+    ['NotSet', 'NeedToPrint', 'PrintComplete'],
+    'NotSet',
+  );
+  checkEmailHolder(ctx, data, 'BillEmail');
+  checkEmailHolder(ctx, data, 'BillEmailCc', true);
+  checkEmailHolder(ctx, data, 'BillEmailBcc', true);
+  if (data.EmailStatus === 'NeedToSend' && text(asJson(data.BillEmail)?.Address) === undefined) {
+    throw faults.business(
+      `An email address is required to mark this ${entity} to be sent (BillEmail).`,
+      'BillEmail',
+    );
+  }
+  if (ctx.existing?.DeliveryInfo !== undefined) data.DeliveryInfo = ctx.existing.DeliveryInfo;
+  data.CurrencyRef ??= homeCurrency(ctx.company);
+  data.ApplyTaxAfterDiscount ??= false;
+  return { totalCents: summary.totalCents };
+}
+
+/** LinkedTxn entries for the payments applied to an invoice or credit memo. */
+export function paymentLinks(paymentIds: readonly string[]): Json[] {
+  return paymentIds.map((id) => ({ TxnId: id, TxnType: 'Payment' }));
+}
+
+/**
+ * A voided sales form keeps its record with zero amounts and a "Voided" memo. Intuit documents this for
+ * payments ("all amounts and quantities are zeroed and the string, Voided, is injected into PrivateNote,
+ * prepended to existing text if present"); for sales forms the look is UNCONFIRMED (docs §4.1).
+ */
+export function voidedSalesForm(form: Json): Json {
+  const lines = asArray(form.Line).map((raw) => {
+    const line = { ...(asJson(raw) ?? {}) };
+    line.Amount = 0;
+    const detail = asJson(line.SalesItemLineDetail);
+    if (detail) {
+      line.SalesItemLineDetail = { ...detail, Qty: 0 };
+      if (detail.TaxInclusiveAmt !== undefined) (line.SalesItemLineDetail as Json).TaxInclusiveAmt = 0;
+    }
+    return line;
+  });
+  const note = text(form.PrivateNote);
+  const voided: Json = {
+    ...form,
+    Line: lines,
+    TxnTaxDetail: { TotalTax: 0 },
+    TotalAmt: 0,
+    Balance: 0,
+    PrivateNote: note ? `Voided - ${note}` : 'Voided',
+  };
+  if (form.RemainingCredit !== undefined) voided.RemainingCredit = 0;
+  if (form.HomeTotalAmt !== undefined) voided.HomeTotalAmt = 0;
+  if (form.HomeBalance !== undefined) voided.HomeBalance = 0;
+  return voided;
+}

@@ -54,6 +54,8 @@ export interface QuickBooksSimulatorOptions {
   phoneMaxLength?: number;
   /** `{"Address": ""}` clears an email address (UNCONFIRMED; false = refused with 2210). Default true. */
   emptyEmailClears?: boolean;
+  /** Sales lines with a negative Amount are accepted (default true; the total may still not go below 0). */
+  allowNegativeLines?: boolean;
   /** `POST /payment?operation=void` voids the payment (UNCONFIRMED; default false: Fault 500 like other unsupported operations). */
   paymentOperationVoid?: boolean;
   /** Fastify request logging. */
@@ -84,6 +86,7 @@ export interface ResolvedOptions {
   phoneMaxLength: number;
   emptyEmailClears: boolean;
   paymentOperationVoid: boolean;
+  allowNegativeLines: boolean;
   logger: boolean;
 }
 
@@ -111,6 +114,7 @@ export const DEFAULTS: ResolvedOptions = {
   phoneMaxLength: 21,
   emptyEmailClears: true,
   paymentOperationVoid: false,
+  allowNegativeLines: true,
   logger: false,
 };
 
@@ -143,6 +147,7 @@ export function resolveOptions(options: QuickBooksSimulatorOptions = {}): Resolv
     phoneMaxLength: pick('phoneMaxLength'),
     emptyEmailClears: pick('emptyEmailClears'),
     paymentOperationVoid: pick('paymentOperationVoid'),
+    allowNegativeLines: pick('allowNegativeLines'),
     logger: pick('logger'),
   };
 }
@@ -235,6 +240,7 @@ export function quickBooksSimulatorOptionsFromEnv(env: Env = process.env): Quick
     phoneMaxLength: readInt(env, 'QBO_SIM_PHONE_MAX_LENGTH', 0),
     emptyEmailClears: readBool(env, 'QBO_SIM_EMPTY_EMAIL_CLEARS'),
     paymentOperationVoid: readBool(env, 'QBO_SIM_PAYMENT_OPERATION_VOID'),
+    allowNegativeLines: readBool(env, 'QBO_SIM_ALLOW_NEGATIVE_LINES'),
     logger: readBool(env, 'QBO_SIM_LOG'),
   };
   return stripUndefined(options) as QuickBooksSimulatorOptions;

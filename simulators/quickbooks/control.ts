@@ -47,6 +47,7 @@ export interface RuntimeSwitches {
   phoneMaxLength?: number;
   emptyEmailClears?: boolean;
   paymentOperationVoid?: boolean;
+  allowNegativeLines?: boolean;
 }
 
 export interface TaxCodeChange {
@@ -281,6 +282,7 @@ export class SimControl {
     if (switches.emptyEmailClears !== undefined) options.emptyEmailClears = switches.emptyEmailClears;
     if (switches.paymentOperationVoid !== undefined)
       options.paymentOperationVoid = switches.paymentOperationVoid;
+    if (switches.allowNegativeLines !== undefined) options.allowNegativeLines = switches.allowNegativeLines;
   }
 
   calls(): CallRecord[] {

@@ -135,6 +135,14 @@ export const faults = {
       'Business Validation Error: Sub-customers can only be nested 5 levels deep.',
       'ParentRef',
     ),
+  /** 6090 and its texts from Intuit's error list ("Discount Line missing required info."). */
+  discountMissing: (): QboFault =>
+    validation(
+      '6090',
+      'Discount Line missing required info.',
+      'Discount amount or percent should be provided.',
+      'DiscountLineDetail',
+    ),
   noName: (): QboFault =>
     validation(
       '6080',

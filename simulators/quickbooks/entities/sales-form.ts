@@ -1,6 +1,7 @@
 import { formatTxnDate } from '../clock';
 import { faults } from '../errors';
-import { fromCents, lineAmountCents, toCents } from '../money';
+import { ACCOUNT_IDS } from '../company';
+import { centsText, divRound, fromCents, lineAmountCents, toCents, toScaled } from '../money';
 import { type TaxMode, checkLineTaxCode, computeTax, txnTaxDetailJson } from '../tax';
 import { type EntityName, type Json, asArray, asJson, asString, refValue } from '../types';
 import { type WriteContext, checkEnum, homeCurrency, requireActiveRef, text } from './common';
@@ -45,7 +46,9 @@ interface PreparedLine {
   /** SalesItemLineDetail.TaxInclusiveAmt as sent, when it is read (TaxInclusive, Amount net). */
   grossCents?: number | undefined;
   taxCodeId: string | undefined;
-  sales: boolean;
+  kind: 'sales' | 'description' | 'discount';
+  /** DiscountLineDetail with PercentBased: the percentage (exact decimal text). */
+  discountPercent?: string;
 }
 
 /**
@@ -67,13 +70,14 @@ function prepareLine(
   if (!LINE_TYPES.includes(detailType)) throw faults.invalidEnum('Line.DetailType', detailType);
   // The subtotal line is QBO's own, added to every response; a client echoing it back is ignored.
   if (detailType === 'SubTotalLineDetail') return undefined;
-  if (detailType === 'DiscountLineDetail' || detailType === 'GroupLineDetail') {
+  if (detailType === 'GroupLineDetail') {
     throw faults.unsupportedOperation(detailType, `${entity} line (not simulated)`);
   }
+  if (detailType === 'DiscountLineDetail') return prepareDiscountLine(ctx, line);
   if (detailType === 'DescriptionOnly') {
     line.Amount = fromCents(toCents(line.Amount) ?? 0);
     line.DescriptionLineDetail ??= {};
-    return { line, amountCents: 0, taxCodeId: undefined, sales: false };
+    return { line, amountCents: 0, taxCodeId: undefined, kind: 'description' };
   }
   if (line.Amount === undefined || line.Amount === null) throw faults.required('Line.Amount');
   const amountCents = toCents(line.Amount);
@@ -88,6 +92,12 @@ function prepareLine(
   }
   const taxCodeId = refValue(detail.TaxCodeRef);
   checkLineTaxCode(ctx.company, taxCodeId, mode);
+  if (amountCents < 0 && !ctx.options.allowNegativeLines) {
+    throw faults.business(
+      `Line amounts cannot be negative (${centsText(amountCents)}); record a credit as a CreditMemo.`,
+      'Line.Amount',
+    );
+  }
   line.Amount = fromCents(amountCents);
   let grossCents: number | undefined;
   const sentGross = detail.TaxInclusiveAmt;
@@ -98,7 +108,66 @@ function prepareLine(
   }
   // Set again from the computed gross once the tax is known (TaxInclusive); meaningless otherwise.
   delete detail.TaxInclusiveAmt;
-  return { line, amountCents, grossCents, taxCodeId, sales: true };
+  return { line, amountCents, grossCents, taxCodeId, kind: 'sales' };
+}
+
+/**
+ * DiscountLineDetail: a transaction-level discount, by percentage (`PercentBased` + `DiscountPercent`, 0–100)
+ * or by amount (`Amount`); one of the two is required (6090, from Intuit's error list). Its account defaults to
+ * the company's "Discounts given". The amount of a percentage discount is computed once the subtotal is known.
+ */
+function prepareDiscountLine(ctx: WriteContext, line: Json): PreparedLine {
+  const detail = asJson(line.DiscountLineDetail) ?? {};
+  line.DiscountLineDetail = detail;
+  const percentBased = detail.PercentBased === true;
+  detail.PercentBased = percentBased;
+  if (detail.DiscountAccountRef === undefined || detail.DiscountAccountRef === null)
+    detail.DiscountAccountRef = { value: ACCOUNT_IDS.discountsGiven };
+  requireActiveRef(ctx.company, 'Account', detail.DiscountAccountRef, 'DiscountAccountRef', 'Name');
+  if (percentBased) {
+    const percent = toScaled(detail.DiscountPercent, 4);
+    if (detail.DiscountPercent === undefined || detail.DiscountPercent === null)
+      throw faults.discountMissing();
+    if (percent === undefined)
+      throw faults.invalidNumber('DiscountLineDetail.DiscountPercent', detail.DiscountPercent);
+    if (percent < 0n || percent > 1_000_000n) {
+      throw faults.business('The discount percentage must be between 0 and 100.', 'DiscountPercent');
+    }
+    return {
+      line,
+      amountCents: 0,
+      taxCodeId: undefined,
+      kind: 'discount',
+      discountPercent: String(detail.DiscountPercent),
+    };
+  }
+  if (line.Amount === undefined || line.Amount === null) throw faults.discountMissing();
+  const amountCents = toCents(line.Amount);
+  if (amountCents === undefined || amountCents < 0) throw faults.invalidNumber('Line.Amount', line.Amount);
+  delete detail.DiscountPercent;
+  line.Amount = fromCents(amountCents);
+  return { line, amountCents, taxCodeId: undefined, kind: 'discount' };
+}
+
+/** The discount of the (at most one) discount line, checked against the subtotal. */
+function discountOf(discounts: PreparedLine[], subtotalCents: number): number {
+  if (discounts.length > 1) {
+    // UNCONFIRMED: QBO forms carry one transaction discount; several are refused here.
+    throw faults.business('A transaction can carry only one discount line.', 'DiscountLineDetail');
+  }
+  const [discount] = discounts;
+  if (!discount) return 0;
+  let cents = discount.amountCents;
+  if (discount.discountPercent !== undefined) {
+    const percent = toScaled(discount.discountPercent, 4) ?? 0n;
+    cents = Number(divRound(BigInt(subtotalCents) * percent, 1_000_000n));
+    discount.line.Amount = fromCents(cents);
+  }
+  if (cents > Math.max(subtotalCents, 0)) {
+    // The text integrators report (intuit/QuickBooks-V3-PHP-SDK#232).
+    throw faults.business("The discount amount can't be greater than the subtotal.", 'DiscountLineDetail');
+  }
+  return cents;
 }
 
 /** Keeps the Ids of lines the client sent back and numbers the new ones after the highest known Id. */
@@ -185,12 +254,31 @@ export function prepareSalesForm(ctx: WriteContext, data: Json, entity: SalesFor
   const prepared = data.Line.map((raw) => prepareLine(ctx, raw, mode, amountIsGross, entity)).filter(
     (line) => line !== undefined,
   );
-  if (!prepared.some((line) => line.sales)) throw faults.required('Line');
+  if (!prepared.some((line) => line.kind === 'sales')) throw faults.required('Line');
   const lines = prepared.map((entry) => entry.line);
   numberLines(lines, ctx.existing);
 
-  const sales = prepared.filter((entry) => entry.sales);
-  const summary = computeTax(ctx.company, sales, mode, { txnTaxCodeId, amountIsGross });
+  const sales = prepared.filter((entry) => entry.kind === 'sales');
+  const subtotalCents = sales.reduce((sum, entry) => sum + entry.amountCents, 0);
+  const discountCents = discountOf(
+    prepared.filter((entry) => entry.kind === 'discount'),
+    subtotalCents,
+  );
+  // Outside the US a discount always comes off before tax; in the US ApplyTaxAfterDiscount decides.
+  const discountBeforeTax = !us || data.ApplyTaxAfterDiscount === true;
+  const summary = computeTax(ctx.company, sales, mode, {
+    txnTaxCodeId,
+    amountIsGross,
+    discountCents,
+    discountBeforeTax,
+  });
+  if (summary.totalCents < 0) {
+    // QBO's UI: "a single line on an invoice can be negative but the total invoice cannot be" (code UNCONFIRMED).
+    throw faults.business(
+      `The total of this ${entity} would be negative (${centsText(summary.totalCents)}). Record a credit as a CreditMemo instead.`,
+      'Line',
+    );
+  }
   if (mode === 'TaxInclusive') {
     // Stored and returned: Amount = net (as sent; the gross with the switch), TaxInclusiveAmt = gross.
     sales.forEach((entry, index) => {
@@ -199,7 +287,6 @@ export function prepareSalesForm(ctx: WriteContext, data: Json, entity: SalesFor
       if (detail && gross !== undefined) detail.TaxInclusiveAmt = fromCents(gross);
     });
   }
-  const subtotalCents = sales.reduce((sum, entry) => sum + entry.amountCents, 0);
   lines.push({
     Amount: fromCents(subtotalCents),
     DetailType: 'SubTotalLineDetail',

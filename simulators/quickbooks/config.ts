@@ -54,6 +54,13 @@ export interface QuickBooksSimulatorOptions {
   phoneMaxLength?: number;
   /** `{"Address": ""}` clears an email address (UNCONFIRMED; false = refused with 2210). Default true. */
   emptyEmailClears?: boolean;
+  /**
+   * Turn multicurrency on for the default company at start (with `seedDemo`, foreign-currency customers are
+   * added too); `exchangeRates` are home units per foreign unit. Default off: one currency, AUD.
+   */
+  multiCurrency?: boolean | { exchangeRates?: Record<string, number> };
+  /** In a multicurrency company a transaction without CurrencyRef is refused (2020); default false: the customer's currency (UNCONFIRMED). */
+  currencyRefRequired?: boolean;
   /** Sales lines with a negative Amount are accepted (default true; the total may still not go below 0). */
   allowNegativeLines?: boolean;
   /** `POST /payment?operation=void` voids the payment (UNCONFIRMED; default false: Fault 500 like other unsupported operations). */
@@ -87,6 +94,7 @@ export interface ResolvedOptions {
   emptyEmailClears: boolean;
   paymentOperationVoid: boolean;
   allowNegativeLines: boolean;
+  currencyRefRequired: boolean;
   logger: boolean;
 }
 
@@ -115,6 +123,7 @@ export const DEFAULTS: ResolvedOptions = {
   emptyEmailClears: true,
   paymentOperationVoid: false,
   allowNegativeLines: true,
+  currencyRefRequired: false,
   logger: false,
 };
 
@@ -148,6 +157,7 @@ export function resolveOptions(options: QuickBooksSimulatorOptions = {}): Resolv
     emptyEmailClears: pick('emptyEmailClears'),
     paymentOperationVoid: pick('paymentOperationVoid'),
     allowNegativeLines: pick('allowNegativeLines'),
+    currencyRefRequired: pick('currencyRefRequired'),
     logger: pick('logger'),
   };
 }
@@ -241,6 +251,8 @@ export function quickBooksSimulatorOptionsFromEnv(env: Env = process.env): Quick
     emptyEmailClears: readBool(env, 'QBO_SIM_EMPTY_EMAIL_CLEARS'),
     paymentOperationVoid: readBool(env, 'QBO_SIM_PAYMENT_OPERATION_VOID'),
     allowNegativeLines: readBool(env, 'QBO_SIM_ALLOW_NEGATIVE_LINES'),
+    currencyRefRequired: readBool(env, 'QBO_SIM_CURRENCY_REF_REQUIRED'),
+    multiCurrency: readBool(env, 'QBO_SIM_MULTI_CURRENCY'),
     logger: readBool(env, 'QBO_SIM_LOG'),
   };
   return stripUndefined(options) as QuickBooksSimulatorOptions;

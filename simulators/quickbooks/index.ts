@@ -38,7 +38,10 @@ export {
   DEMO_COLLIDING_NAMES,
   DEMO_INACTIVE_CUSTOMER_NAMES,
   DEMO_SUB_CUSTOMERS,
+  DEMO_FOREIGN_CUSTOMERS,
+  DEMO_EXCHANGE_RATES,
 } from './seed';
+export { CURRENCY_NAMES } from './entities/currency';
 
 /** Read-only access to the simulated companies, bypassing HTTP and auth. */
 export interface QuickBooksStoreReader {
@@ -107,6 +110,10 @@ export async function startQuickBooksSimulator(
     calls: new CallLog(),
   };
   const control = new SimControl(sim);
+  if (opts.multiCurrency) {
+    const rates = typeof opts.multiCurrency === 'object' ? opts.multiCurrency.exchangeRates : undefined;
+    control.enableMultiCurrency(rates === undefined ? {} : { exchangeRates: rates });
+  }
   if (options.seedDemo) control.seed({ world: 'demo' });
 
   const app = await buildServer(sim, control);

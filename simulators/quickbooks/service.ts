@@ -2,6 +2,7 @@ import { type SimClock, formatMetaTime } from './clock';
 import { type ResolvedOptions } from './config';
 import { SYSTEM_FIELDS, type WriteContext, text, without } from './entities/common';
 import { checkEmailText } from './entities/contact';
+import { setHomeAmount } from './entities/currency';
 import { API_READ_ONLY, ENTITY_MODULES, NAME_LIST, TRANSACTIONS } from './entities/index';
 import { type AppliedTxnType, applicationsOf, appliedTo, paymentsLinkedTo } from './entities/ledger';
 import { voidedPayment } from './entities/payment';
@@ -307,6 +308,7 @@ export class AccountingService {
       const sameLinks = JSON.stringify(fields.LinkedTxn ?? []) === JSON.stringify(linked);
       if (fields.Balance === fromCents(balance) && sameLinks) continue;
       fields.Balance = fromCents(balance);
+      setHomeAmount(fields, 'HomeBalance', balance);
       if (txnType === 'CreditMemo') fields.RemainingCredit = fromCents(balance);
       if (linked.length > 0) fields.LinkedTxn = linked;
       else delete fields.LinkedTxn;

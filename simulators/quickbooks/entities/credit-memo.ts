@@ -1,6 +1,7 @@
 import { faults } from '../errors';
 import { fromCents } from '../money';
 import { type EntityModule } from './common';
+import { setHomeAmount } from './currency';
 import { appliedTo, paymentsLinkedTo } from './ledger';
 import { SALES_FORM_READ_ONLY, paymentLinks, prepareSalesForm } from './sales-form';
 
@@ -24,6 +25,7 @@ export const creditMemoModule: EntityModule = {
     }
     data.RemainingCredit = fromCents(totalCents - usedCents);
     data.Balance = data.RemainingCredit;
+    setHomeAmount(data, 'HomeBalance', totalCents - usedCents);
     const linked = paymentsLinkedTo(ctx.company, 'CreditMemo', ctx.id);
     if (linked.length > 0) data.LinkedTxn = paymentLinks(linked);
     return data;

@@ -2,8 +2,9 @@ import { faults } from '../errors';
 import { fromCents, toCents } from '../money';
 import { type Company } from '../store';
 import { type Json, asJson, asString, refValue } from '../types';
-import { type EntityModule, checkPersonName, homeCurrency } from './common';
+import { type EntityModule, checkPersonName } from './common';
 import { checkContactDetails } from './contact';
+import { checkCustomerCurrency } from './currency';
 
 /** QBO allows sub-customers down to 5 levels (error 6180 beyond: docs §4.3). */
 const MAX_LEVEL = 4;
@@ -28,8 +29,8 @@ export const customerModule: EntityModule = {
     data.DisplayName = checkPersonName(ctx, data, 'Customer');
     checkContactDetails(ctx, data);
     const parentId = refValue(data.ParentRef);
+    const parent = parentId === undefined ? undefined : ctx.company.get('Customer', parentId);
     if (parentId !== undefined) {
-      const parent = ctx.company.get('Customer', parentId);
       if (!parent || parent.data.Active === false) throw faults.objectNotFound('ParentRef');
       const chain = ancestry(ctx.company, parentId, ctx.id);
       if (chain.length > MAX_LEVEL) {
@@ -46,7 +47,7 @@ export const customerModule: EntityModule = {
     }
     data.Active = data.Active !== false;
     data.Taxable = data.Taxable !== false;
-    data.CurrencyRef ??= homeCurrency(ctx.company);
+    checkCustomerCurrency(ctx, data, parent?.data);
     data.PreferredDeliveryMethod ??= 'Print';
     data.PrintOnCheckName ??= data.CompanyName ?? data.DisplayName;
     return data;

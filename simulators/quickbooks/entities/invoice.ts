@@ -2,6 +2,7 @@ import { faults } from '../errors';
 import { fromCents } from '../money';
 import { text } from './common';
 import { type EntityModule } from './common';
+import { setHomeAmount } from './currency';
 import { appliedTo, paymentsLinkedTo } from './ledger';
 import { SALES_FORM_READ_ONLY, paymentLinks, prepareSalesForm } from './sales-form';
 
@@ -19,6 +20,7 @@ export const invoiceModule: EntityModule = {
       );
     }
     data.Balance = fromCents(totalCents - appliedCents);
+    setHomeAmount(data, 'HomeBalance', totalCents - appliedCents);
     const linked = paymentsLinkedTo(ctx.company, 'Invoice', ctx.id);
     if (linked.length > 0) data.LinkedTxn = paymentLinks(linked);
     data.DueDate = text(data.DueDate) || data.TxnDate;

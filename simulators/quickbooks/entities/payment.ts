@@ -4,7 +4,8 @@ import { fromCents, toCents } from '../money';
 import { type Company } from '../store';
 import { type Json, asArray, asJson, asString, refValue } from '../types';
 import { ACCOUNT_IDS } from '../company';
-import { type EntityModule, homeCurrency, requireActiveRef, text } from './common';
+import { type EntityModule, requireActiveRef, text } from './common';
+import { checkTransactionCurrency, currencyOf, setHomeAmount } from './currency';
 import { type AppliedTxnType, appliedTo, isAppliedTxnType } from './ledger';
 
 /** True when `customerId` is the transaction's customer or one of its parents (a parent may pay a job's invoice). */
@@ -32,7 +33,15 @@ export const paymentModule: EntityModule = {
   prepare(ctx, data) {
     const customerId = refValue(data.CustomerRef);
     if (customerId === undefined) throw faults.required('CustomerRef');
-    requireActiveRef(ctx.company, 'Customer', data.CustomerRef, 'CustomerRef', 'DisplayName');
+    const customer = requireActiveRef(
+      ctx.company,
+      'Customer',
+      data.CustomerRef,
+      'CustomerRef',
+      'DisplayName',
+    );
+    checkTransactionCurrency(ctx, data, customer, 'Payment');
+    const currency = currencyOf(data);
     if (data.TotalAmt === undefined || data.TotalAmt === null) throw faults.required('TotalAmt');
     const totalCents = toCents(data.TotalAmt);
     if (totalCents === undefined || totalCents < 0) throw faults.invalidNumber('TotalAmt', data.TotalAmt);
@@ -66,6 +75,12 @@ export const paymentModule: EntityModule = {
         if (!paysFor(ctx.company, customerId, refValue(txn.data.CustomerRef))) {
           throw faults.business(
             `${txnType} ${txnId} belongs to another customer and cannot be linked to this payment.`,
+            'LinkedTxn',
+          );
+        }
+        if (currencyOf(txn.data) !== currency) {
+          throw faults.business(
+            `${txnType} ${txnId} is in ${String(currencyOf(txn.data))}; this payment is in ${String(currency)}.`,
             'LinkedTxn',
           );
         }
@@ -104,9 +119,9 @@ export const paymentModule: EntityModule = {
     data.Line = lines;
     data.TotalAmt = fromCents(totalCents);
     data.UnappliedAmt = fromCents(totalCents - netCents);
+    setHomeAmount(data, 'HomeTotalAmt', totalCents);
     data.TxnDate = text(data.TxnDate) || formatTxnDate(ctx.nowMs);
     data.DepositToAccountRef ??= { value: ACCOUNT_IDS.undepositedFunds };
-    data.CurrencyRef ??= homeCurrency(ctx.company);
     data.ProcessPayment ??= false;
     return data;
   },

@@ -4,8 +4,9 @@ import { ACCOUNT_IDS } from '../company';
 import { centsText, divRound, fromCents, lineAmountCents, toCents, toScaled } from '../money';
 import { type TaxMode, checkLineTaxCode, computeTax, txnTaxDetailJson } from '../tax';
 import { type EntityName, type Json, asArray, asJson, asString, refValue } from '../types';
-import { type WriteContext, checkEnum, homeCurrency, requireActiveRef, text } from './common';
+import { type WriteContext, checkEnum, requireActiveRef, text } from './common';
 import { checkEmailHolder } from './contact';
+import { checkTransactionCurrency, setHomeAmount } from './currency';
 
 /**
  * What Invoice, CreditMemo and RefundReceipt share (all three are SalesTransactions in Intuit's XSD): the
@@ -229,7 +230,8 @@ export interface SalesFormTotals {
 /** Validates a sales form and fills its computed fields; the entity module adds the rest. */
 export function prepareSalesForm(ctx: WriteContext, data: Json, entity: SalesFormEntity): SalesFormTotals {
   if (refValue(data.CustomerRef) === undefined) throw faults.required('CustomerRef');
-  requireActiveRef(ctx.company, 'Customer', data.CustomerRef, 'CustomerRef', 'DisplayName');
+  const customer = requireActiveRef(ctx.company, 'Customer', data.CustomerRef, 'CustomerRef', 'DisplayName');
+  checkTransactionCurrency(ctx, data, customer, entity);
 
   const us = ctx.company.country === 'US';
   const mode: TaxMode = us
@@ -295,6 +297,7 @@ export function prepareSalesForm(ctx: WriteContext, data: Json, entity: SalesFor
   data.Line = lines;
   data.TxnTaxDetail = txnTaxDetailJson(summary, txnTaxCodeId);
   data.TotalAmt = fromCents(summary.totalCents);
+  setHomeAmount(data, 'HomeTotalAmt', summary.totalCents);
 
   checkDocNumber(ctx, data, entity);
   data.TxnDate = text(data.TxnDate) || formatTxnDate(ctx.nowMs);
@@ -320,7 +323,6 @@ export function prepareSalesForm(ctx: WriteContext, data: Json, entity: SalesFor
     );
   }
   if (ctx.existing?.DeliveryInfo !== undefined) data.DeliveryInfo = ctx.existing.DeliveryInfo;
-  data.CurrencyRef ??= homeCurrency(ctx.company);
   data.ApplyTaxAfterDiscount ??= false;
   return { totalCents: summary.totalCents };
 }

@@ -27,6 +27,10 @@ describe('QBO simulator: options from environment variables', () => {
       QBO_SIM_TAX_INCLUSIVE_AMOUNT_IS_GROSS: 'true',
       QBO_SIM_PHONE_MAX_LENGTH: '30',
       QBO_SIM_EMPTY_EMAIL_CLEARS: 'false',
+      QBO_SIM_PAYMENT_OPERATION_VOID: 'true',
+      QBO_SIM_ALLOW_NEGATIVE_LINES: 'false',
+      QBO_SIM_MULTI_CURRENCY: 'true',
+      QBO_SIM_CURRENCY_REF_REQUIRED: 'true',
     });
     expect(options).toMatchObject({
       port: 0,
@@ -43,6 +47,10 @@ describe('QBO simulator: options from environment variables', () => {
       taxInclusiveAmountIsGross: true,
       phoneMaxLength: 30,
       emptyEmailClears: false,
+      paymentOperationVoid: true,
+      allowNegativeLines: false,
+      multiCurrency: true,
+      currencyRefRequired: true,
     });
     expect(
       quickBooksSimulatorOptionsFromEnv({ QBO_SIM_TAX_INCLUSIVE_AMOUNT_IS_GROSS: 'false' })
@@ -61,6 +69,7 @@ describe('QBO simulator: options from environment variables', () => {
     ['QBO_SIM_TAX_INCLUSIVE_AMOUNT_IS_GROSS', 'gross'],
     ['QBO_SIM_PHONE_MAX_LENGTH', '-1'],
     ['QBO_SIM_EMPTY_EMAIL_CLEARS', 'perhaps'],
+    ['QBO_SIM_MULTI_CURRENCY', 'several'],
   ])('names the variable when %s is invalid (%s)', (name, value) => {
     expect(() => quickBooksSimulatorOptionsFromEnv({ [name]: value })).toThrow(name);
   });

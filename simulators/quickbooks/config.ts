@@ -61,6 +61,8 @@ export interface QuickBooksSimulatorOptions {
   multiCurrency?: boolean | { exchangeRates?: Record<string, number> };
   /** In a multicurrency company a transaction without CurrencyRef is refused (2020); default false: the customer's currency (UNCONFIRMED). */
   currencyRefRequired?: boolean;
+  /** Most values a query's IN (…) may hold (4001 beyond); 0 = no limit, the default (QBO publishes none). */
+  queryMaxInValues?: number;
   /** Sales lines with a negative Amount are accepted (default true; the total may still not go below 0). */
   allowNegativeLines?: boolean;
   /** `POST /payment?operation=void` voids the payment (UNCONFIRMED; default false: Fault 500 like other unsupported operations). */
@@ -95,6 +97,7 @@ export interface ResolvedOptions {
   paymentOperationVoid: boolean;
   allowNegativeLines: boolean;
   currencyRefRequired: boolean;
+  queryMaxInValues: number;
   logger: boolean;
 }
 
@@ -124,6 +127,7 @@ export const DEFAULTS: ResolvedOptions = {
   paymentOperationVoid: false,
   allowNegativeLines: true,
   currencyRefRequired: false,
+  queryMaxInValues: 0,
   logger: false,
 };
 
@@ -158,6 +162,7 @@ export function resolveOptions(options: QuickBooksSimulatorOptions = {}): Resolv
     paymentOperationVoid: pick('paymentOperationVoid'),
     allowNegativeLines: pick('allowNegativeLines'),
     currencyRefRequired: pick('currencyRefRequired'),
+    queryMaxInValues: pick('queryMaxInValues'),
     logger: pick('logger'),
   };
 }
@@ -252,6 +257,7 @@ export function quickBooksSimulatorOptionsFromEnv(env: Env = process.env): Quick
     paymentOperationVoid: readBool(env, 'QBO_SIM_PAYMENT_OPERATION_VOID'),
     allowNegativeLines: readBool(env, 'QBO_SIM_ALLOW_NEGATIVE_LINES'),
     currencyRefRequired: readBool(env, 'QBO_SIM_CURRENCY_REF_REQUIRED'),
+    queryMaxInValues: readInt(env, 'QBO_SIM_QUERY_MAX_IN_VALUES', 0),
     multiCurrency: readBool(env, 'QBO_SIM_MULTI_CURRENCY'),
     logger: readBool(env, 'QBO_SIM_LOG'),
   };

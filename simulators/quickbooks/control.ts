@@ -47,6 +47,7 @@ export interface RuntimeSwitches {
   /** TaxInclusive Amount read as the gross (the old reading); see README, Tax maths. */
   taxInclusiveAmountIsGross?: boolean;
   currencyRefRequired?: boolean;
+  queryMaxInValues?: number;
   phoneMaxLength?: number;
   emptyEmailClears?: boolean;
   paymentOperationVoid?: boolean;
@@ -319,6 +320,7 @@ export class SimControl {
     if (switches.phoneMaxLength !== undefined) options.phoneMaxLength = switches.phoneMaxLength;
     if (switches.currencyRefRequired !== undefined)
       options.currencyRefRequired = switches.currencyRefRequired;
+    if (switches.queryMaxInValues !== undefined) options.queryMaxInValues = switches.queryMaxInValues;
     if (switches.emptyEmailClears !== undefined) options.emptyEmailClears = switches.emptyEmailClears;
     if (switches.paymentOperationVoid !== undefined)
       options.paymentOperationVoid = switches.paymentOperationVoid;

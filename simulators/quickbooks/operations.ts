@@ -52,7 +52,7 @@ export function executeWrite(
 export function runQuery(sim: Simulator, company: Company, sql: string | undefined): Json {
   if (sql === undefined || sql.trim() === '')
     throw faults.queryParse('Encountered "<EOF>" at line 1, column 0.');
-  const query = parseQuery(sql);
+  const query = parseQuery(sql, { maxInValues: sim.options.queryMaxInValues });
   const records = sim.service.present(company, query.entity, company.all(query.entity));
   return executeQuery(query, records);
 }

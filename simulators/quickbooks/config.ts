@@ -67,6 +67,13 @@ export interface QuickBooksSimulatorOptions {
   allowNegativeLines?: boolean;
   /** `POST /payment?operation=void` voids the payment (UNCONFIRMED; default false: Fault 500 like other unsupported operations). */
   paymentOperationVoid?: boolean;
+  /**
+   * Save the whole world (companies, tokens, clock, id counters) to this JSON file after changes and on stop,
+   * and load it at start when it exists (README, State file). Unset: nothing is saved.
+   */
+  stateFile?: string;
+  /** Debounce of state-file saves. Default 250 ms. */
+  stateSaveDelayMs?: number;
   /** Fastify request logging. */
   logger?: boolean;
 }
@@ -259,6 +266,7 @@ export function quickBooksSimulatorOptionsFromEnv(env: Env = process.env): Quick
     currencyRefRequired: readBool(env, 'QBO_SIM_CURRENCY_REF_REQUIRED'),
     queryMaxInValues: readInt(env, 'QBO_SIM_QUERY_MAX_IN_VALUES', 0),
     multiCurrency: readBool(env, 'QBO_SIM_MULTI_CURRENCY'),
+    stateFile: readString(env, 'QBO_SIM_STATE_FILE'),
     logger: readBool(env, 'QBO_SIM_LOG'),
   };
   return stripUndefined(options) as QuickBooksSimulatorOptions;

@@ -65,6 +65,13 @@ export interface ServiceM8SimulatorOptions {
   random?: () => number;
   /** Seed the demo world at start (SM8_SIM_SEED_DEMO). */
   seedDemo?: boolean;
+  /**
+   * Save the whole world (records, subscriptions, tokens, clock, job numbers) to this JSON file after changes
+   * and on stop, and load it at start when it exists (SM8_SIM_STATE_FILE; README, State file).
+   */
+  stateFile?: string;
+  /** Debounce of state-file saves. Default 250 ms. */
+  stateSaveDelayMs?: number;
 }
 
 /** The options that can be changed while running (`/__sim/settings`). */
@@ -227,5 +234,6 @@ export function serviceM8SimulatorOptionsFromEnv(env: Env = process.env): Servic
   set('companyIsIndividualAsString', envBoolean(env, 'SM8_SIM_COMPANY_IS_INDIVIDUAL_STRING'));
   set('publicUrl', envString(env, 'SM8_SIM_PUBLIC_URL'));
   set('seedDemo', envBoolean(env, 'SM8_SIM_SEED_DEMO'));
+  set('stateFile', envString(env, 'SM8_SIM_STATE_FILE'));
   return options;
 }

@@ -100,14 +100,14 @@ export function checkCustomerCurrency(ctx: WriteContext, data: Json, parent: Jso
  * A transaction's CurrencyRef must be its customer's currency (omitted: the customer's, unless the switch
  * `currencyRefRequired` asks for it in a multicurrency company). With multicurrency on, ExchangeRate is 1 for
  * the home currency and otherwise the rate sent, else the company's current rate (set through the control
- * API), else 1. Returns the rate (scaled by 10^6) for the Home* amounts, or undefined without multicurrency.
+ * API), else 1; `setHomeAmount` then reads it for the Home* amounts. Without multicurrency: no ExchangeRate.
  */
 export function checkTransactionCurrency(
   ctx: WriteContext,
   data: Json,
   customer: Json | undefined,
   entity: string,
-): bigint | undefined {
+): void {
   const { company } = ctx;
   const home = homeCurrencyCode(company);
   const customerCode = currencyCodeOf(customer?.CurrencyRef) ?? home;
@@ -126,7 +126,7 @@ export function checkTransactionCurrency(
   data.CurrencyRef = currencyRef(code);
   if (!enabled) {
     delete data.ExchangeRate;
-    return undefined;
+    return;
   }
   let rate = RATE_UNIT;
   if (code !== home) {
@@ -139,7 +139,6 @@ export function checkTransactionCurrency(
     rate = scaled;
   }
   data.ExchangeRate = Number(rate) / Number(RATE_UNIT);
-  return rate;
 }
 
 /** An amount in cents converted at `rate` (10^6 scale) into home cents, rounded half away from zero. */

@@ -1,7 +1,6 @@
 import { faults } from '../errors';
 import { fromCents } from '../money';
-import { text } from './common';
-import { type EntityModule } from './common';
+import { type EntityModule, text } from './common';
 import { setHomeAmount } from './currency';
 import { appliedTo, paymentsLinkedTo } from './ledger';
 import { SALES_FORM_READ_ONLY, paymentLinks, prepareSalesForm } from './sales-form';

@@ -289,11 +289,14 @@ export function prepareSalesForm(ctx: WriteContext, data: Json, entity: SalesFor
       if (detail && gross !== undefined) detail.TaxInclusiveAmt = fromCents(gross);
     });
   }
-  lines.push({
+  // QBO puts its subtotal line in front of the discount it applies to (Intuit's invoice samples), else last.
+  const subtotal = {
     Amount: fromCents(subtotalCents),
     DetailType: 'SubTotalLineDetail',
     SubTotalLineDetail: {},
-  });
+  };
+  const discountAt = lines.findIndex((line) => line.DetailType === 'DiscountLineDetail');
+  lines.splice(discountAt < 0 ? lines.length : discountAt, 0, subtotal);
   data.Line = lines;
   data.TxnTaxDetail = txnTaxDetailJson(summary, txnTaxCodeId);
   data.TotalAmt = fromCents(summary.totalCents);
@@ -333,9 +336,10 @@ export function paymentLinks(paymentIds: readonly string[]): Json[] {
 }
 
 /**
- * A voided sales form keeps its record with zero amounts and a "Voided" memo. Intuit documents this for
- * payments ("all amounts and quantities are zeroed and the string, Voided, is injected into PrivateNote,
- * prepended to existing text if present"); for sales forms the look is UNCONFIRMED (docs §4.1).
+ * A voided sales form keeps its record with zero amounts and a "Voided" memo. Intuit's invoice page: "all
+ * amounts and quantities are zeroed and the string, Voided, is injected into Invoice.PrivateNote, prepended to
+ * existing text if present"; its sample response shows lines with Qty 0, Amount 0 and no UnitPrice,
+ * TxnTaxDetail {TotalTax: 0}, TotalAmt 0 and Balance 0. The separator after "Voided" is UNCONFIRMED.
  */
 export function voidedSalesForm(form: Json): Json {
   const lines = asArray(form.Line).map((raw) => {
@@ -343,7 +347,8 @@ export function voidedSalesForm(form: Json): Json {
     line.Amount = 0;
     const detail = asJson(line.SalesItemLineDetail);
     if (detail) {
-      line.SalesItemLineDetail = { ...detail, Qty: 0 };
+      const { UnitPrice: _unitPrice, ...kept } = detail;
+      line.SalesItemLineDetail = { ...kept, Qty: 0 };
       if (detail.TaxInclusiveAmt !== undefined) (line.SalesItemLineDetail as Json).TaxInclusiveAmt = 0;
     }
     return line;

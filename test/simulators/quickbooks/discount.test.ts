@@ -54,7 +54,9 @@ describe('QBO simulator: DiscountLineDetail and negative lines', () => {
         (line: { TaxLineDetail: { NetAmountTaxable: number } }) => line.TaxLineDetail.NetAmountTaxable,
       ),
     ).toEqual([90, 45]);
-    expect(inv.Line[2]).toMatchObject({
+    // As in Intuit's samples, the subtotal line sits in front of the discount it applies to.
+    expect(inv.Line[2]).toEqual({ Amount: 150, DetailType: 'SubTotalLineDetail', SubTotalLineDetail: {} });
+    expect(inv.Line[3]).toMatchObject({
       Amount: 15,
       DetailType: 'DiscountLineDetail',
       DiscountLineDetail: {
@@ -62,11 +64,6 @@ describe('QBO simulator: DiscountLineDetail and negative lines', () => {
         DiscountPercent: 10,
         DiscountAccountRef: { value: '12', name: 'Discounts given' },
       },
-    });
-    expect(inv.Line.at(-1)).toEqual({
-      Amount: 150,
-      DetailType: 'SubTotalLineDetail',
-      SubTotalLineDetail: {},
     });
     expect(inv.Balance).toBe(144);
   });

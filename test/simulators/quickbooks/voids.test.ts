@@ -58,7 +58,19 @@ describe('QBO simulator: voids', () => {
     const row = cdc.data.CDCResponse[0].QueryResponse[0].Invoice.find(
       (inv: { Id: string }) => inv.Id === invoice.Id,
     );
-    expect(row).toMatchObject({ TotalAmt: 0, Balance: 0, PrivateNote: 'Voided - sm8:job-7', SyncToken: '1' });
+    expect(row).toMatchObject({
+      TotalAmt: 0,
+      Balance: 0,
+      PrivateNote: 'Voided - sm8:job-7',
+      SyncToken: '1',
+      TxnTaxDetail: { TotalTax: 0 },
+    });
+    // Intuit's sample of a voided invoice: lines keep item and tax code, with Qty 0, Amount 0 and no UnitPrice.
+    expect(row.Line[0]).toMatchObject({
+      Amount: 0,
+      SalesItemLineDetail: { Qty: 0, TaxCodeRef: { value: TAX.gst } },
+    });
+    expect(row.Line[0].SalesItemLineDetail.UnitPrice).toBeUndefined();
     expect(row.status).toBeUndefined();
   });
 

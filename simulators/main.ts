@@ -1,7 +1,8 @@
 /**
  * `npm run sim`: both API simulators standalone (ServiceM8 on SM8_SIM_PORT, default 4010; QuickBooks Online
  * on QBO_SIM_PORT, default 4020), seeded with the demo world unless SM8_SIM_SEED_DEMO / QBO_SIM_SEED_DEMO
- * say otherwise. Ctrl-C stops both.
+ * say otherwise. With SM8_SIM_STATE_FILE / QBO_SIM_STATE_FILE each keeps its world in that file across
+ * restarts. Ctrl-C stops both (and saves the state files).
  */
 import { quickBooksSimulatorOptionsFromEnv, startQuickBooksSimulator } from './quickbooks';
 import { serviceM8SimulatorOptionsFromEnv, startServiceM8Simulator } from './servicem8';

@@ -1,6 +1,7 @@
 import { runBatch } from './batch';
 import { changeDataCapture } from './cdc';
 import { type Simulator } from './context';
+import { isSalesForm } from './entities/sales-form';
 import { QboFault, faults } from './errors';
 import { entityForSegment, executeWrite, runQuery } from './operations';
 import { type Company } from './store';
@@ -69,17 +70,17 @@ export function routeAccounting(sim: Simulator, company: Company, request: ApiRe
   if (get && second !== undefined && segments.length === 2) {
     return { status: 200, body: { [entity]: sim.service.read(company, entity, second) }, metered: true };
   }
-  if (get && entity === 'Invoice' && second !== undefined && third === 'pdf' && segments.length === 3) {
+  if (get && isSalesForm(entity) && second !== undefined && third === 'pdf' && segments.length === 3) {
     sim.service.read(company, entity, second);
-    const pdf = `%PDF-1.4\n% QBO simulator invoice ${second}\n%%EOF\n`;
+    const pdf = `%PDF-1.4\n% QBO simulator ${entity} ${second}\n%%EOF\n`;
     return { status: 200, body: Buffer.from(pdf), contentType: 'application/pdf', metered: true };
   }
-  if (post && entity === 'Invoice' && second !== undefined && third === 'send' && segments.length === 3) {
+  if (post && isSalesForm(entity) && second !== undefined && third === 'send' && segments.length === 3) {
     const sendTo =
       request.query.sendTo === undefined || request.query.sendTo === '' ? undefined : request.query.sendTo;
     return {
       status: 200,
-      body: { Invoice: sim.service.sendInvoice(company, second, sendTo) },
+      body: { [entity]: sim.service.sendSalesForm(company, entity, second, sendTo) },
       metered: false,
     };
   }

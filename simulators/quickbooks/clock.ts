@@ -27,6 +27,16 @@ export class SimClock {
     this.notify();
   }
 
+  /** The shift from the base clock; saved in a state file so the simulated time survives a restart. */
+  offset(): number {
+    return this.offsetMs;
+  }
+
+  restoreOffset(ms: number): void {
+    this.offsetMs = ms;
+    this.notify();
+  }
+
   /** Called after every jump: timers that wait on simulated time (webhook retries) re-check themselves. */
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);

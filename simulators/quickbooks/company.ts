@@ -247,6 +247,7 @@ export const ACCOUNT_IDS = {
   receivable: '7',
   bank: '8',
   inventoryAsset: '10',
+  discountsGiven: '12',
 } as const;
 
 function accounts(country: Country): Seed {
@@ -278,6 +279,7 @@ function accounts(country: Country): Seed {
     ],
     [ACCOUNT_IDS.inventoryAsset, account('Inventory Asset', 'Other Current Asset', 'Inventory')],
     ['11', account('Retained Earnings', 'Equity', 'RetainedEarnings')],
+    [ACCOUNT_IDS.discountsGiven, account('Discounts given', 'Income', 'DiscountsRefundsGiven')],
   ];
 }
 

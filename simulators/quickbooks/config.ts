@@ -50,6 +50,30 @@ export interface QuickBooksSimulatorOptions {
    * simulator's old reading, Amount is the gross (TaxInclusiveAmt ignored). See README, Tax maths.
    */
   taxInclusiveAmountIsGross?: boolean;
+  /** Longest TelephoneNumber.FreeFormNumber accepted (Intuit XSD: 21); longer → 2050. 0 = no limit. */
+  phoneMaxLength?: number;
+  /** `{"Address": ""}` clears an email address (UNCONFIRMED; false = refused with 2210). Default true. */
+  emptyEmailClears?: boolean;
+  /**
+   * Turn multicurrency on for the default company at start (with `seedDemo`, foreign-currency customers are
+   * added too); `exchangeRates` are home units per foreign unit. Default off: one currency, AUD.
+   */
+  multiCurrency?: boolean | { exchangeRates?: Record<string, number> };
+  /** In a multicurrency company a transaction without CurrencyRef is refused (2020); default false: the customer's currency (UNCONFIRMED). */
+  currencyRefRequired?: boolean;
+  /** Most values a query's IN (…) may hold (4001 beyond); 0 = no limit, the default (QBO publishes none). */
+  queryMaxInValues?: number;
+  /** Sales lines with a negative Amount are accepted (default true; the total may still not go below 0). */
+  allowNegativeLines?: boolean;
+  /** `POST /payment?operation=void` voids the payment (UNCONFIRMED; default false: Fault 500 like other unsupported operations). */
+  paymentOperationVoid?: boolean;
+  /**
+   * Save the whole world (companies, tokens, clock, id counters) to this JSON file after changes and on stop,
+   * and load it at start when it exists (README, State file). Unset: nothing is saved.
+   */
+  stateFile?: string;
+  /** Debounce of state-file saves. Default 250 ms. */
+  stateSaveDelayMs?: number;
   /** Fastify request logging. */
   logger?: boolean;
 }
@@ -75,6 +99,12 @@ export interface ResolvedOptions {
   webhookMaxBatch: number;
   deactivateOperation: DeactivateOperation;
   taxInclusiveAmountIsGross: boolean;
+  phoneMaxLength: number;
+  emptyEmailClears: boolean;
+  paymentOperationVoid: boolean;
+  allowNegativeLines: boolean;
+  currencyRefRequired: boolean;
+  queryMaxInValues: number;
   logger: boolean;
 }
 
@@ -99,6 +129,12 @@ export const DEFAULTS: ResolvedOptions = {
   webhookMaxBatch: 100,
   deactivateOperation: 'Delete',
   taxInclusiveAmountIsGross: false,
+  phoneMaxLength: 21,
+  emptyEmailClears: true,
+  paymentOperationVoid: false,
+  allowNegativeLines: true,
+  currencyRefRequired: false,
+  queryMaxInValues: 0,
   logger: false,
 };
 
@@ -128,6 +164,12 @@ export function resolveOptions(options: QuickBooksSimulatorOptions = {}): Resolv
     webhookMaxBatch: pick('webhookMaxBatch'),
     deactivateOperation: pick('deactivateOperation'),
     taxInclusiveAmountIsGross: pick('taxInclusiveAmountIsGross'),
+    phoneMaxLength: pick('phoneMaxLength'),
+    emptyEmailClears: pick('emptyEmailClears'),
+    paymentOperationVoid: pick('paymentOperationVoid'),
+    allowNegativeLines: pick('allowNegativeLines'),
+    currencyRefRequired: pick('currencyRefRequired'),
+    queryMaxInValues: pick('queryMaxInValues'),
     logger: pick('logger'),
   };
 }
@@ -217,6 +259,14 @@ export function quickBooksSimulatorOptionsFromEnv(env: Env = process.env): Quick
     webhookTimeoutMs: readInt(env, 'QBO_SIM_WEBHOOK_TIMEOUT_MS', 1),
     deactivateOperation: readEnum(env, 'QBO_SIM_DEACTIVATE_EVENT', ['Delete', 'Update'] as const),
     taxInclusiveAmountIsGross: readBool(env, 'QBO_SIM_TAX_INCLUSIVE_AMOUNT_IS_GROSS'),
+    phoneMaxLength: readInt(env, 'QBO_SIM_PHONE_MAX_LENGTH', 0),
+    emptyEmailClears: readBool(env, 'QBO_SIM_EMPTY_EMAIL_CLEARS'),
+    paymentOperationVoid: readBool(env, 'QBO_SIM_PAYMENT_OPERATION_VOID'),
+    allowNegativeLines: readBool(env, 'QBO_SIM_ALLOW_NEGATIVE_LINES'),
+    currencyRefRequired: readBool(env, 'QBO_SIM_CURRENCY_REF_REQUIRED'),
+    queryMaxInValues: readInt(env, 'QBO_SIM_QUERY_MAX_IN_VALUES', 0),
+    multiCurrency: readBool(env, 'QBO_SIM_MULTI_CURRENCY'),
+    stateFile: readString(env, 'QBO_SIM_STATE_FILE'),
     logger: readBool(env, 'QBO_SIM_LOG'),
   };
   return stripUndefined(options) as QuickBooksSimulatorOptions;

@@ -13,7 +13,9 @@ import { entityByName, ENTITY_NAMES } from './entities/index';
 import { QboFault, faults } from './errors';
 import { type ActiveFaultRule, type FaultRule } from './faults';
 import { type OAuthSnapshot } from './oauth';
-import { seedDemoWorld } from './seed';
+import { DEMO_EXCHANGE_RATES, seedDemoWorld } from './seed';
+import { formatMetaTime } from './clock';
+import { CURRENCY_NAMES } from './entities/currency';
 import { type Company, type CompanySnapshot } from './store';
 import { type Country, type EntityName, type Json, asArray, asString, isJson } from './types';
 import { type WebhookChaos, type WebhookDelivery, type WebhookEvent } from './webhooks';
@@ -44,6 +46,12 @@ export interface RuntimeSwitches {
   deactivateOperation?: DeactivateOperation;
   /** TaxInclusive Amount read as the gross (the old reading); see README, Tax maths. */
   taxInclusiveAmountIsGross?: boolean;
+  currencyRefRequired?: boolean;
+  queryMaxInValues?: number;
+  phoneMaxLength?: number;
+  emptyEmailClears?: boolean;
+  paymentOperationVoid?: boolean;
+  allowNegativeLines?: boolean;
 }
 
 export interface TaxCodeChange {
@@ -99,9 +107,44 @@ export class SimControl {
     return realmId;
   }
 
-  seed(opts: { world: 'demo'; realmId?: string }): void {
+  /** The demo world; `multiCurrency` turns multicurrency on first, so foreign-currency customers are added. */
+  seed(opts: { world: 'demo'; realmId?: string; multiCurrency?: boolean }): void {
     if (opts.world !== 'demo') throw new Error(`unknown world ${String(opts.world)}`);
-    seedDemoWorld(this.sim, this.company(opts.realmId));
+    const company = this.company(opts.realmId);
+    if (opts.multiCurrency === true) this.enableMultiCurrency({ realmId: company.realmId });
+    seedDemoWorld(this.sim, company);
+  }
+
+  /**
+   * The bookkeeper turns multicurrency on (QBO: in the UI only, and never off again). `exchangeRates` (home
+   * units per foreign unit) default to DEMO_EXCHANGE_RATES. Returns the company's Preferences.
+   */
+  enableMultiCurrency(opts: { realmId?: string; exchangeRates?: Record<string, number> } = {}): Json {
+    const company = this.company(opts.realmId);
+    const prefs = company.preferences;
+    const currencyPrefs = { ...(isJson(prefs.CurrencyPrefs) ? prefs.CurrencyPrefs : {}) };
+    if (currencyPrefs.MultiCurrencyEnabled !== true) {
+      currencyPrefs.MultiCurrencyEnabled = true;
+      prefs.CurrencyPrefs = currencyPrefs;
+      prefs.SyncToken = String(Number(prefs.SyncToken ?? 0) + 1);
+      prefs.MetaData = {
+        ...(isJson(prefs.MetaData) ? prefs.MetaData : {}),
+        LastUpdatedTime: formatMetaTime(this.sim.clock.nowMs()),
+      };
+    }
+    for (const [code, rate] of Object.entries(opts.exchangeRates ?? DEMO_EXCHANGE_RATES)) {
+      this.setExchangeRate(code, rate, company.realmId);
+    }
+    return prefs;
+  }
+
+  /** The company's current rate for a currency: what a foreign transaction without ExchangeRate gets. */
+  setExchangeRate(currency: string, rate: number, realmId?: string): void {
+    const code = currency.toUpperCase();
+    if (CURRENCY_NAMES[code] === undefined) throw new Error(`unknown currency ${currency}`);
+    if (!Number.isFinite(rate) || rate <= 0)
+      throw new Error(`exchange rate must be a positive number, got ${rate}`);
+    this.company(realmId).exchangeRates.set(code, String(rate));
   }
 
   listRecords(entity: string, realmId?: string): Json[] {
@@ -274,6 +317,14 @@ export class SimControl {
     if (switches.throttle !== undefined) options.throttle = { ...options.throttle, ...switches.throttle };
     if (switches.taxInclusiveAmountIsGross !== undefined)
       options.taxInclusiveAmountIsGross = switches.taxInclusiveAmountIsGross;
+    if (switches.phoneMaxLength !== undefined) options.phoneMaxLength = switches.phoneMaxLength;
+    if (switches.currencyRefRequired !== undefined)
+      options.currencyRefRequired = switches.currencyRefRequired;
+    if (switches.queryMaxInValues !== undefined) options.queryMaxInValues = switches.queryMaxInValues;
+    if (switches.emptyEmailClears !== undefined) options.emptyEmailClears = switches.emptyEmailClears;
+    if (switches.paymentOperationVoid !== undefined)
+      options.paymentOperationVoid = switches.paymentOperationVoid;
+    if (switches.allowNegativeLines !== undefined) options.allowNegativeLines = switches.allowNegativeLines;
   }
 
   calls(): CallRecord[] {
@@ -333,7 +384,26 @@ export function registerControlRoutes(app: FastifyInstance, control: SimControl)
   app.post('/__sim/seed', (request, reply) =>
     answer(reply, () => {
       const b = body(request.body);
-      control.seed({ world: b.world as 'demo', realmId: asString(b.realmId) });
+      control.seed({
+        world: b.world as 'demo',
+        realmId: asString(b.realmId),
+        multiCurrency: b.multiCurrency === true,
+      });
+    }),
+  );
+  app.post('/__sim/multicurrency', (request, reply) =>
+    answer(reply, () => {
+      const b = body(request.body);
+      return control.enableMultiCurrency({
+        realmId: asString(b.realmId),
+        exchangeRates: isJson(b.exchangeRates) ? (b.exchangeRates as Record<string, number>) : undefined,
+      });
+    }),
+  );
+  app.post('/__sim/exchangerates', (request, reply) =>
+    answer(reply, () => {
+      const b = body(request.body);
+      control.setExchangeRate(String(b.currency), Number(b.rate), asString(b.realmId));
     }),
   );
   app.post('/__sim/realms', (request, reply) =>

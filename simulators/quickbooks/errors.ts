@@ -62,6 +62,18 @@ export const faults = {
       `String length specified does not match the supported length. Min:0 Max:${max} supported. Supplied length:${supplied}`,
       element,
     ),
+  /**
+   * 2210 "Invalid Email Address format" (code, Message and Detail as reported by integrators: Webgility's
+   * "ErrorCode: 2210", DBSync's "Invalid Email Address format Email Address does not conform to the syntax
+   * rules of RFC 822. Supplied value:…"). `element` is the simulator's choice (UNCONFIRMED).
+   */
+  invalidEmail: (element: string, supplied: string): QboFault =>
+    validation(
+      '2210',
+      'Invalid Email Address format',
+      `Email Address does not conform to the syntax rules of RFC 822. Supplied value:${supplied}`,
+      element,
+    ),
   invalidEnum: (element: string, value: unknown): QboFault =>
     validation(
       '2170',
@@ -123,6 +135,14 @@ export const faults = {
       'Business Validation Error: Sub-customers can only be nested 5 levels deep.',
       'ParentRef',
     ),
+  /** 6090 and its texts from Intuit's error list ("Discount Line missing required info."). */
+  discountMissing: (): QboFault =>
+    validation(
+      '6090',
+      'Discount Line missing required info.',
+      'Discount amount or percent should be provided.',
+      'DiscountLineDetail',
+    ),
   noName: (): QboFault =>
     validation(
       '6080',
@@ -136,11 +156,11 @@ export const faults = {
       `Business Validation Error: Invalid line TaxCode "${value}". Use TAX or NON.`,
       'TaxCodeRef',
     ),
-  duplicateDocNumber: (docNumber: string, txnId: string): QboFault =>
+  duplicateDocNumber: (docNumber: string, txnId: string, txnType = 'Invoice'): QboFault =>
     validation(
       '6140',
       'Duplicate Document Number Error',
-      `Duplicate Document Number Error : You must specify a different number. This number has already been used. DocNumber=${docNumber} is assigned to TxnType=Invoice with TxnId=${txnId}`,
+      `Duplicate Document Number Error : You must specify a different number. This number has already been used. DocNumber=${docNumber} is assigned to TxnType=${txnType} with TxnId=${txnId}`,
     ),
   txnTaxDetailNotApplicable: (): QboFault =>
     validation(

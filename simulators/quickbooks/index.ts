@@ -13,6 +13,8 @@ import { Store } from './store';
 import { Throttle } from './throttle';
 import { type EntityName, type Json } from './types';
 import { WebhookDispatcher } from './webhooks';
+import { QBO_CONTROL_READS, captureQboState, loadQboState, qboStateSpec } from './persistence';
+import { StatePersistence, afterEveryCall, readStateFile } from '../state-file';
 
 export { quickBooksSimulatorOptionsFromEnv, DEFAULTS as QBO_SIM_DEFAULTS } from './config';
 export type {
@@ -23,6 +25,8 @@ export type {
   RequestIdMode,
 } from './config';
 export { SimControl } from './control';
+export { StateFileError } from '../state-file';
+export type { QboState } from './persistence';
 export type { SimStats, SimSnapshot, RuntimeSwitches, TaxCodeChange } from './control';
 export type { FaultRule, ActiveFaultRule } from './faults';
 export type { WebhookChaos, WebhookDelivery, WebhookEvent } from './webhooks';
@@ -38,7 +42,10 @@ export {
   DEMO_COLLIDING_NAMES,
   DEMO_INACTIVE_CUSTOMER_NAMES,
   DEMO_SUB_CUSTOMERS,
+  DEMO_FOREIGN_CUSTOMERS,
+  DEMO_EXCHANGE_RATES,
 } from './seed';
+export { CURRENCY_NAMES } from './entities/currency';
 
 /** Read-only access to the simulated companies, bypassing HTTP and auth. */
 export interface QuickBooksStoreReader {
@@ -66,6 +73,11 @@ export interface RunningQuickBooksSimulator {
   accountingBaseUrl: string;
   control: SimControl;
   store: QuickBooksStoreReader;
+  /**
+   * With `stateFile`: resolves once no save is pending (the file then holds every change so far), with the
+   * number of saves since start (0 without a state file).
+   */
+  stateSaved(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -107,9 +119,34 @@ export async function startQuickBooksSimulator(
     calls: new CallLog(),
   };
   const control = new SimControl(sim);
-  if (options.seedDemo) control.seed({ world: 'demo' });
+  const spec = opts.stateFile === undefined ? undefined : qboStateSpec(opts.stateFile);
+  const saved = spec === undefined ? undefined : readStateFile(spec);
+  if (spec && saved) {
+    // A saved world wins over seedDemo and multiCurrency: they shaped it when it was first created.
+    loadQboState(sim, control, spec, saved);
+  } else {
+    if (opts.multiCurrency) {
+      const rates = typeof opts.multiCurrency === 'object' ? opts.multiCurrency.exchangeRates : undefined;
+      control.enableMultiCurrency(rates === undefined ? {} : { exchangeRates: rates });
+    }
+    if (options.seedDemo) control.seed({ world: 'demo' });
+  }
+  let persistence: StatePersistence | undefined;
+  if (spec) {
+    const state = new StatePersistence({
+      spec,
+      delayMs: opts.stateSaveDelayMs ?? 250,
+      capture: () => captureQboState(sim),
+      now: () => clock.now(),
+      report: (error) => process.stderr.write(`${error.message}\n`),
+    });
+    if (!saved) state.saveNow();
+    afterEveryCall(control, QBO_CONTROL_READS, () => state.markDirty());
+    clock.onChange(() => state.markDirty());
+    persistence = state;
+  }
 
-  const app = await buildServer(sim, control);
+  const app = await buildServer(sim, control, persistence && (() => persistence?.markDirty()));
   await app.listen({ port: options.port, host: options.host });
   const port = (app.server.address() as AddressInfo).port;
   const url = `http://${options.host}:${port}`;
@@ -134,11 +171,13 @@ export async function startQuickBooksSimulator(
     accountingBaseUrl: `${url}/v3/company/`,
     control,
     store: reader,
+    stateSaved: () => persistence?.idle() ?? Promise.resolve(0),
     async stop() {
       if (stopped) return;
       stopped = true;
       await webhooks.stop();
       await app.close();
+      persistence?.stop();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { type Simulator } from './context';
 import { ENTITY_BY_SEGMENT, TRANSACTIONS } from './entities/index';
+import { isSalesForm } from './entities/sales-form';
 import { faults } from './errors';
 import { executeQuery, parseQuery } from './query';
 import { type Company } from './store';
@@ -24,17 +25,25 @@ export function executeWrite(
         return sim.service.update(company, entity, payload, { includes });
       return sim.service.create(company, entity, payload, { includes });
     case 'update':
+      // Payment (like SalesReceipt) is voided by a sparse update with include=void (Intuit's Payment page);
+      // RefundReceipt is assumed to follow the receipts (UNCONFIRMED).
       if (includes.has('void')) {
-        if (entity !== 'Payment') throw faults.unsupportedOperation('Void', entity);
-        return sim.service.voidPayment(company, payload);
+        if (entity === 'Payment') return sim.service.voidPayment(company, payload);
+        if (entity === 'RefundReceipt') return sim.service.voidSalesForm(company, entity, payload);
+        throw faults.unsupportedOperation('Void', entity);
       }
       return sim.service.update(company, entity, payload, { includes });
     case 'delete':
       if (!TRANSACTIONS.has(entity)) throw faults.unsupportedOperation('Delete', entity);
       return sim.service.deleteTransaction(company, entity, payload);
     case 'void':
-      if (entity !== 'Invoice') throw faults.unsupportedOperation('Void', entity);
-      return sim.service.voidInvoice(company, payload);
+      // operation=void: Invoice (documented); CreditMemo and RefundReceipt (UNCONFIRMED: they raise Void
+      // webhooks). On a Payment QBO's answer is an error (PHP SDK #479 saw "Unknown Operation" on BillPayment)
+      // unless the switch `paymentOperationVoid` says otherwise.
+      if (isSalesForm(entity)) return sim.service.voidSalesForm(company, entity, payload);
+      if (entity === 'Payment' && sim.options.paymentOperationVoid)
+        return sim.service.voidPayment(company, payload);
+      throw faults.unsupportedOperation('Void', entity);
     default:
       throw faults.unsupportedOperation(operation ?? '', entity);
   }
@@ -43,7 +52,7 @@ export function executeWrite(
 export function runQuery(sim: Simulator, company: Company, sql: string | undefined): Json {
   if (sql === undefined || sql.trim() === '')
     throw faults.queryParse('Encountered "<EOF>" at line 1, column 0.');
-  const query = parseQuery(sql);
+  const query = parseQuery(sql, { maxInValues: sim.options.queryMaxInValues });
   const records = sim.service.present(company, query.entity, company.all(query.entity));
   return executeQuery(query, records);
 }

@@ -90,9 +90,17 @@ function tokenize(sql: string): Token[] {
   return tokens;
 }
 
+export interface QueryLimits {
+  /** Most values one IN (…) may hold; 0 = no limit (QBO publishes none: switch `queryMaxInValues`). */
+  maxInValues?: number;
+}
+
 class Parser {
   private position = 0;
-  constructor(private readonly tokens: Token[]) {}
+  constructor(
+    private readonly tokens: Token[],
+    private readonly limits: QueryLimits,
+  ) {}
 
   private peek(): Token | undefined {
     return this.tokens[this.position];
@@ -226,6 +234,10 @@ class Parser {
         if (token.kind !== 'symbol' || token.text !== ',') this.fail(token);
         values.push(this.literal());
       }
+      const max = this.limits.maxInValues ?? 0;
+      if (max > 0 && values.length > max) {
+        throw faults.queryInvalid(`IN (…) holds ${values.length} values; at most ${max} are allowed.`);
+      }
       return { field: field.text, op: 'IN', values };
     }
     if (operator.kind === 'word' && operator.text.toUpperCase() === 'LIKE') {
@@ -240,8 +252,8 @@ class Parser {
   }
 }
 
-export function parseQuery(sql: string): ParsedQuery {
-  return new Parser(tokenize(sql)).parse();
+export function parseQuery(sql: string, limits: QueryLimits = {}): ParsedQuery {
+  return new Parser(tokenize(sql), limits).parse();
 }
 
 /** A dotted property path, matched case-insensitively; references compare by their `value`. */

@@ -4,6 +4,7 @@ import { type Simulator } from './context';
 import { fromCents, rateToScaled, taxInGross } from './money';
 import { type Company } from './store';
 import { type Json } from './types';
+import { multiCurrencyEnabled } from './entities/currency';
 
 /**
  * The demo world: an Australian electrical contractor with the kind of data a real QBO file has after a few
@@ -36,6 +37,16 @@ export const DEMO_INACTIVE_CUSTOMER_NAMES = [
   'Hurstville Motors',
   'Old Harbour Tavern',
 ] as const;
+
+/** Multicurrency demo (seed option `multiCurrency`): customers abroad, each in its own currency. */
+export const DEMO_FOREIGN_CUSTOMERS: ReadonlyArray<readonly [string, string]> = [
+  ['Auckland Harbour Marine Ltd', 'NZD'],
+  ['Pacific Rim Resorts Inc', 'USD'],
+  ['Thames Riverside Hotels Ltd', 'GBP'],
+];
+
+/** Home (AUD) units per foreign unit used by the multicurrency demo. */
+export const DEMO_EXCHANGE_RATES: Readonly<Record<string, number>> = { NZD: 0.915, USD: 1.52, GBP: 1.94 };
 
 /** Sub-customers: [name, parent, BillWithParent]. */
 export const DEMO_SUB_CUSTOMERS: ReadonlyArray<readonly [string, string, boolean]> = [
@@ -407,6 +418,30 @@ function seedTransactions(
   }
 }
 
+/** Foreign customers (export work, GST free) and one QBO-born invoice in NZD. */
+function seedForeignCustomers(sim: Simulator, company: Company, items: Map<string, string>): void {
+  const ids = DEMO_FOREIGN_CUSTOMERS.map(([name, currency], index) =>
+    sim.service.create(company, 'Customer', {
+      DisplayName: name,
+      CompanyName: name,
+      CurrencyRef: { value: currency },
+      PrimaryEmailAddr: { Address: `accounts@${slug(name).replace(/\./g, '')}.example` },
+      BillAddr: address(index + 7, `${index + 1} Harbour Road`),
+      DefaultTaxCodeRef: { value: AU_TAX_CODE_IDS.gstFree },
+    }),
+  );
+  const [nz] = ids;
+  if (nz) {
+    sim.service.create(company, 'Invoice', {
+      DocNumber: 'QB-2001',
+      CustomerRef: { value: nz.Id },
+      CurrencyRef: { value: 'NZD' },
+      Line: [line(items.get('Labour - Electrician (per hour)'), 8, 120, AU_TAX_CODE_IDS.gstFree)],
+      PrivateNote: 'Entered in QuickBooks',
+    });
+  }
+}
+
 export function seedDemoWorld(sim: Simulator, company: Company): void {
   sim.webhooks.muteWhile(() => {
     company.companyInfo.CompanyName = DEMO_COMPANY_NAME;
@@ -426,5 +461,6 @@ export function seedDemoWorld(sim: Simulator, company: Company): void {
     const customers = seedPeopleAndCustomers(sim, company);
     const items = seedItems(sim, company);
     seedTransactions(sim, company, customers, items);
+    if (multiCurrencyEnabled(company)) seedForeignCustomers(sim, company, items);
   });
 }

@@ -260,7 +260,12 @@ function registerAccountingRoutes(app: FastifyInstance, sim: Simulator): void {
   app.route({ method: ['GET', 'POST'], url: '/v3/company/:realmId/*', handler });
 }
 
-export async function buildServer(sim: Simulator, control: SimControl): Promise<FastifyInstance> {
+/** `afterWrite` runs after every request that is not a GET (the state file's cue to save). */
+export async function buildServer(
+  sim: Simulator,
+  control: SimControl,
+  afterWrite?: () => void,
+): Promise<FastifyInstance> {
   const app = Fastify({
     logger: sim.options.logger,
     bodyLimit: 20 * 1024 * 1024,
@@ -268,6 +273,11 @@ export async function buildServer(sim: Simulator, control: SimControl): Promise<
   });
   installParsers(app);
   installHooks(app, sim);
+  if (afterWrite) {
+    app.addHook('onResponse', async (request) => {
+      if (request.method !== 'GET') afterWrite();
+    });
+  }
   registerOAuthRoutes(app, sim);
   registerAccountingRoutes(app, sim);
   registerControlRoutes(app, control);

@@ -1,10 +1,12 @@
 import { type SimClock, formatMetaTime } from './clock';
 import { type ResolvedOptions } from './config';
 import { SYSTEM_FIELDS, type WriteContext, text, without } from './entities/common';
+import { checkEmailText } from './entities/contact';
+import { setHomeAmount } from './entities/currency';
 import { API_READ_ONLY, ENTITY_MODULES, NAME_LIST, TRANSACTIONS } from './entities/index';
-import { voidedInvoice } from './entities/invoice';
-import { applicationsOf, appliedToInvoice, paymentsLinkedTo } from './entities/ledger';
+import { type AppliedTxnType, applicationsOf, appliedTo, paymentsLinkedTo } from './entities/ledger';
 import { voidedPayment } from './entities/payment';
+import { type SalesFormEntity, paymentLinks, voidedSalesForm } from './entities/sales-form';
 import { faults } from './errors';
 import { fromCents, toCents } from './money';
 import { type Company, type StoredRecord } from './store';
@@ -80,7 +82,7 @@ export class AccountingService {
     company.table(entity).set(id, stored);
     company.noteId(entity, id);
     this.raise(company, entity, id, 'Create');
-    if (entity === 'Payment') this.refreshInvoices(company, applicationsOf(prepared));
+    if (entity === 'Payment') this.refreshLinked(company, applicationsOf(prepared));
     return this.read(company, entity, id);
   }
 
@@ -103,7 +105,7 @@ export class AccountingService {
     const deactivated = NAME_LIST.has(entity) && before.Active !== false && prepared.Active === false;
     this.raise(company, entity, id, deactivated ? this.options.deactivateOperation : 'Update');
     if (entity === 'Payment')
-      this.refreshInvoices(company, [...paymentLinksBefore, ...applicationsOf(prepared)]);
+      this.refreshLinked(company, [...paymentLinksBefore, ...applicationsOf(prepared)]);
     return this.read(company, entity, id);
   }
 
@@ -114,22 +116,23 @@ export class AccountingService {
     if (!TRANSACTIONS.has(entity)) throw faults.unsupportedOperation('Delete', entity);
     const existing = this.current(company, entity, input, false);
     const id = String(existing.data.Id);
-    if (entity === 'Invoice') this.refuseIfPaid(company, id, 'delete');
+    if (entity === 'Invoice' || entity === 'CreditMemo') this.refuseIfApplied(company, entity, id, 'delete');
     const links = entity === 'Payment' ? applicationsOf(existing.data) : [];
     company.remove(entity, id, this.clock.nowMs());
     this.raise(company, entity, id, 'Delete');
-    this.refreshInvoices(company, links);
+    this.refreshLinked(company, links);
     return { domain: 'QBO', status: 'Deleted', Id: id };
   }
 
-  voidInvoice(company: Company, input: Json): Json {
-    const existing = this.current(company, 'Invoice', input, false);
+  /** Void of an Invoice, CreditMemo or RefundReceipt: the record stays, zeroed, and refuses later edits. */
+  voidSalesForm(company: Company, entity: SalesFormEntity, input: Json): Json {
+    const existing = this.current(company, entity, input, false);
     const id = String(existing.data.Id);
-    this.refuseIfPaid(company, id, 'void');
-    this.commit(company, 'Invoice', existing, without(voidedInvoice(existing.data), SYSTEM_FIELDS));
+    if (entity === 'Invoice' || entity === 'CreditMemo') this.refuseIfApplied(company, entity, id, 'void');
+    this.commit(company, entity, existing, without(voidedSalesForm(existing.data), SYSTEM_FIELDS));
     existing.voided = true;
-    this.raise(company, 'Invoice', id, 'Void');
-    return this.read(company, 'Invoice', id);
+    this.raise(company, entity, id, 'Void');
+    return this.read(company, entity, id);
   }
 
   voidPayment(company: Company, input: Json): Json {
@@ -139,32 +142,30 @@ export class AccountingService {
     this.commit(company, 'Payment', existing, without(voidedPayment(existing.data), SYSTEM_FIELDS));
     existing.voided = true;
     this.raise(company, 'Payment', id, 'Void');
-    this.refreshInvoices(company, links);
+    this.refreshLinked(company, links);
     return this.read(company, 'Payment', id);
   }
 
-  /** POST /invoice/{Id}/send: EmailStatus=EmailSent, DeliveryInfo, sendTo overwrites BillEmail (docs §4.1). */
-  sendInvoice(company: Company, id: string, sendTo: string | undefined): Json {
-    const existing = company.get('Invoice', id);
+  /** POST /{entity}/{Id}/send: EmailStatus=EmailSent, DeliveryInfo, sendTo overwrites BillEmail (docs §4.1). */
+  sendSalesForm(company: Company, entity: SalesFormEntity, id: string, sendTo: string | undefined): Json {
+    const existing = company.get(entity, id);
     if (!existing) throw faults.objectNotFound();
     const address = sendTo ?? text(asJson(existing.data.BillEmail)?.Address);
     if (address === undefined || address === '') {
       throw faults.business(
-        'We need an email address to send this invoice (BillEmail or sendTo).',
+        `We need an email address to send this ${entity} (BillEmail or sendTo).`,
         'BillEmail',
       );
     }
-    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(address)) {
-      throw faults.business(`Invalid email address: ${address}`, 'sendTo');
-    }
+    checkEmailText(sendTo === undefined ? 'BillEmail.Address' : 'sendTo', address);
     const nowMs = this.clock.nowMs();
     const data = without(existing.data, SYSTEM_FIELDS);
     if (sendTo !== undefined) data.BillEmail = { Address: sendTo };
     data.EmailStatus = 'EmailSent';
     data.DeliveryInfo = { DeliveryType: 'Email', DeliveryTime: formatMetaTime(nowMs) };
-    this.commit(company, 'Invoice', existing, data);
-    this.raise(company, 'Invoice', id, 'Emailed');
-    return this.read(company, 'Invoice', id);
+    this.commit(company, entity, existing, data);
+    this.raise(company, entity, id, 'Emailed');
+    return this.read(company, entity, id);
   }
 
   /** Printing happens only in the QBO UI; the control API stands in for it. */
@@ -186,7 +187,7 @@ export class AccountingService {
     if (!from || !to || fromId === toId) throw faults.objectNotFound();
     const nameField = entity === 'Customer' ? 'DisplayName' : 'Name';
     const survivorRef = { value: toId, name: to.data[nameField] };
-    for (const txnEntity of ['Invoice', 'Payment'] as const) {
+    for (const txnEntity of ['Invoice', 'Payment', 'CreditMemo', 'RefundReceipt'] as const) {
       for (const txn of company.all(txnEntity)) {
         const next = clone(without(txn.data, SYSTEM_FIELDS));
         let moved = false;
@@ -276,36 +277,43 @@ export class AccountingService {
     return { CreateTime: formatMetaTime(createdMs), LastUpdatedTime: formatMetaTime(updatedMs) };
   }
 
-  private refuseIfPaid(company: Company, invoiceId: string, action: string): void {
-    if (appliedToInvoice(company, invoiceId) > 0 || paymentsLinkedTo(company, invoiceId).length > 0) {
-      // UNCONFIRMED code/text: QBO refuses to void/delete an invoice that has payments applied.
+  private refuseIfApplied(company: Company, entity: AppliedTxnType, id: string, action: string): void {
+    if (appliedTo(company, entity, id) > 0 || paymentsLinkedTo(company, entity, id).length > 0) {
+      // UNCONFIRMED code/text: QBO refuses to void/delete an invoice (or credit memo) a payment applies.
+      const what = entity === 'Invoice' ? 'invoice' : 'credit memo';
       throw faults.business(
-        `You can't ${action} this invoice because it has payments applied. Remove the payments first.`,
+        `You can't ${action} this ${what} because it has payments applied. Remove the payments first.`,
       );
     }
   }
 
   /**
-   * A payment write changes the Balance and LinkedTxn of the invoices it touches. QBO records that as a change
-   * to the invoice (new SyncToken, LastUpdatedTime, Update webhook): UNCONFIRMED but consistent with CDC
-   * reporting such invoices; it also makes a stale SyncToken after a payment a case the sync must handle.
+   * A payment write changes the Balance (RemainingCredit) and LinkedTxn of the invoices and credit memos it
+   * touches. QBO records that as a change to them (new SyncToken, LastUpdatedTime, Update webhook): UNCONFIRMED
+   * but consistent with CDC reporting such invoices; it also makes a stale SyncToken after a payment a case the
+   * sync must handle.
    */
-  private refreshInvoices(company: Company, applications: Array<{ invoiceId: string }>): void {
-    const ids = new Set(applications.map((application) => application.invoiceId));
-    for (const invoiceId of ids) {
-      const invoice = company.get('Invoice', invoiceId);
-      if (!invoice) continue;
-      const total = toCents(invoice.data.TotalAmt) ?? 0;
-      const balance = invoice.voided ? 0 : total - appliedToInvoice(company, invoiceId);
-      const linked = paymentsLinkedTo(company, invoiceId).map((id) => ({ TxnId: id, TxnType: 'Payment' }));
-      const fields = without(invoice.data, SYSTEM_FIELDS);
+  private refreshLinked(
+    company: Company,
+    applications: Array<{ txnType: AppliedTxnType; txnId: string }>,
+  ): void {
+    const keys = new Map(applications.map((a) => [`${a.txnType}:${a.txnId}`, a]));
+    for (const { txnType, txnId } of keys.values()) {
+      const txn = company.get(txnType, txnId);
+      if (!txn) continue;
+      const total = toCents(txn.data.TotalAmt) ?? 0;
+      const balance = txn.voided ? 0 : total - appliedTo(company, txnType, txnId);
+      const linked = paymentLinks(paymentsLinkedTo(company, txnType, txnId));
+      const fields = without(txn.data, SYSTEM_FIELDS);
       const sameLinks = JSON.stringify(fields.LinkedTxn ?? []) === JSON.stringify(linked);
       if (fields.Balance === fromCents(balance) && sameLinks) continue;
       fields.Balance = fromCents(balance);
+      setHomeAmount(fields, 'HomeBalance', balance);
+      if (txnType === 'CreditMemo') fields.RemainingCredit = fromCents(balance);
       if (linked.length > 0) fields.LinkedTxn = linked;
       else delete fields.LinkedTxn;
-      this.commit(company, 'Invoice', invoice, fields);
-      this.raise(company, 'Invoice', invoiceId, 'Update');
+      this.commit(company, txnType, txn, fields);
+      this.raise(company, txnType, txnId, 'Update');
     }
   }
 

@@ -29,6 +29,8 @@ export class Company {
   readonly requestIds = new Map<string, StoredResponse>();
   /** Auto-numbering when CustomTxnNumbers is off. */
   nextDocNumber = 1001;
+  /** Multicurrency: home units per foreign unit, by ISO code, as exact decimal text. */
+  readonly exchangeRates = new Map<string, string>();
 
   constructor(
     readonly realmId: string,
@@ -82,6 +84,8 @@ export interface CompanySnapshot {
   tombstones: Tombstone[];
   requestIds: Array<[string, StoredResponse]>;
   nextDocNumber: number;
+  /** Absent in snapshots taken before multicurrency existed. */
+  exchangeRates?: Array<[string, string]>;
 }
 
 export class Store {
@@ -113,6 +117,7 @@ export class Store {
       tombstones: clone(company.tombstones),
       requestIds: clone([...company.requestIds]),
       nextDocNumber: company.nextDocNumber,
+      exchangeRates: [...company.exchangeRates],
     }));
   }
 
@@ -135,6 +140,7 @@ export class Store {
       company.tombstones = clone(snap.tombstones);
       for (const [key, value] of snap.requestIds) company.requestIds.set(key, clone(value));
       company.nextDocNumber = snap.nextDocNumber;
+      for (const [code, rate] of snap.exchangeRates ?? []) company.exchangeRates.set(code, rate);
       this.add(company);
     }
   }

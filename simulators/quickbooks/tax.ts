@@ -23,7 +23,11 @@ import { type Json, asArray, asJson, refValue } from './types';
  * In TaxInclusive a code with several rates is taxed on the combined rate, rounded once per line, and split
  * across its rates (each rate but the last gets round(net × its rate), the last the remainder). Using the
  * combined rate both ways keeps net → gross → net stable, so a line echoed back from a response validates.
- * Either way TotalAmt = Σ net + TotalTax, and TotalTax = Σ TaxLine.Amount.
+ * Either way TotalAmt = Σ net − discount + TotalTax, and TotalTax = Σ TaxLine.Amount.
+ *
+ * A DiscountLineDetail discount (UNCONFIRMED algorithm) is spread over the lines in proportion to their net
+ * amounts and, when taken before tax (always outside the US; US: ApplyTaxAfterDiscount), each line is taxed
+ * again on its net less its share, rounded per line and rate.
  *
  * US model: lines say TAX or NON; the rate comes from TxnTaxDetail.TxnTaxCodeRef applied to TAX lines
  * (Automated Sales Tax is not simulated).
@@ -44,6 +48,35 @@ export interface TaxOptions {
   txnTaxCodeId?: string | undefined;
   /** TaxInclusive: read Amount as the gross and ignore TaxInclusiveAmt (switch `taxInclusiveAmountIsGross`). */
   amountIsGross?: boolean;
+  /** A transaction-level discount (DiscountLineDetail), in cents; taken off the total. */
+  discountCents?: number;
+  /** Tax is computed on the discounted amounts (default true; US: ApplyTaxAfterDiscount). */
+  discountBeforeTax?: boolean;
+}
+
+/**
+ * Splits `cents` across lines in proportion to their amounts, largest remainders first, so the shares add up
+ * exactly. Lines adding up to 0 get nothing.
+ */
+export function allocate(cents: number, weights: readonly number[]): number[] {
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  if (total === 0) return weights.map(() => 0);
+  const exact = weights.map((weight) => (BigInt(cents) * BigInt(weight)) / BigInt(total));
+  const shares = exact.map(Number);
+  let left = cents - shares.reduce((sum, share) => sum + share, 0);
+  const step = left > 0 ? 1 : -1;
+  const order = weights
+    .map((weight, index) => ({
+      index,
+      rest: Math.abs(Number((BigInt(cents) * BigInt(weight)) % BigInt(total))),
+    }))
+    .sort((a, b) => b.rest - a.rest || a.index - b.index);
+  for (let i = 0; left !== 0 && order.length > 0; i = (i + 1) % order.length) {
+    const entry = order[i];
+    if (entry) shares[entry.index] = (shares[entry.index] ?? 0) + step;
+    left -= step;
+  }
+  return shares;
 }
 
 export interface TaxSummary {
@@ -90,6 +123,7 @@ export function computeTax(
   const us = company.country === 'US';
   const usRates = us && options.txnTaxCodeId !== undefined ? salesRates(company, options.txnTaxCodeId) : [];
 
+  const perLine: Array<{ rates: Rate[]; net: number; perRate: number[] }> = [];
   for (const line of lines) {
     let rates: Rate[] = [];
     if (mode !== 'NotApplicable' && line.taxCodeId !== undefined) {
@@ -130,13 +164,25 @@ export function computeTax(
     }
     lineNetCents.push(net);
     lineGrossCents.push(net + perRate.reduce((sum, share) => sum + share, 0));
-    rates.forEach((rate, index) => {
+    perLine.push({ rates, net, perRate });
+  }
+
+  // A transaction discount taken before tax lowers each line's taxable amount by its pro-rata share; the
+  // line's tax is then computed again on what is left (TaxInclusiveAmt stays the undiscounted gross).
+  const discountCents = options.discountCents ?? 0;
+  const taxedAfterDiscount = discountCents !== 0 && options.discountBeforeTax !== false;
+  const shares = taxedAfterDiscount ? allocate(discountCents, lineNetCents) : lineNetCents.map(() => 0);
+  perLine.forEach(({ rates, net, perRate }, index) => {
+    const share = shares[index] ?? 0;
+    const taxable = net - share;
+    const taxes = share === 0 ? perRate : rates.map((rate) => taxOnNet(taxable, rate.scaled));
+    rates.forEach((rate, rateIndex) => {
       const entry = byRate.get(rate.id) ?? { percent: rate.percent, netCents: 0, taxCents: 0 };
-      entry.netCents += net;
-      entry.taxCents += perRate[index] ?? 0;
+      entry.netCents += taxable;
+      entry.taxCents += taxes[rateIndex] ?? 0;
       byRate.set(rate.id, entry);
     });
-  }
+  });
 
   const taxLines = [...byRate].map(([rateId, entry]) => ({ rateId, ...entry }));
   const totalTaxCents = taxLines.reduce((sum, line) => sum + line.taxCents, 0);
@@ -144,7 +190,7 @@ export function computeTax(
   return {
     totalTaxCents,
     netSubtotalCents,
-    totalCents: netSubtotalCents + totalTaxCents,
+    totalCents: netSubtotalCents - discountCents + totalTaxCents,
     lineNetCents,
     lineGrossCents,
     taxLines,

@@ -7,6 +7,8 @@ export type EntityName =
   | 'Item'
   | 'Invoice'
   | 'Payment'
+  | 'CreditMemo'
+  | 'RefundReceipt'
   | 'TaxCode'
   | 'TaxRate'
   | 'Account'

@@ -9,6 +9,8 @@ import { type ChangeEvent, type EntityName, type Operation } from './types';
 export const WEBHOOK_MATRIX: Partial<Record<EntityName, readonly Operation[]>> = {
   Invoice: ['Create', 'Update', 'Delete', 'Void', 'Emailed'],
   Payment: ['Create', 'Update', 'Delete', 'Void', 'Emailed'],
+  CreditMemo: ['Create', 'Update', 'Delete', 'Void', 'Emailed'],
+  RefundReceipt: ['Create', 'Update', 'Delete', 'Void', 'Emailed'],
   Customer: ['Create', 'Update', 'Delete', 'Merge'],
   Item: ['Create', 'Update', 'Delete', 'Merge'],
   Account: ['Create', 'Update', 'Delete', 'Merge'],

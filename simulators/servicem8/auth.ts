@@ -68,6 +68,11 @@ interface RefreshToken {
 
 const CODE_TTL_MS = 10 * 60 * 1000;
 
+export interface AuthSnapshot {
+  accessTokens: Array<[string, AccessToken]>;
+  refreshTokens: Array<[string, RefreshToken]>;
+}
+
 function token(prefix: string): string {
   return `${prefix}${randomBytes(20).toString('hex')}`;
 }
@@ -230,6 +235,20 @@ export class AuthService {
   /** Revokes a refresh token (the next refresh answers invalid_grant), e.g. to test re-authorisation. */
   revokeRefreshToken(refreshToken: string): boolean {
     return this.refreshTokens.delete(refreshToken);
+  }
+
+  /** Access and refresh tokens (codes live 10 minutes and are left out), for the state file. */
+  snapshot(): AuthSnapshot {
+    return {
+      accessTokens: structuredClone([...this.accessTokens]),
+      refreshTokens: structuredClone([...this.refreshTokens]),
+    };
+  }
+
+  load(snapshot: AuthSnapshot): void {
+    this.codes.clear();
+    this.accessTokens = new Map(structuredClone(snapshot.accessTokens));
+    this.refreshTokens = new Map(structuredClone(snapshot.refreshTokens));
   }
 
   /** Makes every access token expire now. */

@@ -33,6 +33,16 @@ export class SimClock {
     return this.now();
   }
 
+  /** The shift from the base clock; saved in a state file so the simulated time survives a restart. */
+  offset(): number {
+    return this.offsetMs;
+  }
+
+  restoreOffset(ms: number): void {
+    this.offsetMs = ms;
+    this.notify();
+  }
+
   /** Called after every jump so time-driven work (webhook retries) can re-evaluate. */
   onChange(listener: () => void): () => void {
     this.listeners.add(listener);

@@ -45,6 +45,9 @@ export function createContext(options: ServiceM8SimulatorOptions): SimContext {
       get uniqueEditDates() {
         return context.settings.uniqueEditDates;
       },
+      get rejectNegativeLines() {
+        return context.settings.rejectNegativeLines;
+      },
     }),
     auth: new AuthService(() => context.settings, clock),
     limiter: new RateLimiter(() => context.settings, clock),

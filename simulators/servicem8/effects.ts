@@ -32,6 +32,7 @@ export class WriteEffects {
   constructor(
     private readonly store: Store,
     private readonly clock: SimClock,
+    private readonly rejectNegativeLines: () => boolean = () => false,
   ) {}
 
   /** Effects of a create, applied to the record before it is stored. */
@@ -65,6 +66,7 @@ export class WriteEffects {
       }
       case 'jobmaterial':
         if (!options.trusted) this.assertJobExists(record.job_uuid);
+        if (!options.trusted) this.assertNotNegative(input);
         if (input.tax_rate_uuid === undefined) record.tax_rate_uuid = this.defaultLineTaxRate(record);
         this.reconcileLine(undefined, record, input);
         break;
@@ -107,6 +109,7 @@ export class WriteEffects {
         break;
       case 'jobmaterial':
         if (input.job_uuid !== undefined) this.assertJobExists(record.job_uuid);
+        if (!options.trusted) this.assertNotNegative(input);
         this.reconcileLine(before, record, input);
         break;
       case 'jobpayment':
@@ -180,6 +183,19 @@ export class WriteEffects {
   private assertJobExists(jobUuid: FieldValue | undefined): void {
     if (typeof jobUuid !== 'string' || jobUuid === '' || !this.store.has('job', jobUuid)) {
       throw validationError(`job_uuid ${describe(jobUuid ?? '')} does not refer to an existing job`);
+    }
+  }
+
+  /**
+   * Negative quantities and prices are how ServiceM8 users enter discounts and credits (the spec has no
+   * discount field and sets no minimum), so they are accepted unless `rejectNegativeLines` says otherwise.
+   */
+  private assertNotNegative(input: Sm8Record): void {
+    if (!this.rejectNegativeLines()) return;
+    for (const field of ['quantity', 'price', 'displayed_amount']) {
+      if (input[field] !== undefined && decimalOf(input, field) < 0n) {
+        throw validationError(`jobmaterial.${field} must not be negative, got ${describe(input[field])}`);
+      }
     }
   }
 

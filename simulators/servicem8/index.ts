@@ -8,6 +8,8 @@ import { type ServiceM8SimulatorOptions } from './options';
 import { type ObjectName } from './schemas';
 import { buildServer } from './server';
 import { type Sm8Record } from './store';
+import { SM8_CONTROL_READS, captureSm8State, loadSm8State, sm8StateSpec } from './persistence';
+import { StatePersistence, afterEveryCall, readStateFile } from '../state-file';
 
 export { DEMO_SHARED_CUSTOMER_NAMES, VENDOR_UUID, demoUuid } from './seed';
 export {
@@ -24,6 +26,8 @@ export type { WebhookDelivery, WebhookPayload, WebhookSubscription, WebhookBehav
 export type { TokenResponse } from './auth';
 export type { Sm8Record, FieldValue } from './store';
 export type { ObjectName } from './schemas';
+export type { Sm8State } from './persistence';
+export { StateFileError } from '../state-file';
 export { OBJECT_NAMES } from './schemas';
 
 /** Read-only view of the simulator's records. */
@@ -41,7 +45,12 @@ export interface RunningServiceM8Simulator {
   control: SimulatorControl;
   /** Direct read access to the records. */
   store: ServiceM8StoreReader;
-  /** Stops the server, webhook deliveries and every timer. */
+  /**
+   * With `stateFile`: resolves once no save is pending (the file then holds every change so far), with the
+   * number of saves since start (0 without a state file).
+   */
+  stateSaved(): Promise<number>;
+  /** Stops the server, webhook deliveries and every timer (and saves the state file). */
   stop(): Promise<void>;
 }
 
@@ -58,8 +67,26 @@ export async function startServiceM8Simulator(
 ): Promise<RunningServiceM8Simulator> {
   const ctx = createContext(options);
   const control = new SimulatorControl(ctx);
-  control.reset();
-  const { app, dispose } = buildServer(ctx, control);
+  const spec = options.stateFile === undefined ? undefined : sm8StateSpec(options.stateFile);
+  const saved = spec === undefined ? undefined : readStateFile(spec);
+  // A saved world wins over seedDemo: it shaped the world when it was first created.
+  control.reset(saved ? 'empty' : undefined);
+  if (spec && saved) loadSm8State(ctx, control, spec, saved);
+  let persistence: StatePersistence | undefined;
+  if (spec) {
+    const state = new StatePersistence({
+      spec,
+      delayMs: options.stateSaveDelayMs ?? 250,
+      capture: () => captureSm8State(ctx),
+      now: () => ctx.clock.now(),
+      report: (error) => process.stderr.write(`${error.message}\n`),
+    });
+    if (!saved) state.saveNow();
+    afterEveryCall(control, SM8_CONTROL_READS, () => state.markDirty());
+    ctx.clock.onChange(() => state.markDirty());
+    persistence = state;
+  }
+  const { app, dispose } = buildServer(ctx, control, persistence && (() => persistence?.markDirty()));
   const host = options.host ?? '127.0.0.1';
   await app.listen({ port: options.port ?? 0, host });
   const address = app.server.address();
@@ -72,11 +99,13 @@ export async function startServiceM8Simulator(
     port,
     control,
     store: storeReader(ctx),
+    stateSaved: () => persistence?.idle() ?? Promise.resolve(0),
     stop: () => {
       stopped ??= (async () => {
         await ctx.webhooks.stop();
         dispose();
         await app.close();
+        persistence?.stop();
       })();
       return stopped;
     },

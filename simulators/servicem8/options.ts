@@ -44,6 +44,11 @@ export interface ServiceM8SimulatorOptions {
   listWithoutCursor?: ListWithoutCursor;
   /** Give every write a strictly later edit_date. Default false (SM8_SIM_UNIQUE_EDIT_DATES). */
   uniqueEditDates?: boolean;
+  /**
+   * UNCONFIRMED whether the API refuses jobmaterials with a negative quantity, price or displayed amount
+   * (discounts, credits). Default false: accepted, as the spec sets no minimum (SM8_SIM_REJECT_NEGATIVE_LINES).
+   */
+  rejectNegativeLines?: boolean;
   /** Account time zone (vendor.timezone_name, edit_date zone). Default 'Australia/Sydney' (SM8_SIM_TIMEZONE). */
   timeZone?: string;
   /**
@@ -60,6 +65,13 @@ export interface ServiceM8SimulatorOptions {
   random?: () => number;
   /** Seed the demo world at start (SM8_SIM_SEED_DEMO). */
   seedDemo?: boolean;
+  /**
+   * Save the whole world (records, subscriptions, tokens, clock, job numbers) to this JSON file after changes
+   * and on stop, and load it at start when it exists (SM8_SIM_STATE_FILE; README, State file).
+   */
+  stateFile?: string;
+  /** Debounce of state-file saves. Default 250 ms. */
+  stateSaveDelayMs?: number;
 }
 
 /** The options that can be changed while running (`/__sim/settings`). */
@@ -81,6 +93,7 @@ export interface SimSettings {
   pageSize: number;
   listWithoutCursor: ListWithoutCursor;
   uniqueEditDates: boolean;
+  rejectNegativeLines: boolean;
   timeZone: string;
   companyIsIndividualAsString: boolean;
 }
@@ -110,6 +123,7 @@ export function resolveSettings(options: ServiceM8SimulatorOptions): SimSettings
     pageSize: options.pageSize ?? 5000,
     listWithoutCursor: options.listWithoutCursor ?? 'all',
     uniqueEditDates: options.uniqueEditDates ?? false,
+    rejectNegativeLines: options.rejectNegativeLines ?? false,
     timeZone: options.timeZone ?? 'Australia/Sydney',
     companyIsIndividualAsString: options.companyIsIndividualAsString ?? false,
   };
@@ -207,6 +221,7 @@ export function serviceM8SimulatorOptionsFromEnv(env: Env = process.env): Servic
   }
   set('listWithoutCursor', listMode);
   set('uniqueEditDates', envBoolean(env, 'SM8_SIM_UNIQUE_EDIT_DATES'));
+  set('rejectNegativeLines', envBoolean(env, 'SM8_SIM_REJECT_NEGATIVE_LINES'));
   const timeZone = envString(env, 'SM8_SIM_TIMEZONE');
   if (timeZone !== undefined) {
     try {
@@ -219,5 +234,6 @@ export function serviceM8SimulatorOptionsFromEnv(env: Env = process.env): Servic
   set('companyIsIndividualAsString', envBoolean(env, 'SM8_SIM_COMPANY_IS_INDIVIDUAL_STRING'));
   set('publicUrl', envString(env, 'SM8_SIM_PUBLIC_URL'));
   set('seedDemo', envBoolean(env, 'SM8_SIM_SEED_DEMO'));
+  set('stateFile', envString(env, 'SM8_SIM_STATE_FILE'));
   return options;
 }

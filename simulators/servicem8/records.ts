@@ -42,6 +42,8 @@ export interface RecordServiceConfig {
   timeZone: string;
   /** When true, every write gets an edit_date strictly later than the previous write's (see README). */
   uniqueEditDates: boolean;
+  /** When true, API writes of jobmaterials with negative amounts are refused (see README). */
+  rejectNegativeLines: boolean;
 }
 
 /** Adds one second to a "YYYY-MM-DD HH:MM:SS" string (calendar arithmetic, zone-free). */
@@ -65,7 +67,7 @@ export class RecordService {
   private readonly effects: WriteEffects;
 
   constructor(private readonly config: RecordServiceConfig) {
-    this.effects = new WriteEffects(config.store, config.clock);
+    this.effects = new WriteEffects(config.store, config.clock, () => config.rejectNegativeLines);
   }
 
   private get store(): Store {

@@ -66,7 +66,12 @@ export interface BuiltServer {
   dispose(): void;
 }
 
-export function buildServer(ctx: SimContext, control: SimulatorControl): BuiltServer {
+/** `afterWrite` runs after every request that is not a GET (the state file's cue to save). */
+export function buildServer(
+  ctx: SimContext,
+  control: SimulatorControl,
+  afterWrite?: () => void,
+): BuiltServer {
   const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 10 * 1024 * 1024 });
   const handlers = new ApiHandlers(ctx);
   const states = new WeakMap<IncomingMessage, RequestState>();
@@ -224,6 +229,11 @@ export function buildServer(ctx: SimContext, control: SimulatorControl): BuiltSe
   );
 
   registerControlRoutes(app, control);
+  if (afterWrite) {
+    app.addHook('onResponse', async (request) => {
+      if (request.method !== 'GET') afterWrite();
+    });
+  }
 
   app.setNotFoundHandler(async (request, reply) => {
     reply.code(404);

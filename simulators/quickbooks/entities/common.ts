@@ -1,5 +1,6 @@
 import { type ResolvedOptions } from '../config';
 import { faults } from '../errors';
+import { currencyRef, homeCurrencyCode } from './currency';
 import { type Company } from '../store';
 import { type EntityName, type Json, asJson, asString, refValue } from '../types';
 
@@ -136,6 +137,5 @@ export function checkEnum(
 }
 
 export function homeCurrency(company: Company): Json {
-  const code = company.country === 'AU' ? 'AUD' : 'USD';
-  return { value: code, name: code === 'AUD' ? 'Australian Dollar' : 'United States Dollar' };
+  return currencyRef(homeCurrencyCode(company));
 }

@@ -2,7 +2,9 @@ import { faults } from '../errors';
 import { fromCents, toCents } from '../money';
 import { type Company } from '../store';
 import { type Json, asJson, asString, refValue } from '../types';
-import { type EntityModule, checkPersonName, homeCurrency } from './common';
+import { type EntityModule, checkPersonName } from './common';
+import { checkContactDetails } from './contact';
+import { checkCustomerCurrency } from './currency';
 
 /** QBO allows sub-customers down to 5 levels (error 6180 beyond: docs §4.3). */
 const MAX_LEVEL = 4;
@@ -25,9 +27,10 @@ export const customerModule: EntityModule = {
 
   prepare(ctx, data) {
     data.DisplayName = checkPersonName(ctx, data, 'Customer');
+    checkContactDetails(ctx, data);
     const parentId = refValue(data.ParentRef);
+    const parent = parentId === undefined ? undefined : ctx.company.get('Customer', parentId);
     if (parentId !== undefined) {
-      const parent = ctx.company.get('Customer', parentId);
       if (!parent || parent.data.Active === false) throw faults.objectNotFound('ParentRef');
       const chain = ancestry(ctx.company, parentId, ctx.id);
       if (chain.length > MAX_LEVEL) {
@@ -44,7 +47,7 @@ export const customerModule: EntityModule = {
     }
     data.Active = data.Active !== false;
     data.Taxable = data.Taxable !== false;
-    data.CurrencyRef ??= homeCurrency(ctx.company);
+    checkCustomerCurrency(ctx, data, parent?.data);
     data.PreferredDeliveryMethod ??= 'Print';
     data.PrintOnCheckName ??= data.CompanyName ?? data.DisplayName;
     return data;
@@ -52,11 +55,17 @@ export const customerModule: EntityModule = {
 
   /** FullyQualifiedName, Level and balances follow the parent chain and open invoices at read time. */
   decorate(company, records) {
+    // Open invoices add to the balance; credit not yet used (credit memos) takes from it.
     const own = new Map<string, number>();
-    for (const invoice of company.all('Invoice')) {
-      const customerId = refValue(invoice.data.CustomerRef);
-      if (customerId === undefined) continue;
-      own.set(customerId, (own.get(customerId) ?? 0) + (toCents(invoice.data.Balance) ?? 0));
+    for (const [entity, sign] of [
+      ['Invoice', 1],
+      ['CreditMemo', -1],
+    ] as const) {
+      for (const txn of company.all(entity)) {
+        const customerId = refValue(txn.data.CustomerRef);
+        if (customerId === undefined) continue;
+        own.set(customerId, (own.get(customerId) ?? 0) + sign * (toCents(txn.data.Balance) ?? 0));
+      }
     }
     const children = new Map<string, string[]>();
     for (const customer of company.all('Customer')) {

@@ -1,9 +1,11 @@
 import { type EntityName } from '../types';
 import { type EntityModule } from './common';
 import { customerModule } from './customer';
+import { creditMemoModule } from './credit-memo';
 import { invoiceModule } from './invoice';
 import { itemModule } from './item';
 import { paymentModule } from './payment';
+import { refundReceiptModule } from './refund-receipt';
 import { accountModule, employeeModule, paymentMethodModule, readOnlyModule, vendorModule } from './simple';
 
 export const ENTITY_MODULES: Record<EntityName, EntityModule> = {
@@ -11,6 +13,8 @@ export const ENTITY_MODULES: Record<EntityName, EntityModule> = {
   Item: itemModule,
   Invoice: invoiceModule,
   Payment: paymentModule,
+  CreditMemo: creditMemoModule,
+  RefundReceipt: refundReceiptModule,
   Account: accountModule,
   PaymentMethod: paymentMethodModule,
   Vendor: vendorModule,
@@ -38,7 +42,8 @@ export const NAME_LIST = new Set<EntityName>([
   'TaxRate',
 ]);
 
-export const TRANSACTIONS = new Set<EntityName>(['Invoice', 'Payment']);
+/** Transactions: hard delete (a CDC tombstone) instead of Active=false. */
+export const TRANSACTIONS = new Set<EntityName>(['Invoice', 'Payment', 'CreditMemo', 'RefundReceipt']);
 
 /** Not writable through the API (docs §4.5). */
 export const API_READ_ONLY = new Set<EntityName>(['TaxCode', 'TaxRate']);

@@ -4,12 +4,13 @@ import { fromCents, toCents } from '../money';
 import { type Company } from '../store';
 import { type Json, asArray, asJson, asString, refValue } from '../types';
 import { ACCOUNT_IDS } from '../company';
-import { type EntityModule, homeCurrency, requireActiveRef, text } from './common';
-import { appliedToInvoice } from './ledger';
+import { type EntityModule, requireActiveRef, text } from './common';
+import { checkTransactionCurrency, currencyOf, setHomeAmount } from './currency';
+import { type AppliedTxnType, appliedTo, isAppliedTxnType } from './ledger';
 
-/** True when `customerId` is the invoice's customer or one of its parents (a parent may pay a job's invoice). */
-function paysFor(company: Company, customerId: string, invoiceCustomerId: string | undefined): boolean {
-  let current = invoiceCustomerId;
+/** True when `customerId` is the transaction's customer or one of its parents (a parent may pay a job's invoice). */
+function paysFor(company: Company, customerId: string, txnCustomerId: string | undefined): boolean {
+  let current = txnCustomerId;
   const seen = new Set<string>();
   while (current !== undefined && !seen.has(current)) {
     if (current === customerId) return true;
@@ -19,21 +20,36 @@ function paysFor(company: Company, customerId: string, invoiceCustomerId: string
   return false;
 }
 
+const WHAT: Record<AppliedTxnType, string> = { Invoice: 'invoice', CreditMemo: 'credit memo' };
+
+/**
+ * A received payment. Lines link Invoices (money paid) and CreditMemos (credit used); the credit pays invoices
+ * too, so TotalAmt = Σ invoice lines − Σ credit memo lines + UnappliedAmt (a credit applied in full gives
+ * TotalAmt 0). The code of every refusal below is UNCONFIRMED (6000).
+ */
 export const paymentModule: EntityModule = {
   readOnly: ['UnappliedAmt', 'HomeTotalAmt'],
 
   prepare(ctx, data) {
     const customerId = refValue(data.CustomerRef);
     if (customerId === undefined) throw faults.required('CustomerRef');
-    requireActiveRef(ctx.company, 'Customer', data.CustomerRef, 'CustomerRef', 'DisplayName');
+    const customer = requireActiveRef(
+      ctx.company,
+      'Customer',
+      data.CustomerRef,
+      'CustomerRef',
+      'DisplayName',
+    );
+    checkTransactionCurrency(ctx, data, customer, 'Payment');
+    const currency = currencyOf(data);
     if (data.TotalAmt === undefined || data.TotalAmt === null) throw faults.required('TotalAmt');
     const totalCents = toCents(data.TotalAmt);
     if (totalCents === undefined || totalCents < 0) throw faults.invalidNumber('TotalAmt', data.TotalAmt);
     requireActiveRef(ctx.company, 'PaymentMethod', data.PaymentMethodRef, 'PaymentMethodRef', 'Name');
     requireActiveRef(ctx.company, 'Account', data.DepositToAccountRef, 'DepositToAccountRef', 'Name');
 
-    let appliedCents = 0;
-    const perInvoice = new Map<string, number>();
+    const applied: Record<AppliedTxnType, number> = { Invoice: 0, CreditMemo: 0 };
+    const perTxn = new Map<string, { txnType: AppliedTxnType; txnId: string; cents: number }>();
     const lines: Json[] = [];
     for (const raw of asArray(data.Line)) {
       const line = asJson(raw);
@@ -46,54 +62,72 @@ export const paymentModule: EntityModule = {
       for (const link of links) {
         const txnId = asString(link.TxnId);
         if (txnId === undefined) throw faults.required('LinkedTxn.TxnId');
-        if (link.TxnType !== 'Invoice') throw faults.invalidEnum('LinkedTxn.TxnType', link.TxnType);
-        const invoice = ctx.company.get('Invoice', txnId);
-        if (!invoice) throw faults.objectNotFound('LinkedTxn');
-        if (invoice.voided)
+        const txnType = link.TxnType;
+        if (!isAppliedTxnType(txnType)) throw faults.invalidEnum('LinkedTxn.TxnType', txnType);
+        const txn = ctx.company.get(txnType, txnId);
+        if (!txn) throw faults.objectNotFound('LinkedTxn');
+        if (txn.voided)
           throw faults.business(
-            `Invoice ${txnId} has been voided; a payment cannot be applied to it.`,
+            `${txnType} ${txnId} has been voided; a payment cannot be applied to it.`,
             'LinkedTxn',
           );
-        // UNCONFIRMED code: QBO refuses applying a payment to another customer's invoice.
-        if (!paysFor(ctx.company, customerId, refValue(invoice.data.CustomerRef))) {
+        // UNCONFIRMED code: QBO refuses linking another customer's transaction.
+        if (!paysFor(ctx.company, customerId, refValue(txn.data.CustomerRef))) {
           throw faults.business(
-            `Invoice ${txnId} belongs to another customer and cannot be linked to this payment.`,
+            `${txnType} ${txnId} belongs to another customer and cannot be linked to this payment.`,
             'LinkedTxn',
           );
         }
-        perInvoice.set(txnId, (perInvoice.get(txnId) ?? 0) + cents);
+        if (currencyOf(txn.data) !== currency) {
+          throw faults.business(
+            `${txnType} ${txnId} is in ${String(currencyOf(txn.data))}; this payment is in ${String(currency)}.`,
+            'LinkedTxn',
+          );
+        }
+        const key = `${txnType}:${txnId}`;
+        const entry = perTxn.get(key) ?? { txnType, txnId, cents: 0 };
+        entry.cents += cents;
+        perTxn.set(key, entry);
+        applied[txnType] += cents;
       }
-      appliedCents += cents;
       lines.push(line);
     }
-    for (const [invoiceId, cents] of perInvoice) {
-      const invoice = ctx.company.get('Invoice', invoiceId);
-      const open = (toCents(invoice?.data.TotalAmt) ?? 0) - appliedToInvoice(ctx.company, invoiceId, ctx.id);
-      // UNCONFIRMED code: applying more than an invoice's open balance is refused.
+    for (const { txnType, txnId, cents } of perTxn.values()) {
+      const txn = ctx.company.get(txnType, txnId);
+      const open = (toCents(txn?.data.TotalAmt) ?? 0) - appliedTo(ctx.company, txnType, txnId, ctx.id);
       if (cents > open) {
+        const left = txnType === 'Invoice' ? 'open balance' : 'remaining credit';
         throw faults.business(
-          `The payment amount applied to invoice ${invoiceId} (${fromCents(cents)}) exceeds its open balance (${fromCents(open)}).`,
+          `The payment amount applied to ${WHAT[txnType]} ${txnId} (${fromCents(cents)}) exceeds its ${left} (${fromCents(open)}).`,
           'Line.Amount',
         );
       }
     }
-    if (appliedCents > totalCents) {
+    if (applied.CreditMemo > applied.Invoice) {
       throw faults.business(
-        `The amounts applied (${fromCents(appliedCents)}) exceed the payment total (${fromCents(totalCents)}).`,
+        `The credit applied (${fromCents(applied.CreditMemo)}) exceeds the invoice amounts it pays (${fromCents(applied.Invoice)}).`,
+        'Line.Amount',
+      );
+    }
+    const netCents = applied.Invoice - applied.CreditMemo;
+    if (netCents > totalCents) {
+      throw faults.business(
+        `The amounts applied (${fromCents(netCents)}) exceed the payment total (${fromCents(totalCents)}).`,
         'TotalAmt',
       );
     }
     data.Line = lines;
     data.TotalAmt = fromCents(totalCents);
-    data.UnappliedAmt = fromCents(totalCents - appliedCents);
+    data.UnappliedAmt = fromCents(totalCents - netCents);
+    setHomeAmount(data, 'HomeTotalAmt', totalCents);
     data.TxnDate = text(data.TxnDate) || formatTxnDate(ctx.nowMs);
     data.DepositToAccountRef ??= { value: ACCOUNT_IDS.undepositedFunds };
-    data.CurrencyRef ??= homeCurrency(ctx.company);
     data.ProcessPayment ??= false;
     return data;
   },
 };
 
+/** Intuit: "all amounts and quantities are zeroed and the string, Voided, is injected into PrivateNote". */
 export function voidedPayment(payment: Json): Json {
   const note = text(payment.PrivateNote);
   return {

@@ -1,5 +1,6 @@
 import { faults } from '../errors';
 import { type EntityModule, checkEnum, checkNameFree, checkPersonName, homeCurrency, text } from './common';
+import { checkContactDetails } from './contact';
 
 const ACCOUNT_CLASSIFICATION: Record<string, string> = {
   Bank: 'Asset',
@@ -59,6 +60,7 @@ export const vendorModule: EntityModule = {
   readOnly: ['Balance'],
   prepare(ctx, data) {
     data.DisplayName = checkPersonName(ctx, data, 'Vendor');
+    checkContactDetails(ctx, data);
     data.Active = data.Active !== false;
     data.Vendor1099 = data.Vendor1099 === true;
     data.Balance = 0;
@@ -72,6 +74,7 @@ export const employeeModule: EntityModule = {
   readOnly: [],
   prepare(ctx, data) {
     data.DisplayName = checkPersonName(ctx, data, 'Employee');
+    checkContactDetails(ctx, data);
     data.Active = data.Active !== false;
     data.PrintOnCheckName ??= data.DisplayName;
     return data;

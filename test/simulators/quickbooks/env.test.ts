@@ -25,6 +25,12 @@ describe('QBO simulator: options from environment variables', () => {
       QBO_SIM_THROTTLE_XML: 'true',
       QBO_SIM_SEED_DEMO: '1',
       QBO_SIM_TAX_INCLUSIVE_AMOUNT_IS_GROSS: 'true',
+      QBO_SIM_PHONE_MAX_LENGTH: '30',
+      QBO_SIM_EMPTY_EMAIL_CLEARS: 'false',
+      QBO_SIM_PAYMENT_OPERATION_VOID: 'true',
+      QBO_SIM_ALLOW_NEGATIVE_LINES: 'false',
+      QBO_SIM_MULTI_CURRENCY: 'true',
+      QBO_SIM_CURRENCY_REF_REQUIRED: 'true',
     });
     expect(options).toMatchObject({
       port: 0,
@@ -39,6 +45,12 @@ describe('QBO simulator: options from environment variables', () => {
       throttle: { perMinute: 100, xmlBody: true },
       seedDemo: true,
       taxInclusiveAmountIsGross: true,
+      phoneMaxLength: 30,
+      emptyEmailClears: false,
+      paymentOperationVoid: true,
+      allowNegativeLines: false,
+      multiCurrency: true,
+      currencyRefRequired: true,
     });
     expect(
       quickBooksSimulatorOptionsFromEnv({ QBO_SIM_TAX_INCLUSIVE_AMOUNT_IS_GROSS: 'false' })
@@ -55,6 +67,9 @@ describe('QBO simulator: options from environment variables', () => {
     ['QBO_SIM_WEBHOOK_URL', 'not a url'],
     ['QBO_SIM_SEED_DEMO', 'maybe'],
     ['QBO_SIM_TAX_INCLUSIVE_AMOUNT_IS_GROSS', 'gross'],
+    ['QBO_SIM_PHONE_MAX_LENGTH', '-1'],
+    ['QBO_SIM_EMPTY_EMAIL_CLEARS', 'perhaps'],
+    ['QBO_SIM_MULTI_CURRENCY', 'several'],
   ])('names the variable when %s is invalid (%s)', (name, value) => {
     expect(() => quickBooksSimulatorOptionsFromEnv({ [name]: value })).toThrow(name);
   });

@@ -180,6 +180,7 @@ describe('options from the environment', () => {
         SM8_SIM_WEBHOOK_CHALLENGE: 'false',
         SM8_SIM_ACCESS_TOKEN_TTL: '900',
         SM8_SIM_SEED_DEMO: '1',
+        SM8_SIM_REJECT_NEGATIVE_LINES: 'true',
       }),
     ).toEqual({
       port: 0,
@@ -188,6 +189,7 @@ describe('options from the environment', () => {
       webhookChallenge: false,
       accessTokenTtlSeconds: 900,
       seedDemo: true,
+      rejectNegativeLines: true,
     });
   });
 

@@ -236,6 +236,11 @@ describe('TAX-3: ServiceM8 cannot change tax settings while integrated', () => {
     await waitFor('the revert', () => rate(gstUuid).name === 'GST' && rate(madeUuid).active === 0);
     expect(rate(gstUuid)).toMatchObject({ name: 'GST', amount: '10.0000', active: 1 });
     expect(rate(madeUuid)).toMatchObject({ name: 'Mates Rates', active: 0 });
+    // The pass writes its audit rows after its ServiceM8 writes: read them once the pass is over.
+    const settled = await waitFor('the tax owner idle', async () => {
+      const s = await taxStatus();
+      return s?.idle ? s : undefined;
+    });
 
     expect(await audit('tax_reverted')).toEqual([
       {
@@ -258,10 +263,6 @@ describe('TAX-3: ServiceM8 cannot change tax settings while integrated', () => {
     });
 
     // Our own writes come back (the next poll sees their edit_date) and cost one pass that writes nothing.
-    const settled = await waitFor('the tax owner idle', async () => {
-      const s = await taxStatus();
-      return s?.idle ? s : undefined;
-    });
     await sleep(1100);
     const echo = await poll();
     expect(echo.sm8?.routedIds).toEqual(expect.arrayContaining([gstUuid, madeUuid]));

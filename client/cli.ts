@@ -1,7 +1,7 @@
 /**
  * `sm8qbo` (npx sm8qbo …): the operator's command line (OPS-2). Talks to the admin API for everything about
  * connections and records, to Temporal directly to replay a workflow's history against the code in this
- * checkout. Tables for people, `--json` for scripts.
+ * checkout, and to the simulators for the demo. Tables for people, `--json` for scripts.
  *
  * This file: the command tree (commander), help and version, exit codes, and how every failure becomes one
  * sentence on stderr. The commands are in client/cli/.
@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerAdminCommands } from './cli/admin';
 import { CliError, createContext, ExitCode, type CliIo } from './cli/context';
+import { registerDemoCommands } from './cli/demo';
 import { registerOnboardingCommands } from './cli/onboarding';
 import { registerReplayCommand } from './cli/replay';
 import { registerShowCommand } from './cli/show';
@@ -70,6 +71,7 @@ function buildProgram(out: (s: string) => void, err: (s: string) => void, io: Cl
   registerShowCommand(program, ctx);
   registerOnboardingCommands(program, ctx);
   registerReplayCommand(program, ctx);
+  registerDemoCommands(program, ctx);
   return { program, ctx };
 }
 

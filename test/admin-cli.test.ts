@@ -296,6 +296,10 @@ describe('OPS-2: admin API and CLI', () => {
       out: '',
       err: 'error: unknown command invoice; did you mean invoices? (see `sm8qbo help`)',
     });
+    expect(await cli('demo', 'aprove', 'x')).toMatchObject({
+      code: 2,
+      err: 'error: unknown command aprove; did you mean approve? (see `sm8qbo help demo`)',
+    });
     expect(await cli('resync', 'ops')).toMatchObject({
       code: 2,
       err: "error: missing required argument 'job' (see `sm8qbo help resync`)",
@@ -317,9 +321,9 @@ describe('OPS-2: admin API and CLI', () => {
     expect(viaHelp.out).toContain('--state <state>');
     expect(viaHelp.out).toMatch(/Examples:\n {2}sm8qbo invoices --state blocked/);
     expect(await cli('invoices', '--help')).toEqual(viaHelp);
-    const nested = await cli('help', 'inbox', 'retry');
-    expect(nested).toMatchObject({ code: 0, out: expect.stringMatching(/^Usage: sm8qbo inbox retry/) });
-    expect(nested.out).toContain('sm8qbo inbox retry 42');
+    const nested = await cli('help', 'demo', 'add-line');
+    expect(nested).toMatchObject({ code: 0, out: expect.stringMatching(/^Usage: sm8qbo demo add-line/) });
+    expect(nested.out).toContain('sm8qbo demo add-line $JOB --name "Extra part" --price 25');
     const overview = await cli('--help');
     expect(overview.code).toBe(0);
     expect(overview.out).toMatch(

@@ -600,8 +600,11 @@ describe('OPS-2: the webhook inbox', () => {
     let late: Record<string, string> = {};
     try {
       const deadline = Date.now() + 10_000;
-      while ((await stateOf(ids['old-routed'] as string)) !== 'deleted' && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50));
+      // Until the clean-up pass is over: its last step deletes expired OAuth states (its first deletes routed
+      // rows; seeding while its later steps run had them delete the new row's dedupe id).
+      const expiredLeft = async () =>
+        (await w.h.pool.query('SELECT 1 FROM oauth_states WHERE state = $1', [states.expired])).rowCount;
+      while ((await expiredLeft()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       late = await seed([{ key: 'late-routed', state: 'routed', ageDays: 20 }]);
       await new Promise((r) => setTimeout(r, 500)); // ten relay passes
       expect(await stateOf(late['late-routed'] as string)).toBe('routed');

@@ -12,6 +12,7 @@ import { CONNECTION_ID_PATTERN, type ConnectionStore, type QboToken } from '../a
 import type { LinkStore } from '../activities/link-store';
 import { OnboardingStore } from '../activities/onboarding-store';
 import { revokeQboToken, type QboOAuthSettings } from '../activities/qbo-tokens';
+import { InvoiceSyncState } from '../domain/invoice/states';
 import { completion } from '../domain/onboarding';
 import { invoiceWorkflowId, onboardingWorkflowId, paymentsWorkflowId } from '../domain/workflow-ids';
 import type { Logger } from '../infra/log';
@@ -177,7 +178,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps, extra
 
   const invoicesQuery = query({
     connection: connectionId,
-    state: { type: 'string', pattern: '^[A-Z_]+$' },
+    state: { type: 'string', enum: Object.values(InvoiceSyncState) },
     limit,
   });
   app.get('/admin/invoices', { schema: { querystring: invoicesQuery } }, async (req) => {
@@ -206,8 +207,10 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps, extra
     },
   );
 
-  app.get('/admin/records/:connection/:jobUuid', { schema: { params: recordParams } }, async (req) => {
+  app.get('/admin/records/:connection/:jobUuid', { schema: { params: recordParams } }, async (req, reply) => {
     const { connection, jobUuid } = req.params as { connection: string; jobUuid: string };
+    if (!(await deps.store.get(connection)))
+      return reply.code(404).send({ error: `no connection "${connection}"` });
     const workflowId = invoiceWorkflowId(connection, jobUuid);
     const temporal = await deps.temporal.get();
     const handle = temporal.workflow.getHandle(workflowId);
@@ -222,7 +225,10 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps, extra
         jobUuid,
       ]),
       answerSoon(() => handle.query(invoiceStatusQuery)),
-      handle.describe().catch(() => null),
+      handle.describe().catch((err: unknown) => {
+        if (isTemporalDown(err)) throw err;
+        return null;
+      }),
       answerSoon(() => temporal.workflow.getHandle(paymentsId).query(paymentsStatusQuery)),
       deps.pool.query(
         `SELECT origin, sm8_payment_uuid, qbo_payment_id, qbo_invoice_id, amount_cents, state FROM payment_links
@@ -230,6 +236,10 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps, extra
         [connection, jobUuid],
       ),
     ]);
+    if (!described && !exportRow.rows[0] && !link && !paymentLinks.rows.length)
+      return reply.code(404).send({
+        error: `connection "${connection}" has no record of job "${jobUuid}": the sync has not seen it (check the job uuid; \`sm8qbo invoices\` lists the known ones)`,
+      });
     return {
       workflowId,
       runId: described?.runId ?? null,

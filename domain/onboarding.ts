@@ -45,21 +45,20 @@ export function emptyPhase(phase: OnboardingPhase): PhaseProgress {
   };
 }
 
-/** Whole-run completion from 0 to 1: each phase weighs by its total (a pending phase counts as unknown). */
+/**
+ * Whole-run completion from 0 to 1. Each phase has an equal, fixed share of the bar, filled by done/total
+ * once its total is counted. Fixed shares keep the bar from going back: weighing phases by their totals
+ * made it jump back each time a new phase counted its records (66 % after the tax codes, then 1 %).
+ */
 export function completion(p: Pick<OnboardingProgress, 'state' | 'phases'>): number {
   if (p.state === 'done') return 1;
-  let total = 0;
-  let done = 0;
+  if (p.phases.length === 0) return 0;
+  let filled = 0;
   for (const ph of p.phases) {
-    if (ph.state === 'done') {
-      total += Math.max(ph.total ?? ph.done, 1);
-      done += Math.max(ph.total ?? ph.done, 1);
-    } else if (ph.total !== null) {
-      total += Math.max(ph.total, 1);
-      done += Math.min(ph.done, ph.total);
-    } else total += 1;
+    if (ph.state === 'done') filled += 1;
+    else if (ph.total !== null && ph.total > 0) filled += Math.min(ph.done / ph.total, 1);
   }
-  return total === 0 ? 0 : done / total;
+  return filled / p.phases.length;
 }
 
 /** A text progress bar: `[#########-----------]  45%`. */

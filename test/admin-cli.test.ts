@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import axios from 'axios';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
-import { runCli } from '../client/cli';
+import { runCli, type CliIo } from '../client/cli';
 import { cleanupInbox } from '../client/inbox-admin';
 import { signalInvoice } from '../client/routing';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
@@ -18,6 +18,7 @@ import { HISTORIES_DIR, payloadsIn } from './helpers/histories';
 import { startTestRelay, withTestRelay } from './helpers/relay';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
+import { freePort } from '../infra/ports';
 import { openConnectLink } from '../workers/demo';
 
 const TOKEN = 'admin-test-token-0123456789';
@@ -26,13 +27,21 @@ let f: Sm8Fixtures;
 let blockedJob: string;
 let exportedJob: string;
 
-async function cli(...args: string[]): Promise<{ code: number; out: string }> {
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return cliWith({}, '--url', w.apiUrl, ...args);
+}
+
+/** Runs the CLI with `io` (its environment: the test's plus ADMIN_TOKEN unless io.env says otherwise). */
+async function cliWith(io: CliIo, ...args: string[]): Promise<{ code: number; out: string; err: string }> {
   const lines: string[] = [];
+  const errors: string[] = [];
   // The token comes from the environment, never argv (where `ps` shows it).
-  const code = await runCli(['--url', w.apiUrl, ...args], (s) => lines.push(s), {
+  const code = await runCli(args, (s) => lines.push(s), {
     env: { ...process.env, ADMIN_TOKEN: TOKEN },
+    err: (s) => errors.push(s),
+    ...io,
   });
-  return { code, out: lines.join('\n') };
+  return { code, out: lines.join('\n'), err: errors.join('\n') };
 }
 
 async function settled(jobUuid: string, state: string): Promise<void> {
@@ -104,6 +113,100 @@ describe('OPS-2: admin API and CLI', () => {
     expect(json[0]?.reason_text).toContain('GST 15%');
     const human = await cli('invoices', '--connection', 'ops', '--state', 'BLOCKED');
     expect(human.out).toContain('TAX_RATE_UNMAPPED');
+    // The reason is longer than a column (60): cut with an ellipsis, never silently.
+    const row = human.out.split('\n').find((l) => l.includes(blockedJob)) as string;
+    expect(row).toMatch(/Line "Labour" uses tax rate "GST 15%".{20,}…$/);
+  });
+
+  it('OPS-2: an unknown invoice state is refused by the API with the valid ones; the CLI prints that sentence (exit 2)', async () => {
+    const raw = await axios.get(`${w.apiUrl}/admin/invoices?state=LOST`, {
+      headers: { Authorization: `Bearer ${TOKEN}` },
+      validateStatus: () => true,
+    });
+    const sentence =
+      'querystring/state must be one of "NOT_APPROVED", "ZERO_VALUE", "BLOCKED", "EXPORTED", "RESYNC_BLOCKED", "NEEDS_ATTENTION_IN_QBO", "VOIDED_IN_QBO", "DELETED_IN_QBO", "WAITING_FOR_REAUTH" (got "LOST")';
+    expect({ status: raw.status, body: raw.data }).toEqual({ status: 400, body: { error: sentence } });
+    expect(await cli('invoices', '--state', 'lost')).toEqual({ code: 2, out: '', err: `error: ${sentence}` });
+  });
+
+  it('OPS-2: show explains a blocked job in words: state, reason, totals, workflow and its Web UI link', async () => {
+    const r = await cli('show', 'ops', blockedJob);
+    expect(r.code).toBe(0);
+    const id = invoiceWorkflowId('ops', blockedJob);
+    expect(r.out.split('\n')).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(new RegExp(`^Job ${blockedJob} \\(ServiceM8 job \\d+\\) on connection ops$`)),
+        '  Invoice      BLOCKED: approved, but it cannot be exported: see the reason',
+        expect.stringMatching(
+          /^ {2}Reason {7}Line "Labour" uses tax rate "GST 15%" which does not exist in QuickBooks: .* \(TAX_RATE_UNMAPPED\)$/,
+        ),
+        '  QuickBooks   no invoice',
+        expect.stringMatching(new RegExp(`^ {2}Workflow {5}${id} {2}RUNNING, \\d+ sync\\(s\\)`)),
+        `               http://127.0.0.1:8233/namespaces/default/workflows/${encodeURIComponent(id)}`,
+        'Payments',
+        '  no payments linked',
+      ]),
+    );
+  });
+
+  it('OPS-2: show on an unknown connection or job says so and exits 3', async () => {
+    expect(await cli('show', 'nope', blockedJob)).toEqual({
+      code: 3,
+      out: '',
+      err: 'error: no connection "nope"',
+    });
+    const unknown = await cli('show', 'ops', '00000000-0000-4000-8000-000000000000');
+    expect(unknown).toMatchObject({ code: 3, out: '' });
+    expect(unknown.err).toMatch(
+      /^error: connection "ops" has no record of job "00000000-0000-4000-8000-000000000000": the sync has not seen it/,
+    );
+    expect(await cli('--json', 'show', 'nope', blockedJob)).toMatchObject({ code: 3, out: '' });
+  });
+
+  it('OPS-2: an API that does not answer is one sentence naming it (exit 1), no errno and no stack', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    expect(await cliWith({}, '--url', url, 'connections')).toEqual({
+      code: 1,
+      out: '',
+      err: `error: cannot reach the sync API at ${url}: is \`npm start\` (or \`npm run api\`) running? Set --url or PORT`,
+    });
+  });
+
+  it('OPS-2: a refused or missing admin token exits 4 with what to do', async () => {
+    const wrong = await cliWith(
+      { env: { ...process.env, ADMIN_TOKEN: 'not-the-token-0123456789' } },
+      '--url',
+      w.apiUrl,
+      'connections',
+    );
+    expect(wrong).toEqual({
+      code: 4,
+      out: '',
+      err: 'error: the sync API refused the admin token (the admin token is not valid: send Authorization: Bearer <ADMIN_TOKEN>): set ADMIN_TOKEN to the token the API uses',
+    });
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm8qbo-notoken-'));
+    const { ADMIN_TOKEN: _unused, ...withoutToken } = process.env;
+    const none = await cliWith(
+      { env: { ...withoutToken, DATA_DIR: dataDir } },
+      '--url',
+      w.apiUrl,
+      'connections',
+    );
+    expect(none).toEqual({
+      code: 4,
+      out: '',
+      err: `error: no admin token: set ADMIN_TOKEN, or run sm8qbo where \`npm start\` (or \`npm run api\`) wrote ${path.join(dataDir, 'admin.token')} (DATA_DIR)`,
+    });
+  });
+
+  it('OPS-2: on a terminal, tables fit its width and cut cells end with "…"', async () => {
+    const wide = await cli('connections');
+    expect(Math.max(...wide.out.split('\n').map((l) => l.length))).toBeGreaterThan(50);
+    const narrow = await cliWith({ columns: 50 }, '--url', w.apiUrl, 'connections');
+    expect(narrow.code).toBe(0);
+    const lines = narrow.out.split('\n');
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(50);
+    expect(lines.find((l) => l.startsWith('ops '))).toMatch(/…/);
   });
 
   it('OPS-2: re-syncs one record on demand, which picks up the fix', async () => {
@@ -117,6 +220,17 @@ describe('OPS-2: admin API and CLI', () => {
       signalled: 'resync',
     });
     await settled(blockedJob, 'EXPORTED');
+    const human = await cli('show', 'ops', blockedJob);
+    const invoiceId = (
+      await w.h.pool.query('SELECT qbo_invoice_id FROM invoice_exports WHERE job_uuid = $1', [blockedJob])
+    ).rows[0]?.qbo_invoice_id as string;
+    expect(human.out).toContain('  Invoice      EXPORTED: in QuickBooks and in step with ServiceM8\n');
+    expect(human.out).toContain(`  QuickBooks   invoice ${invoiceId}\n`);
+    expect(human.out).toContain('  Totals       ServiceM8 115.00, QuickBooks 115.00, last synced 115.00\n');
+    expect(human.out).toContain(
+      `  Link         ServiceM8 ${blockedJob} = QuickBooks ${invoiceId} (linked)\n`,
+    );
+    expect(human.out).not.toContain('Reason');
     const show = JSON.parse((await cli('--json', 'show', 'ops', blockedJob)).out) as Record<string, unknown>;
     expect(show).toMatchObject({
       workflowId: invoiceWorkflowId('ops', blockedJob),
@@ -147,8 +261,10 @@ describe('OPS-2: admin API and CLI', () => {
     // Without the key the CLI says so, rather than calling the history non-deterministic.
     process.env.PAYLOAD_ENCRYPTION_KEYS = `other:${Buffer.alloc(32, 1).toString('base64')}`;
     try {
-      await expect(cli('replay', '--file', out)).rejects.toThrow(
-        /cannot replay history.json: This history is encrypted with key "test", which is not in PAYLOAD_ENCRYPTION_KEYS/,
+      const refused = await cli('replay', '--file', out);
+      expect(refused.code).toBe(1);
+      expect(refused.err).toMatch(
+        /^error: cannot replay history.json: This history is encrypted with key "test", which is not in PAYLOAD_ENCRYPTION_KEYS/,
       );
     } finally {
       process.env.PAYLOAD_ENCRYPTION_KEYS = TEST_PAYLOAD_KEYS;
@@ -169,21 +285,75 @@ describe('OPS-2: admin API and CLI', () => {
     expect(r.out).toMatch(/NOT deterministic/);
   });
 
-  it('OPS-2: a bad command or missing argument gets a clear usage error', async () => {
-    await expect(cli('resync', 'ops')).rejects.toThrow(/usage: sm8qbo resync <connection> <job uuid>/);
-    await expect(cli('frobnicate')).rejects.toThrow(/unknown command "frobnicate"/);
-    expect((await cli('--help')).out).toContain('Commands');
+  it('OPS-2: a bad command, option or missing argument is one usage sentence with a suggestion (exit 2)', async () => {
+    expect(await cli('invoices', '--conection', 'ops')).toEqual({
+      code: 2,
+      out: '',
+      err: 'error: unknown option --conection; did you mean --connection? (see `sm8qbo help invoices`)',
+    });
+    expect(await cli('invoice')).toEqual({
+      code: 2,
+      out: '',
+      err: 'error: unknown command invoice; did you mean invoices? (see `sm8qbo help`)',
+    });
+    expect(await cli('demo', 'aprove', 'x')).toMatchObject({
+      code: 2,
+      err: 'error: unknown command aprove; did you mean approve? (see `sm8qbo help demo`)',
+    });
+    expect(await cli('resync', 'ops')).toMatchObject({
+      code: 2,
+      err: "error: missing required argument 'job' (see `sm8qbo help resync`)",
+    });
+    expect(await cli('frobnicate')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/unknown command frobnicate/),
+    });
+    // No command at all: the overview, on stderr, as a usage error.
+    const bare = await cliWith({});
+    expect(bare.code).toBe(2);
+    expect(bare.err).toContain('Commands:');
+  });
+
+  it('OPS-2: every command has its help with examples (`help X` = `X --help`), the overview lists the exit codes, --version the package version', async () => {
+    const viaHelp = await cli('help', 'invoices');
+    expect(viaHelp.code).toBe(0);
+    expect(viaHelp.out).toMatch(/^Usage: sm8qbo invoices \[options\]/);
+    expect(viaHelp.out).toContain('--state <state>');
+    expect(viaHelp.out).toMatch(/Examples:\n {2}sm8qbo invoices --state blocked/);
+    expect(await cli('invoices', '--help')).toEqual(viaHelp);
+    const nested = await cli('help', 'demo', 'add-line');
+    expect(nested).toMatchObject({ code: 0, out: expect.stringMatching(/^Usage: sm8qbo demo add-line/) });
+    expect(nested.out).toContain('sm8qbo demo add-line $JOB --name "Extra part" --price 25');
+    const overview = await cli('--help');
+    expect(overview.code).toBe(0);
+    expect(overview.out).toMatch(
+      /Exit codes:\n {2}0 {2}done\n {2}1 {2}failed.*\n {2}2 {2}usage.*\n {2}3 {2}not found.*\n {2}4 {2}no admin token/,
+    );
+    const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(await cli('--version')).toEqual({ code: 0, out: pkg.version, err: '' });
   });
 });
 
 describe('SEC-5: the CLI keeps the admin token off the command line', () => {
   it('SEC-5: --token is refused with the reason, and so is any unknown option (never ignored)', async () => {
-    await expect(cli('--token', TOKEN, 'connections')).rejects.toThrow(
-      /--token is not accepted \(a token on the command line is visible to other users in `ps`\): set ADMIN_TOKEN/,
-    );
-    await expect(cli('--token=x', 'connections')).rejects.toThrow(/--token is not accepted/);
-    await expect(cli('--verbose', 'connections')).rejects.toThrow(/unknown option "--verbose"/);
-    await expect(cli('invoices', '--state')).rejects.toThrow(/--state needs a value/);
+    expect(await cli('--token', TOKEN, 'connections')).toMatchObject({
+      code: 2,
+      out: '',
+      err: expect.stringMatching(
+        /^error: --token is not accepted \(a token on the command line is visible to other users in `ps`\): set ADMIN_TOKEN/,
+      ),
+    });
+    expect((await cli('--token=x', 'connections')).err).toMatch(/--token is not accepted/);
+    expect(await cli('--verbose', 'connections')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/^error: unknown option --verbose/),
+    });
+    expect(await cli('invoices', '--state')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/option '--state <state>' argument missing/),
+    });
   });
 
   it('SEC-5: sm8qbo connect quickbooks <connection> --name N prints a single-use link that connects it', async () => {
@@ -199,9 +369,12 @@ describe('SEC-5: the CLI keeps the admin token off the command line', () => {
     const done = await axios.get(opened.callbackUrl, { headers: { Cookie: opened.cookie } });
     expect(done.data).toMatchObject({ connected: 'quickbooks', connection: 'ops-cli', realmId: realm });
     expect(await w.h.deps.store.require('ops-cli')).toMatchObject({ name: 'Ops CLI', qboRealmId: realm });
-    await expect(cli('connect', 'xero', 'ops-cli')).rejects.toThrow(
-      /usage: sm8qbo connect quickbooks\|servicem8/,
-    );
+    expect(await cli('connect', 'xero', 'ops-cli')).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(
+        /'xero' is invalid for argument 'service'. Allowed choices are quickbooks, servicem8/,
+      ),
+    });
   });
 });
 
@@ -214,7 +387,7 @@ describe('OPS-2: admin input is validated before anything happens', () => {
       [
         'get',
         '/admin/invoices?state=blocked',
-        'querystring/state must match pattern "^[A-Z_]+$" (got "blocked")',
+        'querystring/state must be one of "NOT_APPROVED", "ZERO_VALUE", "BLOCKED", "EXPORTED", "RESYNC_BLOCKED", "NEEDS_ATTENTION_IN_QBO", "VOIDED_IN_QBO", "DELETED_IN_QBO", "WAITING_FOR_REAUTH" (got "blocked")',
       ],
       [
         'get',
@@ -367,11 +540,20 @@ describe('OPS-2: the webhook inbox', () => {
       retried: true,
       previousState: 'unrouted',
     });
-    await expect(cli('inbox', 'retry', ids['retry-routed'] as string)).rejects.toMatchObject({
-      response: { status: 409, data: { error: expect.stringMatching(/is routed: only failed or unrouted/) } },
+    expect(await cli('inbox', 'retry', ids['retry-routed'] as string)).toMatchObject({
+      code: 1,
+      err: expect.stringMatching(
+        /^error: inbox event \d+ is routed: only failed or unrouted events can be retried$/,
+      ),
     });
-    await expect(cli('inbox', 'retry', '999999999999')).rejects.toMatchObject({ response: { status: 404 } });
-    await expect(cli('inbox', 'retry')).rejects.toThrow(/usage: sm8qbo inbox retry <id>/);
+    expect(await cli('inbox', 'retry', '999999999999')).toMatchObject({
+      code: 3,
+      err: 'error: no inbox event 999999999999',
+    });
+    expect(await cli('inbox', 'retry')).toMatchObject({
+      code: 2,
+      err: "error: missing required argument 'id' (see `sm8qbo help inbox retry`)",
+    });
 
     await withTestRelay(w, async () => {
       const deadline = Date.now() + 30_000;
@@ -418,8 +600,11 @@ describe('OPS-2: the webhook inbox', () => {
     let late: Record<string, string> = {};
     try {
       const deadline = Date.now() + 10_000;
-      while ((await stateOf(ids['old-routed'] as string)) !== 'deleted' && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50));
+      // Until the clean-up pass is over: its last step deletes expired OAuth states (its first deletes routed
+      // rows; seeding while its later steps run had them delete the new row's dedupe id).
+      const expiredLeft = async () =>
+        (await w.h.pool.query('SELECT 1 FROM oauth_states WHERE state = $1', [states.expired])).rowCount;
+      while ((await expiredLeft()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       late = await seed([{ key: 'late-routed', state: 'routed', ageDays: 20 }]);
       await new Promise((r) => setTimeout(r, 500)); // ten relay passes
       expect(await stateOf(late['late-routed'] as string)).toBe('routed');

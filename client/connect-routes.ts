@@ -199,18 +199,36 @@ async function tokenReadsRealm(
   accessToken: string,
 ): Promise<'yes' | 'no' | { status: number | undefined; detail: string }> {
   const realm = encodeURIComponent(realmId);
-  try {
-    await axios.get(`${config.qbo.apiBaseUrl}/v3/company/${realm}/companyinfo/${realm}`, {
-      params: { minorversion: QBO_MINOR_VERSION },
-      headers: { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' },
-      timeout: 30_000,
-    });
-    return 'yes';
-  } catch (err) {
-    const status = upstreamStatus(err);
-    if (status === 401 || status === 403) return 'no';
-    return { status, detail: upstreamDetail(err) };
+  // A person waits on this answer: a throttled or briefly failing QuickBooks (429, 5xx) is asked again for a
+  // few seconds (its Retry-After honoured) before the connect is given up, so a busy company still connects.
+  const deadline = Date.now() + REALM_CHECK_PATIENCE_MS;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      await axios.get(`${config.qbo.apiBaseUrl}/v3/company/${realm}/companyinfo/${realm}`, {
+        params: { minorversion: QBO_MINOR_VERSION },
+        headers: { Authorization: `Bearer ${accessToken}`, Accept: 'application/json' },
+        timeout: 30_000,
+      });
+      return 'yes';
+    } catch (err) {
+      const status = upstreamStatus(err);
+      if (status === 401 || status === 403) return 'no';
+      const wait = retryAfterMs(err) ?? Math.min(500 * 2 ** (attempt - 1), 4_000);
+      const transient = status === 429 || (status !== undefined && status >= 500);
+      if (!transient || Date.now() + wait > deadline) return { status, detail: upstreamDetail(err) };
+      await new Promise((r) => setTimeout(r, wait));
+    }
   }
+}
+
+/** How long the connect callback keeps asking a throttled QuickBooks which company the token reads. */
+const REALM_CHECK_PATIENCE_MS = 15_000;
+
+/** A Retry-After header (seconds) of an HTTP error, in ms. */
+function retryAfterMs(err: unknown): number | undefined {
+  const header = axios.isAxiosError(err) ? err.response?.headers?.['retry-after'] : undefined;
+  const seconds = Number(header);
+  return header !== undefined && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 }
 
 // ---- input schemas (validated by Fastify, refused with 400 naming the field; see http-errors.ts) ----------

@@ -330,6 +330,28 @@ describe('finding 5: connect links, the state cookie and the realm', () => {
     expect(await w.h.deps.store.findByRealm(claimed)).toBeNull();
     expect(revokes() - revokesBefore).toBe(1); // the unused authorisation does not linger at Intuit
   });
+  it('CON-1: a QuickBooks that throttles the company check (a 429, then a 503) still connects', async () => {
+    const company = w.qbo.control.createRealm({ companyName: 'sec-throttled' });
+    const opened = await openConnectLink(
+      await requestConnectLink(w.apiUrl, w.adminToken, 'quickbooks', 'sec-throttled'),
+      { realmId: company },
+    );
+    const path = `/v3/company/${company}/companyinfo/`;
+    w.qbo.control.addFault({ path, status: 429, count: 1 });
+    w.qbo.control.addFault({ path, status: 503, count: 1 });
+    const res = await axios.get(opened.callbackUrl, {
+      headers: { Cookie: opened.cookie },
+      validateStatus: () => true,
+    });
+    expect(res.status).toBe(200);
+    expect((await w.h.deps.store.require('sec-throttled')).qboRealmId).toBe(company);
+    expect(
+      w.qbo.control
+        .calls()
+        .filter((c) => c.url.includes(path))
+        .map((c) => c.status),
+    ).toEqual([429, 503, 200]);
+  });
 });
 
 describe('finding 5: disconnect revokes the QuickBooks authorisation at Intuit', () => {

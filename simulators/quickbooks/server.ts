@@ -87,25 +87,30 @@ function installParsers(app: FastifyInstance): void {
   app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => done(null, String(body)));
 }
 
-/** Applies latency, a hang or a canned answer; returns the reply when the request is answered here. */
+/**
+ * Applies latency, a hang or a canned answer; true when the request is answered here. (A boolean, not the
+ * reply: a FastifyReply is thenable, so an awaited reply resolved to undefined and the faulted request then
+ * ran for real as well, its answer's status overwritten in the call log.)
+ */
 async function applyFault(
   sim: Simulator,
   rule: ActiveFaultRule,
   request: FastifyRequest,
   reply: FastifyReply,
-): Promise<FastifyReply | undefined> {
+): Promise<boolean> {
   if (rule.latencyMs !== undefined && rule.latencyMs > 0) await sleep(rule.latencyMs);
   if (rule.timeout) {
     // Hold the connection without ever answering; it ends when the client gives up or the server stops.
     reply.hijack();
     await new Promise<void>((resolve) => request.raw.socket.once('close', () => resolve()));
-    return reply;
+    return true;
   }
   if (rule.status !== undefined) {
     const body = rule.body ?? { ...faults.system().toJSON(), time: formatEnvelopeTime(sim.clock.nowMs()) };
-    return reply.code(rule.status).send(body);
+    void reply.code(rule.status).send(body);
+    return true;
   }
-  return undefined;
+  return false;
 }
 
 /** Fault injection and the call log apply to every simulated Intuit endpoint, never to /__sim. */
@@ -118,7 +123,7 @@ function installHooks(app: FastifyInstance, sim: Simulator): void {
     current.fault = rule;
     // Accounting requests apply latency and status after the throttle admitted them, so slow calls hold a slot.
     if (request.url.startsWith('/v3/') && !rule.timeout) return;
-    return applyFault(sim, rule, request, reply);
+    if (await applyFault(sim, rule, request, reply)) return reply;
   });
 
   app.addHook('onSend', async (request, _reply, payload) => {

@@ -124,6 +124,18 @@ describe('QBO simulator: control API', () => {
     expect((await http.get('/__sim/faults')).data).toEqual([]);
   });
 
+  it('fault injection: a status fault answers instead of the request, which changes nothing, and is logged with its status', async () => {
+    t.sim.control.addFault({ method: 'POST', path: '/customer', status: 500, count: 1 });
+    const before = t.sim.store.list('Customer', t.sim.realmId).length;
+    const refused = await t.api.post('/customer', { DisplayName: 'Faulted Fiona' });
+    expect(refused.status).toBe(500);
+    expect(t.sim.store.list('Customer', t.sim.realmId)).toHaveLength(before);
+    expect(t.sim.control.calls().at(-1)).toMatchObject({ method: 'POST', status: 500 });
+    const created = await t.api.post('/customer', { DisplayName: 'Faulted Fiona' });
+    expect(created.status).toBe(200);
+    expect(t.sim.store.list('Customer', t.sim.realmId)).toHaveLength(before + 1);
+  });
+
   it('fault injection: a timeout never answers (the client gives up)', async () => {
     t.sim.control.addFault({ path: '/preferences', timeout: true, count: 1 });
     await expect(t.api.get('/preferences', { timeout: 200 })).rejects.toThrow(/timeout/);

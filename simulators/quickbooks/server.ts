@@ -25,6 +25,8 @@ interface RequestState {
   fault?: ActiveFaultRule;
   admittedRealm?: string;
   realmId?: string;
+  /** Its slot released and its call logged. */
+  finished?: boolean;
 }
 
 const state = new WeakMap<FastifyRequest, RequestState>();
@@ -126,28 +128,37 @@ function installHooks(app: FastifyInstance, sim: Simulator): void {
     if (await applyFault(sim, rule, request, reply)) return reply;
   });
 
-  app.addHook('onSend', async (request, _reply, payload) => {
-    // commitThenDrop: the handler ran (its write is committed) but the client never sees the answer.
-    if (stateOf(request).fault?.commitThenDrop) request.raw.socket.destroy();
-    return payload;
-  });
-
-  app.addHook('onResponse', async (request, reply) => {
+  /** Frees the request's concurrency slot and logs it, once (a dropped answer never reaches onResponse). */
+  const finish = (request: FastifyRequest, status: number) => {
     const current = stateOf(request);
+    if (current.finished) return;
+    current.finished = true;
     if (current.admittedRealm !== undefined) sim.throttle.release(current.admittedRealm);
     if (request.url.startsWith('/__sim')) return;
     const call = {
       method: request.method,
       url: request.url,
       endpoint: endpointKey(request.method, request.url),
-      status: reply.statusCode,
+      status,
       durationMs: Date.now() - current.startedAt,
     };
     sim.calls.record(
       current.realmId === undefined ? call : { ...call, realmId: current.realmId },
       sim.clock.nowMs(),
     );
+  };
+
+  app.addHook('onSend', async (request, _reply, payload) => {
+    // commitThenDrop: the handler ran (its write is committed) but the client never sees the answer. The
+    // socket is destroyed before the response finishes, so onResponse never runs: finish here (status 0).
+    if (stateOf(request).fault?.commitThenDrop) {
+      finish(request, 0);
+      request.raw.socket.destroy();
+    }
+    return payload;
   });
+
+  app.addHook('onResponse', async (request, reply) => finish(request, reply.statusCode));
 }
 
 function registerOAuthRoutes(app: FastifyInstance, sim: Simulator): void {

@@ -116,6 +116,22 @@ describe('QBO simulator: throttling', () => {
     }
   });
 
+  it('a dropped answer (commitThenDrop) frees its concurrency slot and is logged as status 0', async () => {
+    const t = await startTestSim({
+      throttle: { perSecond: 1000, perMinute: 1000, concurrent: 1, batchPerMinute: 40 },
+    });
+    try {
+      t.sim.control.addFault({ method: 'POST', path: '/customer', commitThenDrop: true, count: 1 });
+      await expect(t.api.post('/customer', { DisplayName: 'Dropped Dora' })).rejects.toThrow();
+      // With the slot leaked, the one concurrent slot of this realm would refuse every later call with 429.
+      expect((await t.api.get('/preferences')).status).toBe(200);
+      const posts = t.sim.control.calls().filter((c) => c.method === 'POST');
+      expect(posts.map((c) => c.status)).toEqual([0]);
+    } finally {
+      await t.sim.stop();
+    }
+  });
+
   it('forced bursts and the XML body switch', async () => {
     const t = await startTestSim({ throttle: { xmlBody: true } });
     try {

@@ -13,6 +13,9 @@ COPY scripts ./scripts
 COPY domain ./domain
 COPY workflows ./workflows
 COPY activities ./activities
+COPY apis ./apis
+COPY store ./store
+COPY routing ./routing
 COPY workers ./workers
 COPY client ./client
 COPY infra ./infra

@@ -6,7 +6,7 @@
  * Run one project with `npx jest --selectProjects fast`.
  */
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
-const fastDirs = ['<rootDir>/test/domain/', '<rootDir>/test/simulators/'];
+const fastDirs = ['<rootDir>/test/domain/', '<rootDir>/test/simulators/', '<rootDir>/test/architecture/'];
 const fastMatch = fastDirs.map((dir) => `${dir}**/*.test.ts`);
 
 module.exports = {

@@ -1,7 +1,7 @@
-import { ServiceM8Client } from './servicem8-client';
-import { QuickBooksClient } from './quickbooks-client';
+import { ServiceM8Client } from '../apis/servicem8/client';
+import { QuickBooksClient } from '../apis/quickbooks/client';
 import type { ActivityDeps } from './index';
-import type { ConnectionStatus } from './connection-store';
+import type { ConnectionStatus } from '../store/connections';
 
 export function createConnectionActivities(deps: ActivityDeps) {
   return {

@@ -4,20 +4,20 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { createCmSyncActivities } from './cm-sync';
+import { createCmSyncActivities } from './clients-materials/sync';
 import { createConnectionActivities } from './connection';
-import type { ConnectionStore } from './connection-store';
-import type { Governor } from './governor';
+import type { ConnectionStore } from '../store/connections';
+import type { Governor } from '../apis/governor/governor';
 import { createHealthActivities } from './health';
 import { createInvoiceActivities } from './invoice';
-import type { LinkStore } from './link-store';
+import type { LinkStore } from '../store/links';
 import { createOnboardingActivities } from './onboarding';
 import { createPaymentActivities } from './payments';
 import { createPollActivities } from './poll';
-import type { QboTokenManager } from './qbo-tokens';
-import type { QuickBooksClientDeps } from './quickbooks-client';
-import type { ServiceM8ClientDeps } from './servicem8-client';
-import type { Sm8AuthProvider } from './sm8-auth';
+import type { QboTokenManager } from '../apis/quickbooks/tokens';
+import type { QuickBooksClientDeps } from '../apis/quickbooks/client';
+import type { ServiceM8ClientDeps } from '../apis/servicem8/client';
+import type { Sm8AuthProvider } from '../apis/servicem8/auth';
 import { createTaxActivities } from './tax';
 
 export interface ActivityDeps {

@@ -6,12 +6,12 @@
  * the workflow. Business refusals come back as INV-3 reasons, not as failures.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { billingContact, customerFromCompany } from '../domain/customer';
+import { billingContact, customerFromCompany } from '../domain/clients-materials/customer';
 import { FailureType } from '../domain/failures';
 import { fingerprint } from '../domain/fingerprint';
 import { hasMarker, type TaxCodeLink } from '../domain/invoice/plan';
 import { reasons, type Reason } from '../domain/invoice/reasons';
-import { GENERIC_ITEM_KEY, genericItem, itemFromMaterial } from '../domain/item';
+import { GENERIC_ITEM_KEY, genericItem, itemFromMaterial } from '../domain/clients-materials/item';
 import { toCents } from '../domain/money';
 import { qboQuote, qboSafeName, sameName } from '../domain/names';
 import type {
@@ -22,11 +22,11 @@ import type {
   Sm8Material,
   Sm8TaxRate,
 } from '../domain/servicem8-types';
-import type { ApiErrorDetails } from './api-errors';
+import type { ApiErrorDetails } from '../apis/errors';
 import type { ActivityDeps } from './index';
-import { defaultIncomeAccount, qboTaxCodes, qboTaxModel, resolveTaxCodes } from './qbo-lookups';
-import { QuickBooksClient } from './quickbooks-client';
-import { ServiceM8Client } from './servicem8-client';
+import { defaultIncomeAccount, qboTaxCodes, qboTaxModel, resolveTaxCodes } from '../apis/quickbooks/lookups';
+import { QuickBooksClient } from '../apis/quickbooks/client';
+import { ServiceM8Client } from '../apis/servicem8/client';
 
 export interface InvoiceSnapshot {
   /** null when ServiceM8 no longer has the job (404). */

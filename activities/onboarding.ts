@@ -5,17 +5,22 @@
  * outcome and the phase cursor in PostgreSQL.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { customerImportSkip, type QboCustomerRecord } from '../domain/customer-sync';
+import { customerImportSkip, type QboCustomerRecord } from '../domain/clients-materials/customer-sync';
 import { FailureType } from '../domain/failures';
-import { itemImportSkip, type QboItemRecord } from '../domain/item-sync';
+import { itemImportSkip, type QboItemRecord } from '../domain/clients-materials/item-sync';
 import { qboQuote } from '../domain/names';
 import type { OnboardingPhase, OnboardingProgress } from '../domain/onboarding';
 import type { Sm8Company, Sm8Material } from '../domain/servicem8-types';
-import { importCustomer, importItem, unlinkedCandidates, type ImportResult } from './cm-import';
+import {
+  importCustomer,
+  importItem,
+  unlinkedCandidates,
+  type ImportResult,
+} from './clients-materials/import';
 import type { ActivityDeps } from './index';
-import { OnboardingStore } from './onboarding-store';
-import { QuickBooksClient } from './quickbooks-client';
-import { ServiceM8Client } from './servicem8-client';
+import { OnboardingStore } from '../store/onboarding';
+import { QuickBooksClient } from '../apis/quickbooks/client';
+import { ServiceM8Client } from '../apis/servicem8/client';
 
 type RecordPhase = Exclude<OnboardingPhase, 'taxcodes'>;
 const ENTITY = { customers: 'Customer', items: 'Item' } as const;

@@ -8,7 +8,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { signalPayments } from '../client/routing';
+import { signalPayments } from '../routing/routes';
 import { FailureType } from '../domain/failures';
 import { centsToAmount, toCents } from '../domain/money';
 import { sameName } from '../domain/names';
@@ -23,14 +23,14 @@ import {
   type QboPaymentView,
   type Sm8PaymentView,
 } from '../domain/payments';
-import type { QboRef } from '../domain/qbo-types';
+import type { QboRef } from '../domain/quickbooks-types';
 import { flag, sm8Date, type Sm8JobPayment } from '../domain/servicem8-types';
-import type { ApiErrorDetails } from './api-errors';
-import { writeAudit } from './audit';
+import type { ApiErrorDetails } from '../apis/errors';
+import { writeAudit } from '../store/audit';
 import type { ActivityDeps } from './index';
 import { isVoided } from './invoice';
-import { QuickBooksClient } from './quickbooks-client';
-import { ServiceM8Client } from './servicem8-client';
+import { QuickBooksClient } from '../apis/quickbooks/client';
+import { ServiceM8Client } from '../apis/servicem8/client';
 
 interface QboInvoiceRecord {
   Id: string;

@@ -1,6 +1,6 @@
 /**
  * TRG-2, the polling safety net: what webhooks should have told us, read from both APIs since a stored
- * watermark, and routed to the owning workflows exactly like a webhook would (client/routing.ts: events
+ * watermark, and routed to the owning workflows exactly like a webhook would (routing/routes.ts: events
  * only wake owners, so a pass that overlaps a webhook, another pass or itself costs a wasted look, never a
  * second export). Also the nightly reconciliation of exported invoice totals.
  *
@@ -27,21 +27,21 @@ import {
   signalPayments,
   type EntityEvent,
   type InvoiceEvent,
-} from '../client/routing';
+} from '../routing/routes';
 import { FailureType } from '../domain/failures';
 import { fingerprint } from '../domain/fingerprint';
 import { isApproved } from '../domain/invoice/plan';
 import { formatMoney, toCents } from '../domain/money';
-import type { QboEntityName } from '../domain/qbo-types';
+import type { QboEntityName } from '../domain/quickbooks-types';
 import { flag, type Sm8Job, type Sm8JobPayment } from '../domain/servicem8-types';
-import { sm8TimeIn } from '../domain/sm8-time';
+import { sm8TimeIn } from '../domain/servicem8-time';
 import { withTransaction } from '../infra/database';
-import { writeAudit } from './audit';
+import { writeAudit } from '../store/audit';
 import type { ActivityDeps } from './index';
-import { QuickBooksClient } from './quickbooks-client';
-import { ServiceM8Client, type ServiceM8Object } from './servicem8-client';
+import { QuickBooksClient } from '../apis/quickbooks/client';
+import { ServiceM8Client, type ServiceM8Object } from '../apis/servicem8/client';
 
-export { sm8TimeIn } from '../domain/sm8-time';
+export { sm8TimeIn } from '../domain/servicem8-time';
 
 export const SM8_JOB_STREAM = 'sm8:job';
 
@@ -75,7 +75,7 @@ export const DEFAULT_BACKFILL_MS = 10 * 60_000;
 export const CDC_LOOKBACK_MS = 30 * 24 * 3_600_000 - 10 * 60_000;
 /** CDC answers hold at most 1000 objects across all entities. */
 export const CDC_MAX_OBJECTS = 1000;
-/** Entities read by CDC. Those without an owner (client/routing.ts) are counted, not routed. */
+/** Entities read by CDC. Those without an owner (routing/routes.ts) are counted, not routed. */
 export const CDC_ENTITIES: QboEntityName[] = ['Invoice', 'Payment', 'Customer', 'Item'];
 const CDC_MAX_PAGES = 20;
 const ROUTE_CONCURRENCY = 10;
@@ -387,7 +387,7 @@ export function createPollActivities(deps: ActivityDeps) {
 
   return {
     /**
-     * TRG-2, ServiceM8 side: for every object some workflow owns (client/routing.ts ROUTERS; jobs first),
+     * TRG-2, ServiceM8 side: for every object some workflow owns (routing/routes.ts ROUTERS; jobs first),
      * the records edited since that object's watermark `sm8:<object>` (minus the overlap), de-duplicated by
      * uuid, are routed, then the watermark advances. Jobs are routed only when approved or already known to
      * the sync (invoice_exports): an unapproved job nobody exported needs no workflow.
@@ -474,7 +474,7 @@ export function createPollActivities(deps: ActivityDeps) {
 
     /**
      * TRG-2, QuickBooks side: CDC since the `qbo:cdc` watermark (minus the overlap, within the 30-day
-     * look-back); routes every changed record some workflow owns (client/routing.ts; their routers ignore
+     * look-back); routes every changed record some workflow owns (routing/routes.ts; their routers ignore
      * what is not theirs, e.g. QuickBooks-born invoices, INV-8); the answer's `time` becomes the next watermark. A capped answer (1000 objects) is paged on from the newest
      * LastUpdatedTime it holds.
      */

@@ -20,12 +20,12 @@ import {
 } from '../domain/tax';
 import { flag, type Sm8TaxRate } from '../domain/servicem8-types';
 import { withTransaction } from '../infra/database';
-import { writeAudit } from './audit';
+import { writeAudit } from '../store/audit';
 import type { ActivityDeps } from './index';
-import type { Link } from './link-store';
-import { qboTaxModel, readQboTaxTables } from './qbo-lookups';
-import { QuickBooksClient } from './quickbooks-client';
-import { ServiceM8Client } from './servicem8-client';
+import type { Link } from '../store/links';
+import { qboTaxModel, readQboTaxTables } from '../apis/quickbooks/lookups';
+import { QuickBooksClient } from '../apis/quickbooks/client';
+import { ServiceM8Client } from '../apis/servicem8/client';
 
 /** Advisory lock class of the tax sync (each module that locks has its own class: 7_283_0xx). */
 const LOCK_CLASS = 7_283_008;

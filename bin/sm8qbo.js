@@ -8,7 +8,18 @@ const path = require('node:path');
 
 const ROOT = path.resolve(__dirname, '..');
 // The folders tsconfig.build.json compiles: a change in any of them can change what the CLI does.
-const SOURCE_DIRS = ['client', 'infra', 'domain', 'workflows', 'activities', 'workers', 'simulators'];
+const SOURCE_DIRS = [
+  'client',
+  'infra',
+  'domain',
+  'workflows',
+  'activities',
+  'apis',
+  'store',
+  'routing',
+  'workers',
+  'simulators',
+];
 
 /** Newest modification time (ms) of the .ts files under dir, 0 when there are none. */
 function newestSource(dir) {

@@ -8,20 +8,20 @@
 import type { FastifyInstance } from 'fastify';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { Pool } from 'pg';
-import { CONNECTION_ID_PATTERN, type ConnectionStore, type QboToken } from '../activities/connection-store';
-import type { LinkStore } from '../activities/link-store';
-import { OnboardingStore } from '../activities/onboarding-store';
-import { revokeQboToken, type QboOAuthSettings } from '../activities/qbo-tokens';
+import { CONNECTION_ID_PATTERN, type ConnectionStore, type QboToken } from '../store/connections';
+import type { LinkStore } from '../store/links';
+import { OnboardingStore } from '../store/onboarding';
+import { revokeQboToken, type QboOAuthSettings } from '../apis/quickbooks/tokens';
 import { InvoiceSyncState } from '../domain/invoice/states';
 import { completion } from '../domain/onboarding';
 import { invoiceWorkflowId, onboardingWorkflowId, paymentsWorkflowId } from '../domain/workflow-ids';
 import type { Logger } from '../infra/log';
 import { invoiceStatusQuery } from '../workflows/invoice';
 import { paymentsStatusQuery } from '../workflows/payments';
-import { notifyConnectionRestored } from './connection-events';
+import { notifyConnectionRestored } from '../routing/connection-events';
 import { INBOX_STATES, listInbox, retryInboxRow } from './inbox-admin';
 import { startOnboarding } from './onboarding';
-import { signalInvoice } from './routing';
+import { signalInvoice } from '../routing/routes';
 import { isTemporalDown, type LazyTemporal } from './temporal-client';
 import type { InboxState } from './webhook-inbox';
 

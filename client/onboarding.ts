@@ -4,11 +4,11 @@
  * name matches mean nothing is duplicated; an unfinished run resumes from its cursors).
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import type { ConnectionStore } from '../activities/connection-store';
-import type { OnboardingStore } from '../activities/onboarding-store';
+import type { ConnectionStore } from '../store/connections';
+import type { OnboardingStore } from '../store/onboarding';
 import { onboardingWorkflowId } from '../domain/workflow-ids';
 import { onboardingWorkflow, type OnboardingWorkflowInput } from '../workflows/onboarding';
-import { ConnectionId, EntityType } from '../workflows/search-attributes';
+import { ConnectionId, EntityType } from '../domain/search-attributes';
 
 export interface OnboardingStart {
   workflowId: string;

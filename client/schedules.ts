@@ -24,7 +24,7 @@ import {
 import { msToNumber, type Duration } from '@temporalio/common/lib/time';
 import type { Config } from '../infra/config';
 import { pollConnectionWorkflow, reconcileInvoicesWorkflow, taxPollWorkflow } from '../workflows/poll';
-import { ConnectionId, EntityType } from '../workflows/search-attributes';
+import { ConnectionId, EntityType } from '../domain/search-attributes';
 
 export const DEFAULT_POLL_EVERY = '1m';
 export const DEFAULT_TAX_POLL_EVERY = '15m';

@@ -16,7 +16,7 @@ import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '../infra/database';
 import type { Logger } from '../infra/log';
 import { cleanupInbox, cleanupOAuthStates } from './inbox-admin';
-import { hasOwner, PermanentRoutingError, routeEntityEvent, type RoutingDeps } from './routing';
+import { hasOwner, PermanentRoutingError, routeEntityEvent, type RoutingDeps } from '../routing/routes';
 import type { LazyTemporal } from './temporal-client';
 
 export type InboxSource = 'qbo' | 'sm8';

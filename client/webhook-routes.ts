@@ -14,8 +14,8 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from 'pg';
-import type { ConnectionStore } from '../activities/connection-store';
-import type { LinkStore } from '../activities/link-store';
+import type { ConnectionStore } from '../store/connections';
+import type { LinkStore } from '../store/links';
 import type { Logger } from '../infra/log';
 import { HttpError } from './http-errors';
 import type { LazyTemporal } from './temporal-client';

@@ -13,11 +13,7 @@
  */
 import crypto from 'node:crypto';
 import type { Pool } from 'pg';
-import {
-  ServiceM8Client,
-  type ServiceM8ClientDeps,
-  type ServiceM8Object,
-} from '../activities/servicem8-client';
+import { ServiceM8Client, type ServiceM8ClientDeps, type ServiceM8Object } from '../apis/servicem8/client';
 import { sm8SecretHash } from './webhook-routes';
 
 /** What the sync watches. Job drives invoices today; the others are for the payment/client/item issues. */

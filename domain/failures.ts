@@ -1,5 +1,5 @@
 /**
- * Names of the ApplicationFailure types the activities throw (activities/api-errors.ts) and the workflows
+ * Names of the ApplicationFailure types the activities throw (apis/errors.ts) and the workflows
  * match on. Pure, so workflow code can import it.
  */
 export const FailureType = {

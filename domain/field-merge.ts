@@ -10,7 +10,7 @@
 import { canonicalJson, fingerprint } from './fingerprint';
 
 // The edit times CM-9 compares: ServiceM8 gives account-local wall times.
-export { sm8TimeToEpochMs } from './sm8-time';
+export { sm8TimeToEpochMs } from './servicem8-time';
 
 export interface FieldConflict {
   field: string;

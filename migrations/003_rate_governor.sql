@@ -1,4 +1,4 @@
--- Rate governor (activities/rate-governor.ts, docs/rate-governor.md): API permits shared by every worker.
+-- Rate governor (apis/governor/rate-governor.ts, docs/rate-governor.md): API permits shared by every worker.
 --
 -- One row per permit and per budget it is counted in ("series"): an SM8 call records one 'sm8' row, a
 -- QBO call one 'qbo' row, a QBO batch call one 'qbo' row AND one 'qbo-batch' row (a batch call counts

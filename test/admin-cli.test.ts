@@ -9,7 +9,7 @@ import axios from 'axios';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { runCli, type CliIo } from '../client/cli';
 import { cleanupInbox } from '../client/inbox-admin';
-import { signalInvoice } from '../client/routing';
+import { signalInvoice } from '../routing/routes';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import { isEncrypted } from '../infra/payload-codec';
 import { invoiceStatusQuery } from '../workflows/invoice';

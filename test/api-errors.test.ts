@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { AxiosError, AxiosHeaders, type AxiosResponse } from 'axios';
-import { classifyApiError, FailureType } from '../activities/api-errors';
+import { classifyApiError, FailureType } from '../apis/errors';
 
 function httpError(status: number, data: unknown): AxiosError {
   const config = { headers: new AxiosHeaders(), method: 'post', url: '/invoice' };

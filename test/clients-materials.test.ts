@@ -4,11 +4,11 @@
  * UI-like control API), and the test waits for the other program's record to change.
  */
 import crypto from 'node:crypto';
-import { clientMaterialStatusQuery } from '../workflows/client-material';
+import { clientMaterialStatusQuery } from '../workflows/clients-materials';
 import { connectionRestoredSignal } from '../workflows/support/connection-gate';
 import { customerWorkflowId, onboardingWorkflowId } from '../domain/workflow-ids';
 import { ACCOUNT_IDS, AU_TAX_CODE_IDS } from '../simulators/quickbooks';
-import { signalInvoice } from '../client/routing';
+import { signalInvoice } from '../routing/routes';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
 

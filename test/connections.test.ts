@@ -1,10 +1,10 @@
 import axios from 'axios';
 import { WorkflowFailedError } from '@temporalio/client';
-import { notifyConnectionRestored } from '../client/connection-events';
+import { notifyConnectionRestored } from '../routing/connection-events';
 import { DEFAULT_API_KEY } from '../simulators/servicem8';
 import { openConnectLink, requestConnectLink } from '../workers/demo';
 import { connectionCheckStateQuery, connectionCheckWorkflow } from '../workflows';
-import { ConnectionId } from '../workflows/search-attributes';
+import { ConnectionId } from '../domain/search-attributes';
 import { createHarness, type Harness } from './helpers/env';
 import { startWorld, type World } from './helpers/world';
 

@@ -10,7 +10,7 @@ import Ajv from 'ajv';
 import { parse } from 'yaml';
 import { loadConfig, VARIABLES } from '../infra/config';
 import { devServerArgs } from '../infra/temporal-server';
-import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes';
+import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 
 const ROOT = path.resolve(__dirname, '..');
 const read = (file: string) => fs.readFileSync(path.join(ROOT, file), 'utf8');

@@ -3,9 +3,9 @@
  * server -> QuickBooks simulator, asserting on the other system's data.
  */
 import axios from 'axios';
-import { QuickBooksClient } from '../activities/quickbooks-client';
-import { ServiceM8Client } from '../activities/servicem8-client';
-import { signalInvoice, routeQboInvoiceEvent, type InvoiceEvent } from '../client/routing';
+import { QuickBooksClient } from '../apis/quickbooks/client';
+import { ServiceM8Client } from '../apis/servicem8/client';
+import { signalInvoice, routeQboInvoiceEvent, type InvoiceEvent } from '../routing/routes';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import type { Json } from '../simulators/quickbooks/types';
 import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/invoice';

@@ -10,7 +10,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
-import { signalInvoice } from '../client/routing';
+import { signalInvoice } from '../routing/routes';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import { ENCRYPTED_ENCODING, isEncrypted, KEY_ID_METADATA } from '../infra/payload-codec';
 import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/invoice';

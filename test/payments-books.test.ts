@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import axios from 'axios';
-import { signalPayments, type EntityEvent } from '../client/routing';
+import { signalPayments, type EntityEvent } from '../routing/routes';
 import { invoiceWorkflowId, paymentsWorkflowId } from '../domain/workflow-ids';
 import type { Json } from '../simulators/quickbooks/types';
 import { pollConnectionWorkflow, reconcileInvoicesWorkflow } from '../workflows/poll';

@@ -1,9 +1,9 @@
 /**
  * Payments, part one (PAY-1 … PAY-5, INV-8) end to end: ServiceM8 simulator ⇄ payments workflow on the real
  * Temporal server ⇄ QuickBooks simulator, events routed exactly as the webhook inbox and the polls route them
- * (client/routing.ts), assertions on the other system's data. Part two: test/payments-books.test.ts.
+ * (routing/routes.ts), assertions on the other system's data. Part two: test/payments-books.test.ts.
  */
-import { ServiceM8Client } from '../activities/servicem8-client';
+import { ServiceM8Client } from '../apis/servicem8/client';
 import { toCents } from '../domain/money';
 import { qboPaymentMarker } from '../domain/payments';
 import { paymentsWorkflowId } from '../domain/workflow-ids';

@@ -4,7 +4,7 @@
  * simulator, and back. Assertions are on the other system's data.
  */
 import crypto from 'node:crypto';
-import { QuickBooksClient } from '../activities/quickbooks-client';
+import { QuickBooksClient } from '../apis/quickbooks/client';
 import {
   QBO_CDC_STREAM,
   SM8_JOB_STREAM,
@@ -12,7 +12,7 @@ import {
   shiftSm8Time,
   sm8TimeIn,
 } from '../activities/poll';
-import { signalInvoice } from '../client/routing';
+import { signalInvoice } from '../routing/routes';
 import {
   deleteConnectionSchedules,
   describeConnectionSchedules,
@@ -22,7 +22,7 @@ import {
 import { customerWorkflowId, invoiceWorkflowId } from '../domain/workflow-ids';
 import { loadConfig } from '../infra/config';
 import type { Json } from '../simulators/quickbooks/types';
-import { clientMaterialStatusQuery } from '../workflows/client-material';
+import { clientMaterialStatusQuery } from '../workflows/clients-materials';
 import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/invoice';
 import {
   pollConnectionWorkflow,

@@ -4,7 +4,7 @@
  * clock, microsecond precision) so the window assertions do not depend on timer jitter in this process.
  */
 import type { Pool } from 'pg';
-import type { Governor } from '../activities/governor';
+import type { Governor } from '../apis/governor/governor';
 import {
   API_LIMITS,
   RateGovernor,
@@ -12,7 +12,7 @@ import {
   type GovernedApi,
   type GovernorOptions,
   type Permit,
-} from '../activities/rate-governor';
+} from '../apis/governor/rate-governor';
 import { createPool } from '../infra/database';
 import { testEnv } from './helpers/env';
 

@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { createTaxActivities, type TaxSyncResult } from '../activities/tax';
-import { signalInvoice } from '../client/routing';
+import { signalInvoice } from '../routing/routes';
 import { invoiceWorkflowId, taxWorkflowId } from '../domain/workflow-ids';
 import type { Json } from '../simulators/quickbooks/types';
 import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/invoice';

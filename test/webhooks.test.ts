@@ -6,8 +6,8 @@
 import crypto from 'node:crypto';
 import axios from 'axios';
 import type { Client } from '@temporalio/client';
-import { QuickBooksClient } from '../activities/quickbooks-client';
-import { ServiceM8Client } from '../activities/servicem8-client';
+import { QuickBooksClient } from '../apis/quickbooks/client';
+import { ServiceM8Client } from '../apis/servicem8/client';
 import { buildApiServer } from '../client/api-server';
 import { LazyTemporal } from '../client/temporal-client';
 import { ensureServiceM8Subscriptions, SM8_SUBSCRIPTIONS } from '../client/webhook-subscriptions';

@@ -5,5 +5,5 @@ export * from './invoice';
 export * from './poll';
 export * from './tax';
 export * from './onboarding';
-export * from './client-material';
+export * from './clients-materials';
 export * from './payments';

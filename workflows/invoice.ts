@@ -25,7 +25,7 @@ import { invoicePayload, isApproved, planInvoice, type InvoicePlan } from '../do
 import { reasons, ReasonCode, type Reason } from '../domain/invoice/reasons';
 import { FINAL_INVOICE_STATES, InvoiceSyncState, type InvoiceSyncStateName } from '../domain/invoice/states';
 import { flag } from '../domain/servicem8-types';
-import { QboId, SyncState } from './search-attributes';
+import { QboId, SyncState } from '../domain/search-attributes';
 import { createConnectionGate } from './support/connection-gate';
 
 const acts = proxyActivities<Activities>({

@@ -21,7 +21,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { completion, phaseLine, type OnboardingPhase, type OnboardingProgress } from '../domain/onboarding';
-import { SyncState } from './search-attributes';
+import { SyncState } from '../domain/search-attributes';
 import { createConnectionGate } from './support/connection-gate';
 
 const acts = proxyActivities<Activities>({

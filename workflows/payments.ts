@@ -33,7 +33,7 @@ import {
   type PaymentAction,
   type PaymentOrigin,
 } from '../domain/payments';
-import { QboId, SyncState } from './search-attributes';
+import { QboId, SyncState } from '../domain/search-attributes';
 import { createConnectionGate } from './support/connection-gate';
 
 const acts = proxyActivities<Activities>({

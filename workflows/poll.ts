@@ -16,7 +16,7 @@ import type { Activities } from '../activities';
 import type { PollSideResult, ReconcileResult } from '../activities/poll';
 import type { TaxSyncResult } from '../activities/tax';
 import { CONNECTION_BLOCKED_FAILURES } from '../domain/failures';
-import { ConnectionId, EntityType } from './search-attributes';
+import { ConnectionId, EntityType } from '../domain/search-attributes';
 
 const retry = {
   initialInterval: '5 seconds',

@@ -19,7 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { TaxSyncResult } from '../activities/tax';
-import { SyncState } from './search-attributes';
+import { SyncState } from '../domain/search-attributes';
 import { createConnectionGate } from './support/connection-gate';
 
 const acts = proxyActivities<Activities>({

@@ -6,7 +6,7 @@ import {
   sm8BillingContactBody,
   sm8CompanyBody,
   type QboCustomerRecord,
-} from '../../domain/customer-sync';
+} from '../../domain/clients-materials/customer-sync';
 import { planMerge, sm8TimeToEpochMs } from '../../domain/field-merge';
 import { fingerprint } from '../../domain/fingerprint';
 import {
@@ -15,7 +15,7 @@ import {
   materialFromQbo,
   materialFromSm8,
   sm8MaterialBody,
-} from '../../domain/item-sync';
+} from '../../domain/clients-materials/item-sync';
 import { completion, emptyPhase, progressBar } from '../../domain/onboarding';
 import type { Sm8Company, Sm8CompanyContact, Sm8Material } from '../../domain/servicem8-types';
 

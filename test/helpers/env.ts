@@ -9,7 +9,7 @@ import { createPool } from '../../infra/database';
 import { dataConverterFrom } from '../../infra/payload-codec';
 import { buildActivityDeps, createGovernor } from '../../workers/activity-deps';
 import { createSyncWorker } from '../../workers/sync-worker';
-import { RateGovernor, type GovernorOptions } from '../../activities/rate-governor';
+import { RateGovernor, type GovernorOptions } from '../../apis/governor/rate-governor';
 
 function required(name: string): string {
   const value = process.env[name];

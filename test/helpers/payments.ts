@@ -5,7 +5,7 @@
  * once per test file, so `ctx` below is that file's world (and its connection its own API budget).
  */
 import axios from 'axios';
-import { routeEntityEvent, signalInvoice, type EntityEvent } from '../../client/routing';
+import { routeEntityEvent, signalInvoice, type EntityEvent } from '../../routing/routes';
 import { toCents } from '../../domain/money';
 import { sm8PaymentMarker } from '../../domain/payments';
 import { invoiceWorkflowId, paymentsWorkflowId } from '../../domain/workflow-ids';

@@ -1,10 +1,10 @@
 /**
- * Signal-with-start, the one way every owner workflow is woken (client/routing.ts, client/cm-routing.ts):
+ * Signal-with-start, the one way every owner workflow is woken (routing/routes.ts, routing/clients-materials.ts):
  * signals it, first starting it with its input if it has ended, with the search attributes and summary a
  * support person finds it by (OPS-1).
  */
 import type { Client, SignalDefinition } from '@temporalio/client';
-import { ConnectionId, EntityType, Sm8Uuid } from '../workflows/search-attributes';
+import { ConnectionId, EntityType, Sm8Uuid } from '../domain/search-attributes';
 
 /** Where and as what a woken owner runs: its input, and the search attributes and summary support sees. */
 export interface WakeOptions<Input> {

@@ -1,9 +1,9 @@
 /**
- * What differs between a customer link and an item link in the two-way sync of cm-sync.ts (CM-2 … CM-9):
+ * What differs between a customer link and an item link in the two-way sync of activities/clients-materials/sync.ts (CM-2 … CM-9):
  * which records are read, how both sides map onto one neutral shape, which QuickBooks fields carry which
  * neutral field, and how ServiceM8 is written (a company plus its billing contact; a material, with the
  * purchase cost only for purchased items, CM-8). The flow itself (gone records, imports, merge, writes,
- * conflicts) is shared and lives in cm-sync.ts.
+ * conflicts) is shared and lives in activities/clients-materials/sync.ts.
  */
 import {
   clientFromQbo,
@@ -15,8 +15,8 @@ import {
   sm8CompanyBody,
   type ClientFields,
   type QboCustomerRecord,
-} from '../domain/customer-sync';
-import { GENERIC_ITEM_KEY } from '../domain/item';
+} from '../../domain/clients-materials/customer-sync';
+import { GENERIC_ITEM_KEY } from '../../domain/clients-materials/item';
 import {
   isPurchased,
   itemImportSkip,
@@ -26,12 +26,12 @@ import {
   sm8MaterialBody,
   type MaterialFields,
   type QboItemRecord,
-} from '../domain/item-sync';
-import type { Sm8Company, Sm8CompanyContact, Sm8Material } from '../domain/servicem8-types';
-import { importCustomer, importItem, taxRateOfCode } from './cm-import';
-import { rememberContacts } from './cm-links';
-import type { ActivityDeps } from './index';
-import type { ServiceM8Client } from './servicem8-client';
+} from '../../domain/clients-materials/item-sync';
+import type { Sm8Company, Sm8CompanyContact, Sm8Material } from '../../domain/servicem8-types';
+import { importCustomer, importItem, taxRateOfCode } from './import';
+import { rememberContacts } from './links';
+import type { ActivityDeps } from '../index';
+import type { ServiceM8Client } from '../../apis/servicem8/client';
 
 /** The QuickBooks record fields the shared flow reads. */
 export interface QboLinkedRecord {
@@ -59,7 +59,7 @@ export interface ComparedLink<Q, F> {
   writeSm8(target: F, keys: Array<keyof F>): Promise<void>;
 }
 
-/** One kind of link (customer or item) as the shared sync flow of cm-sync.ts sees it. */
+/** One kind of link (customer or item) as the shared sync flow of activities/clients-materials/sync.ts sees it. */
 export interface LinkKind<Q extends QboLinkedRecord, S extends Sm8Record, F extends object> {
   entity: 'customer' | 'item';
   qboEntity: 'Customer' | 'Item';

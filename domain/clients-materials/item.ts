@@ -2,9 +2,9 @@
  * ServiceM8 material <-> QuickBooks Item: the mapped fields. Purchase cost travels only for items that
  * QuickBooks treats as purchased (ExpenseAccountRef present, CM-8).
  */
-import { centsToAmount, toCents } from './money';
-import { qboSafeName } from './names';
-import { flag, type Sm8Material } from './servicem8-types';
+import { centsToAmount, toCents } from '../money';
+import { qboSafeName } from '../names';
+import { flag, type Sm8Material } from '../servicem8-types';
 
 /** Lines without a catalogue material (material_uuid "") post to this one generic item. */
 export const GENERIC_ITEM_KEY = '__generic__';

@@ -4,8 +4,8 @@
  * 4-place decimal strings (ServiceM8's own precision) parsed exactly, never floats. Purchase cost is part of
  * the shape only for items QuickBooks treats as purchased (ExpenseAccountRef present, CM-8).
  */
-import { parseScaled } from './money';
-import { flag, type Sm8Material } from './servicem8-types';
+import { parseScaled } from '../money';
+import { flag, type Sm8Material } from '../servicem8-types';
 
 export interface MaterialFields {
   name: string;

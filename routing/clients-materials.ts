@@ -1,13 +1,13 @@
 /**
- * Routers of clients and materials (CM-2 … CM-10), registered in ROUTERS (client/routing.ts): every event
+ * Routers of clients and materials (CM-2 … CM-10), registered in ROUTERS (routing/routes.ts): every event
  * resolves through the links table to the link's owner workflow (`customer|item/<connection>/<link id>`).
  * ServiceM8 records without a link are not sent (CM-3: they travel only with an invoice). A QuickBooks
  * record without a link was born there after onboarding: it gets a link holding only its Id, whose owner
  * brings it into ServiceM8 (CM-2). A QuickBooks merge (CM-10) goes to the owner of the merged-away record.
  */
 import type { Client } from '@temporalio/client';
-import { linkForQboRecord, linkOfContact } from '../activities/cm-links';
-import { GENERIC_ITEM_KEY } from '../domain/item';
+import { linkForQboRecord, linkOfContact } from '../activities/clients-materials/links';
+import { GENERIC_ITEM_KEY } from '../domain/clients-materials/item';
 import { customerWorkflowId, itemWorkflowId } from '../domain/workflow-ids';
 import {
   cmChangedSignal,
@@ -15,8 +15,8 @@ import {
   customerWorkflow,
   itemWorkflow,
   type ClientMaterialInput,
-} from '../workflows/client-material';
-import type { EntityEvent, RoutingDeps } from './routing';
+} from '../workflows/clients-materials';
+import type { EntityEvent, RoutingDeps } from './routes';
 import { wake } from './wake';
 
 type Kind = 'customer' | 'item';

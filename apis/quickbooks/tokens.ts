@@ -13,9 +13,9 @@
  */
 import OAuthClient from 'intuit-oauth';
 import type { Pool } from 'pg';
-import { SingleFlight } from './single-flight';
-import { classifyApiError, connectionNeedsReauth, connectionPaused } from './api-errors';
-import type { ConnectionStore, QboToken } from './connection-store';
+import { SingleFlight } from '../../infra/single-flight';
+import { classifyApiError, connectionNeedsReauth, connectionPaused } from '../errors';
+import type { ConnectionStore, QboToken } from '../../store/connections';
 
 export interface QboOAuthSettings {
   clientId: string;

@@ -8,14 +8,14 @@
  */
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
-import type { LinkStore } from '../activities/link-store';
+import type { LinkStore } from '../store/links';
 import {
   invoiceWorkflowId,
   paymentRouteWorkflowId,
   paymentsWorkflowId,
   taxWorkflowId,
 } from '../domain/workflow-ids';
-import { CM_ROUTERS } from './cm-routing';
+import { CM_ROUTERS } from './clients-materials';
 import { wake } from './wake';
 import {
   invoiceWorkflow,
@@ -188,7 +188,7 @@ export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
   },
   // TAX-3: any ServiceM8 tax rate change wakes the connection's tax owner (QuickBooks owns tax settings).
   'sm8:taxrate': (deps, ev) => signalTaxSync(deps.temporal, deps.taskQueue, ev.connectionId),
-  // Clients and materials (CM-2 … CM-10): client/cm-routing.ts.
+  // Clients and materials (CM-2 … CM-10): routing/clients-materials.ts.
   ...CM_ROUTERS,
   // PAY-: a linked ServiceM8 payment wakes its job's payments owner; a new one is looked up (its job is unknown).
   'sm8:jobpayment': async (deps, ev) => {

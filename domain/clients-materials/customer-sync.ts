@@ -5,8 +5,8 @@
  * applies the limits of its own side, so reading back what we wrote gives the same shape.
  */
 import { billingContact, type QboBillAddr } from './customer';
-import { qboSafeName } from './names';
-import { flag, type Sm8Company, type Sm8CompanyContact } from './servicem8-types';
+import { qboSafeName } from '../names';
+import { flag, type Sm8Company, type Sm8CompanyContact } from '../servicem8-types';
 
 export interface ClientFields {
   name: string;

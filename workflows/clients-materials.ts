@@ -2,7 +2,7 @@
  * The owners of linked clients and materials (CM-2 … CM-10): `customer/<connection>/<link id>` and
  * `item/<connection>/<link id>`, one per link, so events from both programs (which resolve to the same link)
  * wake the same workflow. As for invoices, events only mark it dirty; a sync reads both sides and converges
- * them (activities/cm-sync.ts). A QuickBooks merge moves the link to the survivor first (CM-10). The links
+ * them (activities/clients-materials/sync.ts). A QuickBooks merge moves the link to the survivor first (CM-10). The links
  * table is the durable state, so the workflow ends when idle and the next event starts it again.
  */
 import {
@@ -19,8 +19,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { CmSyncResult, CmSyncState } from '../activities/cm-sync';
-import { QboId, Sm8Uuid, SyncState } from './search-attributes';
+import type { CmSyncResult, CmSyncState } from '../activities/clients-materials/sync';
+import { QboId, Sm8Uuid, SyncState } from '../domain/search-attributes';
 import { createConnectionGate } from './support/connection-gate';
 
 const acts = proxyActivities<Activities>({

@@ -1,4 +1,4 @@
-/** What the API clients need from the rate governor (activities/rate-governor.ts implements it). */
+/** What the API clients need from the rate governor (apis/governor/rate-governor.ts implements it). */
 export type GovernedApi = 'sm8' | 'qbo' | 'qbo-batch';
 
 export interface Governor {

@@ -1,13 +1,13 @@
 /**
  * ServiceM8 credentials: an API key (never expires) or OAuth tokens refreshed before expiry, one
- * refresh per connection at a time (row lock + re-read, like QuickBooks, see qbo-tokens.ts).
+ * refresh per connection at a time (row lock + re-read, like QuickBooks, see apis/quickbooks/tokens.ts).
  * Whether ServiceM8 rotates refresh tokens is unconfirmed: we keep the old one when none is returned.
  */
 import axios from 'axios';
 import type { Pool } from 'pg';
-import { SingleFlight } from './single-flight';
-import { classifyApiError, connectionNeedsReauth, connectionPaused } from './api-errors';
-import type { ConnectionStore, Sm8Credentials } from './connection-store';
+import { SingleFlight } from '../../infra/single-flight';
+import { classifyApiError, connectionNeedsReauth, connectionPaused } from '../errors';
+import type { ConnectionStore, Sm8Credentials } from '../../store/connections';
 
 export interface Sm8OAuthSettings {
   clientId: string | undefined;

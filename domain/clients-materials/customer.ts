@@ -2,8 +2,8 @@
  * ServiceM8 company (+ its billing contact) <-> QuickBooks Customer: the mapped fields both ways.
  * Email and phone live on ServiceM8's companycontact, not on the company.
  */
-import { qboSafeName } from './names';
-import { flag, type Sm8Company, type Sm8CompanyContact } from './servicem8-types';
+import { qboSafeName } from '../names';
+import { flag, type Sm8Company, type Sm8CompanyContact } from '../servicem8-types';
 
 /** A QuickBooks Customer's billing address (API names). */
 export interface QboBillAddr {

@@ -11,7 +11,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { isAxiosError, type AxiosError } from 'axios';
 import { FailureType } from '../domain/failures';
-import { RateGovernorTimeout } from './rate-governor';
+import { RateGovernorTimeout } from './governor/rate-governor';
 
 export type ApiName = 'qbo' | 'sm8';
 

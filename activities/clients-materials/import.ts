@@ -13,20 +13,25 @@ import {
   sm8CompanyBody,
   type ClientFields,
   type QboCustomerRecord,
-} from '../domain/customer-sync';
+} from '../../domain/clients-materials/customer-sync';
 import {
   materialFromQbo,
   sm8MaterialBody,
   type MaterialFields,
   type QboItemRecord,
-} from '../domain/item-sync';
-import { FailureType } from '../domain/failures';
-import { sameName } from '../domain/names';
-import { flag, type Sm8Company, type Sm8CompanyContact, type Sm8Material } from '../domain/servicem8-types';
-import { linkSynced, rememberContacts, type SyncedFields } from './cm-links';
-import type { ActivityDeps } from './index';
-import type { Link } from './link-store';
-import type { ServiceM8Client } from './servicem8-client';
+} from '../../domain/clients-materials/item-sync';
+import { FailureType } from '../../domain/failures';
+import { sameName } from '../../domain/names';
+import {
+  flag,
+  type Sm8Company,
+  type Sm8CompanyContact,
+  type Sm8Material,
+} from '../../domain/servicem8-types';
+import { linkSynced, rememberContacts, type SyncedFields } from './links';
+import type { ActivityDeps } from '../index';
+import type { Link } from '../../store/links';
+import type { ServiceM8Client } from '../../apis/servicem8/client';
 
 function isValidation(err: unknown, mentioning: string): boolean {
   return (

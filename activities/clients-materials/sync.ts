@@ -4,20 +4,20 @@
  * our own echoes), log conflicts' losing values (CM-9), bring QuickBooks-born records into ServiceM8
  * (CM-2 after onboarding, with CM-6/CM-7), and move a link to the survivor of a QuickBooks merge (CM-10).
  * One flow serves both kinds of link (syncLink); what differs between customers and items is in
- * cm-link-kinds.ts.
+ * activities/clients-materials/link-kinds.ts.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../domain/failures';
-import { planMerge, sm8TimeToEpochMs, type FieldConflict, type MergePlan } from '../domain/field-merge';
-import { fingerprint } from '../domain/fingerprint';
-import type { ApiErrorDetails } from './api-errors';
-import { customerLink, itemLink, type LinkKind, type QboLinkedRecord, type Sm8Record } from './cm-link-kinds';
-import { unlinkedCandidates } from './cm-import';
-import { linkById, saveSynced, type SyncedFields } from './cm-links';
-import { writeAudit } from './audit';
-import type { ActivityDeps } from './index';
-import { QuickBooksClient } from './quickbooks-client';
-import { ServiceM8Client } from './servicem8-client';
+import { FailureType } from '../../domain/failures';
+import { planMerge, sm8TimeToEpochMs, type FieldConflict, type MergePlan } from '../../domain/field-merge';
+import { fingerprint } from '../../domain/fingerprint';
+import type { ApiErrorDetails } from '../../apis/errors';
+import { customerLink, itemLink, type LinkKind, type QboLinkedRecord, type Sm8Record } from './link-kinds';
+import { unlinkedCandidates } from './import';
+import { linkById, saveSynced, type SyncedFields } from './links';
+import { writeAudit } from '../../store/audit';
+import type { ActivityDeps } from '../index';
+import { QuickBooksClient } from '../../apis/quickbooks/client';
+import { ServiceM8Client } from '../../apis/servicem8/client';
 
 export type CmSyncState =
   | 'DEFERRED'

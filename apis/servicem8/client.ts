@@ -1,12 +1,12 @@
 /**
  * ServiceM8 REST API client: one function per endpoint the sync uses, each behind the connection's rate
- * governor, with classified failures (api-errors.ts). Staff are never synced (STAFF-1): `staff` is not a
+ * governor, with classified failures (apis/errors.ts). Staff are never synced (STAFF-1): `staff` is not a
  * ServiceM8Object here, and the client refuses it at run time too.
  */
 import axios, { isAxiosError, type Method } from 'axios';
-import { classifyApiError, RATE_LIMIT_WAIT_MS } from './api-errors';
-import type { Governor } from './governor';
-import type { Sm8AuthProvider } from './sm8-auth';
+import { classifyApiError, RATE_LIMIT_WAIT_MS } from '../errors';
+import type { Governor } from '../governor/governor';
+import type { Sm8AuthProvider } from './auth';
 
 export type ServiceM8Object =
   | 'job'

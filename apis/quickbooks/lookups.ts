@@ -2,13 +2,13 @@
  * Connection-level QuickBooks facts the invoice export needs: the tax model and tax codes (with their
  * total sales rate), and the income account for new items. Read per sync; they are small.
  */
-import { totalRatePercent, type TaxCodeLink } from '../domain/invoice/plan';
-import type { QboTaxCodeRecord } from '../domain/tax';
-import { sameName } from '../domain/names';
-import { parseRate } from '../domain/money';
-import type { Sm8TaxRate } from '../domain/servicem8-types';
-import type { LinkStore } from './link-store';
-import type { QuickBooksClient } from './quickbooks-client';
+import { totalRatePercent, type TaxCodeLink } from '../../domain/invoice/plan';
+import type { QboTaxCodeRecord } from '../../domain/tax';
+import { sameName } from '../../domain/names';
+import { parseRate } from '../../domain/money';
+import type { Sm8TaxRate } from '../../domain/servicem8-types';
+import type { LinkStore } from '../../store/links';
+import type { QuickBooksClient } from './client';
 
 interface QboTaxRate {
   Id: string;

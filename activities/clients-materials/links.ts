@@ -4,8 +4,8 @@
  * sides changed, CM-9). Stored in `links` (fingerprints, SyncToken) and `links.synced_fields`.
  */
 import type { Pool } from 'pg';
-import { fingerprint } from '../domain/fingerprint';
-import type { Link, LinkEntity, LinkStore } from './link-store';
+import { fingerprint } from '../../domain/fingerprint';
+import type { Link, LinkEntity, LinkStore } from '../../store/links';
 
 export interface SyncedFields<F> {
   sm8: F;

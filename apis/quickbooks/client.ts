@@ -1,13 +1,13 @@
 /**
  * QuickBooks Online Accounting API client: one function per endpoint the sync uses. Every call takes a
  * permit from the connection's rate governor, carries a fresh access token (a 401 refreshes and retries
- * once), and fails with a classified ApplicationFailure (api-errors.ts).
+ * once), and fails with a classified ApplicationFailure (apis/errors.ts).
  */
 import axios, { isAxiosError, type Method } from 'axios';
-import type { QboEntityName, QboQueryResponse } from '../domain/qbo-types';
-import { classifyApiError, RATE_LIMIT_WAIT_MS } from './api-errors';
-import type { Governor, GovernedApi } from './governor';
-import type { QboAccess, QboTokenManager } from './qbo-tokens';
+import type { QboEntityName, QboQueryResponse } from '../../domain/quickbooks-types';
+import { classifyApiError, RATE_LIMIT_WAIT_MS } from '../errors';
+import type { Governor, GovernedApi } from '../governor/governor';
+import type { QboAccess, QboTokenManager } from './tokens';
 
 export const QBO_MINOR_VERSION = '75';
 

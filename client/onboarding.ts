@@ -7,7 +7,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { ConnectionStore } from '../store/connections';
 import type { OnboardingStore } from '../store/onboarding';
 import { onboardingWorkflowId } from '../domain/workflow-ids';
-import { onboardingWorkflow, type OnboardingWorkflowInput } from '../workflows/onboarding';
+import { WorkflowType, type OnboardingWorkflowInput } from '../workflows/messages';
 import { ConnectionId, EntityType } from '../domain/search-attributes';
 
 export interface OnboardingStart {
@@ -25,7 +25,7 @@ export async function startOnboarding(
 ): Promise<OnboardingStart> {
   const workflowId = onboardingWorkflowId(connectionId);
   try {
-    await temporal.workflow.start(onboardingWorkflow, {
+    await temporal.workflow.start(WorkflowType.onboarding, {
       workflowId,
       taskQueue,
       args: [{ connectionId, ...opts }],

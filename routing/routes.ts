@@ -18,20 +18,18 @@ import {
 import { CM_ROUTERS } from './clients-materials';
 import { wake } from './wake';
 import {
-  invoiceWorkflow,
+  paymentEventSignal,
+  paymentsChangedSignal,
   qboInvoiceChangedSignal,
   resyncInvoiceSignal,
   sm8JobChangedSignal,
+  sm8TaxRateChangedSignal,
+  WorkflowType,
   type InvoiceWorkflowInput,
-} from '../workflows/invoice';
-import {
-  paymentEventSignal,
-  paymentRouteWorkflow,
-  paymentsChangedSignal,
-  paymentsWorkflow,
+  type PaymentRouteInput,
   type PaymentsWorkflowInput,
-} from '../workflows/payments';
-import { sm8TaxRateChangedSignal, taxWorkflow, type TaxWorkflowInput } from '../workflows/tax';
+  type TaxWorkflowInput,
+} from '../workflows/messages';
 
 /** What routing needs: where workflows live, and the links that find a record's owner. */
 export interface RoutingDeps {
@@ -77,7 +75,7 @@ export async function signalInvoice(
   event: InvoiceEvent,
   opts: Pick<InvoiceWorkflowInput, 'blockedRetry' | 'maxSyncsPerRun'> = {},
 ): Promise<string> {
-  return wake(temporal, invoiceWorkflow, SIGNALS[event], {
+  return wake<InvoiceWorkflowInput>(temporal, WorkflowType.invoice, SIGNALS[event], {
     workflowId: invoiceWorkflowId(connectionId, jobUuid),
     taskQueue,
     input: { connectionId, jobUuid, ...opts },
@@ -113,7 +111,7 @@ export async function signalTaxSync(
   connectionId: string,
   opts: Pick<TaxWorkflowInput, 'idleEnd'> = {},
 ): Promise<string> {
-  return wake(temporal, taxWorkflow, sm8TaxRateChangedSignal, {
+  return wake<TaxWorkflowInput>(temporal, WorkflowType.tax, sm8TaxRateChangedSignal, {
     workflowId: taxWorkflowId(connectionId),
     taskQueue,
     input: { connectionId, ...opts },
@@ -130,7 +128,7 @@ export async function signalPayments(
   jobUuid: string,
   opts: Pick<PaymentsWorkflowInput, 'maxSyncsPerRun'> = {},
 ): Promise<string> {
-  return wake(temporal, paymentsWorkflow, paymentsChangedSignal, {
+  return wake<PaymentsWorkflowInput>(temporal, WorkflowType.payments, paymentsChangedSignal, {
     workflowId: paymentsWorkflowId(connectionId, jobUuid),
     taskQueue,
     input: { connectionId, jobUuid, ...opts },
@@ -146,7 +144,7 @@ async function lookUpPaymentOwner(
   ev: EntityEvent,
   source: 'sm8' | 'qbo',
 ): Promise<string> {
-  return wake(deps.temporal, paymentRouteWorkflow, paymentEventSignal, {
+  return wake<PaymentRouteInput>(deps.temporal, WorkflowType.paymentRoute, paymentEventSignal, {
     workflowId: paymentRouteWorkflowId(ev.connectionId, source, ev.entityId),
     taskQueue: deps.taskQueue,
     input: { connectionId: ev.connectionId, source, entityId: ev.entityId },

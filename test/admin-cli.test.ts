@@ -12,7 +12,7 @@ import { cleanupInbox } from '../client/inbox-admin';
 import { signalInvoice } from '../routing/routes';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import { isEncrypted } from '../infra/payload-codec';
-import { invoiceStatusQuery } from '../workflows/invoice';
+import { invoiceStatusQuery } from '../workflows/messages';
 import { TEST_PAYLOAD_KEYS, testEnv } from './helpers/env';
 import { HISTORIES_DIR, payloadsIn } from './helpers/histories';
 import { startTestRelay, withTestRelay } from './helpers/relay';

@@ -4,8 +4,7 @@
  * UI-like control API), and the test waits for the other program's record to change.
  */
 import crypto from 'node:crypto';
-import { clientMaterialStatusQuery } from '../workflows/clients-materials';
-import { connectionRestoredSignal } from '../workflows/support/connection-gate';
+import { clientMaterialStatusQuery, connectionRestoredSignal } from '../workflows/messages';
 import { customerWorkflowId, onboardingWorkflowId } from '../domain/workflow-ids';
 import { ACCOUNT_IDS, AU_TAX_CODE_IDS } from '../simulators/quickbooks';
 import { signalInvoice } from '../routing/routes';

@@ -8,7 +8,7 @@ import { ServiceM8Client } from '../apis/servicem8/client';
 import { signalInvoice, routeQboInvoiceEvent, type InvoiceEvent } from '../routing/routes';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import type { Json } from '../simulators/quickbooks/types';
-import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/invoice';
+import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/messages';
 import { createHarness } from './helpers/env';
 import { expectReplays } from './helpers/histories';
 import { qboBornInvoice } from './helpers/qbo-fixtures';

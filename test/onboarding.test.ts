@@ -11,7 +11,7 @@ import { startOnboarding } from '../client/onboarding';
 import { onboardingWorkflowId } from '../domain/workflow-ids';
 import type { OnboardingProgress } from '../domain/onboarding';
 import { ACCOUNT_IDS, AU_TAX_CODE_IDS } from '../simulators/quickbooks';
-import { onboardingProgressQuery } from '../workflows/onboarding';
+import { onboardingProgressQuery } from '../workflows/messages';
 import { createHarness, type GovernorLimits } from './helpers/env';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';

@@ -13,7 +13,7 @@ import { Worker } from '@temporalio/worker';
 import { signalInvoice } from '../routing/routes';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import { ENCRYPTED_ENCODING, isEncrypted, KEY_ID_METADATA } from '../infra/payload-codec';
-import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/invoice';
+import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/messages';
 import { testDataConverter, testEnv } from './helpers/env';
 import { decryptInPlace, payloadsIn } from './helpers/histories';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';

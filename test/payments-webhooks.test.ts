@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import axios from 'axios';
 import type { Json } from '../simulators/quickbooks/types';
-import type { PaymentsStatus } from '../workflows/payments';
+import type { PaymentsStatus } from '../workflows/messages';
 import {
   activeSm8Cents,
   payStatus,

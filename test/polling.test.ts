@@ -22,8 +22,7 @@ import {
 import { customerWorkflowId, invoiceWorkflowId } from '../domain/workflow-ids';
 import { loadConfig } from '../infra/config';
 import type { Json } from '../simulators/quickbooks/types';
-import { clientMaterialStatusQuery } from '../workflows/clients-materials';
-import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/invoice';
+import { clientMaterialStatusQuery, invoiceStatusQuery, type InvoiceStatus } from '../workflows/messages';
 import {
   pollConnectionWorkflow,
   reconcileInvoicesWorkflow,

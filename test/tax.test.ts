@@ -8,9 +8,13 @@ import { createTaxActivities, type TaxSyncResult } from '../activities/tax';
 import { signalInvoice } from '../routing/routes';
 import { invoiceWorkflowId, taxWorkflowId } from '../domain/workflow-ids';
 import type { Json } from '../simulators/quickbooks/types';
-import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/invoice';
+import {
+  invoiceStatusQuery,
+  taxStatusQuery,
+  type InvoiceStatus,
+  type TaxStatus,
+} from '../workflows/messages';
 import { pollConnectionWorkflow, taxPollWorkflow } from '../workflows/poll';
-import { taxStatusQuery, type TaxStatus } from '../workflows/tax';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
 

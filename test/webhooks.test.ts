@@ -12,7 +12,7 @@ import { buildApiServer } from '../client/api-server';
 import { LazyTemporal } from '../client/temporal-client';
 import { ensureServiceM8Subscriptions, SM8_SUBSCRIPTIONS } from '../client/webhook-subscriptions';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
-import { invoiceStatusQuery } from '../workflows/invoice';
+import { invoiceStatusQuery } from '../workflows/messages';
 import { signWebhookBody } from '../simulators/quickbooks';
 import { DEFAULT_API_KEY } from '../simulators/servicem8';
 import { buildApiDeps } from '../workers/activity-deps';

@@ -9,8 +9,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   proxyActivities,
   setHandler,
   sleep,
@@ -19,42 +17,21 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { CmSyncResult, CmSyncState } from '../activities/clients-materials/sync';
+import type { CmSyncResult } from '../activities/clients-materials/sync';
 import { QboId, Sm8Uuid, SyncState } from '../domain/search-attributes';
+import {
+  clientMaterialStatusQuery,
+  cmChangedSignal,
+  cmMergedSignal,
+  type ClientMaterialInput,
+  type ClientMaterialStatus,
+} from './messages';
 import { createConnectionGate } from './support/connection-gate';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
 });
-
-/** Something about the record changed in either program (webhook, poll, or by hand). */
-export const cmChangedSignal = defineSignal('changed');
-/** CM-10: the QuickBooks record of this link was merged into another (the survivor's Id). */
-export const cmMergedSignal = defineSignal<[{ survivorId: string }]>('merged');
-
-export interface ClientMaterialStatus {
-  connectionId: string;
-  linkId: string;
-  kind: 'customer' | 'item';
-  state: CmSyncState | 'STARTING';
-  sm8Uuid: string | null;
-  qboId: string | null;
-  reason: string | null;
-  syncs: number;
-  conflicts: number;
-  idle: boolean;
-  /** Waiting for its connection to be usable again (paused or needing re-authorisation, CON-3). */
-  parked: boolean;
-}
-export const clientMaterialStatusQuery = defineQuery<ClientMaterialStatus>('status');
-
-export interface ClientMaterialInput {
-  connectionId: string;
-  linkId: string;
-  carried?: Pick<ClientMaterialStatus, 'state' | 'sm8Uuid' | 'qboId' | 'reason' | 'syncs' | 'conflicts'>;
-  maxSyncsPerRun?: number;
-}
 
 /** States after which nothing is left to watch on this link. */
 const FINAL: Array<ClientMaterialStatus['state']> = ['UNLINKED', 'MERGED', 'NOT_IMPORTED'];

@@ -8,8 +8,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   patched,
   proxyActivities,
   setCurrentDetails,
@@ -22,57 +20,25 @@ import {
 import type { Activities } from '../activities';
 import type { InvoiceSnapshot } from '../activities/invoice';
 import { invoicePayload, isApproved, planInvoice, type InvoicePlan } from '../domain/invoice/plan';
-import { reasons, ReasonCode, type Reason } from '../domain/invoice/reasons';
+import { reasons, type Reason } from '../domain/invoice/reasons';
 import { FINAL_INVOICE_STATES, InvoiceSyncState, type InvoiceSyncStateName } from '../domain/invoice/states';
 import { flag } from '../domain/servicem8-types';
 import { QboId, SyncState } from '../domain/search-attributes';
+import {
+  invoiceStatusQuery,
+  qboInvoiceChangedSignal,
+  resyncInvoiceSignal,
+  sm8JobChangedSignal,
+  type InvoiceCarried,
+  type InvoiceStatus,
+  type InvoiceWorkflowInput,
+} from './messages';
 import { createConnectionGate } from './support/connection-gate';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
 });
-
-/** Something about the ServiceM8 job changed (webhook, poll, or a payment/material of it). */
-export const sm8JobChangedSignal = defineSignal('sm8JobChanged');
-/** Something about the QuickBooks invoice changed (webhook or CDC: emailed, voided, deleted, updated). */
-export const qboInvoiceChangedSignal = defineSignal('qboInvoiceChanged');
-/** OPS-2: re-sync on demand. */
-export const resyncInvoiceSignal = defineSignal('resync');
-
-export interface InvoiceStatus {
-  connectionId: string;
-  jobUuid: string;
-  state: InvoiceSyncStateName;
-  qboInvoiceId: string | null;
-  reason: Reason | null;
-  lastSyncedTotalCents: number | null;
-  syncs: number;
-  /** Nothing pending and no sync running. */
-  idle: boolean;
-}
-export const invoiceStatusQuery = defineQuery<InvoiceStatus>('status');
-
-interface Carried {
-  state: InvoiceSyncStateName;
-  qboInvoiceId: string | null;
-  reason: Reason | null;
-  lastSyncedTotalCents: number | null;
-  generatedJobId: string | null;
-  syncs: number;
-  blockedRetries: number;
-}
-
-export interface InvoiceWorkflowInput {
-  connectionId: string;
-  jobUuid: string;
-  /** Set by continue-as-new. */
-  carried?: Carried;
-  /** When a blocked invoice is looked at again (default 1 min, 5 min, 15 min, then hourly). */
-  blockedRetry?: string[];
-  /** Continue-as-new after this many syncs in one run (default 200), keeping histories small. */
-  maxSyncsPerRun?: number;
-}
 
 /** A blocked invoice is looked at again on this schedule, so it exports once the cause is fixed (INV-3). */
 const BLOCKED_RETRY = ['1 minute', '5 minutes', '15 minutes', '1 hour'];
@@ -83,7 +49,7 @@ const IDLE_END = '7 days';
 
 export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<InvoiceStatus> {
   const { connectionId, jobUuid } = input;
-  let s: Carried = input.carried ?? {
+  let s: InvoiceCarried = input.carried ?? {
     state: InvoiceSyncState.notApproved,
     qboInvoiceId: null,
     reason: null,
@@ -358,5 +324,3 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
   }
   return status();
 }
-
-export { ReasonCode };

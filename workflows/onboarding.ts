@@ -10,7 +10,6 @@
 import {
   condition,
   continueAsNew,
-  defineQuery,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -22,27 +21,13 @@ import {
 import type { Activities } from '../activities';
 import { completion, phaseLine, type OnboardingPhase, type OnboardingProgress } from '../domain/onboarding';
 import { SyncState } from '../domain/search-attributes';
+import { onboardingProgressQuery, type OnboardingWorkflowInput } from './messages';
 import { createConnectionGate } from './support/connection-gate';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '15 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
 });
-
-/** OPS-2: the progress of the run (counts per phase), null before the run is known. */
-export const onboardingProgressQuery = defineQuery<OnboardingProgress | null>('progress');
-
-export interface OnboardingWorkflowInput {
-  connectionId: string;
-  /** 'connect' (the connection became complete) or 'admin' (API/CLI). */
-  startedBy?: string;
-  /** QuickBooks MAXRESULTS per page (default 100, at most 1000). */
-  pageSize?: number;
-  /** Pages per workflow run before continue-as-new (default 20). */
-  pagesPerRun?: number;
-  /** Set by continue-as-new: the run being worked on. */
-  run?: number;
-}
 
 const PAGE_SIZE = 100;
 const PAGES_PER_RUN = 20;

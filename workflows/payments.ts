@@ -14,8 +14,6 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -34,68 +32,25 @@ import {
   type PaymentOrigin,
 } from '../domain/payments';
 import { QboId, SyncState } from '../domain/search-attributes';
+import {
+  paymentEventSignal,
+  paymentsChangedSignal,
+  PaymentsState,
+  paymentsStatusQuery,
+  type PaymentProblem,
+  type PaymentRouteInput,
+  type PaymentRouteResult,
+  type PaymentsCarried,
+  type PaymentsStateName,
+  type PaymentsStatus,
+  type PaymentsWorkflowInput,
+} from './messages';
 import { createConnectionGate } from './support/connection-gate';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
 });
-
-/** Something about a payment of this job or of its QuickBooks invoice changed, or the invoice was exported. */
-export const paymentsChangedSignal = defineSignal('paymentsChanged');
-
-export const PaymentsState = {
-  waitingForExport: 'WAITING_FOR_EXPORT',
-  inStep: 'IN_STEP',
-  outOfStep: 'OUT_OF_STEP',
-  invoiceGone: 'INVOICE_GONE',
-  waitingForReauth: 'WAITING_FOR_REAUTH',
-} as const;
-export type PaymentsStateName = (typeof PaymentsState)[keyof typeof PaymentsState];
-
-export interface PaymentProblem {
-  sm8Uuid: string;
-  code: string;
-  text: string;
-}
-
-export interface PaymentsStatus {
-  connectionId: string;
-  jobUuid: string;
-  state: PaymentsStateName;
-  qboInvoiceId: string | null;
-  /** PAY-6, as last read: active ServiceM8 payments, and QuickBooks payment lines applied to the invoice. */
-  sm8PaidCents: number | null;
-  qboPaidCents: number | null;
-  payments: Array<{ sm8Uuid: string; qboPaymentId: string | null; origin: PaymentOrigin; state: string }>;
-  problems: PaymentProblem[];
-  syncs: number;
-  /** Nothing pending and no sync running. */
-  idle: boolean;
-}
-export const paymentsStatusQuery = defineQuery<PaymentsStatus>('status');
-
-interface Carried {
-  state: PaymentsStateName;
-  qboInvoiceId: string | null;
-  syncs: number;
-  /** An event arrived during the last pass of the previous run (else the new run waits for one). */
-  dirty?: boolean;
-  /** What the status showed, so that a continued run answers the same until its first pass. */
-  view?: {
-    last: { sm8: number; qbo: number } | null;
-    payments: PaymentsStatus['payments'];
-    problems: PaymentProblem[];
-  };
-}
-
-export interface PaymentsWorkflowInput {
-  connectionId: string;
-  jobUuid: string;
-  carried?: Carried;
-  /** Continue-as-new after this many syncs in one run (default 200). */
-  maxSyncsPerRun?: number;
-}
 
 const MAX_SYNCS_PER_RUN = 200;
 const IDLE_END = '7 days';
@@ -104,7 +59,11 @@ const MAX_ROUNDS = 3;
 
 export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<PaymentsStatus> {
   const { connectionId, jobUuid } = input;
-  let s: Carried = input.carried ?? { state: PaymentsState.waitingForExport, qboInvoiceId: null, syncs: 0 };
+  let s: PaymentsCarried = input.carried ?? {
+    state: PaymentsState.waitingForExport,
+    qboInvoiceId: null,
+    syncs: 0,
+  };
   // A (re)start always looks once; a run continued-as-new looks only if an event is pending.
   let dirty = input.carried ? input.carried.dirty !== false : true;
   let syncing = false;
@@ -354,20 +313,8 @@ function refusalOf(err: unknown): string | undefined {
   return cause instanceof ApplicationFailure && cause.nonRetryable ? cause.message : undefined;
 }
 
-/** Another event about the same payment arrived while its owner was being looked up: look again. */
-export const paymentEventSignal = defineSignal('paymentEvent');
-
-export interface PaymentRouteInput {
-  connectionId: string;
-  source: 'sm8' | 'qbo';
-  /** ServiceM8 jobpayment uuid or QuickBooks Payment Id. */
-  entityId: string;
-}
-
 /** Finds the owner(s) of one payment event (an API read) and wakes them; repeats while events keep coming. */
-export async function paymentRouteWorkflow(
-  input: PaymentRouteInput,
-): Promise<{ looks: number; woken: string[]; ignored?: string }> {
+export async function paymentRouteWorkflow(input: PaymentRouteInput): Promise<PaymentRouteResult> {
   let dirty = true;
   setHandler(paymentEventSignal, () => {
     dirty = true;

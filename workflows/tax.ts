@@ -8,8 +8,6 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -18,8 +16,8 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { TaxSyncResult } from '../activities/tax';
 import { SyncState } from '../domain/search-attributes';
+import { sm8TaxRateChangedSignal, taxStatusQuery, type TaxStatus, type TaxWorkflowInput } from './messages';
 import { createConnectionGate } from './support/connection-gate';
 
 const acts = proxyActivities<Activities>({
@@ -27,30 +25,6 @@ const acts = proxyActivities<Activities>({
   heartbeatTimeout: '2 minutes',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
 });
-
-/** A ServiceM8 tax rate was created or edited (webhook or poll): look again. */
-export const sm8TaxRateChangedSignal = defineSignal('sm8TaxRateChanged');
-
-export interface TaxStatus {
-  connectionId: string;
-  passes: number;
-  /** The counts of the last pass. */
-  last: TaxSyncResult | null;
-  waitingForReauth: boolean;
-  /** Nothing pending and no pass running. */
-  idle: boolean;
-}
-export const taxStatusQuery = defineQuery<TaxStatus>('status');
-
-export interface TaxWorkflowInput {
-  connectionId: string;
-  /** Set by continue-as-new. */
-  carried?: { passes: number; last: TaxSyncResult | null };
-  /** With nothing to do, the workflow ends after this long (default 1 hour). */
-  idleEnd?: string;
-  /** Continue-as-new after this many passes in one run (default 100). */
-  maxPassesPerRun?: number;
-}
 
 const IDLE_END = '1 hour';
 const MAX_PASSES_PER_RUN = 100;

@@ -10,6 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { FailureType } from '../../domain/failures';
 import { planMerge, sm8TimeToEpochMs, type FieldConflict, type MergePlan } from '../../domain/field-merge';
 import { fingerprint } from '../../domain/fingerprint';
+import type { CmSyncState } from '../../domain/clients-materials/states';
 import type { ApiErrorDetails } from '../../apis/errors';
 import { customerLink, itemLink, type LinkKind, type QboLinkedRecord, type Sm8Record } from './link-kinds';
 import { unlinkedCandidates } from './import';
@@ -19,17 +20,7 @@ import type { ActivityDeps } from '../index';
 import { QuickBooksClient } from '../../apis/quickbooks/client';
 import { ServiceM8Client } from '../../apis/servicem8/client';
 
-export type CmSyncState =
-  | 'DEFERRED'
-  | 'IN_SYNC'
-  | 'SYNCED'
-  | 'IMPORTED'
-  | 'NOT_IMPORTED'
-  | 'BLOCKED'
-  | 'QBO_GONE'
-  | 'SM8_GONE'
-  | 'MERGED'
-  | 'UNLINKED';
+export type { CmSyncState };
 
 export interface CmSyncResult {
   state: CmSyncState;

@@ -31,18 +31,7 @@ const ARROWS: Record<string, string[]> = {
 };
 
 const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string[]; fileCycles: string[] } = {
-  arrows: [
-    'client/admin-routes.ts -> workflows/invoice.ts',
-    'client/admin-routes.ts -> workflows/payments.ts',
-    'client/onboarding.ts -> workflows/onboarding.ts',
-    'client/schedules.ts -> workflows/poll.ts',
-    'routing/clients-materials.ts -> activities/clients-materials/links.ts',
-    'routing/clients-materials.ts -> workflows/clients-materials.ts',
-    'routing/connection-events.ts -> workflows/support/connection-gate.ts',
-    'routing/routes.ts -> workflows/invoice.ts',
-    'routing/routes.ts -> workflows/payments.ts',
-    'routing/routes.ts -> workflows/tax.ts',
-  ],
+  arrows: ['routing/clients-materials.ts -> activities/clients-materials/links.ts'],
   over400: [
     'activities/invoice.ts',
     'activities/payments.ts',
@@ -72,7 +61,7 @@ const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string
     'client/webhook-subscriptions.ts',
   ],
   fileCycles: [
-    'activities/clients-materials/import.ts activities/clients-materials/link-kinds.ts activities/clients-materials/sync.ts activities/connection.ts activities/index.ts activities/invoice.ts activities/onboarding.ts activities/payments.ts activities/poll.ts activities/tax.ts routing/clients-materials.ts routing/routes.ts workflows/clients-materials.ts workflows/invoice.ts workflows/payments.ts workflows/support/connection-gate.ts workflows/tax.ts',
+    'activities/clients-materials/import.ts activities/clients-materials/link-kinds.ts activities/clients-materials/sync.ts activities/connection.ts activities/index.ts activities/invoice.ts activities/onboarding.ts activities/payments.ts activities/poll.ts activities/tax.ts',
   ],
 };
 
@@ -124,11 +113,12 @@ describe('architecture (docs/architecture.md)', () => {
     checkAgainstDebt(arrowViolations(), KNOWN_DEBT.arrows);
   });
 
-  // Debt: the cycle activities -> routing -> workflows -> activities goes once routing and activities use
-  // workflows/messages only.
-  it.skip('has no cycle between rooms', () => {
+  // An arrow still listed as debt is left out: it is counted by the arrows test until it is gone.
+  it('has no cycle between rooms', () => {
     const rooms = [...new Set(files.map(roomOf))];
-    const roomEdges = edges.map((e) => [roomOf(e.from), roomOf(e.to)] as [string, string]);
+    const roomEdges = edges
+      .filter((e) => !KNOWN_DEBT.arrows.includes(`${e.from} -> ${e.to}${e.typeOnly ? ' (type)' : ''}`))
+      .map((e) => [roomOf(e.from), roomOf(e.to)] as [string, string]);
     expect(cycles(rooms, roomEdges)).toEqual([]);
   });
 

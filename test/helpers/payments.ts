@@ -10,8 +10,7 @@ import { toCents } from '../../domain/money';
 import { sm8PaymentMarker } from '../../domain/payments';
 import { invoiceWorkflowId, paymentsWorkflowId } from '../../domain/workflow-ids';
 import type { Json } from '../../simulators/quickbooks/types';
-import { invoiceStatusQuery } from '../../workflows/invoice';
-import { paymentsStatusQuery, type PaymentsStatus } from '../../workflows/payments';
+import { invoiceStatusQuery, paymentsStatusQuery, type PaymentsStatus } from '../../workflows/messages';
 import { startConnectedWorld, type ConnectedWorld } from './connected-world';
 import crypto from 'node:crypto';
 

@@ -22,12 +22,10 @@ import type { Activities } from '../activities';
 import { completion, phaseLine, type OnboardingPhase, type OnboardingProgress } from '../domain/onboarding';
 import { SyncState } from '../domain/search-attributes';
 import { onboardingProgressQuery, type OnboardingWorkflowInput } from './messages';
+import { ONBOARDING_ACTIVITY } from './support/activity-options';
 import { createConnectionGate } from './support/connection-gate';
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '15 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
-});
+const acts = proxyActivities<Activities>(ONBOARDING_ACTIVITY);
 
 const PAGE_SIZE = 100;
 const PAGES_PER_RUN = 20;

@@ -10,16 +10,13 @@
  */
 import {
   ActivityFailure,
-  allHandlersFinished,
   ApplicationFailure,
-  condition,
   continueAsNew,
   proxyActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
   uuid4,
-  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PaymentSnapshot } from '../activities/payments';
@@ -45,12 +42,11 @@ import {
   type PaymentsStatus,
   type PaymentsWorkflowInput,
 } from './messages';
+import { OWNER_ACTIVITY } from './support/activity-options';
 import { createConnectionGate } from './support/connection-gate';
+import { ownerLoop } from './support/owner-loop';
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
-});
+const acts = proxyActivities<Activities>(OWNER_ACTIVITY);
 
 const MAX_SYNCS_PER_RUN = 200;
 const IDLE_END = '7 days';
@@ -66,8 +62,6 @@ export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<Pa
   };
   // A (re)start always looks once; a run continued-as-new looks only if an event is pending.
   let dirty = input.carried ? input.carried.dirty !== false : true;
-  let syncing = false;
-  let syncsThisRun = 0;
   let last: { sm8: number; qbo: number } | null = input.carried?.view?.last ?? null;
   let payments: PaymentsStatus['payments'] = input.carried?.view?.payments ?? [];
   let problems: PaymentProblem[] = input.carried?.view?.problems ?? [];
@@ -82,7 +76,7 @@ export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<Pa
     payments,
     problems,
     syncs: s.syncs,
-    idle: !syncing && !dirty,
+    idle: !loop.busy && !dirty,
   });
   setHandler(paymentsChangedSignal, () => {
     dirty = true;
@@ -273,38 +267,31 @@ export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<Pa
     }
   }
 
-  for (;;) {
-    if (!dirty) {
-      const woke = await condition(() => dirty, IDLE_END);
-      if (!woke) break; // idle: end; the next event starts a new run
-    }
-    dirty = false;
-    syncing = true;
-    try {
-      await gate.run(() => syncOnce());
-    } catch (err) {
-      // A refusal no retry can change (a validation error, a record gone) is a reason, not a failed workflow:
-      // it is shown, and the next event looks again.
-      const refusal = refusalOf(err);
-      if (!refusal) throw err;
-      problems = [{ sm8Uuid: '', code: 'SYNC_REFUSED', text: refusal }];
-      publish(PaymentsState.outOfStep);
-    } finally {
-      syncing = false;
-    }
-    syncsThisRun += 1;
-    if (
-      workflowInfo().continueAsNewSuggested ||
-      syncsThisRun >= (input.maxSyncsPerRun ?? MAX_SYNCS_PER_RUN)
-    ) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof paymentsWorkflow>({
+  const loop = ownerLoop<PaymentsStatus>({
+    pending: () => dirty,
+    waitFor: () => ({ timeout: IDLE_END, onTimeout: 'end' }),
+    pass: async () => {
+      dirty = false;
+      try {
+        await gate.run(() => syncOnce());
+      } catch (err) {
+        // A refusal no retry can change (a validation error, a record gone) is a reason, not a failed
+        // workflow: it is shown, and the next event looks again.
+        const refusal = refusalOf(err);
+        if (!refusal) throw err;
+        problems = [{ sm8Uuid: '', code: 'SYNC_REFUSED', text: refusal }];
+        publish(PaymentsState.outOfStep);
+      }
+    },
+    maxPassesPerRun: input.maxSyncsPerRun ?? MAX_SYNCS_PER_RUN,
+    continueAsNew: () =>
+      continueAsNew<typeof paymentsWorkflow>({
         ...input,
         carried: { ...s, dirty, view: { last, payments, problems } },
-      });
-    }
-  }
-  return status();
+      }),
+    result: () => status(),
+  });
+  return loop.run();
 }
 
 /** The message of a non-retryable activity failure (a business refusal), else undefined. */

@@ -14,6 +14,7 @@ import { expectReplays } from './helpers/histories';
 import { qboBornInvoice } from './helpers/qbo-fixtures';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
+import { waitFor, waitUntil } from './helpers/wait';
 
 const FAST_RETRY = ['2 seconds'];
 
@@ -53,23 +54,19 @@ async function sync(
   return waitStatus(jobUuid, (s) => s.idle && s.syncs > before, timeoutMs);
 }
 
+/** Workflow ids a visibility query finds; undefined while it finds none. */
+async function listIds(query: string): Promise<string[] | undefined> {
+  const ids: string[] = [];
+  for await (const wf of w.h.client.workflow.list({ query })) ids.push(wf.workflowId);
+  return ids.length ? ids : undefined;
+}
+
 async function waitStatus(
   jobUuid: string,
   ok: (s: InvoiceStatus) => boolean,
   timeoutMs = 60_000,
 ): Promise<InvoiceStatus> {
-  const deadline = Date.now() + timeoutMs;
-  let last: InvoiceStatus | undefined;
-  for (;;) {
-    try {
-      last = await status(jobUuid);
-      if (ok(last)) return last;
-    } catch {
-      // the workflow may be between runs
-    }
-    if (Date.now() > deadline) throw new Error(`timed out; last status ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
+  return waitUntil(`the invoice owner of ${jobUuid}`, () => status(jobUuid), ok, timeoutMs);
 }
 
 const qboInvoices = (): Json[] => w.qbo.store.list('Invoice', realm);
@@ -161,16 +158,9 @@ describe('INV-3: why not exported', () => {
     const handle = w.h.client.workflow.getHandle(invoiceWorkflowId(CONN, job));
     const desc = await handle.describe();
     expect(desc.memo).toMatchObject({ reasonCode: 'TAX_RATE_UNMAPPED' });
-    const found: string[] = [];
-    const deadline = Date.now() + 15_000;
-    while (found.length === 0 && Date.now() < deadline) {
-      for await (const wf of w.h.client.workflow.list({
-        query: `ConnectionId = "${CONN}" AND SyncState = "BLOCKED" AND Sm8Uuid = "${job}"`,
-      })) {
-        found.push(wf.workflowId);
-      }
-      if (!found.length) await new Promise((r) => setTimeout(r, 300));
-    }
+    const found = await waitFor('the blocked invoice in visibility', () =>
+      listIds(`ConnectionId = "${CONN}" AND SyncState = "BLOCKED" AND Sm8Uuid = "${job}"`),
+    );
     expect(found).toEqual([invoiceWorkflowId(CONN, job)]);
     const row = await w.h.pool.query('SELECT state, reason_code FROM invoice_exports WHERE job_uuid = $1', [
       job,

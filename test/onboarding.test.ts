@@ -15,6 +15,7 @@ import { onboardingProgressQuery } from '../workflows/messages';
 import { createHarness, type GovernorLimits } from './helpers/env';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
+import { waitUntil } from './helpers/wait';
 
 const TOKEN = 'onboarding-admin-token-0123456789';
 // The import writes one ServiceM8 record per call; at the documented 180/min a few hundred records take
@@ -50,16 +51,13 @@ async function cli(...args: string[]): Promise<{ code: number; lines: string[] }
 
 async function finished(connectionId: string, timeoutMs = 120_000): Promise<OnboardingProgress> {
   const handle = w.h.client.workflow.getHandle(onboardingWorkflowId(connectionId));
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const d = await handle.describe().catch(() => null);
-    if (d && d.status.name !== 'RUNNING') {
-      const result = (await handle.result()) as OnboardingProgress;
-      return result;
-    }
-    if (Date.now() > deadline) throw new Error(`onboarding of ${connectionId} did not finish`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitUntil(
+    `the onboarding of ${connectionId} to finish`,
+    async () => (await handle.describe()).status.name,
+    (status) => status !== 'RUNNING',
+    timeoutMs,
+  );
+  return (await handle.result()) as OnboardingProgress;
 }
 
 beforeAll(async () => {

@@ -18,6 +18,7 @@ import { testDataConverter, testEnv } from './helpers/env';
 import { decryptInPlace, payloadsIn } from './helpers/histories';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
+import { waitUntil } from './helpers/wait';
 
 const CONN = 'enc';
 const NAME = 'Harper Quinn Plumbing';
@@ -39,14 +40,7 @@ afterAll(async () => {
 
 async function waitStatus(jobUuid: string, ok: (s: InvoiceStatus) => boolean): Promise<InvoiceStatus> {
   const handle = w.h.client.workflow.getHandle(invoiceWorkflowId(CONN, jobUuid));
-  const deadline = Date.now() + 60_000;
-  let last: InvoiceStatus | undefined;
-  for (;;) {
-    last = await handle.query(invoiceStatusQuery).catch(() => last);
-    if (last && ok(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out; last status ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
+  return waitUntil(`the invoice owner of ${jobUuid}`, () => handle.query(invoiceStatusQuery), ok);
 }
 
 const text = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString();

@@ -12,7 +12,6 @@ import { pollConnectionWorkflow, reconcileInvoicesWorkflow } from '../workflows/
 import { expectReplays } from './helpers/histories';
 import {
   startPaymentWorld,
-  waitFor,
   payStatus,
   syncsOf,
   settled,
@@ -32,6 +31,7 @@ import {
   customerOf,
 } from './helpers/payments';
 import type { World } from './helpers/world';
+import { waitFor } from './helpers/wait';
 
 // Each file's connection shares one ServiceM8 budget (171 calls a minute): tests may wait for permits.
 jest.setTimeout(180_000);

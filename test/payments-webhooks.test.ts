@@ -13,10 +13,10 @@ import {
   qboPaymentsMarked,
   sm8PaymentsOf,
   startPaymentWorld,
-  waitFor,
 } from './helpers/payments';
 import type { Sm8Fixtures } from './helpers/sm8-fixtures';
 import type { World } from './helpers/world';
+import { waitFor } from './helpers/wait';
 
 const CONN = 'payhooks';
 let w: World;

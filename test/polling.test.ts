@@ -33,6 +33,7 @@ import {
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { qboBornInvoice } from './helpers/qbo-fixtures';
 import { startWorld, type World } from './helpers/world';
+import { waitFor } from './helpers/wait';
 
 let w: World;
 let f: Sm8Fixtures;
@@ -60,20 +61,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 60_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(150);
-  }
-}
 
 /** One poll pass, started by hand (the schedule's passes are proven separately). */
 async function poll(): Promise<PollResult> {

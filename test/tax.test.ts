@@ -17,6 +17,7 @@ import {
 import { pollConnectionWorkflow, taxPollWorkflow } from '../workflows/poll';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
+import { waitFor } from './helpers/wait';
 
 let w: World;
 let f: Sm8Fixtures;
@@ -61,16 +62,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(150);
-  }
-}
-
 type Rate = { uuid: string; name: string; amount: string; active: number };
 const sm8Rates = (): Rate[] => w.sm8.store.list('taxrate') as unknown as Rate[];
 const named = (name: string) => sm8Rates().filter((r) => r.name === name);

@@ -18,7 +18,14 @@ import type { Activities } from '../activities';
 import type { InvoiceSnapshot } from '../activities/invoice';
 import { invoicePayload, isApproved, planInvoice, type InvoicePlan } from '../domain/invoice/plan';
 import { reasons, type Reason } from '../domain/invoice/reasons';
-import { FINAL_INVOICE_STATES, InvoiceSyncState, type InvoiceSyncStateName } from '../domain/invoice/states';
+import {
+  blockedRetryDelay,
+  BLOCKED_RETRY,
+  FINAL_INVOICE_STATES,
+  InvoiceSyncState,
+  isBlockedState,
+  type InvoiceSyncStateName,
+} from '../domain/invoice/states';
 import { flag } from '../domain/servicem8-types';
 import { QboId, SyncState } from '../domain/search-attributes';
 import {
@@ -36,8 +43,6 @@ import { ownerLoop, type OwnerWait } from './support/owner-loop';
 
 const acts = proxyActivities<Activities>(OWNER_ACTIVITY);
 
-/** A blocked invoice is looked at again on this schedule, so it exports once the cause is fixed (INV-3). */
-const BLOCKED_RETRY = ['1 minute', '5 minutes', '15 minutes', '1 hour'];
 /** A run hands over to a new one (continue-as-new) after this many syncs: about 20 events each. */
 const MAX_SYNCS_PER_RUN = 200;
 /** With nothing to do, the workflow ends after this long; the next event starts it again. */
@@ -53,9 +58,6 @@ interface InvoiceRun {
   /** The QuickBooks invoice changed: read its status too. */
   qboDirty: boolean;
 }
-
-const isBlocked = (state: InvoiceSyncStateName) =>
-  state === InvoiceSyncState.blocked || state === InvoiceSyncState.resyncBlocked;
 
 export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<InvoiceStatus> {
   const { connectionId, jobUuid } = input;
@@ -92,9 +94,9 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
   const loop = ownerLoop<InvoiceStatus>({
     pending: () => run.sm8Dirty || run.qboDirty,
     waitFor: (): OwnerWait =>
-      isBlocked(run.s.state)
+      isBlockedState(run.s.state)
         ? {
-            timeout: schedule[Math.min(run.s.blockedRetries, schedule.length - 1)] ?? '1 hour',
+            timeout: blockedRetryDelay(run.s.blockedRetries, schedule),
             onTimeout: () => {
               run.s.blockedRetries += 1;
             },
@@ -105,7 +107,7 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
       run.sm8Dirty = false;
       run.qboDirty = false;
       await gate.run(() => syncOnce(run, lookAtQbo));
-      if (!isBlocked(run.s.state)) run.s.blockedRetries = 0;
+      if (!isBlockedState(run.s.state)) run.s.blockedRetries = 0;
     },
     overBeforeWait: () => FINAL_INVOICE_STATES.includes(run.s.state),
     maxPassesPerRun: input.maxSyncsPerRun ?? MAX_SYNCS_PER_RUN,

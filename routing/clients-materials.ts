@@ -28,7 +28,6 @@ export async function signalClientMaterial(
   connectionId: string,
   linkId: string,
   merged?: { survivorId: string },
-  opts: Pick<ClientMaterialInput, 'maxSyncsPerRun'> = {},
 ): Promise<string> {
   const workflowId =
     kind === 'customer' ? customerWorkflowId(connectionId, linkId) : itemWorkflowId(connectionId, linkId);
@@ -36,7 +35,7 @@ export async function signalClientMaterial(
   const o = {
     workflowId,
     taskQueue,
-    input: { connectionId, linkId, ...opts },
+    input: { connectionId, linkId },
     entityType: kind,
     summary: `${kind === 'customer' ? 'Client' : 'Material'} link ${linkId}`,
   };

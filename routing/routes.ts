@@ -109,12 +109,11 @@ export async function signalTaxSync(
   temporal: Client,
   taskQueue: string,
   connectionId: string,
-  opts: Pick<TaxWorkflowInput, 'idleEnd'> = {},
 ): Promise<string> {
   return wake<TaxWorkflowInput>(temporal, WorkflowType.tax, sm8TaxRateChangedSignal, {
     workflowId: taxWorkflowId(connectionId),
     taskQueue,
-    input: { connectionId, ...opts },
+    input: { connectionId },
     entityType: 'tax',
     summary: `Tax rates of connection ${connectionId}`,
   });

@@ -70,7 +70,7 @@ async function ownLink(kind: 'customer' | 'item', input: ClientMaterialInput): P
       const over = FINAL.includes(s.state) || (s.state === 'QBO_GONE' && !s.sm8Uuid);
       return over && merges.length === 0 && !dirty;
     },
-    maxPassesPerRun: input.maxSyncsPerRun ?? MAX_SYNCS_PER_RUN,
+    maxPassesPerRun: MAX_SYNCS_PER_RUN,
     continueAsNew: () => {
       const { idle: _idle, parked: _parked, connectionId: _c, linkId: _l, kind: _k, ...carried } = s;
       return continueAsNew<typeof customerWorkflow>({ ...input, carried });

@@ -181,8 +181,6 @@ export interface ClientMaterialInput {
   linkId: string;
   /** Set by continue-as-new. */
   carried?: Pick<ClientMaterialStatus, 'state' | 'sm8Uuid' | 'qboId' | 'reason' | 'syncs' | 'conflicts'>;
-  /** Continue-as-new after this many syncs in one run (default 200). */
-  maxSyncsPerRun?: number;
 }
 
 // ---- tax rates (workflows/tax.ts) ----------------------------------------------------------------------
@@ -205,10 +203,6 @@ export interface TaxWorkflowInput {
   connectionId: string;
   /** Set by continue-as-new. */
   carried?: { passes: number; last: TaxSyncResult | null };
-  /** With nothing to do, the workflow ends after this long (default 1 hour). */
-  idleEnd?: string;
-  /** Continue-as-new after this many passes in one run (default 100). */
-  maxPassesPerRun?: number;
 }
 
 // ---- onboarding (workflows/onboarding.ts) --------------------------------------------------------------

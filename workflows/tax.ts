@@ -57,14 +57,14 @@ export async function taxWorkflow(input: TaxWorkflowInput): Promise<TaxStatus> {
 
   const loop = ownerLoop<TaxStatus>({
     pending: () => dirty,
-    waitFor: () => ({ timeout: input.idleEnd ?? IDLE_END, onTimeout: 'end' }),
+    waitFor: () => ({ timeout: IDLE_END, onTimeout: 'end' }),
     pass: async () => {
       dirty = false;
       last = await gate.run(() => acts.syncTaxCodes({ connectionId }));
       passes += 1;
       publish('IN_STEP');
     },
-    maxPassesPerRun: input.maxPassesPerRun ?? MAX_PASSES_PER_RUN,
+    maxPassesPerRun: MAX_PASSES_PER_RUN,
     continueAsNew: () => continueAsNew<typeof taxWorkflow>({ ...input, carried: { passes, last } }),
     result: () => status(),
   });

@@ -166,4 +166,13 @@ describe('tax owner timers (virtual time)', () => {
     });
     expect(world.now).toBe(99 * MIN);
   });
+
+  it('an input from before the test-only knobs left it (idleEnd, maxPassesPerRun) is read without them', async () => {
+    world.acts = { syncTaxCodes: async () => counts };
+    const old = { connectionId: 'c1', idleEnd: '2 seconds', maxPassesPerRun: 1 } as TaxWorkflowInput;
+    world.at(10 * MIN, 'sm8TaxRateChanged');
+    const result = await taxWorkflow(old);
+    expect(result).toMatchObject({ passes: 2 }); // no hand-over after one pass
+    expect(world.timers.map((t) => t.duration)).toEqual(['1 hour', '1 hour']);
+  });
 });

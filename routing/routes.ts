@@ -73,7 +73,7 @@ export async function signalInvoice(
   connectionId: string,
   jobUuid: string,
   event: InvoiceEvent,
-  opts: Pick<InvoiceWorkflowInput, 'blockedRetry' | 'maxSyncsPerRun'> = {},
+  opts: Pick<InvoiceWorkflowInput, 'maxSyncsPerRun'> = {},
 ): Promise<string> {
   return wake<InvoiceWorkflowInput>(temporal, WorkflowType.invoice, SIGNALS[event], {
     workflowId: invoiceWorkflowId(connectionId, jobUuid),

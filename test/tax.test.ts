@@ -162,9 +162,7 @@ describe('TAX-1: import on integration', () => {
       clientUuid: client,
       lines: [{ name: 'Labour', qty: '1', unit: '200', tax: multi.uuid }],
     });
-    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged', {
-      blockedRetry: ['2 seconds'],
-    });
+    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged');
     const s = await waitFor('the export', async () => {
       const x = await w.h.client.workflow
         .getHandle(invoiceWorkflowId(CONN, job))

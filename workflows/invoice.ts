@@ -20,7 +20,6 @@ import { invoicePayload, isApproved, planInvoice, type InvoicePlan } from '../do
 import { reasons, type Reason } from '../domain/invoice/reasons';
 import {
   blockedRetryDelay,
-  BLOCKED_RETRY,
   FINAL_INVOICE_STATES,
   InvoiceSyncState,
   isBlockedState,
@@ -76,7 +75,6 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
     sm8Dirty: true,
     qboDirty: input.carried === undefined,
   };
-  const schedule = input.blockedRetry?.length ? input.blockedRetry : BLOCKED_RETRY;
 
   let beforeWait: InvoiceSyncStateName = run.s.state;
   const gate = createConnectionGate(connectionId, {
@@ -96,7 +94,7 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
     waitFor: (): OwnerWait =>
       isBlockedState(run.s.state)
         ? {
-            timeout: blockedRetryDelay(run.s.blockedRetries, schedule),
+            timeout: blockedRetryDelay(run.s.blockedRetries),
             onTimeout: () => {
               run.s.blockedRetries += 1;
             },

@@ -72,8 +72,6 @@ export interface InvoiceWorkflowInput {
   jobUuid: string;
   /** Set by continue-as-new. */
   carried?: InvoiceCarried;
-  /** When a blocked invoice is looked at again (default 1 min, 5 min, 15 min, then hourly). */
-  blockedRetry?: string[];
   /** Continue-as-new after this many syncs in one run (default 200), keeping histories small. */
   maxSyncsPerRun?: number;
 }

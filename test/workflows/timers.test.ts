@@ -12,10 +12,13 @@ import type { TaxCodeLink } from '../../domain/invoice/plan';
 import type {
   InvoiceStatus,
   InvoiceWorkflowInput,
+  PaymentsStatus,
+  PaymentsWorkflowInput,
   TaxStatus,
   TaxWorkflowInput,
 } from '../../workflows/messages';
 import { invoiceWorkflow } from '../../workflows/invoice';
+import { paymentsWorkflow } from '../../workflows/payments';
 import { taxWorkflow } from '../../workflows/tax';
 import { ContinuedAsNew, world } from './virtual-time';
 
@@ -130,6 +133,82 @@ describe('invoice owner timers (virtual time)', () => {
     expect(calls.filter((c) => c === 'createQboInvoice')).toHaveLength(1); // the total did not change
     expect(result).toMatchObject({ state: 'EXPORTED', syncs: 2 });
     expect(world.now).toBe(10 * DAY);
+  });
+});
+
+describe('invoice owner hand-over (virtual time)', () => {
+  it('INV-9: a continued run starts from the carried state: it neither reloads it nor exports again', async () => {
+    const { calls } = invoiceActivities(0);
+    const carried = {
+      state: 'EXPORTED' as const,
+      qboInvoiceId: '900',
+      reason: null,
+      lastSyncedTotalCents: 11200,
+      generatedJobId: '1042',
+      syncs: 200,
+      blockedRetries: 0,
+    };
+    const result = await invoiceWorkflow({ ...input, carried });
+    expect(calls).toEqual(['loadInvoiceSnapshot', 'saveInvoiceState']); // one look, the total unchanged
+    expect(result).toMatchObject({ state: 'EXPORTED', qboInvoiceId: '900', syncs: 201 });
+    expect(durations()).toEqual(['7 days']);
+  });
+});
+
+describe('payments owner hand-over (virtual time)', () => {
+  const payInput: PaymentsWorkflowInput = { connectionId: 'c1', jobUuid: 'job-1' };
+  let loads = 0;
+  beforeEach(() => {
+    loads = 0;
+    world.acts = {
+      loadPaymentSnapshot: async () => {
+        loads += 1;
+        return {
+          invoice: { qboInvoiceId: '900', customerId: 'C1', totalCents: 11200, balanceCents: 11200 },
+          sides: { sm8: [], qbo: [], links: [] },
+        };
+      },
+    };
+  });
+
+  it('PAY-5: after 200 passes the owner hands over what its status shows, with no event pending', async () => {
+    for (let i = 1; i <= 250; i += 1) world.at(i * MIN, 'paymentsChanged');
+    const err = await paymentsWorkflow(payInput).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ContinuedAsNew);
+    expect((err as ContinuedAsNew).args[0]).toEqual({
+      ...payInput,
+      carried: {
+        state: 'IN_STEP',
+        qboInvoiceId: '900',
+        syncs: 200,
+        dirty: false,
+        view: { last: { sm8: 0, qbo: 0 }, payments: [], problems: [] },
+      },
+    });
+    expect(loads).toBe(200);
+  });
+
+  it('PAY-5: a continued run answers as before and waits for the next event instead of looking (no loop of runs)', async () => {
+    const carried = {
+      state: 'IN_STEP' as const,
+      qboInvoiceId: '900',
+      syncs: 200,
+      dirty: false,
+      view: { last: { sm8: 2500, qbo: 2500 }, payments: [], problems: [] },
+    };
+    const run = paymentsWorkflow({ ...payInput, carried });
+    const shown = world.query<PaymentsStatus>('status');
+    expect(shown).toMatchObject({
+      state: 'IN_STEP',
+      sm8PaidCents: 2500,
+      qboPaidCents: 2500,
+      syncs: 200,
+      idle: true,
+    });
+    const result = await run;
+    expect(loads).toBe(0);
+    expect(durations()).toEqual(['7 days']);
+    expect(result).toMatchObject({ syncs: 200 });
   });
 });
 

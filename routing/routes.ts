@@ -73,12 +73,11 @@ export async function signalInvoice(
   connectionId: string,
   jobUuid: string,
   event: InvoiceEvent,
-  opts: Pick<InvoiceWorkflowInput, 'maxSyncsPerRun'> = {},
 ): Promise<string> {
   return wake<InvoiceWorkflowInput>(temporal, WorkflowType.invoice, SIGNALS[event], {
     workflowId: invoiceWorkflowId(connectionId, jobUuid),
     taskQueue,
-    input: { connectionId, jobUuid, ...opts },
+    input: { connectionId, jobUuid },
     entityType: 'invoice',
     sm8Uuid: jobUuid,
     summary: `Invoice of ServiceM8 job ${jobUuid}`,
@@ -125,12 +124,11 @@ export async function signalPayments(
   taskQueue: string,
   connectionId: string,
   jobUuid: string,
-  opts: Pick<PaymentsWorkflowInput, 'maxSyncsPerRun'> = {},
 ): Promise<string> {
   return wake<PaymentsWorkflowInput>(temporal, WorkflowType.payments, paymentsChangedSignal, {
     workflowId: paymentsWorkflowId(connectionId, jobUuid),
     taskQueue,
-    input: { connectionId, jobUuid, ...opts },
+    input: { connectionId, jobUuid },
     entityType: 'payments',
     sm8Uuid: jobUuid,
     summary: `Payments of ServiceM8 job ${jobUuid}`,

@@ -339,7 +339,7 @@ describe('CM-1: a crash resumes where it stopped', () => {
     const doomed = await createHarness({ env: w.env, taskQueue: queue, governorLimits: LIMITS });
     // Each ServiceM8 write takes a little while, so the kill lands mid-page.
     w.sm8.control.faults.add({ method: 'POST', path: '/api_1.0/company.json', latencyMs: 15 });
-    await startOnboarding(w.h.client, queue, CONN, { startedBy: 'admin', pageSize: 40, pagesPerRun: 3 });
+    await startOnboarding(w.h.client, queue, CONN, { startedBy: 'admin', pageSize: 10 });
     const deadline = Date.now() + 60_000;
     while (companies('Big Client').length < 70 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
@@ -379,7 +379,7 @@ describe('CM-1: a crash resumes where it stopped', () => {
         .getHandle(onboardingWorkflowId(CONN))
         .query(onboardingProgressQuery);
       expect(queried).toEqual(done); // OPS-2: the workflow's query says the same
-      // 9 pages at 3 per workflow run: it continued as new (small histories), still one onboarding run.
+      // 35 pages at 20 per workflow run: it continued as new (small histories), still one onboarding run.
       const runs = await w.h.pool.query(
         'SELECT count(*)::int AS n FROM onboarding_runs WHERE connection_id = $1 AND run > 0',
         [CONN],
@@ -391,7 +391,7 @@ describe('CM-1: a crash resumes where it stopped', () => {
       })) {
         if (x.workflowId) continued += 1;
       }
-      expect(continued).toBeGreaterThanOrEqual(2);
+      expect(continued).toBeGreaterThanOrEqual(1);
       expect(done.phases.find((p) => p.phase === 'items')).toMatchObject({
         total: ITEMS,
         done: ITEMS,

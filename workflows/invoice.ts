@@ -108,7 +108,7 @@ export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<Invo
       if (!isBlockedState(run.s.state)) run.s.blockedRetries = 0;
     },
     overBeforeWait: () => FINAL_INVOICE_STATES.includes(run.s.state),
-    maxPassesPerRun: input.maxSyncsPerRun ?? MAX_SYNCS_PER_RUN,
+    maxPassesPerRun: MAX_SYNCS_PER_RUN,
     continueAsNew: () => continueAsNew<typeof invoiceWorkflow>({ ...input, carried: run.s }),
     result: () => status(),
   });

@@ -72,8 +72,6 @@ export interface InvoiceWorkflowInput {
   jobUuid: string;
   /** Set by continue-as-new. */
   carried?: InvoiceCarried;
-  /** Continue-as-new after this many syncs in one run (default 200), keeping histories small. */
-  maxSyncsPerRun?: number;
 }
 
 // ---- payments (workflows/payments.ts) ------------------------------------------------------------------
@@ -131,8 +129,6 @@ export interface PaymentsWorkflowInput {
   connectionId: string;
   jobUuid: string;
   carried?: PaymentsCarried;
-  /** Continue-as-new after this many syncs in one run (default 200). */
-  maxSyncsPerRun?: number;
 }
 
 /** Another event about the same payment arrived while its owner was being looked up: look again. */
@@ -214,8 +210,6 @@ export interface OnboardingWorkflowInput {
   startedBy?: string;
   /** QuickBooks MAXRESULTS per page (default 100, at most 1000). */
   pageSize?: number;
-  /** Pages per workflow run before continue-as-new (default 20). */
-  pagesPerRun?: number;
   /** Set by continue-as-new: the run being worked on. */
   run?: number;
 }

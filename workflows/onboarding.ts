@@ -5,7 +5,7 @@
  * every record's outcome, so a crashed worker resumes the page it was on (Temporal retries the activity;
  * outcomes already stored are not redone) and even a terminated workflow is resumed from its cursors by
  * the next start. Creates use uuids generated here, one per QuickBooks id, so a retried page can only hit
- * the same ServiceM8 records. History stays small: continue-as-new every `pagesPerRun` pages.
+ * the same ServiceM8 records. History stays small: continue-as-new every PAGES_PER_RUN pages.
  */
 import {
   condition,
@@ -84,7 +84,7 @@ export async function onboardingWorkflow(input: OnboardingWorkflowInput): Promis
         pagesThisRun += 1;
       }
       if (ids.length < pageSize) break;
-      if (pagesThisRun >= (input.pagesPerRun ?? PAGES_PER_RUN) || workflowInfo().continueAsNewSuggested) {
+      if (pagesThisRun >= PAGES_PER_RUN || workflowInfo().continueAsNewSuggested) {
         await condition(allHandlersFinished);
         await continueAsNew<typeof onboardingWorkflow>({ ...input, run });
       }

@@ -283,7 +283,7 @@ export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<Pa
         publish(PaymentsState.outOfStep);
       }
     },
-    maxPassesPerRun: input.maxSyncsPerRun ?? MAX_SYNCS_PER_RUN,
+    maxPassesPerRun: MAX_SYNCS_PER_RUN,
     continueAsNew: () =>
       continueAsNew<typeof paymentsWorkflow>({
         ...input,

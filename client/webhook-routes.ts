@@ -43,8 +43,9 @@ export interface WebhookDeps {
 }
 
 /**
- * Intuit batches up to ~100 events / ~1 MB per POST (docs §5.1); a few hundred legacy entities take ~100 KB.
- * ServiceM8 posts one record per call: 64 KB is ample. The route's limit is the one Fastify applies.
+ * Intuit batches up to ~100 events / ~1 MB per POST (docs/quickbooks-api.md §5.1); a few hundred legacy
+ * entities take ~100 KB. ServiceM8 posts one record per call: 64 KB is ample. The route's limit is the one
+ * Fastify applies.
  */
 const QBO_BODY_LIMIT = 1024 * 1024;
 const SM8_BODY_LIMIT = 64 * 1024;
@@ -83,7 +84,8 @@ const LEGACY_OPERATIONS: Record<string, string> = {
   void: 'voided',
   emailed: 'emailed',
 };
-// CloudEvents verbs; `void` and `voided` are both seen in the wild (docs §5.4): one name for both.
+// CloudEvents verbs: `void` and `voided` are both seen in the wild (docs/quickbooks-api.md §5.4), one name
+// for both.
 const CLOUDEVENT_VERBS: Record<string, string> = { void: 'voided' };
 
 /** The events of a verified, schema-valid body. An empty `eventNotifications` (Intuit's ping) or `[]` has none. */

@@ -18,6 +18,7 @@ import OAuthClient from 'intuit-oauth';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Pool } from 'pg';
 import { CONNECTION_ID_PATTERN, type ConnectionStore, type QboToken } from '../store/connections';
+import { claimOAuthState, consumeOAuthState, type OAuthProvider } from '../store/oauth-states';
 import { newOAuthClient, revokeQboToken, type QboOAuthSettings } from '../apis/quickbooks/tokens';
 import { QBO_MINOR_VERSION } from '../apis/quickbooks/client';
 import type { Config } from '../infra/config';
@@ -95,7 +96,7 @@ async function subscribeSm8(
 
 // ---- connect links, OAuth state and the browser cookie ---------------------------------------------------
 
-type Provider = 'qbo' | 'sm8';
+type Provider = OAuthProvider;
 const PROVIDERS: Record<Provider, { path: string; label: string }> = {
   qbo: { path: 'quickbooks', label: 'QuickBooks' },
   sm8: { path: 'servicem8', label: 'ServiceM8' },
@@ -165,28 +166,6 @@ function requireBrowserBinding(auth: AdminAuth, provider: Provider, req: Fastify
       400,
       `this ${PROVIDERS[provider].label} authorisation did not begin in this browser (its connect cookie is missing or does not match); open a new connect link in the browser you authorise in`,
     );
-}
-
-/** Records the link's state; false when the link was opened before (its state exists already). */
-async function claimState(pool: Pool, provider: Provider, connectionId: string, state: string) {
-  const r = await pool.query(
-    `INSERT INTO oauth_states (state, provider, connection_id, expires_at)
-     VALUES ($1, $2, $3, now() + make_interval(mins => $4))
-     ON CONFLICT (state) DO NOTHING`,
-    [state, provider, connectionId, STATE_TTL_MINUTES],
-  );
-  return r.rowCount === 1;
-}
-
-/** Marks the state used; returns its connection, or null when unknown, expired or already used. */
-async function consumeState(pool: Pool, provider: Provider, state: string): Promise<string | null> {
-  const r = await pool.query<{ connection_id: string }>(
-    `UPDATE oauth_states SET consumed_at = now()
-      WHERE state = $1 AND provider = $2 AND consumed_at IS NULL AND expires_at > now()
-      RETURNING connection_id`,
-    [state, provider],
-  );
-  return r.rows[0]?.connection_id ?? null;
 }
 
 /**
@@ -372,7 +351,7 @@ export function registerConnectBrowserRoutes(
         const claims = readConnectLink(auth, provider, (req.query as { link: string }).link);
         requireOAuthApp(config, provider);
         const state = auth.sign('oauth-state', claims.r);
-        if (!(await claimState(pool, provider, claims.c, state)))
+        if (!(await claimOAuthState(pool, provider, claims.c, state, STATE_TTL_MINUTES)))
           throw new HttpError(400, `this connect link was already used: ${START_AGAIN}`);
         await store.ensure(claims.c, claims.n);
         const cookie = auth.cookie(stateCookie(provider), browserBinding(auth, provider, state), {
@@ -395,7 +374,7 @@ export function registerConnectBrowserRoutes(
     if (q.error)
       return reply.code(400).send({ error: `QuickBooks did not authorise the connection: ${q.error}` });
     requireBrowserBinding(auth, 'qbo', req, q.state);
-    const connectionId = await consumeState(pool, 'qbo', q.state);
+    const connectionId = await consumeOAuthState(pool, 'qbo', q.state);
     if (!connectionId) {
       return reply
         .code(400)
@@ -462,7 +441,7 @@ export function registerConnectBrowserRoutes(
     if (q.error)
       return reply.code(400).send({ error: `ServiceM8 did not authorise the connection: ${q.error}` });
     requireBrowserBinding(auth, 'sm8', req, q.state);
-    const connectionId = await consumeState(pool, 'sm8', q.state);
+    const connectionId = await consumeOAuthState(pool, 'sm8', q.state);
     if (!connectionId) {
       return reply
         .code(400)

@@ -49,7 +49,6 @@ const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string
     'activities/poll.ts',
     'apis/governor/rate-governor.ts',
     'client/connect-routes.ts',
-    'infra/config.ts',
   ],
   sqlOutsideStore: [
     'activities/clients-materials/links.ts',

@@ -48,7 +48,6 @@ const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string
     'activities/payments.ts',
     'activities/poll.ts',
     'apis/governor/rate-governor.ts',
-    'client/connect-routes.ts',
   ],
   sqlOutsideStore: [
     'activities/clients-materials/links.ts',

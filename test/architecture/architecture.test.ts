@@ -34,8 +34,6 @@ const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string
   arrows: [
     'client/admin-routes.ts -> workflows/invoice.ts',
     'client/admin-routes.ts -> workflows/payments.ts',
-    'client/onboarding.ts -> workflows/onboarding.ts',
-    'client/schedules.ts -> workflows/poll.ts',
     'routing/clients-materials.ts -> activities/clients-materials/links.ts',
     'routing/clients-materials.ts -> workflows/clients-materials.ts',
     'routing/connection-events.ts -> workflows/support/connection-gate.ts',

@@ -19,7 +19,8 @@ import type { LinkStore } from '../store/links';
 import type { Logger } from '../infra/log';
 import { HttpError } from './http-errors';
 import type { LazyTemporal } from './temporal-client';
-import { recordEvents, routeRowsWhenReachable, type InboxEventInput } from './webhook-inbox';
+import type { InboxEventInput } from '../store/inbox';
+import { recordEvents, routeRowsWhenReachable } from './webhook-inbox';
 import {
   QBO_EVENT_TYPE,
   qboWebhookBodySchema,
@@ -263,12 +264,9 @@ async function quickbooksHandler(deps: WebhookDeps, req: FastifyRequest, reply: 
 
 /** The connection whose secret is in the URL (the request's only credential), or 404. */
 async function sm8Connection(deps: WebhookDeps, secret: string): Promise<string> {
-  const found = /^[A-Za-z0-9_-]{16,200}$/.test(secret)
-    ? await deps.pool.query<{ id: string }>('SELECT id FROM connections WHERE sm8_webhook_secret_hash = $1', [
-        sm8SecretHash(secret),
-      ])
+  const connectionId = /^[A-Za-z0-9_-]{16,200}$/.test(secret)
+    ? await deps.store.findBySm8WebhookSecretHash(sm8SecretHash(secret))
     : null;
-  const connectionId = found?.rows[0]?.id;
   if (!connectionId) throw new HttpError(404, 'unknown webhook address');
   return connectionId;
 }

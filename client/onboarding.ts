@@ -24,11 +24,12 @@ export async function startOnboarding(
   opts: Omit<OnboardingWorkflowInput, 'connectionId' | 'run'> = {},
 ): Promise<OnboardingStart> {
   const workflowId = onboardingWorkflowId(connectionId);
+  const input: OnboardingWorkflowInput = { connectionId, ...opts };
   try {
     await temporal.workflow.start(WorkflowType.onboarding, {
       workflowId,
       taskQueue,
-      args: [{ connectionId, ...opts }],
+      args: [input],
       typedSearchAttributes: [
         { key: ConnectionId, value: connectionId },
         { key: EntityType, value: 'onboarding' },

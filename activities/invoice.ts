@@ -23,6 +23,8 @@ import type {
   Sm8TaxRate,
 } from '../domain/servicem8-types';
 import type { ApiErrorDetails } from '../apis/errors';
+import { loadInvoiceExport, saveInvoiceExport, type StoredInvoiceState } from '../store/invoice-exports';
+import { jobNoteWritten, recordJobNote } from '../store/job-notes';
 import type { ActivityDeps } from './index';
 import { defaultIncomeAccount, qboTaxCodes, qboTaxModel, resolveTaxCodes } from '../apis/quickbooks/lookups';
 import { QuickBooksClient } from '../apis/quickbooks/client';
@@ -36,13 +38,6 @@ export interface InvoiceSnapshot {
   taxCodes: Record<string, TaxCodeLink>;
   taxModel: 'global' | 'us';
   docNumberPrefix: string;
-}
-
-export interface StoredInvoiceState {
-  state: string;
-  qboInvoiceId: string | null;
-  lastSyncedTotalCents: number | null;
-  reasonCode: string | null;
 }
 
 export interface QboInvoiceStatus {
@@ -103,11 +98,7 @@ export function createInvoiceActivities(deps: ActivityDeps) {
   async function settings(
     connectionId: string,
   ): Promise<{ docNumberPrefix: string; incomeAccountId?: string }> {
-    const r = await deps.pool.query<{ settings: Record<string, unknown> }>(
-      'SELECT settings FROM connections WHERE id = $1',
-      [connectionId],
-    );
-    const s = r.rows[0]?.settings ?? {};
+    const s = await deps.store.settings(connectionId);
     return {
       docNumberPrefix: typeof s.docNumberPrefix === 'string' ? s.docNumberPrefix : '',
       incomeAccountId: typeof s.incomeAccountId === 'string' ? s.incomeAccountId : undefined,
@@ -399,21 +390,13 @@ export function createInvoiceActivities(deps: ActivityDeps) {
       text: string;
       noteUuid: string;
     }): Promise<boolean> {
-      const done = await deps.pool.query(
-        'SELECT 1 FROM job_notes WHERE connection_id = $1 AND job_uuid = $2 AND note_key = $3',
-        [input.connectionId, input.jobUuid, input.noteKey],
-      );
-      if (done.rowCount) return false;
+      if (await jobNoteWritten(deps.pool, input.connectionId, input.jobUuid, input.noteKey)) return false;
       await sm8For(input.connectionId).create('note', input.noteUuid, {
         related_object: 'job',
         related_object_uuid: input.jobUuid,
         note: `QuickBooks sync: ${input.text}`,
       });
-      await deps.pool.query(
-        `INSERT INTO job_notes (connection_id, job_uuid, note_key, note_uuid) VALUES ($1, $2, $3, $4)
-         ON CONFLICT DO NOTHING`,
-        [input.connectionId, input.jobUuid, input.noteKey, input.noteUuid],
-      );
+      await recordJobNote(deps.pool, input);
       return true;
     },
 
@@ -428,56 +411,14 @@ export function createInvoiceActivities(deps: ActivityDeps) {
       qboTotalCents: number | null;
       lastSyncedTotalCents: number | null;
     }): Promise<void> {
-      await deps.pool.query(
-        `INSERT INTO invoice_exports (connection_id, job_uuid, generated_job_id, state, reason_code, reason_text,
-                                      qbo_invoice_id, sm8_total_cents, qbo_total_cents, last_synced_total_cents,
-                                      exported_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $7::text IS NOT NULL THEN now() END, now())
-         ON CONFLICT (connection_id, job_uuid) DO UPDATE SET
-           generated_job_id = COALESCE(EXCLUDED.generated_job_id, invoice_exports.generated_job_id),
-           state = EXCLUDED.state, reason_code = EXCLUDED.reason_code, reason_text = EXCLUDED.reason_text,
-           qbo_invoice_id = COALESCE(EXCLUDED.qbo_invoice_id, invoice_exports.qbo_invoice_id),
-           sm8_total_cents = EXCLUDED.sm8_total_cents, qbo_total_cents = EXCLUDED.qbo_total_cents,
-           last_synced_total_cents = COALESCE(EXCLUDED.last_synced_total_cents, invoice_exports.last_synced_total_cents),
-           exported_at = COALESCE(invoice_exports.exported_at, EXCLUDED.exported_at),
-           updated_at = now()`,
-        [
-          input.connectionId,
-          input.jobUuid,
-          input.generatedJobId,
-          input.state,
-          input.reason?.code ?? null,
-          input.reason?.text ?? null,
-          input.qboInvoiceId,
-          input.sm8TotalCents,
-          input.qboTotalCents,
-          input.lastSyncedTotalCents,
-        ],
-      );
+      await saveInvoiceExport(deps.pool, input);
     },
 
     async loadInvoiceState(input: {
       connectionId: string;
       jobUuid: string;
     }): Promise<StoredInvoiceState | null> {
-      const r = await deps.pool.query<{
-        state: string;
-        qbo_invoice_id: string | null;
-        last_synced_total_cents: string | null;
-        reason_code: string | null;
-      }>(
-        'SELECT state, qbo_invoice_id, last_synced_total_cents, reason_code FROM invoice_exports WHERE connection_id = $1 AND job_uuid = $2',
-        [input.connectionId, input.jobUuid],
-      );
-      const row = r.rows[0];
-      if (!row) return null;
-      return {
-        state: row.state,
-        qboInvoiceId: row.qbo_invoice_id,
-        lastSyncedTotalCents:
-          row.last_synced_total_cents === null ? null : Number(row.last_synced_total_cents),
-        reasonCode: row.reason_code,
-      };
+      return loadInvoiceExport(deps.pool, input.connectionId, input.jobUuid);
     },
   };
 }

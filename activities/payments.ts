@@ -17,7 +17,6 @@ import {
   qboPaymentMarker,
   markedSm8Uuid,
   sm8PaymentMarker,
-  type PaymentLinkView,
   type PaymentOrigin,
   type PaymentSides,
   type QboPaymentView,
@@ -27,6 +26,15 @@ import type { QboRef } from '../domain/quickbooks-types';
 import { flag, sm8Date, type Sm8JobPayment } from '../domain/servicem8-types';
 import type { ApiErrorDetails } from '../apis/errors';
 import { writeAudit } from '../store/audit';
+import {
+  jobsOfLinkedPayment,
+  linkedQboPayment,
+  linkedSm8Payment,
+  markPaymentLinkDeleted,
+  paymentLinksOfInvoice,
+  savePaymentLink,
+  type PaymentLinkInput,
+} from '../store/payment-links';
 import type { ActivityDeps } from './index';
 import { isVoided } from './invoice';
 import { QuickBooksClient } from '../apis/quickbooks/client';
@@ -143,39 +151,8 @@ export function createPaymentActivities(deps: ActivityDeps) {
   }
 
   /** Records (or refreshes) the link of one ServiceM8 payment. One link per ServiceM8 payment and per QBO application. */
-  async function saveLink(input: {
-    connectionId: string;
-    origin: PaymentOrigin;
-    sm8Uuid: string;
-    qboPaymentId: string | null;
-    qboInvoiceId: string;
-    jobUuid: string;
-    amountCents: number;
-    state: 'linked' | 'deleted';
-    fingerprint: string | null;
-  }): Promise<void> {
-    await deps.pool.query(
-      `INSERT INTO payment_links (connection_id, origin, sm8_payment_uuid, qbo_payment_id, qbo_invoice_id, job_uuid,
-                                  amount_cents, state, sm8_fingerprint, qbo_fingerprint)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
-       ON CONFLICT (connection_id, sm8_payment_uuid) DO UPDATE SET
-         qbo_payment_id = COALESCE(EXCLUDED.qbo_payment_id, payment_links.qbo_payment_id),
-         amount_cents = EXCLUDED.amount_cents, state = EXCLUDED.state,
-         sm8_fingerprint = COALESCE(EXCLUDED.sm8_fingerprint, payment_links.sm8_fingerprint),
-         qbo_fingerprint = COALESCE(EXCLUDED.qbo_fingerprint, payment_links.qbo_fingerprint),
-         updated_at = now()`,
-      [
-        input.connectionId,
-        input.origin,
-        input.sm8Uuid,
-        input.qboPaymentId,
-        input.qboInvoiceId,
-        input.jobUuid,
-        input.amountCents,
-        input.state,
-        input.fingerprint,
-      ],
-    );
+  function saveLink(input: PaymentLinkInput): Promise<void> {
+    return savePaymentLink(deps.pool, input);
   }
 
   /** The link of a ServiceM8 payment the sync just wrote from QuickBooks: linked, fingerprinted as written. */
@@ -185,29 +162,6 @@ export function createPaymentActivities(deps: ActivityDeps) {
   ): Promise<void> {
     const fingerprint = paymentFingerprint({ amountCents: p.amountCents, date: p.date });
     return saveLink({ ...p, origin, state: 'linked', fingerprint });
-  }
-
-  async function linksOfInvoice(connectionId: string, jobUuid: string, qboInvoiceId: string) {
-    const r = await deps.pool.query<{
-      sm8_payment_uuid: string;
-      qbo_payment_id: string | null;
-      origin: PaymentOrigin;
-      state: 'linked' | 'deleted';
-      sm8_fingerprint: string | null;
-      qbo_fingerprint: string | null;
-    }>(
-      `SELECT sm8_payment_uuid, qbo_payment_id, origin, state, sm8_fingerprint, qbo_fingerprint FROM payment_links
-        WHERE connection_id = $1 AND job_uuid = $2 AND qbo_invoice_id = $3 ORDER BY id`,
-      [connectionId, jobUuid, qboInvoiceId],
-    );
-    return r.rows.map((row): PaymentLinkView => ({
-      sm8Uuid: row.sm8_payment_uuid,
-      qboPaymentId: row.qbo_payment_id,
-      origin: row.origin,
-      state: row.state,
-      sm8Fingerprint: row.sm8_fingerprint,
-      qboFingerprint: row.qbo_fingerprint,
-    }));
   }
 
   /** The payments QuickBooks applies to an invoice (its LinkedTxn), read in one query. */
@@ -278,7 +232,7 @@ export function createPaymentActivities(deps: ActivityDeps) {
         sides: {
           sm8: sm8Payments.map(sm8View),
           qbo: qboViews,
-          links: await linksOfInvoice(connectionId, jobUuid, invoice.Id),
+          links: await paymentLinksOfInvoice(deps.pool, connectionId, jobUuid, invoice.Id),
         },
       };
     },
@@ -300,11 +254,7 @@ export function createPaymentActivities(deps: ActivityDeps) {
       requestId: string;
     }): Promise<{ ok: true; qboPaymentId: string; adopted: boolean; methodMapped: boolean } | Refusal> {
       const { connectionId } = input;
-      const existing = await deps.pool.query<{ qbo_payment_id: string | null }>(
-        'SELECT qbo_payment_id FROM payment_links WHERE connection_id = $1 AND sm8_payment_uuid = $2',
-        [connectionId, input.sm8Uuid],
-      );
-      const known = existing.rows[0]?.qbo_payment_id;
+      const known = await linkedQboPayment(deps.pool, connectionId, input.sm8Uuid);
       if (known) return { ok: true, qboPaymentId: known, adopted: true, methodMapped: true };
       const qbo = qboFor(connectionId);
       const invoice = await qbo.read<QboInvoiceRecord>('Invoice', input.qboInvoiceId);
@@ -375,12 +325,13 @@ export function createPaymentActivities(deps: ActivityDeps) {
       method: string | null;
       refNum: string | null;
     }): Promise<{ sm8Uuid: string }> {
-      const found = await deps.pool.query<{ sm8_payment_uuid: string }>(
-        `SELECT sm8_payment_uuid FROM payment_links
-          WHERE connection_id = $1 AND qbo_payment_id = $2 AND qbo_invoice_id = $3`,
-        [input.connectionId, input.qboPaymentId, input.qboInvoiceId],
+      const found = await linkedSm8Payment(
+        deps.pool,
+        input.connectionId,
+        input.qboPaymentId,
+        input.qboInvoiceId,
       );
-      if (found.rows[0]) return { sm8Uuid: found.rows[0].sm8_payment_uuid };
+      if (found !== null) return { sm8Uuid: found };
       const ref = input.refNum ? ` ref ${input.refNum}` : '';
       await sm8For(input.connectionId).create('jobpayment', input.sm8Uuid, {
         job_uuid: input.jobUuid,
@@ -424,11 +375,7 @@ export function createPaymentActivities(deps: ActivityDeps) {
           if (!isNotFound(err)) throw err;
         }
       }
-      await deps.pool.query(
-        `UPDATE payment_links SET state = 'deleted', updated_at = now()
-          WHERE connection_id = $1 AND sm8_payment_uuid = $2`,
-        [input.connectionId, input.sm8Uuid],
-      );
+      await markPaymentLinkDeleted(deps.pool, input.connectionId, input.sm8Uuid);
     },
 
     /** A copy we made whose link was lost (PAY-5), or fresh fingerprints for a link whose sides agree. */
@@ -482,11 +429,13 @@ export function createPaymentActivities(deps: ActivityDeps) {
       } else {
         // Also the owners a link names, although the router woke them: it read the links before this read of
         // the payment, and an owner may have linked it in between from an older read.
-        const linked = await deps.pool.query<{ job_uuid: string }>(
-          'SELECT DISTINCT job_uuid FROM payment_links WHERE connection_id = $1 AND qbo_payment_id = $2',
-          [connectionId, input.entityId],
-        );
-        for (const row of linked.rows) jobs.add(row.job_uuid);
+        for (const job of await jobsOfLinkedPayment(
+          deps.pool,
+          connectionId,
+          'qbo_payment_id',
+          input.entityId,
+        ))
+          jobs.add(job);
         try {
           const payment = await qboFor(connectionId).read<QboPaymentRecord>('Payment', input.entityId);
           for (const invoiceId of invoicesOf(payment)) {

@@ -20,6 +20,7 @@ import {
 } from '../domain/tax';
 import { flag, type Sm8TaxRate } from '../domain/servicem8-types';
 import { withTransaction } from '../infra/database';
+import { advisoryUnlock, tryAdvisoryLock } from '../store/advisory-locks';
 import { writeAudit } from '../store/audit';
 import type { ActivityDeps } from './index';
 import type { Link } from '../store/links';
@@ -99,22 +100,16 @@ export function createTaxActivities(deps: ActivityDeps) {
     let broken = false;
     try {
       for (;;) {
-        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [
-          LOCK_CLASS,
-          connectionId,
-        ]);
-        if (r.rows[0]?.ok) break;
+        if (await tryAdvisoryLock(client, LOCK_CLASS, connectionId)) break;
         heartbeat('waiting for another tax sync of this connection');
         await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
       }
       try {
         return await fn();
       } finally {
-        await client
-          .query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, connectionId])
-          .catch(() => {
-            broken = true; // ending the session releases the lock
-          });
+        await advisoryUnlock(client, LOCK_CLASS, connectionId).catch(() => {
+          broken = true; // ending the session releases the lock
+        });
       }
     } finally {
       client.release(broken ? new Error('advisory unlock failed') : undefined);
@@ -129,13 +124,8 @@ export function createTaxActivities(deps: ActivityDeps) {
     fps: { sm8: string | null; qbo: string | null },
     state: 'linked' | 'inactive',
   ): Promise<string | null> {
-    const r = await deps.pool.query<{ id: string }>(
-      `INSERT INTO links (connection_id, entity_type, sm8_uuid, qbo_id, state, sm8_fingerprint, qbo_fingerprint)
-       VALUES ($1, 'taxcode', $2, $3, $4, $5, $6)
-       ON CONFLICT DO NOTHING RETURNING id`,
-      [connectionId, sm8Uuid, qboId, state, fps.sm8, fps.qbo],
-    );
-    if (r.rows[0]) return String(r.rows[0].id);
+    const inserted = await deps.links.insertTaxCodeLink(connectionId, sm8Uuid, qboId, fps, state);
+    if (inserted !== null) return inserted;
     const existing = await deps.links.bySm8(connectionId, 'taxcode', sm8Uuid);
     return existing?.qboId === qboId ? existing.id : null;
   }

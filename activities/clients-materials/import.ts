@@ -28,7 +28,7 @@ import {
   type Sm8CompanyContact,
   type Sm8Material,
 } from '../../domain/servicem8-types';
-import { linkSynced, rememberContacts, type SyncedFields } from './links';
+import { linkSynced, type SyncedFields } from './links';
 import type { ActivityDeps } from '../index';
 import type { Link } from '../../store/links';
 import type { ServiceM8Client } from '../../apis/servicem8/client';
@@ -82,7 +82,6 @@ async function claimAndLink<F>(
   if (at >= 0) candidates.splice(at, 1);
   const { entity, sm8Uuid, record, synced } = imported;
   return linkSynced<F>(
-    deps.pool,
     deps.links,
     connectionId,
     entity,
@@ -133,7 +132,7 @@ export async function importCustomer(
     record: customer,
     synced: { sm8: fields, qbo: fields },
   });
-  await rememberContacts(deps.pool, connectionId, link.id, [
+  await deps.links.rememberContacts(connectionId, link.id, [
     ...contacts.map((c) => c.uuid),
     ...(contactUuid ? [contactUuid] : []),
   ]);

@@ -13,7 +13,7 @@ import { fingerprint } from '../../domain/fingerprint';
 import type { ApiErrorDetails } from '../../apis/errors';
 import { customerLink, itemLink, type LinkKind, type QboLinkedRecord, type Sm8Record } from './link-kinds';
 import { unlinkedCandidates } from './import';
-import { linkById, saveSynced, type SyncedFields } from './links';
+import { saveSynced, type SyncedFields } from './links';
 import { writeAudit } from '../../store/audit';
 import type { ActivityDeps } from '../index';
 import { QuickBooksClient } from '../../apis/quickbooks/client';
@@ -147,7 +147,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
     kind: LinkKind<Q, S, F>,
   ): Promise<CmSyncResult> {
     const { connectionId } = input;
-    const link = await linkById(deps.pool, input.linkId);
+    const link = await deps.links.byIdWithSynced(input.linkId);
     if (!link) return result('UNLINKED');
     if (link.state === 'merged') return result('MERGED', { sm8Uuid: link.sm8Uuid, qboId: link.qboId });
     const qbo = qboFor(connectionId);
@@ -157,7 +157,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       record = await qbo.read<Q>(kind.qboEntity, qboId);
     } catch (err) {
       if (!gone(err)) throw err;
-      if (!link.sm8Uuid) await deps.pool.query('DELETE FROM links WHERE id = $1', [link.id]);
+      if (!link.sm8Uuid) await deps.links.remove(link.id);
       return result('QBO_GONE', { sm8Uuid: link.sm8Uuid, qboId });
     }
 
@@ -166,7 +166,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       const skip = kind.importSkip(record);
       if (skip) {
         // No half link left behind: an invoice export may still link this record by name (CM-7).
-        await deps.pool.query('DELETE FROM links WHERE id = $1 AND sm8_uuid IS NULL', [link.id]);
+        await deps.links.removeIfQboOnly(link.id);
         return result('NOT_IMPORTED', { qboId, reason: skip });
       }
       if (input.mayDefer !== false && justCreated(record.MetaData))
@@ -205,8 +205,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
     const { keys: toQbo, patch } = await compared.qboPatch(qboTarget, Object.keys(p.toQbo) as Array<keyof F>);
     const ids = { sm8Uuid, qboId };
     if (!toSm8.length && !toQbo.length) {
-      if (p.sm8Changed || p.qboChanged)
-        await saveSynced(deps.pool, deps.links, link.id, sides, record.SyncToken);
+      if (p.sm8Changed || p.qboChanged) await saveSynced(deps.links, link.id, sides, record.SyncToken);
       return result('IN_SYNC', ids);
     }
 
@@ -235,7 +234,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       // What we wrote, not a re-read: a re-read could take a concurrent user edit for synced and lose it.
       sm8After = target;
     }
-    await saveSynced(deps.pool, deps.links, link.id, { sm8: sm8After, qbo: qboAfter }, syncToken);
+    await saveSynced(deps.links, link.id, { sm8: sm8After, qbo: qboAfter }, syncToken);
     await logConflicts(connectionId, kind.entity, `${sm8Uuid}|${qboId}`, p.conflicts);
     const wrote = { sm8: toSm8.map(String), qbo: toQbo.map(String) };
     return result('SYNCED', { ...ids, wrote, conflicts: p.conflicts.length });
@@ -275,7 +274,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       linkId: string;
       survivorId: string;
     }): Promise<{ moved: boolean; survivorLinkId: string | null }> {
-      const link = await linkById(deps.pool, input.linkId);
+      const link = await deps.links.byIdWithSynced(input.linkId);
       if (!link || link.qboId === input.survivorId) return { moved: false, survivorLinkId: link?.id ?? null };
       const entity = link.entityType as 'customer' | 'item';
       const other = await deps.links.byQbo(input.connectionId, entity, input.survivorId);
@@ -289,16 +288,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
         return { moved: false, survivorLinkId: other.id };
       }
       // The survivor's fields win: forget the old QuickBooks side so the next sync takes QuickBooks' values.
-      await deps.pool.query(
-        `UPDATE links SET qbo_id = $2, qbo_fingerprint = NULL, qbo_sync_token = NULL,
-                synced_fields = NULL, state = 'linked', updated_at = now()
-          WHERE id = $1`,
-        [link.id, input.survivorId],
-      );
-      await deps.pool.query('UPDATE links SET sm8_fingerprint = $2 WHERE id = $1', [
-        link.id,
-        link.sm8Fingerprint,
-      ]);
+      await deps.links.moveToSurvivor(link.id, input.survivorId, link.sm8Fingerprint);
       await audit(input.connectionId, entity, `${link.sm8Uuid}|${input.survivorId}`, 'merged', {
         from: link.qboId,
         to: input.survivorId,

@@ -25,7 +25,7 @@ import type {
 import type { ApiErrorDetails } from '../apis/errors';
 import { loadInvoiceExport, saveInvoiceExport, type StoredInvoiceState } from '../store/invoice-exports';
 import { jobNoteWritten, recordJobNote } from '../store/job-notes';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './support/deps';
 import { defaultIncomeAccount, qboTaxCodes, qboTaxModel, resolveTaxCodes } from '../apis/quickbooks/lookups';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';

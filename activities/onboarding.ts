@@ -17,7 +17,7 @@ import {
   unlinkedCandidates,
   type ImportResult,
 } from './clients-materials/import';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './support/deps';
 import { OnboardingStore } from '../store/onboarding';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';

@@ -35,7 +35,7 @@ import {
   savePaymentLink,
   type PaymentLinkInput,
 } from '../store/payment-links';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './support/deps';
 import { isVoided } from './invoice';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';

@@ -22,7 +22,7 @@ import { flag, type Sm8TaxRate } from '../domain/servicem8-types';
 import { withTransaction } from '../infra/database';
 import { advisoryUnlock, tryAdvisoryLock } from '../store/advisory-locks';
 import { writeAudit } from '../store/audit';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './support/deps';
 import type { Link } from '../store/links';
 import { qboTaxModel, readQboTaxTables } from '../apis/quickbooks/lookups';
 import { QuickBooksClient } from '../apis/quickbooks/client';

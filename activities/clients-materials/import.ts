@@ -29,7 +29,7 @@ import {
   type Sm8Material,
 } from '../../domain/servicem8-types';
 import { linkSynced, type SyncedFields } from './links';
-import type { ActivityDeps } from '../index';
+import type { ActivityDeps } from '../support/deps';
 import type { Link } from '../../store/links';
 import type { ServiceM8Client } from '../../apis/servicem8/client';
 

@@ -29,7 +29,7 @@ import {
 } from '../../domain/clients-materials/item-sync';
 import type { Sm8Company, Sm8CompanyContact, Sm8Material } from '../../domain/servicem8-types';
 import { importCustomer, importItem, taxRateOfCode } from './import';
-import type { ActivityDeps } from '../index';
+import type { ActivityDeps } from '../support/deps';
 import type { ServiceM8Client } from '../../apis/servicem8/client';
 
 /** The QuickBooks record fields the shared flow reads. */

@@ -15,7 +15,7 @@ import { customerLink, itemLink, type LinkKind, type QboLinkedRecord, type Sm8Re
 import { unlinkedCandidates } from './import';
 import { saveSynced, type SyncedFields } from './links';
 import { writeAudit } from '../../store/audit';
-import type { ActivityDeps } from '../index';
+import type { ActivityDeps } from '../support/deps';
 import { QuickBooksClient } from '../../apis/quickbooks/client';
 import { ServiceM8Client } from '../../apis/servicem8/client';
 

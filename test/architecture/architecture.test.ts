@@ -45,13 +45,11 @@ const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string
   over400: [
     'activities/invoice.ts',
     'activities/payments.ts',
-    'activities/poll.ts',
     'apis/governor/rate-governor.ts',
     'client/connect-routes.ts',
     'infra/config.ts',
   ],
   sqlOutsideStore: [
-    'activities/poll.ts',
     'apis/governor/rate-governor.ts',
     'client/admin-routes.ts',
     'client/connect-routes.ts',
@@ -61,7 +59,7 @@ const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string
     'client/webhook-subscriptions.ts',
   ],
   fileCycles: [
-    'activities/clients-materials/import.ts activities/clients-materials/link-kinds.ts activities/clients-materials/sync.ts activities/connection.ts activities/index.ts activities/invoice.ts activities/onboarding.ts activities/payments.ts activities/poll.ts activities/tax.ts routing/clients-materials.ts routing/routes.ts workflows/clients-materials.ts workflows/invoice.ts workflows/payments.ts workflows/support/connection-gate.ts workflows/tax.ts',
+    'activities/index.ts activities/payments.ts activities/poll-quickbooks.ts activities/poll-servicem8.ts activities/poll.ts activities/reconcile.ts activities/support/polling.ts routing/clients-materials.ts routing/routes.ts workflows/clients-materials.ts workflows/invoice.ts workflows/payments.ts workflows/support/connection-gate.ts workflows/tax.ts',
   ],
 };
 

@@ -45,12 +45,10 @@ const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string
   over400: [
     'activities/invoice.ts',
     'activities/payments.ts',
-    'apis/governor/rate-governor.ts',
     'client/connect-routes.ts',
     'infra/config.ts',
   ],
   sqlOutsideStore: [
-    'apis/governor/rate-governor.ts',
     'client/admin-routes.ts',
     'client/connect-routes.ts',
     'client/inbox-admin.ts',

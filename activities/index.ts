@@ -7,8 +7,11 @@ import { createConnectionActivities } from './connection';
 import { createHealthActivities } from './health';
 import { createInvoiceActivities } from './invoice';
 import { createOnboardingActivities } from './onboarding';
+import { createPaymentRoutingActivities } from './payment-routing';
 import { createPaymentActivities } from './payments';
-import { createPollActivities } from './poll';
+import { createQuickBooksPollActivities } from './poll-quickbooks';
+import { createServiceM8PollActivities } from './poll-servicem8';
+import { createReconcileActivities } from './reconcile';
 import type { ActivityDeps } from './support/deps';
 import { createTaxActivities } from './tax';
 
@@ -19,11 +22,14 @@ export function createActivities(deps: ActivityDeps) {
     ...createHealthActivities(deps),
     ...createConnectionActivities(deps),
     ...createInvoiceActivities(deps),
-    ...createPollActivities(deps),
+    ...createServiceM8PollActivities(deps),
+    ...createQuickBooksPollActivities(deps),
+    ...createReconcileActivities(deps),
     ...createTaxActivities(deps),
     ...createOnboardingActivities(deps),
     ...createCmSyncActivities(deps),
     ...createPaymentActivities(deps),
+    ...createPaymentRoutingActivities(deps),
   };
 }
 

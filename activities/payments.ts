@@ -4,12 +4,8 @@
  * idempotent: a QuickBooks Payment create carries a requestid and is preceded by a look for our marker among
  * the invoice's payments; a ServiceM8 jobpayment create uses a uuid generated in the workflow (a retried
  * create updates the same record) and carries a marker the planner adopts if the link was lost.
- * Also the resolver that finds the owner of a payment event whose invoice a router cannot know (PAY-2).
+ * The resolver of payment events a router cannot place is in activities/payment-routing.ts.
  */
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { signalPayments } from '../routing/routes';
-import { FailureType } from '../domain/failures';
 import { centsToAmount, toCents } from '../domain/money';
 import { sameName } from '../domain/names';
 import {
@@ -22,12 +18,10 @@ import {
   type QboPaymentView,
   type Sm8PaymentView,
 } from '../domain/payments';
-import type { QboRef } from '../domain/quickbooks-types';
 import { flag, sm8Date, type Sm8JobPayment } from '../domain/servicem8-types';
-import type { ApiErrorDetails } from '../apis/errors';
+import { isNotFound, validationDetails } from '../apis/errors';
 import { writeAudit } from '../store/audit';
 import {
-  jobsOfLinkedPayment,
   linkedQboPayment,
   linkedSm8Payment,
   markPaymentLinkDeleted,
@@ -37,34 +31,14 @@ import {
 } from '../store/payment-links';
 import type { ActivityDeps } from './support/deps';
 import { isVoided } from './invoice';
+import {
+  appliedTo,
+  centsToSm8Amount,
+  type QboInvoiceRecord,
+  type QboPaymentRecord,
+} from './support/payment-records';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
-
-interface QboInvoiceRecord {
-  Id: string;
-  SyncToken: string;
-  TotalAmt?: number;
-  Balance?: number;
-  PrivateNote?: string;
-  CustomerRef?: QboRef;
-  LinkedTxn?: Array<{ TxnId?: string; TxnType?: string }>;
-}
-
-interface QboPaymentLine {
-  Amount?: number;
-  LinkedTxn?: Array<{ TxnId?: string; TxnType?: string }>;
-}
-
-interface QboPaymentRecord {
-  Id: string;
-  SyncToken: string;
-  TxnDate?: string;
-  TotalAmt?: number;
-  PrivateNote?: string;
-  PaymentRefNum?: string;
-  PaymentMethodRef?: QboRef;
-  Line?: QboPaymentLine[];
-}
 
 export interface PaymentSnapshot {
   /** null when the invoice is not (or no longer) in QuickBooks: then there is nothing to converge. */
@@ -75,41 +49,6 @@ export interface PaymentSnapshot {
 }
 
 type Refusal = { ok: false; code: string; text: string };
-
-function isNotFound(err: unknown): boolean {
-  if (!(err instanceof ApplicationFailure)) return false;
-  if (err.type === FailureType.notFound) return true;
-  return err.type === FailureType.validation && (err.details?.[0] as ApiErrorDetails)?.code === '610';
-}
-
-function validationDetails(err: unknown): ApiErrorDetails | undefined {
-  if (err instanceof ApplicationFailure && err.type === FailureType.validation)
-    return err.details?.[0] as ApiErrorDetails | undefined;
-  return undefined;
-}
-
-/** Cents as ServiceM8's decimal string ("123.45"), exact. */
-export function centsToSm8Amount(cents: number): string {
-  const abs = Math.abs(Math.round(cents));
-  return `${cents < 0 ? '-' : ''}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
-}
-
-/** The amount a QuickBooks payment applies to one invoice (the sum of its lines linked to it). */
-export function appliedTo(payment: QboPaymentRecord, invoiceId: string): number {
-  let cents = 0;
-  for (const line of payment.Line ?? []) {
-    if ((line.LinkedTxn ?? []).some((t) => t.TxnType === 'Invoice' && t.TxnId === invoiceId))
-      cents += toCents(line.Amount ?? 0) ?? 0;
-  }
-  return cents;
-}
-
-function invoicesOf(payment: QboPaymentRecord): string[] {
-  const ids = new Set<string>();
-  for (const line of payment.Line ?? [])
-    for (const t of line.LinkedTxn ?? []) if (t.TxnType === 'Invoice' && t.TxnId) ids.add(t.TxnId);
-  return [...ids];
-}
 
 function sm8View(p: Sm8JobPayment): Sm8PaymentView {
   return {
@@ -122,25 +61,9 @@ function sm8View(p: Sm8JobPayment): Sm8PaymentView {
   };
 }
 
-function taskQueue(): string {
-  return Context.current().info.taskQueue;
-}
-
 export function createPaymentActivities(deps: ActivityDeps) {
   const qboFor = (connectionId: string) => new QuickBooksClient(deps.qboClientDeps(), connectionId);
   const sm8For = (connectionId: string) => new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
-
-  function temporal() {
-    if (!deps.temporal)
-      throw ApplicationFailure.create({
-        type: 'MisconfiguredWorker',
-        message:
-          'payment routing needs a Temporal client in the activity dependencies (workers/sync-worker.ts)',
-        nonRetryable: true,
-      });
-    return deps.temporal;
-  }
-
   async function audit(
     connectionId: string,
     action: string,
@@ -184,10 +107,6 @@ export function createPaymentActivities(deps: ActivityDeps) {
       'PaymentMethod',
       'SELECT * FROM PaymentMethod',
     );
-  }
-
-  async function wake(connectionId: string, jobUuid: string): Promise<string> {
-    return signalPayments(temporal(), taskQueue(), connectionId, jobUuid);
   }
 
   return {
@@ -399,63 +318,6 @@ export function createPaymentActivities(deps: ActivityDeps) {
       detail: Record<string, unknown>;
     }): Promise<void> {
       await audit(input.connectionId, input.action, input.ref, input.detail);
-    },
-
-    /**
-     * Finds the owner(s) of a payment event that a router could not place (no link yet) and wakes them:
-     * a ServiceM8 jobpayment's job (when its invoice is in QuickBooks), every exported invoice a QuickBooks
-     * payment applies to, and every job a stored link already ties the payment to (it may have moved).
-     * QuickBooks-born invoices have no link, so their payments wake nobody (INV-8).
-     */
-    async routePaymentRecord(input: {
-      connectionId: string;
-      source: 'sm8' | 'qbo';
-      entityId: string;
-    }): Promise<{ woken: string[]; ignored?: string }> {
-      const { connectionId } = input;
-      const jobs = new Set<string>();
-      if (input.source === 'sm8') {
-        let payment: Sm8JobPayment;
-        try {
-          payment = await sm8For(connectionId).read<Sm8JobPayment>('jobpayment', input.entityId);
-        } catch (err) {
-          if (isNotFound(err)) return { woken: [], ignored: 'the ServiceM8 payment does not exist' };
-          throw err;
-        }
-        const invoice = await deps.links.bySm8(connectionId, 'invoice', payment.job_uuid);
-        if (!invoice?.qboId)
-          return { woken: [], ignored: 'its job is not in QuickBooks yet: it is sent after export (PAY-1)' };
-        jobs.add(payment.job_uuid);
-      } else {
-        // Also the owners a link names, although the router woke them: it read the links before this read of
-        // the payment, and an owner may have linked it in between from an older read.
-        for (const job of await jobsOfLinkedPayment(
-          deps.pool,
-          connectionId,
-          'qbo_payment_id',
-          input.entityId,
-        ))
-          jobs.add(job);
-        try {
-          const payment = await qboFor(connectionId).read<QboPaymentRecord>('Payment', input.entityId);
-          for (const invoiceId of invoicesOf(payment)) {
-            const link = await deps.links.byQbo(connectionId, 'invoice', invoiceId);
-            if (link?.sm8Uuid) jobs.add(link.sm8Uuid);
-          }
-        } catch (err) {
-          if (!isNotFound(err)) throw err;
-        }
-        if (!jobs.size)
-          return { woken: [], ignored: 'applied to no invoice exported from ServiceM8 (INV-8)' };
-      }
-      const woken: string[] = [];
-      for (const job of jobs) woken.push(await wake(connectionId, job));
-      return { woken };
-    },
-
-    /** PAY-1: right after an invoice is exported, its payments owner looks (payments recorded before export). */
-    async wakePaymentsOwner(input: { connectionId: string; jobUuid: string }): Promise<string> {
-      return wake(input.connectionId, input.jobUuid);
     },
   };
 }

@@ -16,13 +16,9 @@
  * A watermark moves only after routing, by compare-and-set: a crashed or concurrent pass re-reads, never skips.
  *
  * The ServiceM8 side is in activities/poll-servicem8.ts, the QuickBooks side in activities/poll-quickbooks.ts,
- * what they share in activities/support/polling.ts, the watermarks' SQL in store/watermarks.ts.
+ * what they share in activities/support/polling.ts, the watermarks' SQL in store/watermarks.ts. This file
+ * keeps the names workflows and tests import.
  */
-import type { ActivityDeps } from './support/deps';
-import { createQuickBooksPollActivities } from './poll-quickbooks';
-import { createServiceM8PollActivities } from './poll-servicem8';
-import { createReconcileActivities } from './reconcile';
-
 export { sm8TimeIn } from '../domain/servicem8-time';
 export { QBO_CDC_STREAM } from './poll-quickbooks';
 export { SM8_JOB_STREAM } from './poll-servicem8';
@@ -33,11 +29,3 @@ export {
   type PollObjectResult,
   type PollSideResult,
 } from './support/polling';
-
-export function createPollActivities(deps: ActivityDeps) {
-  return {
-    ...createServiceM8PollActivities(deps),
-    ...createQuickBooksPollActivities(deps),
-    ...createReconcileActivities(deps),
-  };
-}

@@ -1,9 +1,8 @@
 /**
  * The nightly reconciliation of exported invoice totals and their payments (INV-6, INV-10, PAY-6).
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { signalInvoice, signalPayments, type InvoiceEvent } from '../routing/routes';
-import { FailureType } from '../domain/failures';
+import { failureTypeOf, FailureType } from '../domain/failures';
 import { formatMoney, toCents } from '../domain/money';
 import { flag, type Sm8Job, type Sm8JobPayment } from '../domain/servicem8-types';
 import { exportedInvoices } from '../store/invoice-exports';
@@ -121,7 +120,7 @@ export function createReconcileActivities(deps: ActivityDeps) {
         try {
           jobs.set(r.job_uuid, await sm8.read<Sm8Job>('job', r.job_uuid));
         } catch (err) {
-          if (!(err instanceof ApplicationFailure && err.type === FailureType.notFound)) throw err;
+          if (failureTypeOf(err) !== FailureType.notFound) throw err;
         }
       }
 

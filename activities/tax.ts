@@ -8,8 +8,7 @@
  */
 import crypto from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../domain/failures';
+import { validationMessage } from '../apis/errors';
 import {
   planTaxSync,
   qboTaxCodeView,
@@ -82,10 +81,6 @@ function heartbeat(details?: unknown): void {
   } catch {
     // outside an activity (direct calls in tests)
   }
-}
-
-function isValidation(err: unknown): err is ApplicationFailure {
-  return err instanceof ApplicationFailure && err.type === FailureType.validation;
 }
 
 const sm8Fields = (v: Sm8TaxValues) => ({ name: v.name, amount: v.amount, active: v.active ? 1 : 0 });
@@ -337,12 +332,13 @@ export function createTaxActivities(deps: ActivityDeps) {
           try {
             await apply(connectionId, sm8, action, result);
           } catch (err) {
-            if (!isValidation(err)) throw err;
+            const refused = validationMessage(err);
+            if (refused === null) throw err;
             // A business refusal is recorded, not retried forever; the next pass tries again.
             result.failed += 1;
             await auditFailure(connectionId, 'sm8Uuid' in action ? (action.sm8Uuid ?? '') : '', {
               action: action.kind,
-              message: err.message,
+              message: refused,
             });
           }
           heartbeat(result);

@@ -5,7 +5,6 @@
  * workflow, so a retried create can only hit the same record; a retry after a create whose link was not
  * stored finds that record by its uuid (or name) and links it.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import {
   clientFromQbo,
   existingBillingContact,
@@ -20,7 +19,7 @@ import {
   type MaterialFields,
   type QboItemRecord,
 } from '../../domain/clients-materials/item-sync';
-import { FailureType } from '../../domain/failures';
+import { validationMessage } from '../../apis/errors';
 import { sameName } from '../../domain/names';
 import {
   flag,
@@ -34,11 +33,7 @@ import type { Link } from '../../store/links';
 import type { ServiceM8Client } from '../../apis/servicem8/client';
 
 function isValidation(err: unknown, mentioning: string): boolean {
-  return (
-    err instanceof ApplicationFailure &&
-    err.type === FailureType.validation &&
-    String(err.message).includes(mentioning)
-  );
+  return validationMessage(err)?.includes(mentioning) ?? false;
 }
 
 export interface ImportResult {

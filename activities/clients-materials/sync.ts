@@ -6,11 +6,9 @@
  * One flow serves both kinds of link (syncLink); what differs between customers and items is in
  * activities/clients-materials/link-kinds.ts.
  */
-import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../../domain/failures';
 import { planMerge, sm8TimeToEpochMs, type FieldConflict, type MergePlan } from '../../domain/field-merge';
 import { fingerprint } from '../../domain/fingerprint';
-import type { ApiErrorDetails } from '../../apis/errors';
+import { isNotFound, validationMessage } from '../../apis/errors';
 import { customerLink, itemLink, type LinkKind, type QboLinkedRecord, type Sm8Record } from './link-kinds';
 import { unlinkedCandidates } from './import';
 import { saveSynced, type SyncedFields } from './links';
@@ -62,17 +60,8 @@ const result = (state: CmSyncState, over: Partial<CmSyncResult> = {}): CmSyncRes
   ...over,
 });
 
-function gone(err: unknown): boolean {
-  if (!(err instanceof ApplicationFailure)) return false;
-  if (err.type === FailureType.notFound) return true;
-  const d = err.details?.[0] as ApiErrorDetails | undefined;
-  return err.type === FailureType.validation && d?.code === '610';
-}
-
-function refusal(err: unknown): string | null {
-  if (err instanceof ApplicationFailure && err.type === FailureType.validation) return err.message;
-  return null;
-}
+const gone = isNotFound;
+const refusal = validationMessage;
 
 const qboTime = (iso: string | undefined): number | null => {
   const ms = iso ? Date.parse(iso) : NaN;

@@ -43,8 +43,6 @@ const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string
     'routing/routes.ts -> workflows/tax.ts',
   ],
   over400: [
-    'activities/invoice.ts',
-    'activities/payments.ts',
     'client/connect-routes.ts',
     'infra/config.ts',
   ],
@@ -57,7 +55,7 @@ const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string
     'client/webhook-subscriptions.ts',
   ],
   fileCycles: [
-    'activities/index.ts activities/payments.ts activities/poll-quickbooks.ts activities/poll-servicem8.ts activities/poll.ts activities/reconcile.ts activities/support/polling.ts routing/clients-materials.ts routing/routes.ts workflows/clients-materials.ts workflows/invoice.ts workflows/payments.ts workflows/support/connection-gate.ts workflows/tax.ts',
+    'activities/index.ts activities/payment-routing.ts activities/poll-quickbooks.ts activities/poll-servicem8.ts activities/reconcile.ts activities/support/polling.ts routing/clients-materials.ts routing/routes.ts workflows/clients-materials.ts workflows/invoice.ts workflows/payments.ts workflows/support/connection-gate.ts workflows/tax.ts',
   ],
 };
 

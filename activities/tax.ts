@@ -19,7 +19,7 @@ import {
 } from '../domain/tax';
 import { flag, type Sm8TaxRate } from '../domain/servicem8-types';
 import { withTransaction } from '../infra/database';
-import { advisoryUnlock, tryAdvisoryLock } from '../store/advisory-locks';
+import { withAdvisoryLock } from '../store/advisory-locks';
 import { writeAudit } from '../store/audit';
 import type { ActivityDeps } from './support/deps';
 import type { Link } from '../store/links';
@@ -90,25 +90,17 @@ export function createTaxActivities(deps: ActivityDeps) {
   const sm8For = (connectionId: string) => new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
 
   /** Runs fn while holding the connection's tax lock (a session advisory lock on its own client). */
-  async function withTaxLock<T>(connectionId: string, fn: () => Promise<T>): Promise<T> {
-    const client = await deps.pool.connect();
-    let broken = false;
-    try {
-      for (;;) {
-        if (await tryAdvisoryLock(client, LOCK_CLASS, connectionId)) break;
+  function withTaxLock<T>(connectionId: string, fn: () => Promise<T>): Promise<T> {
+    return withAdvisoryLock(
+      deps.pool,
+      LOCK_CLASS,
+      connectionId,
+      async () => {
         heartbeat('waiting for another tax sync of this connection');
         await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
-      }
-      try {
-        return await fn();
-      } finally {
-        await advisoryUnlock(client, LOCK_CLASS, connectionId).catch(() => {
-          broken = true; // ending the session releases the lock
-        });
-      }
-    } finally {
-      client.release(broken ? new Error('advisory unlock failed') : undefined);
-    }
+      },
+      fn,
+    );
   }
 
   /** Links the pair unless either side is already linked to something else (then null). */

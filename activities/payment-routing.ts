@@ -2,35 +2,21 @@
  * The resolver that finds the owner of a payment event whose invoice a router cannot know (PAY-2), and the
  * wake-up of a job's payments owner right after export (PAY-1). Activities of the payments process.
  */
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { signalPayments } from '../routing/routes';
 import type { Sm8JobPayment } from '../domain/servicem8-types';
 import { isNotFound } from '../apis/errors';
 import { jobsOfLinkedPayment } from '../store/payment-links';
 import type { ActivityDeps } from './support/deps';
+import { taskQueue, temporalClient } from './support/temporal';
 import { invoicesOf, type QboPaymentRecord } from './support/payment-records';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
-
-function taskQueue(): string {
-  return Context.current().info.taskQueue;
-}
 
 export function createPaymentRoutingActivities(deps: ActivityDeps) {
   const qboFor = (connectionId: string) => new QuickBooksClient(deps.qboClientDeps(), connectionId);
   const sm8For = (connectionId: string) => new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
 
-  function temporal() {
-    if (!deps.temporal)
-      throw ApplicationFailure.create({
-        type: 'MisconfiguredWorker',
-        message:
-          'payment routing needs a Temporal client in the activity dependencies (workers/sync-worker.ts)',
-        nonRetryable: true,
-      });
-    return deps.temporal;
-  }
+  const temporal = () => temporalClient(deps, 'payment routing');
 
   async function wake(connectionId: string, jobUuid: string): Promise<string> {
     return signalPayments(temporal(), taskQueue(), connectionId, jobUuid);

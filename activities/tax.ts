@@ -7,7 +7,6 @@
  * three callers may overlap freely.
  */
 import crypto from 'node:crypto';
-import { Context } from '@temporalio/activity';
 import { validationMessage } from '../apis/errors';
 import {
   planTaxSync,
@@ -22,6 +21,7 @@ import { withTransaction } from '../infra/database';
 import { withAdvisoryLock } from '../store/advisory-locks';
 import { writeAudit } from '../store/audit';
 import type { ActivityDeps } from './support/deps';
+import { heartbeat } from './support/temporal';
 import type { Link } from '../store/links';
 import { qboTaxModel, readQboTaxTables } from '../apis/quickbooks/lookups';
 import { QuickBooksClient } from '../apis/quickbooks/client';
@@ -73,14 +73,6 @@ export function taxRateUuid(connectionId: string, realmId: string, qboTaxCodeId:
   h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
   const x = h.subarray(0, 16).toString('hex');
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
-}
-
-function heartbeat(details?: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // outside an activity (direct calls in tests)
-  }
 }
 
 const sm8Fields = (v: Sm8TaxValues) => ({ name: v.name, amount: v.amount, active: v.active ? 1 : 0 });

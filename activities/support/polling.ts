@@ -2,11 +2,12 @@
  * What the polling activities share (activities/poll-servicem8.ts, poll-quickbooks.ts, reconcile.ts): their
  * result types, the time helpers of the watermarks, heart-beating in batches, and routing to owners.
  */
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import { isIgnored, routeEntityEvent, type EntityEvent } from '../../routing/routes';
 import { writeAudit } from '../../store/audit';
 import type { ActivityDeps } from './deps';
+import { heartbeat, taskQueue, temporalClient } from './temporal';
+
+export { heartbeat } from './temporal';
 
 export type EntityRef = Omit<EntityEvent, 'connectionId'>;
 
@@ -81,18 +82,6 @@ export interface PollObjectResult {
   stored: boolean;
 }
 
-export function taskQueue(): string {
-  return Context.current().info.taskQueue;
-}
-
-export function heartbeat(details?: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // outside an activity (direct calls in tests)
-  }
-}
-
 /** Runs fn over items, `limit` at a time, heart-beating between batches. */
 export async function inBatches<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   for (let i = 0; i < items.length; i += limit) {
@@ -116,16 +105,7 @@ export function emptyPass() {
 
 /** Routing to owners and audit rows, for the polling activities. */
 export function pollTools(deps: ActivityDeps) {
-  function temporal() {
-    if (!deps.temporal) {
-      throw ApplicationFailure.create({
-        type: 'MisconfiguredWorker',
-        message: 'poll routing needs a Temporal client in the activity dependencies (workers/sync-worker.ts)',
-        nonRetryable: true,
-      });
-    }
-    return deps.temporal;
-  }
+  const temporal = () => temporalClient(deps, 'poll routing');
 
   async function audit(
     connectionId: string,

@@ -59,7 +59,7 @@ export function createInvoiceActivities(deps: ActivityDeps) {
   const settings = (connectionId: string) => invoiceSettings(deps.store, connectionId);
 
   return {
-    /** Current truth of both sides for one job (design principle 3: events only say "look"). */
+    /** Both sides' current truth for one job (events only say "look", design principle 3, docs/design.md). */
     async loadInvoiceSnapshot(input: { connectionId: string; jobUuid: string }): Promise<InvoiceSnapshot> {
       const sm8 = sm8For(input.connectionId);
       const qbo = qboFor(input.connectionId);

@@ -34,26 +34,14 @@ const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string
   arrows: [
     'client/admin-routes.ts -> workflows/invoice.ts',
     'client/admin-routes.ts -> workflows/payments.ts',
-    'client/onboarding.ts -> workflows/onboarding.ts',
-    'client/schedules.ts -> workflows/poll.ts',
     'routing/clients-materials.ts -> workflows/clients-materials.ts',
     'routing/connection-events.ts -> workflows/support/connection-gate.ts',
     'routing/routes.ts -> workflows/invoice.ts',
     'routing/routes.ts -> workflows/payments.ts',
     'routing/routes.ts -> workflows/tax.ts',
   ],
-  over400: [
-    'client/connect-routes.ts',
-    'infra/config.ts',
-  ],
-  sqlOutsideStore: [
-    'client/admin-routes.ts',
-    'client/connect-routes.ts',
-    'client/inbox-admin.ts',
-    'client/webhook-inbox.ts',
-    'client/webhook-routes.ts',
-    'client/webhook-subscriptions.ts',
-  ],
+  over400: [],
+  sqlOutsideStore: [],
   fileCycles: [
     'activities/index.ts activities/payment-routing.ts activities/poll-quickbooks.ts activities/poll-servicem8.ts activities/reconcile.ts activities/support/polling.ts routing/clients-materials.ts routing/routes.ts workflows/clients-materials.ts workflows/invoice.ts workflows/payments.ts workflows/support/connection-gate.ts workflows/tax.ts',
   ],

@@ -95,20 +95,6 @@ export function createTaxActivities(deps: ActivityDeps) {
     );
   }
 
-  /** Links the pair unless either side is already linked to something else (then null). */
-  async function tryLink(
-    connectionId: string,
-    sm8Uuid: string,
-    qboId: string,
-    fps: { sm8: string | null; qbo: string | null },
-    state: 'linked' | 'inactive',
-  ): Promise<string | null> {
-    const inserted = await deps.links.insertTaxCodeLink(connectionId, sm8Uuid, qboId, fps, state);
-    if (inserted !== null) return inserted;
-    const existing = await deps.links.bySm8(connectionId, 'taxcode', sm8Uuid);
-    return existing?.qboId === qboId ? existing.id : null;
-  }
-
   /** Stores the fingerprints (and state) of a link after a write, with the audit row, in one transaction. */
   async function recordWrite(
     connectionId: string,
@@ -165,7 +151,7 @@ export function createTaxActivities(deps: ActivityDeps) {
       case 'create': {
         // The link first: a crash after the create leaves a link whose rate the next pass finds (or
         // writes again under the same uuid), never an orphan rate that would be taken for a user's own.
-        const linkId = await tryLink(
+        const linkId = await deps.links.linkTaxCode(
           connectionId,
           action.sm8Uuid,
           action.qboId,
@@ -187,7 +173,7 @@ export function createTaxActivities(deps: ActivityDeps) {
         return;
       }
       case 'link': {
-        const linkId = await tryLink(
+        const linkId = await deps.links.linkTaxCode(
           connectionId,
           action.sm8Uuid,
           action.qboId,

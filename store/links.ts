@@ -255,8 +255,11 @@ export class LinkStore {
   // ---------------------------------------------------------------------------------------------------
   // Tax codes (TAX-1 … TAX-3)
 
-  /** Links a tax rate to a tax code unless either side is already linked (then null: nothing written). */
-  async insertTaxCodeLink(
+  /**
+   * Links a tax rate to a tax code unless either side is already linked to something else (then null);
+   * the id of the link either way when this very pair is linked already.
+   */
+  async linkTaxCode(
     connectionId: string,
     sm8Uuid: string,
     qboId: string,
@@ -269,6 +272,8 @@ export class LinkStore {
        ON CONFLICT DO NOTHING RETURNING id`,
       [connectionId, sm8Uuid, qboId, state, fps.sm8, fps.qbo],
     );
-    return r.rows[0] ? String(r.rows[0].id) : null;
+    if (r.rows[0]) return String(r.rows[0].id);
+    const existing = await this.bySm8(connectionId, 'taxcode', sm8Uuid);
+    return existing?.qboId === qboId ? existing.id : null;
   }
 }

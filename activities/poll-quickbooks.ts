@@ -5,11 +5,11 @@ import { hasOwner } from '../routing/routes';
 import type { QboEntityName } from '../domain/quickbooks-types';
 import { readWatermark, writeWatermark } from '../store/watermarks';
 import type { ActivityDeps } from './support/deps';
+import { heartbeat } from './support/temporal';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import {
   DEFAULT_BACKFILL_MS,
   emptyPass,
-  heartbeat,
   isoWithOffset,
   LISTED_IDS,
   pollTools,

@@ -4,16 +4,16 @@
 import { ROUTERS } from '../routing/routes';
 import { fingerprint } from '../domain/fingerprint';
 import { isApproved } from '../domain/invoice/plan';
-import { type Sm8Job } from '../domain/servicem8-types';
+import type { Sm8Job } from '../domain/servicem8-types';
 import { sm8TimeIn } from '../domain/servicem8-time';
 import { knownJobs } from '../store/invoice-exports';
 import { readWatermark, writeWatermark } from '../store/watermarks';
 import type { ActivityDeps } from './support/deps';
+import { heartbeat } from './support/temporal';
 import { ServiceM8Client, type ServiceM8Object } from '../apis/servicem8/client';
 import {
   DEFAULT_BACKFILL_MS,
   emptyPass,
-  heartbeat,
   LISTED_IDS,
   pollTools,
   shiftSm8Time,

@@ -9,8 +9,8 @@ import { exportedInvoices } from '../store/invoice-exports';
 import type { ActivityDeps } from './support/deps';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
-import { heartbeat, inBatches, LISTED_IDS, pollTools, ROUTE_CONCURRENCY } from './support/polling';
-import { taskQueue } from './support/temporal';
+import { inBatches, LISTED_IDS, pollTools, ROUTE_CONCURRENCY } from './support/polling';
+import { heartbeat, taskQueue } from './support/temporal';
 
 export interface ReconcileDrift {
   kind: 'total_differs' | 'missing_in_qbo' | 'missing_in_sm8';

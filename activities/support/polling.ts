@@ -7,8 +7,6 @@ import { writeAudit } from '../../store/audit';
 import type { ActivityDeps } from './deps';
 import { heartbeat, taskQueue, temporalClient } from './temporal';
 
-export { heartbeat } from './temporal';
-
 export type EntityRef = Omit<EntityEvent, 'connectionId'>;
 
 /** First pass of a connection: changes this far back are looked at (the workflow input may say otherwise). */

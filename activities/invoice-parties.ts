@@ -16,7 +16,8 @@ import { ServiceM8Client } from '../apis/servicem8/client';
 import type { ConnectionStore } from '../store/connections';
 import type { ActivityDeps } from './support/deps';
 
-type Refusal = { ok: false; reason: Reason };
+/** A business refusal of an invoice step: an INV-3 reason for the bookkeeper, not a failure. */
+export type Refusal = { ok: false; reason: Reason };
 
 /** A requestid (≤ 50 chars) for one sub-step of a step whose base id came from the workflow. */
 function subRequestId(base: string, key: string): string {

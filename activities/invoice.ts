@@ -14,7 +14,7 @@ import type { Sm8Job, Sm8JobMaterial, Sm8TaxRate } from '../domain/servicem8-typ
 import { isNotFound, validationDetails } from '../apis/errors';
 import { loadInvoiceExport, saveInvoiceExport, type StoredInvoiceState } from '../store/invoice-exports';
 import { jobNoteWritten, recordJobNote } from '../store/job-notes';
-import { createInvoicePartyActivities, invoiceSettings } from './invoice-parties';
+import { createInvoicePartyActivities, invoiceSettings, type Refusal } from './invoice-parties';
 import type { ActivityDeps } from './support/deps';
 import { qboTaxCodes, qboTaxModel, resolveTaxCodes } from '../apis/quickbooks/lookups';
 import { QuickBooksClient } from '../apis/quickbooks/client';
@@ -37,8 +37,6 @@ export interface QboInvoiceStatus {
   totalCents: number | null;
   syncToken: string | null;
 }
-
-type Refusal = { ok: false; reason: Reason };
 
 interface QboInvoice {
   Id: string;

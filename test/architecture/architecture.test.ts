@@ -31,30 +31,10 @@ const ARROWS: Record<string, string[]> = {
 };
 
 const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string[]; fileCycles: string[] } = {
-  arrows: ['routing/clients-materials.ts -> activities/clients-materials/links.ts'],
-  over400: [
-    'activities/invoice.ts',
-    'activities/payments.ts',
-    'activities/poll.ts',
-    'apis/governor/rate-governor.ts',
-  ],
-  sqlOutsideStore: [
-    'activities/clients-materials/links.ts',
-    'activities/clients-materials/sync.ts',
-    'activities/health.ts',
-    'activities/invoice.ts',
-    'activities/payments.ts',
-    'activities/poll.ts',
-    'activities/tax.ts',
-    'apis/governor/rate-governor.ts',
-    'apis/quickbooks/tokens.ts',
-    'apis/servicem8/auth.ts',
-    'routing/clients-materials.ts',
-    'routing/routes.ts',
-  ],
-  fileCycles: [
-    'activities/clients-materials/import.ts activities/clients-materials/link-kinds.ts activities/clients-materials/sync.ts activities/connection.ts activities/index.ts activities/invoice.ts activities/onboarding.ts activities/payments.ts activities/poll.ts activities/tax.ts',
-  ],
+  arrows: [],
+  over400: [],
+  sqlOutsideStore: [],
+  fileCycles: [],
 };
 
 const { files, edges } = productGraph();

@@ -112,14 +112,26 @@ export async function waitForTemporal(address: string, namespace: string, timeou
 export async function startTemporalDevServer(opts: DevServerOptions): Promise<RunningDevServer> {
   const log = opts.log ?? (() => undefined);
   if (opts.dbFile) fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
-  const child: ChildProcess = spawn(opts.cliPath, devServerArgs(opts), { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and the server must
+  // outlive the worker's drain (the worker reports its last activity results to it); stop() ends it.
+  const child: ChildProcess = spawn(opts.cliPath, devServerArgs(opts), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      process.off('exit', killOnExit);
+      resolve(code);
+    }),
+  );
 
   const address = `127.0.0.1:${opts.port}`;
   const namespace = opts.namespace ?? 'default';

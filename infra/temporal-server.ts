@@ -74,7 +74,11 @@ export interface DevServerOptions {
 export interface RunningDevServer {
   address: string;
   uiUrl: string | undefined;
-  stop(): Promise<void>;
+  /**
+   * SIGTERM, then SIGKILL after `graceMs`. Its SQLite file stays consistent either way (every write is a
+   * committed transaction); the grace only lets it close its connections politely.
+   */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export function devServerArgs(opts: DevServerOptions): string[] {
@@ -146,10 +150,10 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<Ru
   return {
     address,
     uiUrl: opts.uiPort !== undefined ? `http://127.0.0.1:${opts.uiPort}` : undefined,
-    async stop() {
+    async stop(graceMs = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
     },

@@ -100,7 +100,8 @@ async function main(): Promise<void> {
         namespace: config.temporal.namespace,
         uiCodecEndpoint: `http://127.0.0.1:${config.port}/codec`,
       });
-      stops.servers.push(() => server.stop());
+      // Ctrl-C must end everything within 2 s; the dev server's own shutdown takes 1-2 s under load.
+      stops.servers.push(() => server.stop(300));
       uiUrl = server.uiUrl;
     }
 
@@ -166,7 +167,10 @@ async function main(): Promise<void> {
     // A wildcard or loopback HOST is reached at 127.0.0.1 from here; a specific address at itself.
     const local = isLoopback(config.host) || ['0.0.0.0', '::'].includes(config.host);
     const apiUrl = `http://${local ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
-    if (demo) await connectDemo(apiUrl, DEMO_CONNECTION, admin.token);
+    // A restart keeps the demo connection it made (connecting again would start a second onboarding).
+    const made = await deps.store.get(DEMO_CONNECTION);
+    const keep = made && made.status !== 'disconnected' && made.qboRealmId && made.sm8AuthKind;
+    if (demo && !keep) await connectDemo(apiUrl, DEMO_CONNECTION, admin.token);
 
     log.info(`Temporal      ${config.temporal.address} (namespace ${config.temporal.namespace})`);
     if (uiUrl) log.info(`Temporal UI   ${uiUrl}`);

@@ -12,7 +12,7 @@ import { LazyTemporal } from '../client/temporal-client';
 import { startInboxRelay } from '../client/webhook-inbox';
 import { loadConfig } from '../infra/config';
 import { createPool, resolveDatabase } from '../infra/database';
-import { createLogger } from '../infra/log';
+import { createLogger, pinoLogger } from '../infra/log';
 import { runMain } from '../infra/main';
 import { migrate } from '../infra/migrate';
 import { dataConverterFrom } from '../infra/payload-codec';
@@ -141,7 +141,10 @@ async function main(): Promise<void> {
 
     const temporal = new LazyTemporal({ ...config.temporal, dataConverter });
     stops.connections.push(() => temporal.close());
-    const api = buildApiServer(buildApiDeps(config, deps, temporal));
+    const api = buildApiServer({
+      ...buildApiDeps(config, deps, temporal),
+      httpLogger: pinoLogger(config.logLevel, 'http'),
+    });
     await api.listen({ host: config.host, port: config.port });
     stops.intake.push(() => api.close());
     // TRG-1: webhook events stored while Temporal was unreachable are routed by the inbox relay.

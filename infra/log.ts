@@ -57,6 +57,17 @@ export function pinoLogger(level: Level, name: string, fields: LogFields = {}): 
   return rootLogger().child({ name, ...fields }, { level });
 }
 
+/** A request as Fastify's logger writes it: no query string (OAuth codes) and no webhook path token. */
+function requestFields(req: { method?: string; url?: string; id?: unknown }): LogFields {
+  const url = (req.url ?? '').split('?')[0]?.replace(/^(\/webhooks\/[^/]+\/)[^/]+/, '$1***');
+  return { method: req.method, url };
+}
+
+/** Fastify's `loggerInstance`: its lines carry `reqId`; requests are logged without secrets. */
+export function httpLogger(level: Level): Pino {
+  return rootLogger().child({ name: 'http' }, { level, serializers: { req: requestFields } });
+}
+
 /** A named logger at `level`, optionally with fields on every line (e.g. `{ connection: 'demo' }`). */
 export function createLogger(level: Level, name: string, fields: LogFields = {}): Logger {
   return fromPino(pinoLogger(level, name, fields));

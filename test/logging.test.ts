@@ -8,7 +8,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
-import { createLogger, rootLogger } from '../infra/log';
+import Fastify from 'fastify';
+import { createLogger, httpLogger, rootLogger } from '../infra/log';
 import { testEnv, uniqueTaskQueue } from './helpers/env';
 
 const run = promisify(execFile);
@@ -89,6 +90,38 @@ describe('OPS-4: logs', () => {
         time: expect.any(String),
       }),
       expect.objectContaining({ level: 'error', name: 'start', connection: 'acme', msg: 'broken' }),
+    ]);
+  });
+
+  it('OPS-4: the API logs each request with its reqId, without query strings or webhook path tokens', async () => {
+    const chunks: string[] = [];
+    rootLogger(
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          chunks.push(chunk.toString());
+          done();
+        },
+      }) as never,
+    );
+    const app = Fastify({ loggerInstance: httpLogger('info') });
+    app.get('/connect/quickbooks/callback', async () => 'ok');
+    app.post('/webhooks/servicem8/:token', async () => 'ok');
+    await app.inject({ method: 'GET', url: '/connect/quickbooks/callback?code=SECRETCODE&state=S1' });
+    await app.inject({ method: 'POST', url: '/webhooks/servicem8/SECRETTOKEN', payload: {} });
+    await app.close();
+    const text = chunks.join('');
+    expect(text).not.toMatch(/SECRETCODE|SECRETTOKEN|state=S1/);
+    const lines = text
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l.msg === 'incoming request' && l.reqId === 'req-2')).toMatchObject({
+      name: 'http',
+      req: { method: 'POST', url: '/webhooks/servicem8/***' },
+    });
+    expect(lines.filter((l) => l.msg === 'request completed').map((l) => l.reqId)).toEqual([
+      'req-1',
+      'req-2',
     ]);
   });
 });

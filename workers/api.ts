@@ -8,7 +8,7 @@ import { LazyTemporal } from '../client/temporal-client';
 import { startInboxRelay } from '../client/webhook-inbox';
 import { loadConfig } from '../infra/config';
 import { createPool, resolveDatabase } from '../infra/database';
-import { createLogger, pinoLogger } from '../infra/log';
+import { createLogger, httpLogger } from '../infra/log';
 import { runMain } from '../infra/main';
 import { migrate } from '../infra/migrate';
 import { dataConverterFrom } from '../infra/payload-codec';
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   const deps = buildActivityDeps(config, pool, createGovernor(pool));
   const api = buildApiServer({
     ...buildApiDeps(config, deps, temporal),
-    httpLogger: pinoLogger(config.logLevel, 'http'),
+    httpLogger: httpLogger(config.logLevel),
   });
   await api.listen({ host: config.host, port: config.port });
   // TRG-1: webhook events stored while Temporal was unreachable are routed by the inbox relay.

@@ -12,7 +12,7 @@ import { LazyTemporal } from '../client/temporal-client';
 import { startInboxRelay } from '../client/webhook-inbox';
 import { loadConfig } from '../infra/config';
 import { createPool, resolveDatabase } from '../infra/database';
-import { createLogger, pinoLogger } from '../infra/log';
+import { createLogger, httpLogger } from '../infra/log';
 import { runMain } from '../infra/main';
 import { migrate } from '../infra/migrate';
 import { dataConverterFrom } from '../infra/payload-codec';
@@ -55,15 +55,16 @@ async function main(): Promise<void> {
     (stopping ??= (async () => {
       const started = Date.now();
       log.info('stopping (Ctrl-C)');
+      const took: string[] = [];
       for (const phase of PHASES) {
         // Within a phase, the last started stops first; phases run one after the other.
         await Promise.all(
           stops[phase].reverse().map((stop) => stop().catch((e: unknown) => log.warn(String(e)))),
         );
-        log.debug(`stopping: ${phase} stopped after ${Date.now() - started} ms`);
+        took.push(`${phase} ${Date.now() - started} ms`);
       }
       fs.rmSync(pidFile(config.dataDir), { force: true });
-      log.info(`stopped in ${Date.now() - started} ms`);
+      log.info(`stopped in ${Date.now() - started} ms (${took.join(', ')})`);
       process.exit(code);
     })());
   // `on`, not `once`: a second Ctrl-C while draining must not end the process with the default handler.
@@ -143,7 +144,7 @@ async function main(): Promise<void> {
     stops.connections.push(() => temporal.close());
     const api = buildApiServer({
       ...buildApiDeps(config, deps, temporal),
-      httpLogger: pinoLogger(config.logLevel, 'http'),
+      httpLogger: httpLogger(config.logLevel),
     });
     await api.listen({ host: config.host, port: config.port });
     stops.intake.push(() => api.close());

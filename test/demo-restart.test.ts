@@ -258,9 +258,9 @@ describe('OPS-3: reset and checkouts', () => {
       );
       expect(lines).toContain(`deleted  ${path.join(dir, 'simulators')} (the simulators' saved worlds)`);
       fs.mkdirSync(path.join(dir, 'temporal'));
-      fs.writeFileSync(path.join(dir, 'start.pid'), `${process.pid}\n`);
+      fs.writeFileSync(path.join(dir, 'start.pid'), `${process.ppid}\n`);
       await expect(resetDemo({ dataDir: dir, databaseUrl: url })).rejects.toThrow(
-        `npm start is running on ${dir} (pid ${process.pid}): stop it (Ctrl-C) before npm run reset`,
+        `npm start is running on ${dir} (pid ${process.ppid}): stop it (Ctrl-C) before npm run reset`,
       );
       expect(fs.existsSync(path.join(dir, 'temporal'))).toBe(true);
     } finally {

@@ -4,6 +4,7 @@
  * together. A mismatch stops the start with one line that says what was found and what to do, instead of a
  * demo that fails record by record (invoices turning DELETED_IN_QBO, unique-key loops).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import type { ConnectionStore } from '../store/connections';
 
@@ -16,6 +17,24 @@ export interface DataCheckInput {
   keysFromEnv: boolean;
   /** The demo's simulators run; `simState` is what DATA_DIR held before they started. */
   demo?: { connectionId: string; simState: 'both' | 'none' | 'partial' };
+}
+
+/** Where a running `npm start` leaves its pid (so reset, and a second start, can tell it runs). */
+export function pidFile(dataDir: string): string {
+  return path.join(dataDir, 'start.pid');
+}
+
+/** The pid of a living `npm start` on this DATA_DIR, if any. */
+export function runningStart(dataDir: string): number | undefined {
+  const file = pidFile(dataDir);
+  const pid = Number(fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim() : NaN);
+  if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch {
+    return undefined;
+  }
 }
 
 const RESET = 'run `npm run reset` to start a clean demo';

@@ -17,17 +17,7 @@ import {
   withDatabase,
 } from '../infra/database';
 import { runMain } from '../infra/main';
-
-function running(pidPath: string): number | undefined {
-  const pid = Number(fs.existsSync(pidPath) ? fs.readFileSync(pidPath, 'utf8').trim() : NaN);
-  if (!Number.isInteger(pid) || pid <= 0) return undefined;
-  try {
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return undefined;
-  }
-}
+import { runningStart } from './data-check';
 
 /** What was deleted and what was kept, one line each. */
 export async function resetDemo(
@@ -35,7 +25,7 @@ export async function resetDemo(
   localUrl = DEFAULT_LOCAL_URL,
 ): Promise<string[]> {
   const dir = config.dataDir;
-  const pid = running(path.join(dir, 'start.pid'));
+  const pid = runningStart(dir);
   if (pid !== undefined)
     throw new Error(`npm start is running on ${dir} (pid ${pid}): stop it (Ctrl-C) before npm run reset`);
   const lines: string[] = [];

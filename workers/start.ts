@@ -20,7 +20,7 @@ import { installTemporalRuntime } from '../infra/temporal-runtime';
 import { ensureTemporalCli, startTemporalDevServer } from '../infra/temporal-server';
 import { ensureConnectionSchedules, scheduleOptionsFromConfig } from '../client/schedules';
 import { buildActivityDeps, buildApiDeps, createGovernor } from './activity-deps';
-import { checkStoredData } from './data-check';
+import { checkStoredData, pidFile, runningStart } from './data-check';
 import { connectDemo, demoStateOnDisk, startDemoSimulators, type DemoSimulators } from './demo';
 import { createSyncWorker, NativeConnection } from './sync-worker';
 
@@ -32,10 +32,6 @@ import { createSyncWorker, NativeConnection } from './sync-worker';
  */
 const PHASES = ['intake', 'worker', 'connections', 'servers'] as const;
 type Phase = (typeof PHASES)[number];
-
-function pidFile(dataDir: string): string {
-  return path.join(dataDir, 'start.pid');
-}
 
 const DEMO_CONNECTION = 'demo';
 
@@ -51,10 +47,11 @@ async function main(): Promise<void> {
     servers: [],
   };
   let stopping: Promise<never> | undefined;
+  let ownsPidFile = false;
   const shutdown = (code: number): Promise<never> =>
     (stopping ??= (async () => {
       const started = Date.now();
-      log.info('stopping (Ctrl-C)');
+      log.info('stopping');
       const took: string[] = [];
       for (const phase of PHASES) {
         // Within a phase, the last started stops first; phases run one after the other.
@@ -63,7 +60,7 @@ async function main(): Promise<void> {
         );
         took.push(`${phase} ${Date.now() - started} ms`);
       }
-      fs.rmSync(pidFile(config.dataDir), { force: true });
+      if (ownsPidFile) fs.rmSync(pidFile(config.dataDir), { force: true });
       log.info(`stopped in ${Date.now() - started} ms (${took.join(', ')})`);
       process.exit(code);
     })());
@@ -75,8 +72,12 @@ async function main(): Promise<void> {
     // Before anything starts: a non-loopback HOST without ADMIN_TOKEN stops here, with the variable named.
     const admin = resolveAdminToken(config);
     // `npm run reset` refuses to delete what a running start uses.
+    const other = runningStart(config.dataDir);
+    if (other !== undefined)
+      throw new Error(`npm start is already running on ${config.dataDir} (pid ${other}); stop it first`);
     fs.mkdirSync(config.dataDir, { recursive: true });
     fs.writeFileSync(pidFile(config.dataDir), `${process.pid}\n`);
+    ownsPidFile = true;
     // Real mode is chosen on purpose (SIMULATORS=false); infra/config.ts refuses real credentials with `auto`.
     const simulate = config.simulators !== 'false';
     const simState = demoStateOnDisk(config.dataDir);

@@ -51,7 +51,8 @@ async function main(): Promise<void> {
   const shutdown = (code: number): Promise<never> =>
     (stopping ??= (async () => {
       const started = Date.now();
-      log.info('stopping');
+      // A signal is news; a failed start already said why in one line.
+      if (code === 0) log.info('stopping');
       const took: string[] = [];
       for (const phase of PHASES) {
         // Within a phase, the last started stops first; phases run one after the other.
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
         took.push(`${phase} ${Date.now() - started} ms`);
       }
       if (ownsPidFile) fs.rmSync(pidFile(config.dataDir), { force: true });
-      log.info(`stopped in ${Date.now() - started} ms (${took.join(', ')})`);
+      if (code === 0) log.info(`stopped in ${Date.now() - started} ms (${took.join(', ')})`);
       process.exit(code);
     })());
   // `on`, not `once`: a second Ctrl-C while draining must not end the process with the default handler.

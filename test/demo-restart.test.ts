@@ -12,10 +12,26 @@ import axios from 'axios';
 import { runCli } from '../client/cli';
 import { loadConfig } from '../infra/config';
 import { canConnect, DEFAULT_LOCAL_URL, localDatabaseName, withDatabase } from '../infra/database';
-import { freePort } from '../infra/ports';
+import net from 'node:net';
 import { resetDemo } from '../workers/reset';
 
 const ROOT = path.resolve(__dirname, '..');
+
+/**
+ * A free port below the ephemeral range (32768 and up on Linux): the product binds these ports twice, minutes
+ * apart, and an ephemeral port is soon taken by some outgoing connection on a busy machine.
+ */
+async function listenPort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}
 
 interface Started {
   child: ChildProcess;
@@ -86,12 +102,12 @@ describe('OPS-3: the demo that npm start runs', () => {
       ...clean,
       DATA_DIR: dir,
       LOG_LEVEL: 'info',
-      PORT: String(await freePort()),
-      TEMPORAL_PORT: String(await freePort()),
-      TEMPORAL_UI_PORT: String(await freePort()),
-      SM8_SIM_PORT: String(await freePort()),
-      QBO_SIM_PORT: String(await freePort()),
-      EMBEDDED_PG_PORT: String(await freePort()),
+      PORT: String(await listenPort()),
+      TEMPORAL_PORT: String(await listenPort()),
+      TEMPORAL_UI_PORT: String(await listenPort()),
+      SM8_SIM_PORT: String(await listenPort()),
+      QBO_SIM_PORT: String(await listenPort()),
+      EMBEDDED_PG_PORT: String(await listenPort()),
       TEMPORAL_CLI_PATH: process.env.TEST_TEMPORAL_CLI ?? process.env.TEMPORAL_CLI_PATH ?? 'temporal',
     };
   });

@@ -138,6 +138,16 @@ describe('OPS-3: the demo that npm start runs', () => {
     return /QuickBooks invoice (\S+)/.exec(r.out)?.[1];
   };
 
+  /** The job's export row once it is EXPORTED (polled; undefined after 60 s). */
+  const exportedState = async (job: string) => {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
+      const row = (await invoices()).find((i) => i.job_uuid === job);
+      if (row?.state === 'EXPORTED') return row;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return undefined;
+  };
+
   let first: string;
   let firstInvoice: string | undefined;
 
@@ -151,6 +161,8 @@ describe('OPS-3: the demo that npm start runs', () => {
     first = jobs.out.split('\n')[0] as string;
     firstInvoice = await approve(first);
     expect(firstInvoice).toMatch(/^\d+$/);
+    // The CLI sees the QuickBooks invoice; the sync records EXPORTED right after: stop only once it has.
+    expect(await exportedState(first)).toMatchObject({ state: 'EXPORTED', qbo_invoice_id: firstInvoice });
   }, 900_000);
 
   it('OPS-3: Ctrl-C stops every process within 2 s, exit code 0, without DRAINING errors or stack traces', async () => {

@@ -1,17 +1,102 @@
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+/**
+ * The Temporal SDK's logs (worker, workflow `log`, activity context) through our pino logger (infra/log.ts),
+ * with workflowId, runId and activityType on the line. A failed activity attempt is one line (activity type,
+ * attempt, workflow id, failure type and message) instead of the SDK's dump of the whole error object.
+ */
+import { Runtime, type LogLevel, type LogMetadata, type Logger as SdkLogger } from '@temporalio/worker';
+import type { Logger as Pino } from 'pino';
 import type { Config } from './config';
+import { pinoLogger } from './log';
 
-const LEVELS: Record<Config['logLevel'], LogLevel> = {
-  debug: 'DEBUG',
-  info: 'WARN',
-  warn: 'WARN',
-  error: 'ERROR',
+/** The SDK's INFO is webpack and worker-state chatter: it shows with LOG_LEVEL=debug only. */
+const LEVELS: Record<Config['logLevel'], Config['logLevel']> = {
+  debug: 'debug',
+  info: 'warn',
+  warn: 'warn',
+  error: 'error',
 };
 
-/** Once per process, before any worker: the SDK's own logs at our level (its INFO is webpack chatter). */
-export function installTemporalRuntime(level: Config['logLevel']): void {
+const TO_PINO: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+/** The fields we keep from the SDK's metadata, renamed to the product's names. */
+function fieldsOf(meta: LogMetadata = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(meta)) {
+    if (v === undefined || k === 'taskToken' || k === 'error' || k === 'namespace' || k === 'isLocal')
+      continue;
+    out[k === 'workflowRunId' ? 'runId' : k] = v;
+  }
+  return out;
+}
+
+/** `ApplicationFailure` type, else the error's class name. */
+function failureType(error: unknown): string {
+  if (error && typeof error === 'object') {
+    const e = error as { type?: unknown; name?: unknown };
+    if (typeof e.type === 'string' && e.type) return e.type;
+    if (typeof e.name === 'string' && e.name) return e.name;
+  }
+  return 'Error';
+}
+
+/** The SDK's Logger interface on a pino logger. */
+export class PinoSdkLogger implements SdkLogger {
+  constructor(private readonly pino: Pino) {}
+
+  log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    const fields = fieldsOf(meta);
+    const error = meta?.error;
+    if (message === 'Activity failed' && error !== undefined) {
+      const text = error instanceof Error ? error.message : String(error);
+      // An attempt cancelled because this worker is stopping (Ctrl-C) is retried by the next worker.
+      const stopping = text.includes('WORKER_SHUTDOWN');
+      this.pino[stopping ? 'debug' : TO_PINO[level]](
+        { ...fields, failureType: failureType(error), failure: text.split('\n')[0] },
+        `activity ${String(fields.activityType)} attempt ${String(fields.attempt)} failed: ${text.split('\n')[0]}`,
+      );
+      return;
+    }
+    if (error !== undefined) fields.err = error instanceof Error ? error.message : String(error);
+    this.pino[TO_PINO[level]](fields, message);
+  }
+  trace(message: string, meta?: LogMetadata): void {
+    this.log('TRACE', message, meta);
+  }
+  debug(message: string, meta?: LogMetadata): void {
+    this.log('DEBUG', message, meta);
+  }
+  info(message: string, meta?: LogMetadata): void {
+    this.log('INFO', message, meta);
+  }
+  warn(message: string, meta?: LogMetadata): void {
+    this.log('WARN', message, meta);
+  }
+  error(message: string, meta?: LogMetadata): void {
+    this.log('ERROR', message, meta);
+  }
+}
+
+/**
+ * Once per process, before any worker. `handleSignals: false` leaves SIGINT/SIGTERM to the caller, which
+ * then shuts its worker down itself, in order (workers/start.ts); by default the SDK's handlers do it.
+ */
+export function installTemporalRuntime(
+  level: Config['logLevel'],
+  opts: { handleSignals?: boolean } = {},
+): void {
   try {
-    Runtime.install({ logger: new DefaultLogger(LEVELS[level]) });
+    Runtime.install({
+      logger: new PinoSdkLogger(pinoLogger(LEVELS[level], 'temporal')),
+      // The native core's warnings (e.g. a lost server) as JSON lines too, not its coloured console output.
+      telemetryOptions: { logging: { forward: {} } },
+      ...(opts.handleSignals === false ? { shutdownSignals: [] } : {}),
+    });
   } catch {
     // already installed in this process
   }

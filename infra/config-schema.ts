@@ -13,7 +13,7 @@ export const VARIABLES = {
   DATABASE_URL: {
     default: undefined,
     description:
-      'PostgreSQL connection string. Unset: the local server (postgres://postgres@127.0.0.1:5432/sm8qbo), or an embedded PostgreSQL in DATA_DIR when none is reachable.',
+      "PostgreSQL connection string. Unset: DATA_DIR's own database sm8qbo_<hash of DATA_DIR's path> on the local server (127.0.0.1:5432), or on an embedded PostgreSQL in DATA_DIR when none is reachable.",
   },
   DATA_DIR: {
     default: '.data',

@@ -88,13 +88,15 @@ export class PinoSdkLogger implements SdkLogger {
  */
 export function installTemporalRuntime(
   level: Config['logLevel'],
-  opts: { handleSignals?: boolean } = {},
+  opts: { handleSignals?: boolean; forwardCoreLogs?: boolean } = {},
 ): void {
   try {
     Runtime.install({
       logger: new PinoSdkLogger(pinoLogger(LEVELS[level], 'temporal')),
       // The native core's warnings (e.g. a lost server) as JSON lines too, not its coloured console output.
-      telemetryOptions: { logging: { forward: {} } },
+      // The forwarding keeps a native handle open for the life of the runtime: a process that must end by
+      // itself when its work is done (a test file run in-band) leaves it out.
+      ...(opts.forwardCoreLogs === false ? {} : { telemetryOptions: { logging: { forward: {} } } }),
       ...(opts.handleSignals === false ? { shutdownSignals: [] } : {}),
     });
   } catch {

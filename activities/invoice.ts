@@ -9,7 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { billingContact, customerFromCompany } from '../domain/clients-materials/customer';
 import { FailureType } from '../domain/failures';
 import { fingerprint } from '../domain/fingerprint';
-import { hasMarker, type TaxCodeLink } from '../domain/invoice/plan';
+import { hasMarker, isApproved, type TaxCodeLink } from '../domain/invoice/plan';
 import { reasons, type Reason } from '../domain/invoice/reasons';
 import { GENERIC_ITEM_KEY, genericItem, itemFromMaterial } from '../domain/clients-materials/item';
 import { toCents } from '../domain/money';
@@ -27,6 +27,7 @@ import type { ActivityDeps } from './index';
 import { defaultIncomeAccount, qboTaxCodes, qboTaxModel, resolveTaxCodes } from '../apis/quickbooks/lookups';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
+import { recordApprovalSeen } from '../store/metrics';
 
 export interface InvoiceSnapshot {
   /** null when ServiceM8 no longer has the job (404). */
@@ -129,6 +130,8 @@ export function createInvoiceActivities(deps: ActivityDeps) {
       }
       if (!job)
         return { job, materials: [], taxRates: {}, taxCodes: {}, taxModel: 'global', docNumberPrefix };
+      // Observability: the first sighting of the approval starts the approval -> export latency.
+      if (isApproved(job)) await recordApprovalSeen(deps.pool, input.connectionId, input.jobUuid);
       const materials = await sm8.list<Sm8JobMaterial>('jobmaterial', [
         { field: 'job_uuid', op: 'eq', value: input.jobUuid },
       ]);

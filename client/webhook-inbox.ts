@@ -15,6 +15,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '../infra/database';
 import type { Logger } from '../infra/log';
+import { countWebhookReceipt, sourceName, webhookLag } from '../infra/metrics';
 import { cleanupInbox, cleanupOAuthStates } from './inbox-admin';
 import { hasOwner, PermanentRoutingError, routeEntityEvent, type RoutingDeps } from '../routing/routes';
 import type { LazyTemporal } from './temporal-client';
@@ -129,16 +130,20 @@ export async function recordEvents(
   leaseMs = DEFAULT_LEASE_MS,
 ): Promise<RecordResult> {
   if (events.length === 0) return { stored: [], duplicates: 0 };
-  return withTransaction(pool, async (db) => {
+  const counted: Array<[string, string | null]> = []; // counted once committed
+  const result = await withTransaction(pool, async (db) => {
     const stored: InboxRow[] = [];
     let duplicates = 0;
     for (const e of events) {
       const row = await insertOne(db, e, leaseMs);
       if (row) stored.push(row);
       else duplicates += 1;
+      counted.push([e.source, row?.state ?? null]);
     }
     return { stored, duplicates };
   });
+  for (const [source, state] of counted) countWebhookReceipt(source, state);
+  return result;
 }
 
 async function insertOne(client: PoolClient, e: InboxEventInput, leaseMs: number): Promise<InboxRow | null> {
@@ -198,11 +203,13 @@ export async function routeRows(pool: Pool, deps: RoutingDeps, rows: InboxRow[])
     const row = ordered[i] as InboxRow;
     try {
       const routedTo = await routeRow(deps, row);
-      await pool.query(
+      const routed = await pool.query<{ lag: number }>(
         `UPDATE webhook_inbox SET state = 'routed', routed_to = $2, routed_at = now(), attempts = attempts + 1,
-                last_error = NULL WHERE id = $1 AND state = 'pending'`,
+                last_error = NULL WHERE id = $1 AND state = 'pending'
+         RETURNING extract(epoch FROM routed_at - received_at)::float8 AS lag`,
         [row.id, routedTo],
       );
+      for (const r of routed.rows) webhookLag.observe({ source: sourceName(row.source) }, Math.max(0, r.lag));
       outcome.routed += 1;
     } catch (err) {
       const message = describe(err);

@@ -72,6 +72,11 @@ export const VARIABLES = {
       'npm start: `auto` runs the built-in ServiceM8 and QuickBooks simulators (seeded demo world, demo connection); `false` is real mode, chosen on purpose: with `auto`, a QBO_CLIENT_ID aimed at the real Intuit or ServiceM8 hosts is refused at start, and `false` needs QBO_CLIENT_ID and QBO_CLIENT_SECRET. `true` forces the simulators.',
   },
   LOG_LEVEL: { default: 'info', description: 'debug | info | warn | error.' },
+  METRICS_PORT: {
+    default: undefined,
+    description:
+      "Port of the worker process's own Prometheus /metrics (`npm run worker`, the compose worker), on HOST; with ADMIN_TOKEN set a scrape sends it as a bearer token. Unset: none (the API's /metrics serves `npm start`, one process).",
+  },
   WORKER_HEARTBEAT_FILE: {
     default: undefined,
     description:
@@ -194,6 +199,7 @@ export interface Config {
   embeddedPgPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   workerHeartbeatFile: string | undefined;
+  metricsPort: number | undefined;
   simulators: 'auto' | 'true' | 'false';
   publicBaseUrl: string;
   rateLimitWaitMs: number;
@@ -434,6 +440,7 @@ function readConfig(env: Env): Config {
     embeddedPgPort: port(env, 'EMBEDDED_PG_PORT'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const),
     workerHeartbeatFile: raw(env, 'WORKER_HEARTBEAT_FILE'),
+    metricsPort: raw(env, 'METRICS_PORT') === undefined ? undefined : port(env, 'METRICS_PORT'),
     simulators: oneOf(env, 'SIMULATORS', ['auto', 'true', 'false'] as const),
     publicBaseUrl: httpUrl(env, 'PUBLIC_BASE_URL', `http://127.0.0.1:${apiPort}`),
     rateLimitWaitMs: seconds(env, 'RATE_LIMIT_WAIT_SECONDS') * 1000,

@@ -15,7 +15,7 @@ import { createLogger } from '../infra/log';
 import { runMain } from '../infra/main';
 import { migrate } from '../infra/migrate';
 import { dataConverterFrom } from '../infra/payload-codec';
-import { installTemporalRuntime } from '../infra/temporal-runtime';
+import { installTemporalRuntimeWithMetrics } from '../infra/temporal-runtime';
 import { ensureTemporalCli, startTemporalDevServer } from '../infra/temporal-server';
 import { ensureConnectionSchedules, scheduleOptionsFromConfig } from '../client/schedules';
 import { buildActivityDeps, buildApiDeps, createGovernor } from './activity-deps';
@@ -25,7 +25,7 @@ import { createSyncWorker, NativeConnection } from './sync-worker';
 async function main(): Promise<void> {
   let config = loadConfig();
   const log = createLogger(config.logLevel, 'start');
-  installTemporalRuntime(config.logLevel);
+  await installTemporalRuntimeWithMetrics(config.logLevel);
   const stops: Array<() => Promise<unknown>> = [];
   const shutdown = async (code: number) => {
     for (const stop of stops.reverse()) await stop().catch((e: unknown) => log.warn(String(e)));

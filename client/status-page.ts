@@ -128,7 +128,5 @@ export function registerStatusResync(app: FastifyInstance, deps: StatusPageDeps,
 /** "Job 1234" for the notice (the invoice row's job number), else "the job". */
 async function jobLabel(pool: Pool, connection: string, jobUuid: string): Promise<string> {
   const held = await heldRecords(pool, connection);
-  return (
-    held.find((r) => r.jobUuid === jobUuid)?.label ?? `the job (${invoiceWorkflowId(connection, jobUuid)})`
-  );
+  return held.find((r) => r.jobUuid === jobUuid)?.label ?? 'the job';
 }

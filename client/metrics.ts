@@ -12,7 +12,7 @@ import type { Pool } from 'pg';
 import { API_LIMITS, type GovernedApi } from '../apis/governor/rate-governor';
 import { processMetrics } from '../infra/metrics';
 import { temporalMetricsUrl } from '../infra/temporal-runtime';
-import { permitCounts, recordCounts, syncLatencyBuckets } from '../store/metrics';
+import { permitCounts, recordCounts, syncLatencyBuckets, type LatencyBuckets } from '../store/metrics';
 
 export const LATENCY_BUCKETS_S = [1, 5, 15, 30, 60, 120, 300, 900, 3600];
 /** The governor allows itself 95 % of each documented limit (apis/governor/rate-governor.ts). */
@@ -28,6 +28,17 @@ const family = (name: string, type: string, help: string, samples: Sample[]) =>
   [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, ...samples.map((s) => line(name, s.labels, s.value))]
     .join('\n')
     .concat('\n');
+
+/** A histogram whose cumulative bucket counts were computed elsewhere (here: by PostgreSQL). */
+const histogram = (name: string, help: string, h: LatencyBuckets) =>
+  [
+    `# HELP ${name} ${help}`,
+    `# TYPE ${name} histogram`,
+    ...LATENCY_BUCKETS_S.map((le, i) => line(`${name}_bucket`, { le: String(le) }, h.counts[i] ?? 0)),
+    line(`${name}_bucket`, { le: '+Inf' }, h.count),
+    line(`${name}_sum`, {}, h.sumSeconds),
+    line(`${name}_count`, {}, h.count),
+  ].join('\n') + '\n';
 
 /** The budget of each connection and API, per window the API limits: used and left. */
 export async function budgets(
@@ -87,19 +98,11 @@ export async function databaseMetrics(pool: Pool): Promise<string> {
         value: r.count,
       })),
     ),
-    family(
+    histogram(
       'sm8qbo_sync_latency_seconds',
-      'histogram',
       'Time from the sync first seeing a job approved to its invoice being in QuickBooks',
-      [
-        ...LATENCY_BUCKETS_S.map((le, i) => ({ labels: { le: String(le) }, value: latency.counts[i] ?? 0 })),
-        { labels: { le: '+Inf' }, value: latency.count },
-      ],
-    )
-      .replace(/\n$/, '\n')
-      .concat(
-        `sm8qbo_sync_latency_seconds_sum ${latency.sumSeconds}\nsm8qbo_sync_latency_seconds_count ${latency.count}\n`,
-      ),
+      latency,
+    ),
   ].join('');
 }
 

@@ -97,9 +97,9 @@ export async function syncLatencyBuckets(pool: Pool, bounds: number[]): Promise<
          FROM invoice_exports e
          JOIN invoice_approvals a ON a.connection_id = e.connection_id AND a.job_uuid = e.job_uuid
         WHERE e.exported_at IS NOT NULL AND a.seen_at <= e.exported_at)
-     SELECT ARRAY(SELECT count(*) FILTER (WHERE l.s <= b) FROM unnest($1::float8[]) AS b) AS counts,
-            count(*) AS n, sum(s) AS sum
-       FROM l`,
+     SELECT ARRAY(SELECT (SELECT count(*) FROM l WHERE l.s <= b.v)
+                    FROM unnest($1::float8[]) WITH ORDINALITY AS b(v, i) ORDER BY b.i) AS counts,
+            (SELECT count(*) FROM l) AS n, (SELECT sum(s) FROM l) AS sum`,
     [bounds],
   );
   const row = r.rows[0];

@@ -42,23 +42,26 @@ function csrfToken(auth: AdminAuth, cookieHeader: string | undefined): string | 
   return session ? auth.sign(CSRF_PURPOSE, session) : null;
 }
 
-async function views(deps: StatusPageDeps): Promise<ConnectionView[]> {
+/** Every connection's view, or only `only`'s (`/?connection=id`). */
+async function views(deps: StatusPageDeps, only?: string): Promise<ConnectionView[]> {
   const [connections, budget] = await Promise.all([deps.store.list(), budgets(deps.pool)]);
   return Promise.all(
-    connections.map(async (connection) => {
-      const [held, exports, webhooks] = await Promise.all([
-        heldRecords(deps.pool, connection.id),
-        recentExports(deps.pool, connection.id),
-        webhookHealth(deps.pool, connection.id),
-      ]);
-      return {
-        connection,
-        budget: budget.filter((b) => b.connection === connection.id),
-        held,
-        exports,
-        webhooks,
-      };
-    }),
+    connections
+      .filter((c) => !only || c.id === only)
+      .map(async (connection) => {
+        const [held, exports, webhooks] = await Promise.all([
+          heldRecords(deps.pool, connection.id),
+          recentExports(deps.pool, connection.id),
+          webhookHealth(deps.pool, connection.id),
+        ]);
+        return {
+          connection,
+          budget: budget.filter((b) => b.connection === connection.id),
+          held,
+          exports,
+          webhooks,
+        };
+      }),
   );
 }
 
@@ -72,14 +75,17 @@ export function registerStatusPage(app: FastifyInstance, deps: StatusPageDeps, a
     });
     const pageQuery = {
       type: 'object',
-      properties: { resynced: { type: 'string', maxLength: 200 } },
+      properties: {
+        resynced: { type: 'string', maxLength: 200 },
+        connection: { type: 'string', pattern: CONNECTION_ID_PATTERN.source },
+      },
     } as const;
     scope.get('/', { schema: { querystring: pageQuery } }, async (req, reply) => {
-      const { resynced } = req.query as { resynced?: string };
+      const { resynced, connection } = req.query as { resynced?: string; connection?: string };
       const notice = resynced
         ? `Asked to sync ${resynced} again. Reload in a few seconds to see the result.`
         : null;
-      const html = statusPageHtml(await views(deps), csrfToken(auth, req.headers.cookie), notice);
+      const html = statusPageHtml(await views(deps, connection), csrfToken(auth, req.headers.cookie), notice);
       return reply.headers(HTML_HEADERS).type('text/html; charset=utf-8').send(html);
     });
   });
@@ -119,7 +125,7 @@ export function registerStatusResync(app: FastifyInstance, deps: StatusPageDeps,
       const label = await jobLabel(deps.pool, form.connection, form.jobUuid);
       return reply
         .code(303)
-        .header('Location', `/?resynced=${encodeURIComponent(label)}`)
+        .header('Location', `/?connection=${form.connection}&resynced=${encodeURIComponent(label)}`)
         .send();
     });
   });

@@ -15,7 +15,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '../infra/database';
 import type { Logger } from '../infra/log';
-import { countWebhookReceipt, sourceName, webhookLag } from '../infra/metrics';
+import { countWebhookReceipt, observeWebhookLag } from '../infra/metrics';
 import { cleanupInbox, cleanupOAuthStates } from './inbox-admin';
 import { hasOwner, PermanentRoutingError, routeEntityEvent, type RoutingDeps } from '../routing/routes';
 import type { LazyTemporal } from './temporal-client';
@@ -203,13 +203,12 @@ export async function routeRows(pool: Pool, deps: RoutingDeps, rows: InboxRow[])
     const row = ordered[i] as InboxRow;
     try {
       const routedTo = await routeRow(deps, row);
-      const routed = await pool.query<{ lag: number }>(
+      const routed = await pool.query<{ lag: string }>(
         `UPDATE webhook_inbox SET state = 'routed', routed_to = $2, routed_at = now(), attempts = attempts + 1,
-                last_error = NULL WHERE id = $1 AND state = 'pending'
-         RETURNING extract(epoch FROM routed_at - received_at)::float8 AS lag`,
+                last_error = NULL WHERE id = $1 AND state = 'pending' RETURNING extract(epoch FROM routed_at - received_at) AS lag`,
         [row.id, routedTo],
       );
-      for (const r of routed.rows) webhookLag.observe({ source: sourceName(row.source) }, Math.max(0, r.lag));
+      observeWebhookLag(row.source, routed.rows);
       outcome.routed += 1;
     } catch (err) {
       const message = describe(err);

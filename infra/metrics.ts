@@ -53,6 +53,11 @@ export function countWebhookReceipt(source: string, state: string | null): void 
   webhookReceipts.inc({ source: sourceName(source), outcome });
 }
 
+/** Routed webhook events: `lag` is the seconds from receipt to routing (PostgreSQL's clock, as text). */
+export function observeWebhookLag(source: string, rows: Array<{ lag: string | number }>): void {
+  for (const r of rows) webhookLag.observe({ source: sourceName(source) }, Math.max(0, Number(r.lag)));
+}
+
 /**
  * The lane of an API call: the workflow type of the activity making it, or 'interactive' outside any
  * activity (the API process: connect flows, webhook subscriptions, admin commands). Issue 12 brings real

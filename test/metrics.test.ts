@@ -6,7 +6,7 @@
  */
 import axios from 'axios';
 import { startMetricsServer } from '../client/metrics';
-import { recordEvents } from '../client/webhook-inbox';
+import { recordEvents, routeRows } from '../client/webhook-inbox';
 import { API_LIMITS } from '../apis/governor/rate-governor';
 import { signalInvoice } from '../routing/routes';
 import { freePort } from '../infra/ports';
@@ -116,25 +116,32 @@ describe('OPS-4: Prometheus metrics', () => {
     );
   });
 
-  it('OPS-4: webhook receipts count stored, unrouted and duplicate events by source', async () => {
+  it('OPS-4: webhook receipts count stored, unrouted and duplicate events by source; routing observes the lag', async () => {
     const before = (await scrape()).values;
-    const eventId = `metrics-${Date.now()}`;
-    const event = {
-      source: 'sm8' as const,
-      connectionId: null,
-      eventId,
-      entity: 'job',
-      entityId: 'no-such-job',
-      operation: null,
-      payload: {},
-    };
-    await recordEvents(w.h.pool, [event]);
-    await recordEvents(w.h.pool, [event]);
+    const stamp = Date.now();
+    const base = { source: 'sm8' as const, entity: 'job', operation: null, payload: {} };
+    const stray = { ...base, connectionId: null, eventId: `metrics-stray-${stamp}`, entityId: 'no-such-job' };
+    const job = f.job({
+      clientUuid: f.client('Webhook Lag Co'),
+      lines: [{ name: 'A', qty: '1', unit: '5', tax: 'GST' }],
+    });
+    const owned = { ...base, connectionId: CONN, eventId: `metrics-owned-${stamp}`, entityId: job };
+    await recordEvents(w.h.pool, [stray]);
+    await recordEvents(w.h.pool, [stray]);
+    const { stored } = await recordEvents(w.h.pool, [owned]);
+    const routing = { temporal: w.h.client, links: w.h.deps.links, taskQueue: w.h.taskQueue, pool: w.h.pool };
+    expect((await routeRows(w.h.pool, routing, stored)).routed).toBe(1);
     const after = (await scrape()).values;
-    for (const outcome of ['unrouted', 'duplicate'])
+    for (const outcome of ['unrouted', 'duplicate', 'stored'])
       expect(value(after, 'sm8qbo_webhook_receipts_total', { source: 'servicem8', outcome })).toBe(
         value(before, 'sm8qbo_webhook_receipts_total', { source: 'servicem8', outcome }) + 1,
       );
+    const lag = (s: Scrape) => value(s, 'sm8qbo_webhook_lag_seconds_count', { source: 'servicem8' });
+    expect(lag(after)).toBe(lag(before) + 1);
+    expect(value(after, 'sm8qbo_webhook_lag_seconds_bucket', { le: '60', source: 'servicem8' })).toBe(
+      lag(after),
+    );
+    await waitExported(job);
   });
 
   it('OPS-4: /metrics needs the admin token (Prometheus sends it as a bearer token)', async () => {

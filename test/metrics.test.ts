@@ -4,6 +4,9 @@
  * moved; the values kept in PostgreSQL (budget, records, latency) are read on scrape; /metrics needs the
  * admin token; the worker's own /metrics (METRICS_PORT) serves its counters behind the same token.
  */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import axios from 'axios';
 import { startMetricsServer } from '../client/metrics';
 import { recordEvents, routeRows } from '../client/webhook-inbox';
@@ -11,6 +14,7 @@ import { API_LIMITS } from '../apis/governor/rate-governor';
 import { signalInvoice } from '../routing/routes';
 import { freePort } from '../infra/ports';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
+import { testEnv } from './helpers/env';
 import { startWorld, type World } from './helpers/world';
 
 let w: World;
@@ -174,5 +178,20 @@ describe('OPS-4: Prometheus metrics', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  it("OPS-4: a worker process's /metrics merges the Temporal SDK's own metrics with ours", async () => {
+    const tsx = path.resolve(__dirname, '..', 'node_modules', '.bin', 'tsx');
+    const fixture = path.join(__dirname, 'fixtures', 'worker-metrics-check.ts');
+    const { stdout } = await promisify(execFile)(tsx, [fixture, testEnv.temporalAddress], {
+      timeout: 60_000,
+    });
+    const values = parse(stdout);
+    // The SDK's client asked the server for its system info on connecting: a value, not just a name.
+    expect(
+      values.get('temporal_request{operation="GetSystemInfo",service_name="temporal-core-sdk"}'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(stdout).toContain('# TYPE sm8qbo_api_calls_total counter');
+    expect(stdout).not.toContain('Temporal SDK metrics unavailable');
   });
 });

@@ -116,7 +116,7 @@ export function createInvoiceActivities(deps: ActivityDeps) {
   }
 
   return {
-    /** Current truth of both sides for one job (design principle 3: events only say "look"). */
+    /** Both sides' current truth for one job (events only say "look", design principle 3, docs/design.md). */
     async loadInvoiceSnapshot(input: { connectionId: string; jobUuid: string }): Promise<InvoiceSnapshot> {
       const sm8 = sm8For(input.connectionId);
       const qbo = qboFor(input.connectionId);

@@ -237,7 +237,10 @@ export function createPaymentActivities(deps: ActivityDeps) {
   }
 
   return {
-    /** Both sides' payments of one job's exported invoice, and their links (design principle 3). */
+    /**
+     * Both sides' payments of one job's exported invoice, and their links (design principle 3,
+     * docs/design.md).
+     */
     async loadPaymentSnapshot(input: { connectionId: string; jobUuid: string }): Promise<PaymentSnapshot> {
       const { connectionId, jobUuid } = input;
       const empty: PaymentSides = { sm8: [], qbo: [], links: [] };

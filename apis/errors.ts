@@ -1,5 +1,5 @@
 /**
- * HTTP failures of both APIs sorted once into Temporal failures (design principle 6):
+ * HTTP failures of both APIs sorted once into Temporal failures (design principle 6, docs/design.md):
  *  transient (5xx, timeouts, network)  -> retryable, Temporal's backoff
  *  429                                 -> retryable after the API's documented wait (nextRetryDelay)
  *  QBO 5010 stale SyncToken            -> retryable: the activity re-reads and tries again

@@ -11,6 +11,13 @@ import type { Pool } from 'pg';
 import { CONNECTION_ID_PATTERN, type ConnectionStore, type QboToken } from '../store/connections';
 import type { LinkStore } from '../store/links';
 import { OnboardingStore } from '../store/onboarding';
+import {
+  invoiceExportCounts,
+  invoiceExportRow,
+  jobPaymentLinks,
+  listInvoiceExports,
+} from '../store/admin-queries';
+import { INBOX_STATES, listInbox, retryInboxRow, type InboxState } from '../store/inbox';
 import { revokeQboToken, type QboOAuthSettings } from '../apis/quickbooks/tokens';
 import { InvoiceSyncState } from '../domain/invoice/states';
 import { completion } from '../domain/onboarding';
@@ -19,11 +26,9 @@ import type { Logger } from '../infra/log';
 import { invoiceStatusQuery } from '../workflows/invoice';
 import { paymentsStatusQuery } from '../workflows/payments';
 import { notifyConnectionRestored } from '../routing/connection-events';
-import { INBOX_STATES, listInbox, retryInboxRow } from './inbox-admin';
 import { startOnboarding } from './onboarding';
 import { signalInvoice } from '../routing/routes';
 import { isTemporalDown, type LazyTemporal } from './temporal-client';
-import type { InboxState } from './webhook-inbox';
 
 export interface AdminDeps {
   /** The token client/auth.ts checks (api-server.ts refuses to build without one). */
@@ -78,9 +83,7 @@ async function revokeAtIntuit(
 export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps, extras: AdminExtras): void {
   app.get('/admin/connections', async () => {
     const connections = await deps.store.list();
-    const counts = await deps.pool.query<{ connection_id: string; state: string; n: string }>(
-      'SELECT connection_id, state, count(*) AS n FROM invoice_exports GROUP BY connection_id, state',
-    );
+    const counts = await invoiceExportCounts(deps.pool);
     return connections.map((c) => ({
       id: c.id,
       name: c.name,
@@ -90,7 +93,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps, extra
       sm8AuthKind: c.sm8AuthKind,
       qboAccessExpiresAt: c.qboAccessExpiresAt,
       invoices: Object.fromEntries(
-        counts.rows.filter((r) => r.connection_id === c.id).map((r) => [r.state, Number(r.n)]),
+        counts.filter((r) => r.connection_id === c.id).map((r) => [r.state, Number(r.n)]),
       ),
     }));
   });
@@ -183,15 +186,12 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps, extra
   });
   app.get('/admin/invoices', { schema: { querystring: invoicesQuery } }, async (req) => {
     const q = req.query as { connection?: string; state?: string; limit?: number };
-    const r = await deps.pool.query(
-      `SELECT connection_id, job_uuid, generated_job_id, state, reason_code, reason_text, qbo_invoice_id,
-              sm8_total_cents, qbo_total_cents, exported_at, updated_at
-         FROM invoice_exports
-        WHERE ($1::text IS NULL OR connection_id = $1) AND ($2::text IS NULL OR state = $2)
-        ORDER BY updated_at DESC LIMIT $3`,
-      [q.connection ?? null, q.state ?? null, q.limit ?? 200],
-    );
-    return r.rows.map((row) => ({ ...row, workflowId: invoiceWorkflowId(row.connection_id, row.job_uuid) }));
+    const rows = await listInvoiceExports(deps.pool, {
+      connection: q.connection,
+      state: q.state,
+      limit: q.limit ?? 200,
+    });
+    return rows.map((row) => ({ ...row, workflowId: invoiceWorkflowId(row.connection_id, row.job_uuid) }));
   });
 
   app.post(
@@ -220,23 +220,16 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps, extra
       temporal.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, query).catch(() => null);
     const [link, exportRow, status, described, paymentsStatus, paymentLinks] = await Promise.all([
       deps.links.bySm8(connection, 'invoice', jobUuid),
-      deps.pool.query('SELECT * FROM invoice_exports WHERE connection_id = $1 AND job_uuid = $2', [
-        connection,
-        jobUuid,
-      ]),
+      invoiceExportRow(deps.pool, connection, jobUuid),
       answerSoon(() => handle.query(invoiceStatusQuery)),
       handle.describe().catch((err: unknown) => {
         if (isTemporalDown(err)) throw err;
         return null;
       }),
       answerSoon(() => temporal.workflow.getHandle(paymentsId).query(paymentsStatusQuery)),
-      deps.pool.query(
-        `SELECT origin, sm8_payment_uuid, qbo_payment_id, qbo_invoice_id, amount_cents, state FROM payment_links
-          WHERE connection_id = $1 AND job_uuid = $2 ORDER BY id`,
-        [connection, jobUuid],
-      ),
+      jobPaymentLinks(deps.pool, connection, jobUuid),
     ]);
-    if (!described && !exportRow.rows[0] && !link && !paymentLinks.rows.length)
+    if (!described && !exportRow && !link && !paymentLinks.length)
       return reply.code(404).send({
         error: `connection "${connection}" has no record of job "${jobUuid}": the sync has not seen it (check the job uuid; \`sm8qbo invoices\` lists the known ones)`,
       });
@@ -245,10 +238,10 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps, extra
       runId: described?.runId ?? null,
       workflowStatus: described?.status.name ?? 'NOT_FOUND',
       status,
-      export: exportRow.rows[0] ?? null,
+      export: exportRow,
       link,
       // PAY-: the job's payments owner and the payments it linked.
-      payments: { workflowId: paymentsId, status: paymentsStatus, links: paymentLinks.rows },
+      payments: { workflowId: paymentsId, status: paymentsStatus, links: paymentLinks },
     };
   });
 

@@ -7,8 +7,9 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { ConnectionStore } from '../store/connections';
 import type { OnboardingStore } from '../store/onboarding';
 import { onboardingWorkflowId } from '../domain/workflow-ids';
-import { onboardingWorkflow, type OnboardingWorkflowInput } from '../workflows/onboarding';
+import type { OnboardingWorkflowInput } from '../workflows/onboarding';
 import { ConnectionId, EntityType } from '../domain/search-attributes';
+import { workflowType } from './workflow-types';
 
 export interface OnboardingStart {
   workflowId: string;
@@ -24,11 +25,12 @@ export async function startOnboarding(
   opts: Omit<OnboardingWorkflowInput, 'connectionId' | 'run'> = {},
 ): Promise<OnboardingStart> {
   const workflowId = onboardingWorkflowId(connectionId);
+  const input: OnboardingWorkflowInput = { connectionId, ...opts };
   try {
-    await temporal.workflow.start(onboardingWorkflow, {
+    await temporal.workflow.start(workflowType('onboardingWorkflow'), {
       workflowId,
       taskQueue,
-      args: [{ connectionId, ...opts }],
+      args: [input],
       typedSearchAttributes: [
         { key: ConnectionId, value: connectionId },
         { key: EntityType, value: 'onboarding' },

@@ -8,80 +8,27 @@
  *
  * Rows are claimed with a lease (`next_attempt_at` moved into the future) so that the request that stored
  * an event and any relay never route it at the same time; a process that dies mid-route leaves a lease
- * that simply expires. The relay also applies the retention (client/inbox-admin.ts) at most once an hour,
- * expired OAuth states included.
+ * that simply expires. The relay also applies the retention (store/inbox.ts) at most once an hour, expired
+ * OAuth states (store/oauth-states.ts) included. Every statement lives in store/.
  */
 import type { Client } from '@temporalio/client';
-import type { Pool, PoolClient } from 'pg';
-import { withTransaction } from '../infra/database';
+import type { Pool } from 'pg';
 import type { Logger } from '../infra/log';
-import { countWebhookReceipt, observeWebhookLag } from '../infra/metrics';
-import { cleanupInbox, cleanupOAuthStates } from './inbox-admin';
+import { countWebhookReceipts, observeWebhookLag } from '../infra/metrics';
+import {
+  claimDue,
+  cleanupInbox,
+  deferInboxRows,
+  insertInboxEvents,
+  markInboxRowFailed,
+  markInboxRowRouted,
+  type InboxEventInput,
+  type InboxRow,
+  type RecordResult,
+} from '../store/inbox';
+import { cleanupOAuthStates } from '../store/oauth-states';
 import { hasOwner, PermanentRoutingError, routeEntityEvent, type RoutingDeps } from '../routing/routes';
 import type { LazyTemporal } from './temporal-client';
-
-export type InboxSource = 'qbo' | 'sm8';
-export type InboxState = 'pending' | 'routed' | 'unrouted' | 'failed';
-
-/** One event as parsed from a webhook body, before it is stored. */
-export interface InboxEventInput {
-  source: InboxSource;
-  /** null: no connection matches (e.g. a QuickBooks company nobody connected); recorded, never routed. */
-  connectionId: string | null;
-  /** Dedupe key: the CloudEvents id, or one derived from the event's content. */
-  eventId: string;
-  /** Lower-case entity/object name: 'invoice', 'payment', 'job', 'jobpayment', … */
-  entity: string;
-  entityId: string;
-  /** Normalised verb: created, updated, deleted, merged, voided, emailed (QBO); null for ServiceM8. */
-  operation: string | null;
-  payload: unknown;
-}
-
-export interface InboxRow {
-  id: string;
-  source: InboxSource;
-  connectionId: string | null;
-  eventId: string;
-  entity: string;
-  entityId: string;
-  operation: string | null;
-  state: InboxState;
-  attempts: number;
-  lastError: string | null;
-  routedTo: string | null;
-}
-
-interface Row {
-  id: string;
-  source: InboxSource;
-  connection_id: string | null;
-  event_id: string;
-  entity: string;
-  entity_id: string;
-  operation: string | null;
-  state: InboxState;
-  attempts: number;
-  last_error: string | null;
-  routed_to: string | null;
-}
-
-const toRow = (r: Row): InboxRow => ({
-  id: String(r.id),
-  source: r.source,
-  connectionId: r.connection_id,
-  eventId: r.event_id,
-  entity: r.entity,
-  entityId: r.entity_id,
-  operation: r.operation,
-  state: r.state,
-  attempts: r.attempts,
-  lastError: r.last_error,
-  routedTo: r.routed_to,
-});
-
-const COLUMNS =
-  'id, source, connection_id, event_id, entity, entity_id, operation, state, attempts, last_error, routed_to';
 
 /** How long a router owns the rows it claimed; after that another router may take them. */
 export const DEFAULT_LEASE_MS = 30_000;
@@ -112,12 +59,6 @@ function describe(err: unknown): string {
   return text.slice(0, 1000);
 }
 
-export interface RecordResult {
-  /** Newly stored rows, in the order of the body (duplicates excluded). */
-  stored: InboxRow[];
-  duplicates: number;
-}
-
 /**
  * Stores events in one transaction, dropping the ones already received (`webhook_events`). Events with an
  * owner and a connection are stored `pending` and claimed for `leaseMs` by the caller, which routes them
@@ -129,55 +70,22 @@ export async function recordEvents(
   events: InboxEventInput[],
   leaseMs = DEFAULT_LEASE_MS,
 ): Promise<RecordResult> {
-  if (events.length === 0) return { stored: [], duplicates: 0 };
-  const counted: Array<[string, string | null]> = []; // counted once committed
-  const result = await withTransaction(pool, async (db) => {
-    const stored: InboxRow[] = [];
-    let duplicates = 0;
-    for (const e of events) {
-      const row = await insertOne(db, e, leaseMs);
-      if (row) stored.push(row);
-      else duplicates += 1;
-      counted.push([e.source, row?.state ?? null]);
-    }
-    return { stored, duplicates };
-  });
-  for (const [source, state] of counted) countWebhookReceipt(source, state);
+  const result = await insertInboxEvents(
+    pool,
+    events.map((e) => ({ event: e, unroutedBecause: unroutedBecause(e) })),
+    leaseMs,
+  );
+  // Counted once committed; the events of one call come from one sender, so duplicates share its source.
+  countWebhookReceipts(result.stored, result.duplicates, events[0]?.source ?? 'unknown');
   return result;
 }
 
-async function insertOne(client: PoolClient, e: InboxEventInput, leaseMs: number): Promise<InboxRow | null> {
-  const fresh = await client.query(
-    `INSERT INTO webhook_events (source, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id`,
-    [e.source, e.eventId],
-  );
-  if (fresh.rowCount === 0) return null;
-  const routable = e.connectionId !== null && hasOwner(e.source, e.entity);
-  const note = routable
-    ? null
-    : e.connectionId === null
-      ? 'no connection matches this event'
-      : `no workflow owns ${e.source} ${e.entity} events yet`;
-  const r = await client.query<Row>(
-    `INSERT INTO webhook_inbox
-       (source, connection_id, event_id, entity, entity_id, operation, payload, state, last_error, next_attempt_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, now() + make_interval(secs => $10::double precision / 1000))
-     ON CONFLICT (source, event_id) DO NOTHING
-     RETURNING ${COLUMNS}`,
-    [
-      e.source,
-      e.connectionId,
-      e.eventId,
-      e.entity,
-      e.entityId,
-      e.operation,
-      JSON.stringify(e.payload ?? null),
-      routable ? 'pending' : 'unrouted',
-      note,
-      leaseMs,
-    ],
-  );
-  return r.rows[0] ? toRow(r.rows[0]) : null;
+/** Why an event cannot be routed, or null when it can. */
+function unroutedBecause(e: InboxEventInput): string | null {
+  if (e.connectionId !== null && hasOwner(e.source, e.entity)) return null;
+  return e.connectionId === null
+    ? 'no connection matches this event'
+    : `no workflow owns ${e.source} ${e.entity} events yet`;
 }
 
 export interface RouteOutcome {
@@ -203,51 +111,21 @@ export async function routeRows(pool: Pool, deps: RoutingDeps, rows: InboxRow[])
     const row = ordered[i] as InboxRow;
     try {
       const routedTo = await routeRow(deps, row);
-      const routed = await pool.query<{ lag: string }>(
-        `UPDATE webhook_inbox SET state = 'routed', routed_to = $2, routed_at = now(), attempts = attempts + 1,
-                last_error = NULL WHERE id = $1 AND state = 'pending' RETURNING extract(epoch FROM routed_at - received_at) AS lag`,
-        [row.id, routedTo],
-      );
-      observeWebhookLag(row.source, routed.rows);
+      observeWebhookLag(row.source, await markInboxRowRouted(pool, row.id, routedTo));
       outcome.routed += 1;
     } catch (err) {
       const message = describe(err);
       outcome.lastError = message;
       if (isPermanent(err)) {
-        await pool.query(
-          `UPDATE webhook_inbox SET state = 'failed', attempts = attempts + 1, last_error = $2
-            WHERE id = $1 AND state = 'pending'`,
-          [row.id, message],
-        );
+        await markInboxRowFailed(pool, row.id, message);
         outcome.failed += 1;
         continue;
       }
-      outcome.pending = await deferRows(pool, ordered.slice(i), message);
+      outcome.pending = await deferInboxRows(pool, ordered.slice(i), message);
       break;
     }
   }
   return outcome;
-}
-
-/**
- * Gives claimed rows back to the relay after a transient failure: the first (the one that was tried) counts
- * an attempt and keeps the error; all are due again at once. Returns how many rows were deferred.
- */
-async function deferRows(pool: Pool, rows: InboxRow[], message: string): Promise<number> {
-  const [first, ...rest] = rows;
-  if (!first) return 0;
-  await pool.query(
-    `UPDATE webhook_inbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = now()
-      WHERE id = $1 AND state = 'pending'`,
-    [first.id, message],
-  );
-  if (rest.length) {
-    await pool.query(
-      `UPDATE webhook_inbox SET next_attempt_at = now() WHERE id = ANY($1::bigint[]) AND state = 'pending'`,
-      [rest.map((r) => r.id)],
-    );
-  }
-  return rows.length;
 }
 
 /** What routing needs when Temporal is connected on demand (the API's client, see temporal-client.ts). */
@@ -266,23 +144,10 @@ export async function routeRowsWhenReachable(
     temporal = await deps.temporal.get();
   } catch (err) {
     const message = describe(err);
-    const pending = await deferRows(pool, pendingInOrder(rows), message);
+    const pending = await deferInboxRows(pool, pendingInOrder(rows), message);
     return { routed: 0, failed: 0, pending, lastError: message };
   }
   return routeRows(pool, { ...deps, temporal }, rows);
-}
-
-/** Claims up to `limit` due pending rows, oldest first. */
-export async function claimDue(pool: Pool, limit: number, leaseMs = DEFAULT_LEASE_MS): Promise<InboxRow[]> {
-  const r = await pool.query<Row>(
-    `UPDATE webhook_inbox SET next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
-      WHERE id IN (SELECT id FROM webhook_inbox
-                    WHERE state = 'pending' AND next_attempt_at <= now()
-                    ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-      RETURNING ${COLUMNS}`,
-    [limit, leaseMs],
-  );
-  return r.rows.map(toRow).sort((a, b) => Number(a.id) - Number(b.id));
 }
 
 const CLEANUP_EVERY_MS = 3_600_000;
@@ -319,7 +184,7 @@ export function startInboxRelay(opts: InboxRelayOptions): () => Promise<void> {
 
   const pass = async (): Promise<{ ok: boolean; full: boolean }> => {
     try {
-      const rows = await claimDue(opts.pool, batch, opts.leaseMs);
+      const rows = await claimDue(opts.pool, batch, opts.leaseMs ?? DEFAULT_LEASE_MS);
       if (rows.length === 0) return { ok: true, full: false };
       const outcome = await routeRowsWhenReachable(opts.pool, opts, rows);
       if (outcome.pending > 0) {
@@ -382,18 +247,4 @@ export function startInboxRelay(opts: InboxRelayOptions): () => Promise<void> {
     wake?.();
     await running;
   };
-}
-
-/** Inbox rows of one entity, newest last (for support and tests). */
-export async function inboxRowsFor(
-  pool: Pool,
-  connectionId: string,
-  entity: string,
-  entityId: string,
-): Promise<InboxRow[]> {
-  const r = await pool.query<Row>(
-    `SELECT ${COLUMNS} FROM webhook_inbox WHERE connection_id = $1 AND entity = $2 AND entity_id = $3 ORDER BY id`,
-    [connectionId, entity, entityId],
-  );
-  return r.rows.map(toRow);
 }

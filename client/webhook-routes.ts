@@ -19,7 +19,8 @@ import type { LinkStore } from '../store/links';
 import type { Logger } from '../infra/log';
 import { HttpError } from './http-errors';
 import type { LazyTemporal } from './temporal-client';
-import { recordEvents, routeRowsWhenReachable, type InboxEventInput } from './webhook-inbox';
+import type { InboxEventInput } from '../store/inbox';
+import { recordEvents, routeRowsWhenReachable } from './webhook-inbox';
 import {
   QBO_EVENT_TYPE,
   qboWebhookBodySchema,
@@ -43,8 +44,9 @@ export interface WebhookDeps {
 }
 
 /**
- * Intuit batches up to ~100 events / ~1 MB per POST (docs §5.1); a few hundred legacy entities take ~100 KB.
- * ServiceM8 posts one record per call: 64 KB is ample. The route's limit is the one Fastify applies.
+ * Intuit batches up to ~100 events / ~1 MB per POST (docs/quickbooks-api.md §5.1); a few hundred legacy
+ * entities take ~100 KB. ServiceM8 posts one record per call: 64 KB is ample. The route's limit is the one
+ * Fastify applies.
  */
 const QBO_BODY_LIMIT = 1024 * 1024;
 const SM8_BODY_LIMIT = 64 * 1024;
@@ -83,7 +85,8 @@ const LEGACY_OPERATIONS: Record<string, string> = {
   void: 'voided',
   emailed: 'emailed',
 };
-// CloudEvents verbs; `void` and `voided` are both seen in the wild (docs §5.4): one name for both.
+// CloudEvents verbs: `void` and `voided` are both seen in the wild (docs/quickbooks-api.md §5.4), one name
+// for both.
 const CLOUDEVENT_VERBS: Record<string, string> = { void: 'voided' };
 
 /** The events of a verified, schema-valid body. An empty `eventNotifications` (Intuit's ping) or `[]` has none. */
@@ -261,12 +264,9 @@ async function quickbooksHandler(deps: WebhookDeps, req: FastifyRequest, reply: 
 
 /** The connection whose secret is in the URL (the request's only credential), or 404. */
 async function sm8Connection(deps: WebhookDeps, secret: string): Promise<string> {
-  const found = /^[A-Za-z0-9_-]{16,200}$/.test(secret)
-    ? await deps.pool.query<{ id: string }>('SELECT id FROM connections WHERE sm8_webhook_secret_hash = $1', [
-        sm8SecretHash(secret),
-      ])
+  const connectionId = /^[A-Za-z0-9_-]{16,200}$/.test(secret)
+    ? await deps.store.findBySm8WebhookSecretHash(sm8SecretHash(secret))
     : null;
-  const connectionId = found?.rows[0]?.id;
   if (!connectionId) throw new HttpError(404, 'unknown webhook address');
   return connectionId;
 }

@@ -12,7 +12,7 @@
  * so the API must be listening and the secret's hash committed before we subscribe.
  */
 import crypto from 'node:crypto';
-import type { Pool } from 'pg';
+import type { ConnectionStore } from '../store/connections';
 import { ServiceM8Client, type ServiceM8ClientDeps, type ServiceM8Object } from '../apis/servicem8/client';
 import { sm8SecretHash } from './webhook-routes';
 
@@ -49,7 +49,7 @@ export const SM8_SUBSCRIPTIONS: ReadonlyArray<{ object: ServiceM8Object; fields:
 ];
 
 export interface Sm8SubscriptionDeps {
-  pool: Pool;
+  store: ConnectionStore;
   /** PUBLIC_BASE_URL: where ServiceM8 reaches this API. */
   publicBaseUrl: string;
   sm8ClientDeps(): ServiceM8ClientDeps;
@@ -65,7 +65,6 @@ export interface Sm8SubscriptionResult {
 
 const CALLBACK_PATH = '/webhooks/servicem8/';
 const SECRET_IN_URL = /\/webhooks\/servicem8\/([A-Za-z0-9_-]+)\/?$/;
-const LOCK_CLASS = 7_283_005; // advisory lock class of this module (see migrations for the others)
 
 function secretOf(url: string | undefined): string | null {
   return url ? (SECRET_IN_URL.exec(url)?.[1] ?? null) : null;
@@ -77,16 +76,7 @@ export async function ensureServiceM8Subscriptions(
 ): Promise<Sm8SubscriptionResult> {
   const base = deps.publicBaseUrl.replace(/\/+$/, '');
   // One run per connection at a time (two runs could otherwise each mint a secret).
-  const lock = await deps.pool.connect();
-  try {
-    await lock.query('SELECT pg_advisory_lock($1, hashtext($2))', [LOCK_CLASS, connectionId]);
-    const row = await lock.query<{ hash: string | null }>(
-      'SELECT sm8_webhook_secret_hash AS hash FROM connections WHERE id = $1',
-      [connectionId],
-    );
-    if (!row.rows[0]) throw new Error(`No connection "${connectionId}"`);
-    const storedHash = row.rows[0].hash;
-
+  return deps.store.withSm8WebhookSecret(connectionId, async (storedHash, saveHash) => {
     const client = new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
     const ours = (await client.listWebhookSubscriptions()).filter((s) => s.unique_id === connectionId);
     let secret = storedHash
@@ -95,10 +85,7 @@ export async function ensureServiceM8Subscriptions(
     const secretCreated = secret === null;
     if (secret === null) {
       secret = crypto.randomBytes(32).toString('base64url');
-      await lock.query(
-        'UPDATE connections SET sm8_webhook_secret_hash = $2, updated_at = now() WHERE id = $1',
-        [connectionId, sm8SecretHash(secret)],
-      );
+      await saveHash(sm8SecretHash(secret));
     }
     const callbackUrl = `${base}${CALLBACK_PATH}${secret}`;
     for (const s of SM8_SUBSCRIPTIONS) {
@@ -119,12 +106,5 @@ export async function ensureServiceM8Subscriptions(
       secretCreated,
       staleRemoved,
     };
-  } finally {
-    // A client whose unlock failed is destroyed rather than returned to the pool still holding the lock.
-    const unlocked = await lock
-      .query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, connectionId])
-      .then(() => true)
-      .catch(() => false);
-    lock.release(!unlocked);
-  }
+  });
 }

@@ -1,7 +1,7 @@
 /**
- * Fingerprints of mapped fields (design principle 4): equal fingerprints mean "nothing changed since we
- * last synced", which is how our own echoes die. Pure and deterministic (usable in workflows): canonical
- * JSON (sorted keys) hashed with two independent 32-bit FNV-1a variants.
+ * Fingerprints of mapped fields (design principle 4, docs/design.md): equal fingerprints mean "nothing
+ * changed since we last synced", which is how our own echoes die. Pure and deterministic (usable in
+ * workflows): canonical JSON (sorted keys) hashed with two independent 32-bit FNV-1a variants.
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);

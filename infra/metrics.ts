@@ -47,15 +47,23 @@ export const webhookLag = new Histogram({
 export const sourceName = (source: string): string =>
   source === 'sm8' ? 'servicem8' : source === 'qbo' ? 'quickbooks' : source;
 
-/** One webhook event received: `state` is its inbox state, null for a duplicate (already received). */
-export function countWebhookReceipt(source: string, state: string | null): void {
-  const outcome = state === null ? 'duplicate' : state === 'unrouted' ? 'unrouted' : 'stored';
-  webhookReceipts.inc({ source: sourceName(source), outcome });
+/** Webhook events received: the rows stored (pending: to be routed; unrouted) and the duplicates dropped. */
+export function countWebhookReceipts(
+  stored: Array<{ source: string; state: string }>,
+  duplicates: number,
+  source: string,
+): void {
+  for (const row of stored)
+    webhookReceipts.inc({
+      source: sourceName(row.source),
+      outcome: row.state === 'unrouted' ? 'unrouted' : 'stored',
+    });
+  if (duplicates) webhookReceipts.inc({ source: sourceName(source), outcome: 'duplicate' }, duplicates);
 }
 
-/** Routed webhook events: `lag` is the seconds from receipt to routing (PostgreSQL's clock, as text). */
-export function observeWebhookLag(source: string, rows: Array<{ lag: string | number }>): void {
-  for (const r of rows) webhookLag.observe({ source: sourceName(source) }, Math.max(0, Number(r.lag)));
+/** A webhook event routed `lagSeconds` after its receipt (null: another router had routed it). */
+export function observeWebhookLag(source: string, lagSeconds: number | null): void {
+  if (lagSeconds !== null) webhookLag.observe({ source: sourceName(source) }, Math.max(0, lagSeconds));
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
- * Where events go: every event about a record wakes the one workflow that owns it (design principle 2),
- * with signal-with-start, so a workflow that ended while idle is started again with its state from PostgreSQL.
+ * Where events go: every event about a record wakes the one workflow that owns it (design principle 2,
+ * docs/design.md), with signal-with-start, so a workflow that ended while idle is started again with its
+ * state from PostgreSQL.
  *
  * Webhooks (through the inbox) and polling passes both call `routeEntityEvent`; each kind of record has one
  * router in `ROUTERS`, keyed `<source>:<entity>` (lower-case API names: `sm8:job`, `qbo:invoice`, …). An
@@ -43,7 +44,7 @@ export interface RoutingDeps {
 
 export type EventSource = 'qbo' | 'sm8';
 
-/** "Look at this record": all an event says (the owner reads the truth, design principle 3). */
+/** "Look at this record": all an event says (the owner reads the truth, design principle 3, docs/design.md). */
 export interface EntityEvent {
   source: EventSource;
   /** Lower-case API name: ServiceM8 object (`job`, `jobpayment`, …) or QuickBooks entity (`invoice`, …). */

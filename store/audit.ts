@@ -29,3 +29,32 @@ export async function writeAudit(db: Pool | PoolClient, entry: AuditEntry): Prom
     ],
   );
 }
+
+/**
+ * Writes the entry unless an entry with the same `onceKey` was already written for this record and action:
+ * for a decision logged before the writes it explains, so a retried attempt neither loses nor repeats it.
+ * The key is kept in `detail.once`.
+ */
+export async function writeAuditOnce(
+  db: Pool | PoolClient,
+  entry: AuditEntry,
+  onceKey: string,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO audit_log (connection_id, actor, entity_type, entity_ref, action, detail)
+     SELECT $1, $2, $3, $4, $5, $6
+      WHERE NOT EXISTS (
+        SELECT 1 FROM audit_log
+         WHERE connection_id IS NOT DISTINCT FROM $1 AND entity_type IS NOT DISTINCT FROM $3
+           AND entity_ref IS NOT DISTINCT FROM $4 AND action = $5 AND detail->>'once' = $7)`,
+    [
+      entry.connectionId,
+      entry.actor ?? 'sync',
+      entry.entityType,
+      entry.entityRef,
+      entry.action,
+      JSON.stringify({ ...(entry.detail ?? {}), once: onceKey }),
+      onceKey,
+    ],
+  );
+}

@@ -78,6 +78,9 @@ export class ConnectionNotFound extends ApplicationFailure {
 
 export const CONNECTION_ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
+/** Advisory lock class of the ServiceM8 webhook set-up (see migrations for the others). */
+const SM8_WEBHOOK_LOCK_CLASS = 7_283_005;
+
 export class ConnectionStore {
   constructor(
     private readonly pool: Pool,
@@ -239,5 +242,50 @@ export class ConnectionStore {
         [id, reason],
       );
     });
+  }
+
+  // ---- ServiceM8 webhook secret (TRG-3): the statements of client/webhook-routes.ts and
+  // client/webhook-subscriptions.ts -------------------------------------------------------------------------
+
+  /** The connection whose ServiceM8 webhook secret has this sha256, or null. */
+  async findBySm8WebhookSecretHash(hash: string): Promise<string | null> {
+    const found = await this.pool.query<{ id: string }>(
+      'SELECT id FROM connections WHERE sm8_webhook_secret_hash = $1',
+      [hash],
+    );
+    return found.rows[0]?.id ?? null;
+  }
+
+  /**
+   * Runs `fn` holding the connection's advisory lock for its ServiceM8 webhook set-up (one run per connection
+   * at a time: two runs could otherwise each mint a secret), with the stored secret hash and a way to store
+   * a new one.
+   */
+  async withSm8WebhookSecret<T>(
+    id: string,
+    fn: (storedHash: string | null, saveHash: (hash: string) => Promise<void>) => Promise<T>,
+  ): Promise<T> {
+    const lock = await this.pool.connect();
+    try {
+      await lock.query('SELECT pg_advisory_lock($1, hashtext($2))', [SM8_WEBHOOK_LOCK_CLASS, id]);
+      const row = await lock.query<{ hash: string | null }>(
+        'SELECT sm8_webhook_secret_hash AS hash FROM connections WHERE id = $1',
+        [id],
+      );
+      if (!row.rows[0]) throw new Error(`No connection "${id}"`);
+      return await fn(row.rows[0].hash, async (hash) => {
+        await lock.query(
+          'UPDATE connections SET sm8_webhook_secret_hash = $2, updated_at = now() WHERE id = $1',
+          [id, hash],
+        );
+      });
+    } finally {
+      // A client whose unlock failed is destroyed rather than returned to the pool still holding the lock.
+      const unlocked = await lock
+        .query('SELECT pg_advisory_unlock($1, hashtext($2))', [SM8_WEBHOOK_LOCK_CLASS, id])
+        .then(() => true)
+        .catch(() => false);
+      lock.release(!unlocked);
+    }
   }
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import axios from 'axios';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { runCli, type CliIo } from '../client/cli';
-import { cleanupInbox } from '../client/inbox-admin';
+import { cleanupInbox } from '../store/inbox';
 import { signalInvoice } from '../routing/routes';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import { isEncrypted } from '../infra/payload-codec';

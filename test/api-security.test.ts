@@ -13,7 +13,7 @@ import { signalInvoice } from '../routing/routes';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import { apiRoutes } from '../client/api-server';
 import { AdminAuth, SESSION_COOKIE } from '../client/auth';
-import { newConnectLink } from '../client/connect-routes';
+import { newConnectLink } from '../client/connect-links';
 import { ConfigError } from '../infra/config';
 import { freePort } from '../infra/ports';
 import { DEFAULT_API_KEY, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET } from '../simulators/servicem8';

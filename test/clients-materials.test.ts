@@ -299,6 +299,14 @@ describe('CM-9: conflicts', () => {
     await sleep(1500); // ServiceM8's edit_date has one-second resolution
     const contact = contactOf(company.uuid) as Rec;
     w.sm8.control.update('companycontact', String(contact.uuid), { phone: '222 SM8' });
+    // The sync's write to ServiceM8 fails once after its write to QuickBooks: the retry no longer sees the
+    // conflict (QuickBooks already holds 222), so the conflict must have been logged before the writes.
+    const [fault] = w.sm8.control.faults.add({
+      method: 'POST',
+      path: `/api_1.0/companycontact/${String(contact.uuid)}.json`,
+      status: 500,
+      count: 1,
+    });
     await w.h.deps.store.setStatus(CONN, 'active');
     await owner.signal(connectionRestoredSignal).catch(() => undefined); // not running: the edits' events start it
     await eventually(
@@ -316,7 +324,9 @@ describe('CM-9: conflicts', () => {
       `SELECT detail FROM audit_log WHERE connection_id = $1 AND entity_type = 'customer' AND action = 'conflict'`,
       [CONN],
     );
-    expect(audit.rows.map((r) => r.detail)).toContainEqual(
+    expect(w.sm8.control.faults.list().find((f) => f.id === fault?.id)?.hits).toBe(1); // the write was retried
+    const phoneConflicts = audit.rows.map((r) => r.detail).filter((d) => d.field === 'phone');
+    expect(phoneConflicts).toEqual([
       expect.objectContaining({
         field: 'phone',
         kept: 'servicem8',
@@ -324,7 +334,7 @@ describe('CM-9: conflicts', () => {
         quickbooks: '111 QBO',
         servicem8: '222 SM8',
       }),
-    );
+    ]);
   });
 });
 

@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError, loadConfig, VARIABLES } from '../infra/config';
+import { ConfigError, loadConfig } from '../infra/config';
+import { VARIABLES } from '../infra/config-schema';
 import { describeFailure } from '../infra/main';
 
 describe('configuration', () => {

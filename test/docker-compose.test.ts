@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Ajv from 'ajv';
 import { parse } from 'yaml';
-import { loadConfig, VARIABLES } from '../infra/config';
+import { loadConfig } from '../infra/config';
+import { VARIABLES } from '../infra/config-schema';
 import { devServerArgs } from '../infra/temporal-server';
 import { SEARCH_ATTRIBUTES } from '../domain/search-attributes';
 

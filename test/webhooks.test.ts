@@ -194,7 +194,7 @@ describe('TRG-3: connecting ServiceM8 registers its webhook subscriptions', () =
 
     // Again, directly and through a reconnect: same URL, same subscriptions, same hash.
     const again = await ensureServiceM8Subscriptions(
-      { pool: w.h.pool, publicBaseUrl: w.apiUrl, sm8ClientDeps: w.h.deps.sm8ClientDeps },
+      { store: w.h.deps.store, publicBaseUrl: w.apiUrl, sm8ClientDeps: w.h.deps.sm8ClientDeps },
       CONN,
     );
     expect(again.secretCreated).toBe(false);
@@ -223,7 +223,7 @@ describe('TRG-3: connecting ServiceM8 registers its webhook subscriptions', () =
     const listed = (await client.listWebhookSubscriptions()).filter((s) => s.unique_id === CONN);
     expect(listed.map((s) => s.callback_url)).toContain(`${url}?moved=1`);
     const result = await ensureServiceM8Subscriptions(
-      { pool: w.h.pool, publicBaseUrl: w.apiUrl, sm8ClientDeps: w.h.deps.sm8ClientDeps },
+      { store: w.h.deps.store, publicBaseUrl: w.apiUrl, sm8ClientDeps: w.h.deps.sm8ClientDeps },
       CONN,
     );
     expect(result).toMatchObject({ secretCreated: false, staleRemoved: 1 });

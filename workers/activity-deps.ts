@@ -164,7 +164,7 @@ export function buildApiDeps(
           }),
       subscribeSm8Webhooks: (connectionId) =>
         ensureServiceM8Subscriptions(
-          { pool: deps.pool, publicBaseUrl: config.publicBaseUrl, sm8ClientDeps: deps.sm8ClientDeps },
+          { store: deps.store, publicBaseUrl: config.publicBaseUrl, sm8ClientDeps: deps.sm8ClientDeps },
           connectionId,
         ),
     },

@@ -14,7 +14,7 @@ import type { ApiErrorDetails } from '../../apis/errors';
 import { customerLink, itemLink, type LinkKind, type QboLinkedRecord, type Sm8Record } from './link-kinds';
 import { unlinkedCandidates } from './import';
 import { linkById, saveSynced, type SyncedFields } from './links';
-import { writeAudit } from '../../store/audit';
+import { writeAudit, writeAuditOnce } from '../../store/audit';
 import type { ActivityDeps } from '../index';
 import { QuickBooksClient } from '../../apis/quickbooks/client';
 import { ServiceM8Client } from '../../apis/servicem8/client';
@@ -98,21 +98,45 @@ export function createCmSyncActivities(deps: ActivityDeps) {
     await writeAudit(deps.pool, { connectionId, entityType: entity, entityRef: ref, action, detail });
   }
 
-  /** CM-9: conflicts decided by who edited last; the losing values go to the audit log. */
+  /**
+   * CM-9: conflicts decided by who edited last; the losing values go to the audit log. Logged before the
+   * writes they decide, once per decision (the link's last synced state, the field and both values): an
+   * attempt that fails after a write is retried, and the retry no longer sees the conflict it resolved.
+   */
   async function logConflicts(
     connectionId: string,
     entity: 'customer' | 'item',
     ref: string,
+    baseline: { sm8Fingerprint: string | null; qboFingerprint: string | null },
     conflicts: FieldConflict[],
   ): Promise<void> {
     for (const c of conflicts) {
-      await audit(connectionId, entity, ref, 'conflict', {
-        field: c.field,
-        servicem8: c.sm8,
-        quickbooks: c.qbo,
-        kept: c.winner === 'sm8' ? 'servicem8' : 'quickbooks',
-        lost: c.winner === 'sm8' ? c.qbo : c.sm8,
-      });
+      const kept = c.winner === 'sm8' ? 'servicem8' : 'quickbooks';
+      const once = fingerprint([
+        baseline.sm8Fingerprint,
+        baseline.qboFingerprint,
+        c.field,
+        c.sm8,
+        c.qbo,
+        kept,
+      ]);
+      await writeAuditOnce(
+        deps.pool,
+        {
+          connectionId,
+          entityType: entity,
+          entityRef: ref,
+          action: 'conflict',
+          detail: {
+            field: c.field,
+            servicem8: c.sm8,
+            quickbooks: c.qbo,
+            kept,
+            lost: c.winner === 'sm8' ? c.qbo : c.sm8,
+          },
+        },
+        once,
+      );
     }
   }
 
@@ -210,6 +234,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       return result('IN_SYNC', ids);
     }
 
+    await logConflicts(connectionId, kind.entity, `${sm8Uuid}|${qboId}`, link, p.conflicts);
     let qboAfter = sides.qbo;
     let syncToken = record.SyncToken;
     if (toQbo.length) {
@@ -236,7 +261,6 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       sm8After = target;
     }
     await saveSynced(deps.pool, deps.links, link.id, { sm8: sm8After, qbo: qboAfter }, syncToken);
-    await logConflicts(connectionId, kind.entity, `${sm8Uuid}|${qboId}`, p.conflicts);
     const wrote = { sm8: toSm8.map(String), qbo: toQbo.map(String) };
     return result('SYNCED', { ...ids, wrote, conflicts: p.conflicts.length });
   }

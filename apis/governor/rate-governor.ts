@@ -19,7 +19,7 @@ export interface RateLimits {
   concurrent?: number;
 }
 
-/** The documented limits (servicem8-api.md §2, quickbooks-api.md §3), per connection. */
+/** The documented limits (docs/servicem8-api.md §2, docs/quickbooks-api.md §3), per connection. */
 export const API_LIMITS: Record<GovernedApi, RateLimits> = {
   sm8: { perMinute: 180, perDay: 20_000 },
   qbo: { perSecond: 10, perMinute: 500, concurrent: 10 },

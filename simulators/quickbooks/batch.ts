@@ -8,7 +8,7 @@ import { type Json, asArray, asJson, asString } from './types';
 export const MAX_BATCH_ITEMS = 30;
 
 /**
- * POST /batch (docs §2.6): at most 30 items, run one after the other; each answers with its `bId` and either the
+ * POST /batch (docs/quickbooks-api.md §2.6): at most 30 items, run one after the other; each answers with its `bId` and either the
  * entity, a QueryResponse, or its own Fault; one item failing does not stop the others.
  */
 export function runBatch(sim: Simulator, company: Company, body: unknown): Json {

@@ -18,7 +18,10 @@ export class CallLog {
   calls: CallRecord[] = [];
   readonly perEndpoint = new Map<string, number>();
   throttled = 0;
-  /** CorePlus (data-out) calls per realm: reads, queries, CDC (docs §3; CDC metered is UNCONFIRMED). */
+  /**
+   * CorePlus (data-out) calls per realm: reads, queries, CDC (docs/quickbooks-api.md §3; CDC metered is
+   * UNCONFIRMED).
+   */
   readonly meteredReads = new Map<string, number>();
 
   record(call: Omit<CallRecord, 'at'>, nowMs: number): void {

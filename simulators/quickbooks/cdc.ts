@@ -18,7 +18,8 @@ function parseEntities(raw: string | undefined): EntityName[] {
   if (raw === undefined || raw.trim() === '') throw faults.required('entities');
   return raw.split(',').map((name) => {
     const trimmed = name.trim();
-    // UNCONFIRMED code: CDC refuses TaxCode/TaxRate and other unsupported entities (docs §2.5).
+    // CDC refuses TaxCode/TaxRate and other unsupported entities (docs/quickbooks-api.md §2.5); the code
+    // is UNCONFIRMED.
     if (CDC_UNSUPPORTED.has(entityByName(trimmed) ?? trimmed))
       throw faults.queryInvalid(`CDC is not supported for entity ${trimmed}.`);
     const entity = entityByName(trimmed);
@@ -39,9 +40,10 @@ function parseSince(raw: string | undefined, nowMs: number): number {
 }
 
 /**
- * GET /cdc (docs §2.5): full payloads of records changed at or after changedSince, tombstones for hard deletes.
- * At most 1000 objects across all entities: the OLDEST changes are kept, so a caller that pages by the last
- * LastUpdatedTime it saw makes progress, while one that jumps to the response `time` loses the rest (as with QBO).
+ * GET /cdc (docs/quickbooks-api.md §2.5): full payloads of records changed at or after changedSince,
+ * tombstones for hard deletes. At most 1000 objects across all entities: the OLDEST changes are kept, so a
+ * caller that pages by the last LastUpdatedTime it saw makes progress, while one that jumps to the response
+ * `time` loses the rest (as with QBO).
  */
 export function changeDataCapture(
   service: AccountingService,

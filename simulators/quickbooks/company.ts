@@ -143,7 +143,7 @@ function rateList(...rateIds: string[]): Json {
   };
 }
 
-/** AU tax code ids are numeric strings, per company (docs §4.5); these are fixed here so tests can name them. */
+/** AU tax code ids are numeric strings, per company (docs/quickbooks-api.md §4.5); these are fixed here so tests can name them. */
 export const AU_TAX_CODE_IDS = { gst: '4', gstFree: '5', gstOnNonCapital: '6', outOfScope: '7' } as const;
 
 const AU_TAX_CODES: Seed = [

@@ -3,7 +3,10 @@
 export type WebhookFormat = 'cloudevents' | 'legacy';
 export type RefreshTokenRotation = 'every-refresh' | 'daily';
 export type RequestIdMode = 'replay' | 'fault600';
-/** Which webhook operation a name-list "delete" (Active=false) emits: UNCONFIRMED in docs §4.3. */
+/**
+ * Which webhook operation a name-list "delete" (Active=false) emits: UNCONFIRMED in docs/quickbooks-api.md
+ * §4.3.
+ */
 export type DeactivateOperation = 'Delete' | 'Update';
 
 export interface ThrottleOptions {

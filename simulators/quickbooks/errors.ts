@@ -202,7 +202,10 @@ export const faults = {
     validation('2000', 'Invalid/unsupported object name', `Unsupported resource: ${path}`),
 };
 
-/** The 401 body: a different, lower-case shape than ordinary faults (docs §2.3, captured bodies). */
+/**
+ * The 401 body: a different, lower-case shape than ordinary faults (docs/quickbooks-api.md §2.3, captured
+ * bodies).
+ */
 export function authenticationFailureBody(detail: string, nowMs: number): Record<string, unknown> {
   return {
     warnings: null,
@@ -232,7 +235,10 @@ export function authenticationFailureBody(detail: string, nowMs: number): Record
 
 export const WWW_AUTHENTICATE = 'Bearer realm="Intuit", error="invalid_token"';
 
-/** A valid token used against another company: 403 ApplicationAuthorizationFailed (docs §2.9, 3100). */
+/**
+ * A valid token used against another company: 403 ApplicationAuthorizationFailed (docs/quickbooks-api.md
+ * §2.9, 3100).
+ */
 export function applicationAuthorizationFault(): QboFault {
   return new QboFault(403, 'SERVICE', [
     {

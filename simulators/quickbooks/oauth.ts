@@ -4,9 +4,10 @@ import { type ResolvedOptions } from './config';
 import { type Json } from './types';
 
 /**
- * Intuit's OAuth 2.0 server, as seen by intuit-oauth (docs §1): auto-consenting authorize endpoint, token
- * endpoint (authorization_code, refresh_token), revoke, userinfo. One *grant* is one connection of an app to
- * a realm; it owns the current refresh token value, the superseded values and its access tokens.
+ * Intuit's OAuth 2.0 server, as seen by intuit-oauth (docs/quickbooks-api.md §1): auto-consenting authorize
+ * endpoint, token endpoint (authorization_code, refresh_token), revoke, userinfo. One *grant* is one
+ * connection of an app to a realm; it owns the current refresh token value, the superseded values and its
+ * access tokens.
  */
 
 export const REFRESH_EXPIRES_IN_SECONDS = 8_726_400;
@@ -96,7 +97,7 @@ export class OAuthServer {
 
   // ------------------------------------------------------------------ authorize
 
-  /** GET /connect/oauth2: no login page, the user "consents" at once (docs §1.1). */
+  /** GET /connect/oauth2: no login page, the user "consents" at once (docs/quickbooks-api.md §1.1). */
   authorize(query: Record<string, string | undefined>): HttpAnswer {
     const options = this.options();
     if (query.client_id !== options.clientId)
@@ -199,7 +200,8 @@ export class OAuthServer {
       if (!old || now - (old.supersededMs ?? 0) > graceMs)
         return this.fail(grant.realmId, 'Token has been expired or revoked.');
     }
-    // 'daily': the value changes only once it is 24 h old; within the window the same value comes back (docs §1.2).
+    // 'daily': the value changes only once it is 24 h old; within the window the same value comes back
+    // (docs/quickbooks-api.md §1.2).
     const rotate =
       options.refreshTokenRotation === 'every-refresh' || now - grant.refresh.issuedMs >= ROTATION_PERIOD_MS;
     if (rotate) {

@@ -3,7 +3,7 @@ import { faults } from './errors';
 import { type EntityName, type Json, asJson } from './types';
 
 /**
- * The QBO query language (docs §2.4): SELECT * | COUNT(*) FROM Entity [WHERE c AND c …] [ORDERBY f [ASC|DESC]]
+ * The QBO query language (docs/quickbooks-api.md §2.4): SELECT * | COUNT(*) FROM Entity [WHERE c AND c …] [ORDERBY f [ASC|DESC]]
  * [STARTPOSITION n] [MAXRESULTS n]. Keywords, entity and property names are matched case-insensitively
  * (node-quickbooks sends "select * from customer … orderby … startposition", tap-quickbooks "Metadata.…").
  */
@@ -351,7 +351,7 @@ function sortKey(a: unknown, b: unknown): number {
 export function executeQuery(query: ParsedQuery, records: Json[]): Json {
   const filtersActive = query.where.some((condition) => condition.field.toLowerCase() === 'active');
   let rows = records.filter((record) => query.where.every((condition) => matches(record, condition)));
-  // Name lists answer only active rows unless the query mentions Active (docs §2.4).
+  // Name lists answer only active rows unless the query mentions Active (docs/quickbooks-api.md §2.4).
   if (NAME_LIST.has(query.entity) && !filtersActive) rows = rows.filter((record) => record.Active !== false);
   if (query.count) return { totalCount: rows.length };
   const order = query.orderBy.length > 0 ? query.orderBy : [{ field: 'Id', descending: false }];

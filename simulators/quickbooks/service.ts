@@ -146,7 +146,7 @@ export class AccountingService {
     return this.read(company, 'Payment', id);
   }
 
-  /** POST /{entity}/{Id}/send: EmailStatus=EmailSent, DeliveryInfo, sendTo overwrites BillEmail (docs §4.1). */
+  /** POST /{entity}/{Id}/send: EmailStatus=EmailSent, DeliveryInfo, sendTo overwrites BillEmail (docs/quickbooks-api.md §4.1). */
   sendSalesForm(company: Company, entity: SalesFormEntity, id: string, sendTo: string | undefined): Json {
     const existing = company.get(entity, id);
     if (!existing) throw faults.objectNotFound();

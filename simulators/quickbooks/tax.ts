@@ -6,11 +6,11 @@ import { type Json, asArray, asJson, refValue } from './types';
 /**
  * Sales tax for an invoice, in integer cents.
  *
- * Non-US model (docs §4.5): every SalesItemLineDetail line carries a TaxCodeRef; the code's SalesTaxRateList
- * names the rates. Tax is computed and rounded PER LINE (half away from zero), then summed per rate into the
- * TaxLine entries: QBO's global editions round line by line (consensus of integrators, e.g. the 1-cent
- * differences reported in quickbooks-ruby#547), which is why a sum of rounded line taxes can differ by a cent
- * from the rate applied to the total.
+ * Non-US model (docs/quickbooks-api.md §4.5): every SalesItemLineDetail line carries a TaxCodeRef; the code's
+ * SalesTaxRateList names the rates. Tax is computed and rounded PER LINE (half away from zero), then summed
+ * per rate into the TaxLine entries: QBO's global editions round line by line (consensus of integrators, e.g.
+ * the 1-cent differences reported in quickbooks-ruby#547), which is why a sum of rounded line taxes can
+ * differ by a cent from the rate applied to the total.
  *  - TaxExcluded: line Amount is net; tax = round(net × rate%).
  *  - TaxInclusive (default reading, after public evidence about the real API: quickbooks-ruby#346, #569): line
  *    Amount is NET and SalesItemLineDetail.TaxInclusiveAmt is the GROSS.

@@ -8,8 +8,9 @@ interface RealmWindow {
 }
 
 /**
- * Per-realm limits on the simulated clock (docs §3): requests per minute and per second, requests in flight,
- * batch calls per minute. Only admitted requests count. `force` makes the next N requests fail regardless.
+ * Per-realm limits on the simulated clock (docs/quickbooks-api.md §3): requests per minute and per second,
+ * requests in flight, batch calls per minute. Only admitted requests count. `force` makes the next N requests
+ * fail regardless.
  */
 export class Throttle {
   private readonly realms = new Map<string, RealmWindow>();

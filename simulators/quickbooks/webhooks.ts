@@ -5,7 +5,7 @@ import { type SimClock } from './clock';
 import { type WebhookFormat } from './config';
 import { type ChangeEvent, type EntityName, type Operation } from './types';
 
-/** Which operations each entity reports (docs §5.5). TaxCode/TaxRate report nothing. */
+/** Which operations each entity reports (docs/quickbooks-api.md §5.5). TaxCode/TaxRate report nothing. */
 export const WEBHOOK_MATRIX: Partial<Record<EntityName, readonly Operation[]>> = {
   Invoice: ['Create', 'Update', 'Delete', 'Void', 'Emailed'],
   Payment: ['Create', 'Update', 'Delete', 'Void', 'Emailed'],
@@ -24,12 +24,12 @@ const VERBS: Record<Operation, string> = {
   Update: 'updated',
   Delete: 'deleted',
   Merge: 'merged',
-  // UNCONFIRMED: "void" and "voided" are both seen in the wild (docs §5.4).
+  // UNCONFIRMED: "void" and "voided" are both seen in the wild (docs/quickbooks-api.md §5.4).
   Void: 'voided',
   Emailed: 'emailed',
 };
 
-/** Delay before retry n (1-based) after a failed delivery (docs §5.1); then every 6 h. */
+/** Delay before retry n (1-based) after a failed delivery (docs/quickbooks-api.md §5.1); then every 6 h. */
 export const RETRY_SCHEDULE_MS = [
   0, 10_000, 20_000, 30_000, 300_000, 1_200_000, 7_200_000, 14_400_000, 21_600_000,
 ];
@@ -118,8 +118,8 @@ function post(
 }
 
 /**
- * At-least-once delivery with head-of-line blocking (docs §5.1): one batch in flight; while it fails, later
- * events wait behind it. Retry times run on the simulated clock, scaled by `retryScale`.
+ * At-least-once delivery with head-of-line blocking (docs/quickbooks-api.md §5.1): one batch in flight; while
+ * it fails, later events wait behind it. Retry times run on the simulated clock, scaled by `retryScale`.
  */
 export class WebhookDispatcher {
   readonly events: WebhookEvent[] = [];

@@ -39,7 +39,7 @@ export function forbiddenError(message: string = FORBIDDEN_MESSAGE): Sm8ApiError
   return new Sm8ApiError(403, { errorCode: 403, message });
 }
 
-/** The text ServiceM8 answered live when a scope was missing (see servicem8-api.md §1). */
+/** The text ServiceM8 answered live when a scope was missing (docs/servicem8-api.md §1). */
 export function insufficientScopeError(scope: string): Sm8ApiError {
   return forbiddenError(`insufficient_scope: "${scope}" scope required to complete this request`);
 }

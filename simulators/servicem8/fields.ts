@@ -83,8 +83,8 @@ export function normaliseFieldValue(object: ObjectName, field: FieldDef, value: 
       break;
     }
     case 'stringFlag':
-      // Only 1/"1" means yes. ServiceM8 reads anything else, "true" included, as "0" (servicem8-api.md:
-      // a client that sent "true" saw its inc-tax line turn ex-tax).
+      // Only 1/"1" means yes. ServiceM8 reads anything else, "true" included, as "0"
+      // (docs/servicem8-api.md §3: a client that sent "true" saw its inc-tax line turn ex-tax).
       result = value === 1 || value === '1' ? '1' : '0';
       break;
     case 'intString': {

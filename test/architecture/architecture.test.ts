@@ -34,8 +34,6 @@ const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string
   arrows: [
     'client/admin-routes.ts -> workflows/invoice.ts',
     'client/admin-routes.ts -> workflows/payments.ts',
-    'client/onboarding.ts -> workflows/onboarding.ts',
-    'client/schedules.ts -> workflows/poll.ts',
     'routing/clients-materials.ts -> activities/clients-materials/links.ts',
     'routing/clients-materials.ts -> workflows/clients-materials.ts',
     'routing/connection-events.ts -> workflows/support/connection-gate.ts',
@@ -48,8 +46,6 @@ const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string
     'activities/payments.ts',
     'activities/poll.ts',
     'apis/governor/rate-governor.ts',
-    'client/connect-routes.ts',
-    'infra/config.ts',
   ],
   sqlOutsideStore: [
     'activities/clients-materials/links.ts',
@@ -64,12 +60,6 @@ const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string
     'apis/servicem8/auth.ts',
     'routing/clients-materials.ts',
     'routing/routes.ts',
-    'client/admin-routes.ts',
-    'client/connect-routes.ts',
-    'client/inbox-admin.ts',
-    'client/webhook-inbox.ts',
-    'client/webhook-routes.ts',
-    'client/webhook-subscriptions.ts',
   ],
   fileCycles: [
     'activities/clients-materials/import.ts activities/clients-materials/link-kinds.ts activities/clients-materials/sync.ts activities/connection.ts activities/index.ts activities/invoice.ts activities/onboarding.ts activities/payments.ts activities/poll.ts activities/tax.ts routing/clients-materials.ts routing/routes.ts workflows/clients-materials.ts workflows/invoice.ts workflows/payments.ts workflows/support/connection-gate.ts workflows/tax.ts',

@@ -46,7 +46,8 @@ export function nameKey(name: string): string {
 
 /**
  * Resolves a reference that must point at an existing, active record. Both failure modes answer 610 with
- * "Something you're trying to use has been made inactive" (docs §2.9). Fills the ref's `name` like QBO does.
+ * "Something you're trying to use has been made inactive" (docs/quickbooks-api.md §2.9). Fills the ref's
+ * `name` like QBO does.
  */
 export function requireActiveRef(
   company: Company,
@@ -65,7 +66,10 @@ export function requireActiveRef(
   return record.data;
 }
 
-/** DisplayName must be unique across Customer, Vendor and Employee, inactive records included (docs §4.3). */
+/**
+ * DisplayName must be unique across Customer, Vendor and Employee, inactive records included
+ * (docs/quickbooks-api.md §4.3).
+ */
 export function checkPersonNameFree(
   company: Company,
   displayName: string,

@@ -6,7 +6,7 @@ import { type EntityModule, checkPersonName } from './common';
 import { checkContactDetails } from './contact';
 import { checkCustomerCurrency } from './currency';
 
-/** QBO allows sub-customers down to 5 levels (error 6180 beyond: docs §4.3). */
+/** QBO allows sub-customers down to 5 levels (error 6180 beyond: docs/quickbooks-api.md §4.3). */
 const MAX_LEVEL = 4;
 
 function ancestry(company: Company, parentId: string | undefined, selfId: string): Json[] {

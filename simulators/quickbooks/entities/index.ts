@@ -45,10 +45,10 @@ export const NAME_LIST = new Set<EntityName>([
 /** Transactions: hard delete (a CDC tombstone) instead of Active=false. */
 export const TRANSACTIONS = new Set<EntityName>(['Invoice', 'Payment', 'CreditMemo', 'RefundReceipt']);
 
-/** Not writable through the API (docs §4.5). */
+/** Not writable through the API (docs/quickbooks-api.md §4.5). */
 export const API_READ_ONLY = new Set<EntityName>(['TaxCode', 'TaxRate']);
 
-/** Not available through CDC (docs §2.5). */
+/** Not available through CDC (docs/quickbooks-api.md §2.5). */
 export const CDC_UNSUPPORTED = new Set<string>([
   'TaxCode',
   'TaxRate',

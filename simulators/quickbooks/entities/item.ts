@@ -12,7 +12,10 @@ import {
 
 const ITEM_TYPES = ['Service', 'NonInventory', 'Inventory', 'Category', 'Group'] as const;
 
-/** "I purchase this from a vendor" has no boolean in the API; purchase fields stand for it (docs §4.4). */
+/**
+ * "I purchase this from a vendor" has no boolean in the API; purchase fields stand for it
+ * (docs/quickbooks-api.md §4.4).
+ */
 function hasPurchaseInfo(data: Json): boolean {
   const cost = toScaled(data.PurchaseCost, 2);
   const desc = text(data.PurchaseDesc);

@@ -197,7 +197,8 @@ function checkDocNumber(ctx: WriteContext, data: Json, entity: SalesFormEntity):
   if (docNumber === undefined || docNumber === '') {
     delete data.DocNumber;
     const custom = asJson(ctx.company.preferences.SalesFormsPrefs)?.CustomTxnNumbers === true;
-    // With custom transaction numbers on, QBO leaves an omitted DocNumber blank (docs §4.1).
+    // With custom transaction numbers on, QBO leaves an omitted DocNumber blank
+    // (docs/quickbooks-api.md §4.1).
     if (!custom && ctx.op === 'create') data.DocNumber = String(ctx.company.nextDocNumber++);
     return;
   }

@@ -81,7 +81,10 @@ export const employeeModule: EntityModule = {
   },
 };
 
-/** TaxCode/TaxRate cannot be written through the API (docs §4.5); the control API edits them. */
+/**
+ * TaxCode/TaxRate cannot be written through the API (docs/quickbooks-api.md §4.5); the control API edits
+ * them.
+ */
 export const readOnlyModule: EntityModule = {
   readOnly: [],
   prepare(_ctx, data) {

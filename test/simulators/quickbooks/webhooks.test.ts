@@ -170,6 +170,9 @@ describe('QBO simulator: webhooks', () => {
     expect(receiver.received).toHaveLength(2);
     sim.control.advanceClock(10_000);
     await receiver.waitFor(3);
+    // The simulator records a delivery once its answer is back, a moment after the receiver saw the POST.
+    for (let i = 0; i < 100 && sim.control.webhookDeliveries().length < 3; i += 1)
+      await new Promise((r) => setTimeout(r, 20));
     expect(sim.control.webhookDeliveries().map((delivery) => delivery.attempt)).toEqual([1, 2, 3]);
   });
 

@@ -3,8 +3,8 @@
  * (simulators/servicem8/openapi.json, ServiceM8's own api.json).
  *
  * Relaxations, each because the spec contradicts ServiceM8's documented behaviour:
- * 1. `format: uuid` also accepts "": unset uuid references are "" (servicem8-api.md §3 conventions), but the
- *    spec marks every reference (company_uuid, category_uuid, ...) as a uuid.
+ * 1. `format: uuid` also accepts "": unset uuid references are "" (docs/servicem8-api.md §3, conventions),
+ *    but the spec marks every reference (company_uuid, category_uuid, ...) as a uuid.
  * 2. `format: email` also accepts "": contacts without an email have "" rather than no field.
  * Nothing else is relaxed; `additionalProperties` is not set by the spec, so it is not added either.
  */

@@ -63,6 +63,7 @@ export function when(d: Date | null): string {
 export function duration(seconds: number | null): string {
   if (seconds === null) return 'not measured';
   if (seconds < 1) return 'under a second';
+  if (seconds < 1.5) return '1 second';
   if (seconds < 120) return `${Math.round(seconds)} seconds`;
   if (seconds < 7200) return `${Math.round(seconds / 60)} minutes`;
   return `${Math.round(seconds / 3600)} hours`;

@@ -29,15 +29,22 @@ const family = (name: string, type: string, help: string, samples: Sample[]) =>
     .join('\n')
     .concat('\n');
 
-/** A histogram whose cumulative bucket counts were computed elsewhere (here: by PostgreSQL). */
-const histogram = (name: string, help: string, h: LatencyBuckets) =>
+/** A histogram per connection whose cumulative bucket counts PostgreSQL computed. */
+const histogram = (name: string, help: string, all: LatencyBuckets[]) =>
   [
     `# HELP ${name} ${help}`,
     `# TYPE ${name} histogram`,
-    ...LATENCY_BUCKETS_S.map((le, i) => line(`${name}_bucket`, { le: String(le) }, h.counts[i] ?? 0)),
-    line(`${name}_bucket`, { le: '+Inf' }, h.count),
-    line(`${name}_sum`, {}, h.sumSeconds),
-    line(`${name}_count`, {}, h.count),
+    ...all.flatMap((h) => {
+      const c = { connection: h.connectionId };
+      return [
+        ...LATENCY_BUCKETS_S.map((le, i) =>
+          line(`${name}_bucket`, { ...c, le: String(le) }, h.counts[i] ?? 0),
+        ),
+        line(`${name}_bucket`, { ...c, le: '+Inf' }, h.count),
+        line(`${name}_sum`, c, h.sumSeconds),
+        line(`${name}_count`, c, h.count),
+      ];
+    }),
   ].join('\n') + '\n';
 
 /** The budget of each connection and API, per window the API limits: used and left. */

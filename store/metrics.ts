@@ -83,31 +83,37 @@ export async function recordCounts(pool: Pool): Promise<RecordCount[]> {
 }
 
 export interface LatencyBuckets {
+  connectionId: string;
   /** Cumulative counts, one per upper bound (seconds), as Prometheus histograms want them. */
   counts: number[];
   count: number;
   sumSeconds: number;
 }
 
-/** Approval seen -> exported, over every exported invoice whose approval was seen, in `bounds` buckets. */
-export async function syncLatencyBuckets(pool: Pool, bounds: number[]): Promise<LatencyBuckets> {
-  const r = await pool.query<{ counts: string[]; n: string; sum: string | null }>(
+/** Approval seen -> exported, per connection, over every exported invoice whose approval was seen. */
+export async function syncLatencyBuckets(pool: Pool, bounds: number[]): Promise<LatencyBuckets[]> {
+  const r = await pool.query<{ connection_id: string; counts: string[]; n: string; sum: number }>(
     `WITH l AS (
-       SELECT extract(epoch FROM e.exported_at - a.seen_at)::float8 AS s
+       SELECT e.connection_id, extract(epoch FROM e.exported_at - a.seen_at)::float8 AS s
          FROM invoice_exports e
          JOIN invoice_approvals a ON a.connection_id = e.connection_id AND a.job_uuid = e.job_uuid
         WHERE e.exported_at IS NOT NULL AND a.seen_at <= e.exported_at)
-     SELECT ARRAY(SELECT (SELECT count(*) FROM l WHERE l.s <= b.v)
-                    FROM unnest($1::float8[]) WITH ORDINALITY AS b(v, i) ORDER BY b.i) AS counts,
-            (SELECT count(*) FROM l) AS n, (SELECT sum(s) FROM l) AS sum`,
+     SELECT l.connection_id,
+            array_agg(b.c ORDER BY b.i) AS counts, max(t.n) AS n, max(t.sum) AS sum
+       FROM (SELECT DISTINCT connection_id FROM l) l
+       CROSS JOIN LATERAL (SELECT count(*) AS n, sum(s) AS sum FROM l x WHERE x.connection_id = l.connection_id) t
+       CROSS JOIN LATERAL (
+         SELECT v.i, (SELECT count(*) FROM l x WHERE x.connection_id = l.connection_id AND x.s <= v.v) AS c
+           FROM unnest($1::float8[]) WITH ORDINALITY AS v(v, i)) b
+      GROUP BY l.connection_id`,
     [bounds],
   );
-  const row = r.rows[0];
-  return {
-    counts: (row?.counts ?? []).map(Number),
-    count: Number(row?.n ?? 0),
-    sumSeconds: Number(row?.sum ?? 0),
-  };
+  return r.rows.map((row) => ({
+    connectionId: row.connection_id,
+    counts: row.counts.map(Number),
+    count: Number(row.n),
+    sumSeconds: Number(row.sum),
+  }));
 }
 
 export interface HeldRecord {

@@ -90,30 +90,36 @@ export interface LatencyBuckets {
   sumSeconds: number;
 }
 
-/** Approval seen -> exported, per connection, over every exported invoice whose approval was seen. */
+/**
+ * Approval seen -> exported, per connection, over every exported invoice whose approval was seen. One pass:
+ * PostgreSQL counts each row's `k`, the number of bounds >= its latency (width_bucket over the negated bounds),
+ * and the cumulative `le` counts are summed here.
+ */
 export async function syncLatencyBuckets(pool: Pool, bounds: number[]): Promise<LatencyBuckets[]> {
-  const r = await pool.query<{ connection_id: string; counts: string[]; n: string; sum: number }>(
-    `WITH l AS (
-       SELECT e.connection_id, extract(epoch FROM e.exported_at - a.seen_at)::float8 AS s
-         FROM invoice_exports e
-         JOIN invoice_approvals a ON a.connection_id = e.connection_id AND a.job_uuid = e.job_uuid
-        WHERE e.exported_at IS NOT NULL AND a.seen_at <= e.exported_at)
-     SELECT l.connection_id,
-            array_agg(b.c ORDER BY b.i) AS counts, max(t.n) AS n, max(t.sum) AS sum
-       FROM (SELECT DISTINCT connection_id FROM l) l
-       CROSS JOIN LATERAL (SELECT count(*) AS n, sum(s) AS sum FROM l x WHERE x.connection_id = l.connection_id) t
-       CROSS JOIN LATERAL (
-         SELECT v.i, (SELECT count(*) FROM l x WHERE x.connection_id = l.connection_id AND x.s <= v.v) AS c
-           FROM unnest($1::float8[]) WITH ORDINALITY AS v(v, i)) b
-      GROUP BY l.connection_id`,
-    [bounds],
+  const negated = bounds.map((b) => -b).reverse();
+  const r = await pool.query<{ connection_id: string; k: number; n: string; sum: number }>(
+    `SELECT connection_id, width_bucket(-s, $1::float8[]) AS k, count(*) AS n, sum(s) AS sum
+       FROM (SELECT e.connection_id, extract(epoch FROM e.exported_at - a.seen_at)::float8 AS s
+               FROM invoice_exports e
+               JOIN invoice_approvals a ON a.connection_id = e.connection_id AND a.job_uuid = e.job_uuid
+              WHERE e.exported_at IS NOT NULL AND a.seen_at <= e.exported_at) l
+      GROUP BY 1, 2`,
+    [negated],
   );
-  return r.rows.map((row) => ({
-    connectionId: row.connection_id,
-    counts: row.counts.map(Number),
-    count: Number(row.n),
-    sumSeconds: Number(row.sum),
-  }));
+  const byConnection = new Map<string, LatencyBuckets>();
+  for (const row of r.rows) {
+    let h = byConnection.get(row.connection_id);
+    if (!h) {
+      h = { connectionId: row.connection_id, counts: bounds.map(() => 0), count: 0, sumSeconds: 0 };
+      byConnection.set(row.connection_id, h);
+    }
+    const n = Number(row.n);
+    h.count += n;
+    h.sumSeconds += Number(row.sum);
+    // k bounds are >= the latency: the largest k bounds (indexes n-k … n-1) each count these rows.
+    for (let i = bounds.length - row.k; i < bounds.length; i += 1) h.counts[i] = (h.counts[i] ?? 0) + n;
+  }
+  return [...byConnection.values()];
 }
 
 export interface HeldRecord {

@@ -1,6 +1,6 @@
 import { ServiceM8Client } from '../apis/servicem8/client';
 import { QuickBooksClient } from '../apis/quickbooks/client';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './support/deps';
 import type { ConnectionStatus } from '../store/connections';
 
 export function createConnectionActivities(deps: ActivityDeps) {

@@ -1,4 +1,6 @@
 import type { Pool } from 'pg';
+import { writeHealthCheckAudit } from '../store/audit';
+import { schemaVersion } from '../store/schema';
 
 export function createHealthActivities(deps: { pool: Pool }) {
   return {
@@ -7,15 +9,8 @@ export function createHealthActivities(deps: { pool: Pool }) {
       requestedBy: string;
       workflowId: string;
     }): Promise<{ auditId: string; schemaVersion: number }> {
-      const inserted = await deps.pool.query<{ id: string }>(
-        `INSERT INTO audit_log (actor, action, entity_type, entity_ref, detail)
-         VALUES ($1, 'health_check', 'workflow', $2, '{}'::jsonb)
-         ON CONFLICT DO NOTHING
-         RETURNING id`,
-        [input.requestedBy, input.workflowId],
-      );
-      const version = await deps.pool.query<{ v: number }>('SELECT max(version) AS v FROM schema_migrations');
-      return { auditId: String(inserted.rows[0]?.id), schemaVersion: Number(version.rows[0]?.v ?? 0) };
+      const auditId = await writeHealthCheckAudit(deps.pool, input.requestedBy, input.workflowId);
+      return { auditId: String(auditId), schemaVersion: await schemaVersion(deps.pool) };
     },
   };
 }

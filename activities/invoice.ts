@@ -1,30 +1,22 @@
 /**
  * Activities of the invoice lifecycle (workflows/invoice.ts): read both sides, ensure the customer and
- * items, create or re-sync the QuickBooks invoice, mirror the sent flag, and record state and notes.
+ * items (activities/invoice-parties.ts), create or re-sync the QuickBooks invoice, mirror the sent flag, and record state and notes.
  * Every write is idempotent: QuickBooks creates carry a requestid and are preceded by a lookup (by name
  * for customers and items, by DocNumber + marker for invoices); ServiceM8 creates use a uuid generated in
  * the workflow. Business refusals come back as INV-3 reasons, not as failures.
  */
-import { ApplicationFailure } from '@temporalio/common';
-import { billingContact, customerFromCompany } from '../domain/clients-materials/customer';
-import { FailureType } from '../domain/failures';
 import { fingerprint } from '../domain/fingerprint';
 import { hasMarker, isApproved, type TaxCodeLink } from '../domain/invoice/plan';
 import { reasons, type Reason } from '../domain/invoice/reasons';
-import { GENERIC_ITEM_KEY, genericItem, itemFromMaterial } from '../domain/clients-materials/item';
 import { toCents } from '../domain/money';
-import { qboQuote, qboSafeName, sameName } from '../domain/names';
-import type {
-  Sm8Company,
-  Sm8CompanyContact,
-  Sm8Job,
-  Sm8JobMaterial,
-  Sm8Material,
-  Sm8TaxRate,
-} from '../domain/servicem8-types';
-import type { ApiErrorDetails } from '../apis/errors';
-import type { ActivityDeps } from './index';
-import { defaultIncomeAccount, qboTaxCodes, qboTaxModel, resolveTaxCodes } from '../apis/quickbooks/lookups';
+import { qboQuote } from '../domain/names';
+import type { Sm8Job, Sm8JobMaterial, Sm8TaxRate } from '../domain/servicem8-types';
+import { isNotFound, validationDetails } from '../apis/errors';
+import { loadInvoiceExport, saveInvoiceExport, type StoredInvoiceState } from '../store/invoice-exports';
+import { jobNoteWritten, recordJobNote } from '../store/job-notes';
+import { createInvoicePartyActivities, invoiceSettings, type Refusal } from './invoice-parties';
+import type { ActivityDeps } from './support/deps';
+import { qboTaxCodes, qboTaxModel, resolveTaxCodes } from '../apis/quickbooks/lookups';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
 import { recordApprovalSeen } from '../store/metrics';
@@ -39,13 +31,6 @@ export interface InvoiceSnapshot {
   docNumberPrefix: string;
 }
 
-export interface StoredInvoiceState {
-  state: string;
-  qboInvoiceId: string | null;
-  lastSyncedTotalCents: number | null;
-  reasonCode: string | null;
-}
-
 export interface QboInvoiceStatus {
   exists: boolean;
   voided: boolean;
@@ -54,37 +39,6 @@ export interface QboInvoiceStatus {
   syncToken: string | null;
 }
 
-type Refusal = { ok: false; reason: Reason };
-
-/** The API's own details of a validation failure, or undefined for any other error. */
-function validationDetails(err: unknown): ApiErrorDetails | undefined {
-  if (err instanceof ApplicationFailure && err.type === FailureType.validation) {
-    return err.details?.[0] as ApiErrorDetails | undefined;
-  }
-  return undefined;
-}
-
-function isNotFound(err: unknown): boolean {
-  return err instanceof ApplicationFailure && err.type === FailureType.notFound;
-}
-
-/** A requestid (≤ 50 chars) for one sub-step of a step whose base id came from the workflow. */
-function subRequestId(base: string, key: string): string {
-  return `${base.slice(0, 36)}-${fingerprint(key).slice(0, 12)}`;
-}
-
-interface QboCustomer {
-  Id: string;
-  DisplayName: string;
-  Active?: boolean;
-  SyncToken: string;
-}
-interface QboItem {
-  Id: string;
-  Name: string;
-  Active?: boolean;
-  SyncToken: string;
-}
 interface QboInvoice {
   Id: string;
   SyncToken: string;
@@ -101,19 +55,7 @@ export function createInvoiceActivities(deps: ActivityDeps) {
   const qboFor = (connectionId: string) => new QuickBooksClient(deps.qboClientDeps(), connectionId);
   const sm8For = (connectionId: string) => new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
 
-  async function settings(
-    connectionId: string,
-  ): Promise<{ docNumberPrefix: string; incomeAccountId?: string }> {
-    const r = await deps.pool.query<{ settings: Record<string, unknown> }>(
-      'SELECT settings FROM connections WHERE id = $1',
-      [connectionId],
-    );
-    const s = r.rows[0]?.settings ?? {};
-    return {
-      docNumberPrefix: typeof s.docNumberPrefix === 'string' ? s.docNumberPrefix : '',
-      incomeAccountId: typeof s.incomeAccountId === 'string' ? s.incomeAccountId : undefined,
-    };
-  }
+  const settings = (connectionId: string) => invoiceSettings(deps.store, connectionId);
 
   return {
     /** Both sides' current truth for one job (events only say "look", design principle 3, docs/design.md). */
@@ -142,140 +84,6 @@ export function createInvoiceActivities(deps: ActivityDeps) {
       const [taxModel, codes] = await Promise.all([qboTaxModel(qbo, access.realmId), qboTaxCodes(qbo)]);
       const taxCodes = await resolveTaxCodes(input.connectionId, Object.values(taxRates), codes, deps.links);
       return { job, materials, taxRates, taxCodes, taxModel, docNumberPrefix };
-    },
-
-    /** CM-7 / INV-5: the QuickBooks customer of the job's client: linked, matched by name, or created. */
-    async ensureCustomer(input: {
-      connectionId: string;
-      companyUuid: string;
-      requestId: string;
-    }): Promise<{ ok: true; customerId: string; billEmail: string | null } | Refusal> {
-      const sm8 = sm8For(input.connectionId);
-      const qbo = qboFor(input.connectionId);
-      const company = await sm8.read<Sm8Company>('company', input.companyUuid);
-      const contacts = await sm8.list<Sm8CompanyContact>('companycontact', [
-        { field: 'company_uuid', op: 'eq', value: input.companyUuid },
-      ]);
-      const contact = billingContact(contacts);
-      const billEmail = contact?.email?.trim() || null;
-      const fields = customerFromCompany(company, contact);
-
-      const link = await deps.links.bySm8(input.connectionId, 'customer', input.companyUuid);
-      if (link?.qboId) {
-        const customer = await qbo.read<QboCustomer>('Customer', link.qboId);
-        if (customer.Active === false)
-          return { ok: false, reason: reasons.clientInactive(customer.DisplayName) };
-        return { ok: true, customerId: customer.Id, billEmail };
-      }
-
-      const sameNamed = (
-        await qbo.query<'Customer', QboCustomer>(
-          'Customer',
-          `SELECT * FROM Customer WHERE DisplayName = ${qboQuote(fields.DisplayName)} AND Active IN (true, false)`,
-        )
-      ).filter((c) => sameName(c.DisplayName, fields.DisplayName));
-      const active = sameNamed.find((c) => c.Active !== false);
-      let customer: QboCustomer | undefined = active;
-      if (!customer && sameNamed.length > 0) {
-        return { ok: false, reason: reasons.clientInactive(sameNamed[0]?.DisplayName ?? fields.DisplayName) };
-      }
-      if (!customer) {
-        try {
-          customer = await qbo.create<QboCustomer>('Customer', fields, input.requestId);
-        } catch (err) {
-          const d = validationDetails(err);
-          if (d?.code !== '6240') throw err;
-          return {
-            ok: false,
-            reason: reasons.nameTaken(fields.DisplayName, await nameHolder(qbo, fields.DisplayName)),
-          };
-        }
-      }
-      await deps.links.link(input.connectionId, 'customer', input.companyUuid, customer.Id, {
-        qboSyncToken: customer.SyncToken,
-      });
-      return { ok: true, customerId: customer.Id, billEmail };
-    },
-
-    /** INV-5: a QuickBooks item for every line (its material's, linked/matched/created; or the generic one). */
-    async ensureItems(input: {
-      connectionId: string;
-      lines: Array<{ jobMaterialUuid: string; materialUuid: string }>;
-      requestId: string;
-    }): Promise<{ ok: true; itemIds: Record<string, string> } | Refusal> {
-      const sm8 = sm8For(input.connectionId);
-      const qbo = qboFor(input.connectionId);
-      const byKey = new Map<string, string>();
-      let incomeAccountId: string | null | undefined;
-      const incomeAccount = async () => {
-        if (incomeAccountId === undefined) {
-          incomeAccountId =
-            (await settings(input.connectionId)).incomeAccountId ?? (await defaultIncomeAccount(qbo));
-        }
-        return incomeAccountId;
-      };
-
-      for (const line of input.lines) {
-        const key = line.materialUuid || GENERIC_ITEM_KEY;
-        if (byKey.has(key)) continue;
-        const link = await deps.links.bySm8(input.connectionId, 'item', key);
-        if (link?.qboId) {
-          byKey.set(key, link.qboId);
-          continue;
-        }
-        let material: Sm8Material | undefined;
-        if (key !== GENERIC_ITEM_KEY) {
-          try {
-            material = await sm8.read<Sm8Material>('material', key);
-          } catch (err) {
-            if (!isNotFound(err)) throw err;
-          }
-        }
-        const name = material ? qboSafeName(material.name) : genericItem('').Name;
-        const existing = (
-          await qbo.query<'Item', QboItem>(
-            'Item',
-            `SELECT * FROM Item WHERE Name = ${qboQuote(name)} AND Active IN (true, false)`,
-          )
-        ).filter((i) => sameName(i.Name, name));
-        let item = existing.find((i) => i.Active !== false);
-        if (!item && existing.length > 0) {
-          return {
-            ok: false,
-            reason: reasons.itemNameTaken(
-              name,
-              'an inactive product/service has this name: make it active in QuickBooks',
-            ),
-          };
-        }
-        if (!item) {
-          const account = await incomeAccount();
-          if (!account) return { ok: false, reason: reasons.noIncomeAccount() };
-          const taxLink = material?.tax_rate_uuid
-            ? await deps.links.bySm8(input.connectionId, 'taxcode', material.tax_rate_uuid)
-            : null;
-          const fields = material
-            ? itemFromMaterial(material, {
-                incomeAccountId: account,
-                salesTaxCodeId: taxLink?.qboId ?? undefined,
-              })
-            : genericItem(account);
-          try {
-            item = await qbo.create<QboItem>('Item', fields, subRequestId(input.requestId, key));
-          } catch (err) {
-            const d = validationDetails(err);
-            if (d?.code === '6240')
-              return { ok: false, reason: reasons.itemNameTaken(name, d.detail ?? d.message) };
-            throw err;
-          }
-        }
-        await deps.links.link(input.connectionId, 'item', key, item.Id, { qboSyncToken: item.SyncToken });
-        byKey.set(key, item.Id);
-      }
-      const itemIds: Record<string, string> = {};
-      for (const line of input.lines)
-        itemIds[line.jobMaterialUuid] = byKey.get(line.materialUuid || GENERIC_ITEM_KEY) ?? '';
-      return { ok: true, itemIds };
     },
 
     /**
@@ -331,7 +139,7 @@ export function createInvoiceActivities(deps: ActivityDeps) {
       try {
         current = await qbo.read<QboInvoice>('Invoice', input.invoiceId);
       } catch (err) {
-        if (isNotFound(err) || validationDetails(err)?.code === '610') return { ok: false, gone: 'deleted' };
+        if (isNotFound(err)) return { ok: false, gone: 'deleted' };
         throw err;
       }
       if (isVoided(current)) return { ok: false, gone: 'voided' };
@@ -372,7 +180,7 @@ export function createInvoiceActivities(deps: ActivityDeps) {
           syncToken: inv.SyncToken,
         };
       } catch (err) {
-        if (isNotFound(err) || validationDetails(err)?.code === '610') {
+        if (isNotFound(err)) {
           return { exists: false, voided: false, sent: false, totalCents: null, syncToken: null };
         }
         throw err;
@@ -402,21 +210,13 @@ export function createInvoiceActivities(deps: ActivityDeps) {
       text: string;
       noteUuid: string;
     }): Promise<boolean> {
-      const done = await deps.pool.query(
-        'SELECT 1 FROM job_notes WHERE connection_id = $1 AND job_uuid = $2 AND note_key = $3',
-        [input.connectionId, input.jobUuid, input.noteKey],
-      );
-      if (done.rowCount) return false;
+      if (await jobNoteWritten(deps.pool, input.connectionId, input.jobUuid, input.noteKey)) return false;
       await sm8For(input.connectionId).create('note', input.noteUuid, {
         related_object: 'job',
         related_object_uuid: input.jobUuid,
         note: `QuickBooks sync: ${input.text}`,
       });
-      await deps.pool.query(
-        `INSERT INTO job_notes (connection_id, job_uuid, note_key, note_uuid) VALUES ($1, $2, $3, $4)
-         ON CONFLICT DO NOTHING`,
-        [input.connectionId, input.jobUuid, input.noteKey, input.noteUuid],
-      );
+      await recordJobNote(deps.pool, input);
       return true;
     },
 
@@ -431,69 +231,20 @@ export function createInvoiceActivities(deps: ActivityDeps) {
       qboTotalCents: number | null;
       lastSyncedTotalCents: number | null;
     }): Promise<void> {
-      await deps.pool.query(
-        `INSERT INTO invoice_exports (connection_id, job_uuid, generated_job_id, state, reason_code, reason_text,
-                                      qbo_invoice_id, sm8_total_cents, qbo_total_cents, last_synced_total_cents,
-                                      exported_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $7::text IS NOT NULL THEN now() END, now())
-         ON CONFLICT (connection_id, job_uuid) DO UPDATE SET
-           generated_job_id = COALESCE(EXCLUDED.generated_job_id, invoice_exports.generated_job_id),
-           state = EXCLUDED.state, reason_code = EXCLUDED.reason_code, reason_text = EXCLUDED.reason_text,
-           qbo_invoice_id = COALESCE(EXCLUDED.qbo_invoice_id, invoice_exports.qbo_invoice_id),
-           sm8_total_cents = EXCLUDED.sm8_total_cents, qbo_total_cents = EXCLUDED.qbo_total_cents,
-           last_synced_total_cents = COALESCE(EXCLUDED.last_synced_total_cents, invoice_exports.last_synced_total_cents),
-           exported_at = COALESCE(invoice_exports.exported_at, EXCLUDED.exported_at),
-           updated_at = now()`,
-        [
-          input.connectionId,
-          input.jobUuid,
-          input.generatedJobId,
-          input.state,
-          input.reason?.code ?? null,
-          input.reason?.text ?? null,
-          input.qboInvoiceId,
-          input.sm8TotalCents,
-          input.qboTotalCents,
-          input.lastSyncedTotalCents,
-        ],
-      );
+      await saveInvoiceExport(deps.pool, input);
     },
 
     async loadInvoiceState(input: {
       connectionId: string;
       jobUuid: string;
     }): Promise<StoredInvoiceState | null> {
-      const r = await deps.pool.query<{
-        state: string;
-        qbo_invoice_id: string | null;
-        last_synced_total_cents: string | null;
-        reason_code: string | null;
-      }>(
-        'SELECT state, qbo_invoice_id, last_synced_total_cents, reason_code FROM invoice_exports WHERE connection_id = $1 AND job_uuid = $2',
-        [input.connectionId, input.jobUuid],
-      );
-      const row = r.rows[0];
-      if (!row) return null;
-      return {
-        state: row.state,
-        qboInvoiceId: row.qbo_invoice_id,
-        lastSyncedTotalCents:
-          row.last_synced_total_cents === null ? null : Number(row.last_synced_total_cents),
-        reasonCode: row.reason_code,
-      };
+      return loadInvoiceExport(deps.pool, input.connectionId, input.jobUuid);
     },
+    ...createInvoicePartyActivities(deps),
   };
 }
 
 /** A voided QuickBooks invoice stays, with zero amounts and "Voided" in its memo. */
 export function isVoided(inv: { PrivateNote?: string; TotalAmt?: number }): boolean {
   return /^voided/i.test(inv.PrivateNote ?? '') && (inv.TotalAmt ?? 0) === 0;
-}
-
-/** Who holds a name in QuickBooks (for the 6240 sentence): a supplier, an employee, or a customer. */
-async function nameHolder(qbo: QuickBooksClient, name: string): Promise<string> {
-  const where = `WHERE DisplayName = ${qboQuote(name)} AND Active IN (true, false)`;
-  if ((await qbo.query('Vendor', `SELECT * FROM Vendor ${where}`)).length) return 'supplier';
-  if ((await qbo.query('Employee', `SELECT * FROM Employee ${where}`)).length) return 'employee';
-  return 'customer';
 }

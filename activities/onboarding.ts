@@ -4,9 +4,8 @@
  * positions stay put and the skips are counted), import each page into ServiceM8 and record every record's
  * outcome and the phase cursor in PostgreSQL.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import { customerImportSkip, type QboCustomerRecord } from '../domain/clients-materials/customer-sync';
-import { FailureType } from '../domain/failures';
+import { validationMessage } from '../apis/errors';
 import { itemImportSkip, type QboItemRecord } from '../domain/clients-materials/item-sync';
 import { qboQuote } from '../domain/names';
 import type { OnboardingPhase, OnboardingProgress } from '../domain/onboarding';
@@ -17,7 +16,7 @@ import {
   unlinkedCandidates,
   type ImportResult,
 } from './clients-materials/import';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './support/deps';
 import { OnboardingStore } from '../store/onboarding';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
@@ -34,10 +33,7 @@ interface PageInput<R extends { qboId: string }> {
 }
 
 /** A ServiceM8 refusal of one record (its own validation message) is a skip, not a failed import. */
-function refusal(err: unknown): string | null {
-  if (err instanceof ApplicationFailure && err.type === FailureType.validation) return err.message;
-  return null;
-}
+const refusal = validationMessage;
 
 export function createOnboardingActivities(deps: ActivityDeps) {
   const store = new OnboardingStore(deps.pool);

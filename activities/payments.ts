@@ -4,12 +4,8 @@
  * idempotent: a QuickBooks Payment create carries a requestid and is preceded by a look for our marker among
  * the invoice's payments; a ServiceM8 jobpayment create uses a uuid generated in the workflow (a retried
  * create updates the same record) and carries a marker the planner adopts if the link was lost.
- * Also the resolver that finds the owner of a payment event whose invoice a router cannot know (PAY-2).
+ * The resolver of payment events a router cannot place is in activities/payment-routing.ts.
  */
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { signalPayments } from '../routing/routes';
-import { FailureType } from '../domain/failures';
 import { centsToAmount, toCents } from '../domain/money';
 import { sameName } from '../domain/names';
 import {
@@ -17,46 +13,32 @@ import {
   qboPaymentMarker,
   markedSm8Uuid,
   sm8PaymentMarker,
-  type PaymentLinkView,
   type PaymentOrigin,
   type PaymentSides,
   type QboPaymentView,
   type Sm8PaymentView,
 } from '../domain/payments';
-import type { QboRef } from '../domain/quickbooks-types';
 import { flag, sm8Date, type Sm8JobPayment } from '../domain/servicem8-types';
-import type { ApiErrorDetails } from '../apis/errors';
+import { isNotFound, validationDetails } from '../apis/errors';
 import { writeAudit } from '../store/audit';
-import type { ActivityDeps } from './index';
+import {
+  linkedQboPayment,
+  linkedSm8Payment,
+  markPaymentLinkDeleted,
+  paymentLinksOfInvoice,
+  savePaymentLink,
+  type PaymentLinkInput,
+} from '../store/payment-links';
+import type { ActivityDeps } from './support/deps';
 import { isVoided } from './invoice';
+import {
+  appliedTo,
+  centsToSm8Amount,
+  type QboInvoiceRecord,
+  type QboPaymentRecord,
+} from './support/payment-records';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
-
-interface QboInvoiceRecord {
-  Id: string;
-  SyncToken: string;
-  TotalAmt?: number;
-  Balance?: number;
-  PrivateNote?: string;
-  CustomerRef?: QboRef;
-  LinkedTxn?: Array<{ TxnId?: string; TxnType?: string }>;
-}
-
-interface QboPaymentLine {
-  Amount?: number;
-  LinkedTxn?: Array<{ TxnId?: string; TxnType?: string }>;
-}
-
-interface QboPaymentRecord {
-  Id: string;
-  SyncToken: string;
-  TxnDate?: string;
-  TotalAmt?: number;
-  PrivateNote?: string;
-  PaymentRefNum?: string;
-  PaymentMethodRef?: QboRef;
-  Line?: QboPaymentLine[];
-}
 
 export interface PaymentSnapshot {
   /** null when the invoice is not (or no longer) in QuickBooks: then there is nothing to converge. */
@@ -67,41 +49,6 @@ export interface PaymentSnapshot {
 }
 
 type Refusal = { ok: false; code: string; text: string };
-
-function isNotFound(err: unknown): boolean {
-  if (!(err instanceof ApplicationFailure)) return false;
-  if (err.type === FailureType.notFound) return true;
-  return err.type === FailureType.validation && (err.details?.[0] as ApiErrorDetails)?.code === '610';
-}
-
-function validationDetails(err: unknown): ApiErrorDetails | undefined {
-  if (err instanceof ApplicationFailure && err.type === FailureType.validation)
-    return err.details?.[0] as ApiErrorDetails | undefined;
-  return undefined;
-}
-
-/** Cents as ServiceM8's decimal string ("123.45"), exact. */
-export function centsToSm8Amount(cents: number): string {
-  const abs = Math.abs(Math.round(cents));
-  return `${cents < 0 ? '-' : ''}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
-}
-
-/** The amount a QuickBooks payment applies to one invoice (the sum of its lines linked to it). */
-export function appliedTo(payment: QboPaymentRecord, invoiceId: string): number {
-  let cents = 0;
-  for (const line of payment.Line ?? []) {
-    if ((line.LinkedTxn ?? []).some((t) => t.TxnType === 'Invoice' && t.TxnId === invoiceId))
-      cents += toCents(line.Amount ?? 0) ?? 0;
-  }
-  return cents;
-}
-
-function invoicesOf(payment: QboPaymentRecord): string[] {
-  const ids = new Set<string>();
-  for (const line of payment.Line ?? [])
-    for (const t of line.LinkedTxn ?? []) if (t.TxnType === 'Invoice' && t.TxnId) ids.add(t.TxnId);
-  return [...ids];
-}
 
 function sm8View(p: Sm8JobPayment): Sm8PaymentView {
   return {
@@ -114,25 +61,9 @@ function sm8View(p: Sm8JobPayment): Sm8PaymentView {
   };
 }
 
-function taskQueue(): string {
-  return Context.current().info.taskQueue;
-}
-
 export function createPaymentActivities(deps: ActivityDeps) {
   const qboFor = (connectionId: string) => new QuickBooksClient(deps.qboClientDeps(), connectionId);
   const sm8For = (connectionId: string) => new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
-
-  function temporal() {
-    if (!deps.temporal)
-      throw ApplicationFailure.create({
-        type: 'MisconfiguredWorker',
-        message:
-          'payment routing needs a Temporal client in the activity dependencies (workers/sync-worker.ts)',
-        nonRetryable: true,
-      });
-    return deps.temporal;
-  }
-
   async function audit(
     connectionId: string,
     action: string,
@@ -143,39 +74,8 @@ export function createPaymentActivities(deps: ActivityDeps) {
   }
 
   /** Records (or refreshes) the link of one ServiceM8 payment. One link per ServiceM8 payment and per QBO application. */
-  async function saveLink(input: {
-    connectionId: string;
-    origin: PaymentOrigin;
-    sm8Uuid: string;
-    qboPaymentId: string | null;
-    qboInvoiceId: string;
-    jobUuid: string;
-    amountCents: number;
-    state: 'linked' | 'deleted';
-    fingerprint: string | null;
-  }): Promise<void> {
-    await deps.pool.query(
-      `INSERT INTO payment_links (connection_id, origin, sm8_payment_uuid, qbo_payment_id, qbo_invoice_id, job_uuid,
-                                  amount_cents, state, sm8_fingerprint, qbo_fingerprint)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
-       ON CONFLICT (connection_id, sm8_payment_uuid) DO UPDATE SET
-         qbo_payment_id = COALESCE(EXCLUDED.qbo_payment_id, payment_links.qbo_payment_id),
-         amount_cents = EXCLUDED.amount_cents, state = EXCLUDED.state,
-         sm8_fingerprint = COALESCE(EXCLUDED.sm8_fingerprint, payment_links.sm8_fingerprint),
-         qbo_fingerprint = COALESCE(EXCLUDED.qbo_fingerprint, payment_links.qbo_fingerprint),
-         updated_at = now()`,
-      [
-        input.connectionId,
-        input.origin,
-        input.sm8Uuid,
-        input.qboPaymentId,
-        input.qboInvoiceId,
-        input.jobUuid,
-        input.amountCents,
-        input.state,
-        input.fingerprint,
-      ],
-    );
+  function saveLink(input: PaymentLinkInput): Promise<void> {
+    return savePaymentLink(deps.pool, input);
   }
 
   /** The link of a ServiceM8 payment the sync just wrote from QuickBooks: linked, fingerprinted as written. */
@@ -185,29 +85,6 @@ export function createPaymentActivities(deps: ActivityDeps) {
   ): Promise<void> {
     const fingerprint = paymentFingerprint({ amountCents: p.amountCents, date: p.date });
     return saveLink({ ...p, origin, state: 'linked', fingerprint });
-  }
-
-  async function linksOfInvoice(connectionId: string, jobUuid: string, qboInvoiceId: string) {
-    const r = await deps.pool.query<{
-      sm8_payment_uuid: string;
-      qbo_payment_id: string | null;
-      origin: PaymentOrigin;
-      state: 'linked' | 'deleted';
-      sm8_fingerprint: string | null;
-      qbo_fingerprint: string | null;
-    }>(
-      `SELECT sm8_payment_uuid, qbo_payment_id, origin, state, sm8_fingerprint, qbo_fingerprint FROM payment_links
-        WHERE connection_id = $1 AND job_uuid = $2 AND qbo_invoice_id = $3 ORDER BY id`,
-      [connectionId, jobUuid, qboInvoiceId],
-    );
-    return r.rows.map((row): PaymentLinkView => ({
-      sm8Uuid: row.sm8_payment_uuid,
-      qboPaymentId: row.qbo_payment_id,
-      origin: row.origin,
-      state: row.state,
-      sm8Fingerprint: row.sm8_fingerprint,
-      qboFingerprint: row.qbo_fingerprint,
-    }));
   }
 
   /** The payments QuickBooks applies to an invoice (its LinkedTxn), read in one query. */
@@ -230,10 +107,6 @@ export function createPaymentActivities(deps: ActivityDeps) {
       'PaymentMethod',
       'SELECT * FROM PaymentMethod',
     );
-  }
-
-  async function wake(connectionId: string, jobUuid: string): Promise<string> {
-    return signalPayments(temporal(), taskQueue(), connectionId, jobUuid);
   }
 
   return {
@@ -281,7 +154,7 @@ export function createPaymentActivities(deps: ActivityDeps) {
         sides: {
           sm8: sm8Payments.map(sm8View),
           qbo: qboViews,
-          links: await linksOfInvoice(connectionId, jobUuid, invoice.Id),
+          links: await paymentLinksOfInvoice(deps.pool, connectionId, jobUuid, invoice.Id),
         },
       };
     },
@@ -303,11 +176,7 @@ export function createPaymentActivities(deps: ActivityDeps) {
       requestId: string;
     }): Promise<{ ok: true; qboPaymentId: string; adopted: boolean; methodMapped: boolean } | Refusal> {
       const { connectionId } = input;
-      const existing = await deps.pool.query<{ qbo_payment_id: string | null }>(
-        'SELECT qbo_payment_id FROM payment_links WHERE connection_id = $1 AND sm8_payment_uuid = $2',
-        [connectionId, input.sm8Uuid],
-      );
-      const known = existing.rows[0]?.qbo_payment_id;
+      const known = await linkedQboPayment(deps.pool, connectionId, input.sm8Uuid);
       if (known) return { ok: true, qboPaymentId: known, adopted: true, methodMapped: true };
       const qbo = qboFor(connectionId);
       const invoice = await qbo.read<QboInvoiceRecord>('Invoice', input.qboInvoiceId);
@@ -378,12 +247,13 @@ export function createPaymentActivities(deps: ActivityDeps) {
       method: string | null;
       refNum: string | null;
     }): Promise<{ sm8Uuid: string }> {
-      const found = await deps.pool.query<{ sm8_payment_uuid: string }>(
-        `SELECT sm8_payment_uuid FROM payment_links
-          WHERE connection_id = $1 AND qbo_payment_id = $2 AND qbo_invoice_id = $3`,
-        [input.connectionId, input.qboPaymentId, input.qboInvoiceId],
+      const found = await linkedSm8Payment(
+        deps.pool,
+        input.connectionId,
+        input.qboPaymentId,
+        input.qboInvoiceId,
       );
-      if (found.rows[0]) return { sm8Uuid: found.rows[0].sm8_payment_uuid };
+      if (found !== null) return { sm8Uuid: found };
       const ref = input.refNum ? ` ref ${input.refNum}` : '';
       await sm8For(input.connectionId).create('jobpayment', input.sm8Uuid, {
         job_uuid: input.jobUuid,
@@ -427,11 +297,7 @@ export function createPaymentActivities(deps: ActivityDeps) {
           if (!isNotFound(err)) throw err;
         }
       }
-      await deps.pool.query(
-        `UPDATE payment_links SET state = 'deleted', updated_at = now()
-          WHERE connection_id = $1 AND sm8_payment_uuid = $2`,
-        [input.connectionId, input.sm8Uuid],
-      );
+      await markPaymentLinkDeleted(deps.pool, input.connectionId, input.sm8Uuid);
     },
 
     /** A copy we made whose link was lost (PAY-5), or fresh fingerprints for a link whose sides agree. */
@@ -455,61 +321,6 @@ export function createPaymentActivities(deps: ActivityDeps) {
       detail: Record<string, unknown>;
     }): Promise<void> {
       await audit(input.connectionId, input.action, input.ref, input.detail);
-    },
-
-    /**
-     * Finds the owner(s) of a payment event that a router could not place (no link yet) and wakes them:
-     * a ServiceM8 jobpayment's job (when its invoice is in QuickBooks), every exported invoice a QuickBooks
-     * payment applies to, and every job a stored link already ties the payment to (it may have moved).
-     * QuickBooks-born invoices have no link, so their payments wake nobody (INV-8).
-     */
-    async routePaymentRecord(input: {
-      connectionId: string;
-      source: 'sm8' | 'qbo';
-      entityId: string;
-    }): Promise<{ woken: string[]; ignored?: string }> {
-      const { connectionId } = input;
-      const jobs = new Set<string>();
-      if (input.source === 'sm8') {
-        let payment: Sm8JobPayment;
-        try {
-          payment = await sm8For(connectionId).read<Sm8JobPayment>('jobpayment', input.entityId);
-        } catch (err) {
-          if (isNotFound(err)) return { woken: [], ignored: 'the ServiceM8 payment does not exist' };
-          throw err;
-        }
-        const invoice = await deps.links.bySm8(connectionId, 'invoice', payment.job_uuid);
-        if (!invoice?.qboId)
-          return { woken: [], ignored: 'its job is not in QuickBooks yet: it is sent after export (PAY-1)' };
-        jobs.add(payment.job_uuid);
-      } else {
-        // Also the owners a link names, although the router woke them: it read the links before this read of
-        // the payment, and an owner may have linked it in between from an older read.
-        const linked = await deps.pool.query<{ job_uuid: string }>(
-          'SELECT DISTINCT job_uuid FROM payment_links WHERE connection_id = $1 AND qbo_payment_id = $2',
-          [connectionId, input.entityId],
-        );
-        for (const row of linked.rows) jobs.add(row.job_uuid);
-        try {
-          const payment = await qboFor(connectionId).read<QboPaymentRecord>('Payment', input.entityId);
-          for (const invoiceId of invoicesOf(payment)) {
-            const link = await deps.links.byQbo(connectionId, 'invoice', invoiceId);
-            if (link?.sm8Uuid) jobs.add(link.sm8Uuid);
-          }
-        } catch (err) {
-          if (!isNotFound(err)) throw err;
-        }
-        if (!jobs.size)
-          return { woken: [], ignored: 'applied to no invoice exported from ServiceM8 (INV-8)' };
-      }
-      const woken: string[] = [];
-      for (const job of jobs) woken.push(await wake(connectionId, job));
-      return { woken };
-    },
-
-    /** PAY-1: right after an invoice is exported, its payments owner looks (payments recorded before export). */
-    async wakePaymentsOwner(input: { connectionId: string; jobUuid: string }): Promise<string> {
-      return wake(input.connectionId, input.jobUuid);
     },
   };
 }

@@ -7,9 +7,7 @@
  * three callers may overlap freely.
  */
 import crypto from 'node:crypto';
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../domain/failures';
+import { validationMessage } from '../apis/errors';
 import {
   planTaxSync,
   qboTaxCodeView,
@@ -20,8 +18,10 @@ import {
 } from '../domain/tax';
 import { flag, type Sm8TaxRate } from '../domain/servicem8-types';
 import { withTransaction } from '../infra/database';
+import { withAdvisoryLock } from '../store/advisory-locks';
 import { writeAudit } from '../store/audit';
-import type { ActivityDeps } from './index';
+import type { ActivityDeps } from './support/deps';
+import { heartbeat } from './support/temporal';
 import type { Link } from '../store/links';
 import { qboTaxModel, readQboTaxTables } from '../apis/quickbooks/lookups';
 import { QuickBooksClient } from '../apis/quickbooks/client';
@@ -75,18 +75,6 @@ export function taxRateUuid(connectionId: string, realmId: string, qboTaxCodeId:
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20, 32)}`;
 }
 
-function heartbeat(details?: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    // outside an activity (direct calls in tests)
-  }
-}
-
-function isValidation(err: unknown): err is ApplicationFailure {
-  return err instanceof ApplicationFailure && err.type === FailureType.validation;
-}
-
 const sm8Fields = (v: Sm8TaxValues) => ({ name: v.name, amount: v.amount, active: v.active ? 1 : 0 });
 
 export function createTaxActivities(deps: ActivityDeps) {
@@ -94,50 +82,17 @@ export function createTaxActivities(deps: ActivityDeps) {
   const sm8For = (connectionId: string) => new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
 
   /** Runs fn while holding the connection's tax lock (a session advisory lock on its own client). */
-  async function withTaxLock<T>(connectionId: string, fn: () => Promise<T>): Promise<T> {
-    const client = await deps.pool.connect();
-    let broken = false;
-    try {
-      for (;;) {
-        const r = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [
-          LOCK_CLASS,
-          connectionId,
-        ]);
-        if (r.rows[0]?.ok) break;
+  function withTaxLock<T>(connectionId: string, fn: () => Promise<T>): Promise<T> {
+    return withAdvisoryLock(
+      deps.pool,
+      LOCK_CLASS,
+      connectionId,
+      async () => {
         heartbeat('waiting for another tax sync of this connection');
         await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
-      }
-      try {
-        return await fn();
-      } finally {
-        await client
-          .query('SELECT pg_advisory_unlock($1, hashtext($2))', [LOCK_CLASS, connectionId])
-          .catch(() => {
-            broken = true; // ending the session releases the lock
-          });
-      }
-    } finally {
-      client.release(broken ? new Error('advisory unlock failed') : undefined);
-    }
-  }
-
-  /** Links the pair unless either side is already linked to something else (then null). */
-  async function tryLink(
-    connectionId: string,
-    sm8Uuid: string,
-    qboId: string,
-    fps: { sm8: string | null; qbo: string | null },
-    state: 'linked' | 'inactive',
-  ): Promise<string | null> {
-    const r = await deps.pool.query<{ id: string }>(
-      `INSERT INTO links (connection_id, entity_type, sm8_uuid, qbo_id, state, sm8_fingerprint, qbo_fingerprint)
-       VALUES ($1, 'taxcode', $2, $3, $4, $5, $6)
-       ON CONFLICT DO NOTHING RETURNING id`,
-      [connectionId, sm8Uuid, qboId, state, fps.sm8, fps.qbo],
+      },
+      fn,
     );
-    if (r.rows[0]) return String(r.rows[0].id);
-    const existing = await deps.links.bySm8(connectionId, 'taxcode', sm8Uuid);
-    return existing?.qboId === qboId ? existing.id : null;
   }
 
   /** Stores the fingerprints (and state) of a link after a write, with the audit row, in one transaction. */
@@ -196,7 +151,7 @@ export function createTaxActivities(deps: ActivityDeps) {
       case 'create': {
         // The link first: a crash after the create leaves a link whose rate the next pass finds (or
         // writes again under the same uuid), never an orphan rate that would be taken for a user's own.
-        const linkId = await tryLink(
+        const linkId = await deps.links.linkTaxCode(
           connectionId,
           action.sm8Uuid,
           action.qboId,
@@ -218,7 +173,7 @@ export function createTaxActivities(deps: ActivityDeps) {
         return;
       }
       case 'link': {
-        const linkId = await tryLink(
+        const linkId = await deps.links.linkTaxCode(
           connectionId,
           action.sm8Uuid,
           action.qboId,
@@ -347,12 +302,13 @@ export function createTaxActivities(deps: ActivityDeps) {
           try {
             await apply(connectionId, sm8, action, result);
           } catch (err) {
-            if (!isValidation(err)) throw err;
+            const refused = validationMessage(err);
+            if (refused === null) throw err;
             // A business refusal is recorded, not retried forever; the next pass tries again.
             result.failed += 1;
             await auditFailure(connectionId, 'sm8Uuid' in action ? (action.sm8Uuid ?? '') : '', {
               action: action.kind,
-              message: err.message,
+              message: refused,
             });
           }
           heartbeat(result);

@@ -10,7 +10,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { isAxiosError, type AxiosError } from 'axios';
-import { FailureType } from '../domain/failures';
+import { applicationFailureOf, FailureType } from '../domain/failures';
 import { RateGovernorTimeout } from './governor/rate-governor';
 
 export type ApiName = 'qbo' | 'sm8';
@@ -27,6 +27,29 @@ export interface ApiErrorDetails {
   element: string | null;
   method: string | null;
   path: string | null;
+}
+
+/** The API's own details of a validation failure (ApiValidation), or undefined for any other error. */
+export function validationDetails(err: unknown): ApiErrorDetails | undefined {
+  const failure = applicationFailureOf(err);
+  if (failure?.type !== FailureType.validation) return undefined;
+  return failure.details?.[0] as ApiErrorDetails | undefined;
+}
+
+/** The message of a validation failure (the API's refusal in its own words), or null for any other error. */
+export function validationMessage(err: unknown): string | null {
+  const failure = applicationFailureOf(err);
+  return failure?.type === FailureType.validation ? failure.message : null;
+}
+
+/**
+ * The record is not there: a 404 (ApiNotFound), or QuickBooks' 610 "Object Not Found", which QuickBooks
+ * answers (as a validation fault) when a read or write names a deleted or made-inactive object. Both mean
+ * the same to every caller: the record is gone, so there is nothing to read, send to or remove.
+ */
+export function isNotFound(err: unknown): boolean {
+  if (applicationFailureOf(err)?.type === FailureType.notFound) return true;
+  return validationDetails(err)?.code === '610';
 }
 
 /** QBO asks callers to wait 60 s after a 429 (limits page); SM8 counts per minute. */

@@ -6,7 +6,7 @@
  * brings it into ServiceM8 (CM-2). A QuickBooks merge (CM-10) goes to the owner of the merged-away record.
  */
 import type { Client } from '@temporalio/client';
-import { linkForQboRecord, linkOfContact } from '../activities/clients-materials/links';
+import { latestMergePayload } from '../store/inbox-merges';
 import { GENERIC_ITEM_KEY } from '../domain/clients-materials/item';
 import { customerWorkflowId, itemWorkflowId } from '../domain/workflow-ids';
 import {
@@ -51,13 +51,7 @@ export async function signalClientMaterial(
  * CloudEvents its place is UNCONFIRMED, the simulator puts it in `data.deletedId`).
  */
 async function mergedAwayId(deps: RoutingDeps, ev: EntityEvent): Promise<string | null> {
-  const r = await deps.pool.query<{ payload: { deletedId?: unknown; data?: { deletedId?: unknown } } }>(
-    `SELECT payload FROM webhook_inbox
-      WHERE source = 'qbo' AND connection_id = $1 AND entity = $2 AND entity_id = $3 AND operation = 'merged'
-      ORDER BY id DESC LIMIT 1`,
-    [ev.connectionId, ev.entity, ev.entityId],
-  );
-  const p = r.rows[0]?.payload;
+  const p = await latestMergePayload(deps.pool, ev.connectionId, ev.entity, ev.entityId);
   const id = p?.deletedId ?? p?.data?.deletedId;
   return typeof id === 'string' || typeof id === 'number' ? String(id) : null;
 }
@@ -76,7 +70,7 @@ function qboRouter(kind: Kind) {
     if (link && link.state !== 'linked') return `ignored: this ${kind}'s link is ${link.state}`;
     if (link?.sm8Uuid === GENERIC_ITEM_KEY)
       return 'ignored: the generic item of free-text invoice lines has no ServiceM8 material';
-    const target = link ?? (await linkForQboRecord(deps.pool, ev.connectionId, kind, ev.entityId));
+    const target = link ?? (await deps.links.forQboRecord(ev.connectionId, kind, ev.entityId));
     return signalClientMaterial(deps.temporal, deps.taskQueue, kind, ev.connectionId, target.id);
   };
 }
@@ -93,7 +87,7 @@ function sm8Router(kind: Kind) {
 
 /** A ServiceM8 contact event goes to the owner of its company's link (email and phone live on contacts). */
 async function sm8ContactRouter(deps: RoutingDeps, ev: EntityEvent): Promise<string> {
-  const linkId = await linkOfContact(deps.pool, ev.connectionId, ev.entityId);
+  const linkId = await deps.links.ofContact(ev.connectionId, ev.entityId);
   if (!linkId) return 'ignored: not a contact of a client linked to QuickBooks (CM-3)';
   return signalClientMaterial(deps.temporal, deps.taskQueue, 'customer', ev.connectionId, linkId);
 }

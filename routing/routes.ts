@@ -10,6 +10,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { LinkStore } from '../store/links';
+import { jobsOfLinkedPayment } from '../store/payment-links';
 import {
   invoiceWorkflowId,
   paymentRouteWorkflowId,
@@ -155,20 +156,6 @@ async function lookUpPaymentOwner(
   });
 }
 
-/** Jobs whose payments a stored link ties to this record (PostgreSQL only, as routers must). */
-async function linkedPaymentJobs(
-  deps: RoutingDeps,
-  connectionId: string,
-  column: 'sm8_payment_uuid' | 'qbo_payment_id',
-  id: string,
-): Promise<string[]> {
-  const r = await deps.pool.query<{ job_uuid: string }>(
-    `SELECT DISTINCT job_uuid FROM payment_links WHERE connection_id = $1 AND ${column} = $2`,
-    [connectionId, id],
-  );
-  return r.rows.map((row) => row.job_uuid);
-}
-
 /** One router per kind of record. Add an entry when a workflow starts owning a new kind. */
 export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
   'sm8:job': (deps, ev) =>
@@ -193,14 +180,14 @@ export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
   ...CM_ROUTERS,
   // PAY-: a linked ServiceM8 payment wakes its job's payments owner; a new one is looked up (its job is unknown).
   'sm8:jobpayment': async (deps, ev) => {
-    const [job] = await linkedPaymentJobs(deps, ev.connectionId, 'sm8_payment_uuid', ev.entityId);
+    const [job] = await jobsOfLinkedPayment(deps.pool, ev.connectionId, 'sm8_payment_uuid', ev.entityId);
     if (job) return signalPayments(deps.temporal, deps.taskQueue, ev.connectionId, job);
     return lookUpPaymentOwner(deps, ev, 'sm8');
   },
   // PAY-: QuickBooks says only "payment <Id>", which may apply to several invoices or have moved between
   // them: known owners are woken at once, and unless it was deleted a look-up finds the invoices it applies to now.
   'qbo:payment': async (deps, ev) => {
-    const jobs = await linkedPaymentJobs(deps, ev.connectionId, 'qbo_payment_id', ev.entityId);
+    const jobs = await jobsOfLinkedPayment(deps.pool, ev.connectionId, 'qbo_payment_id', ev.entityId);
     const woken = await Promise.all(
       jobs.map((job) => signalPayments(deps.temporal, deps.taskQueue, ev.connectionId, job)),
     );

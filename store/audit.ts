@@ -58,3 +58,22 @@ export async function writeAuditOnce(
     ],
   );
 }
+
+/**
+ * The health check's row: written by the health-check workflow to prove the database round trip.
+ * Returns the row's id (undefined if nothing was written).
+ */
+export async function writeHealthCheckAudit(
+  db: Pool | PoolClient,
+  requestedBy: string,
+  workflowId: string,
+): Promise<string | undefined> {
+  const inserted = await db.query<{ id: string }>(
+    `INSERT INTO audit_log (actor, action, entity_type, entity_ref, detail)
+         VALUES ($1, 'health_check', 'workflow', $2, '{}'::jsonb)
+         ON CONFLICT DO NOTHING
+         RETURNING id`,
+    [requestedBy, workflowId],
+  );
+  return inserted.rows[0]?.id;
+}

@@ -288,4 +288,36 @@ export class ConnectionStore {
       lock.release(!unlocked);
     }
   }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Helper A1 (issue 11): settings, and token writes the token managers make under their row lock.
+
+  /** The connection's settings (`connections.settings`, a JSON object; {} when the connection is unknown). */
+  async settings(id: string, db: Queryable = this.pool): Promise<Record<string, unknown>> {
+    const r = await db.query<{ settings: Record<string, unknown> }>(
+      'SELECT settings FROM connections WHERE id = $1',
+      [id],
+    );
+    return r.rows[0]?.settings ?? {};
+  }
+
+  /**
+   * QuickBooks refused the refresh token: needs_reauth, unless the tokens changed since `version` was read
+   * (a sibling's refresh then stands).
+   */
+  async qboRefreshRefused(id: string, version: number, reason: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE connections SET status = 'needs_reauth', status_reason = $2, updated_at = now()
+        WHERE id = $1 AND qbo_token_version = $3`,
+      [id, reason, version],
+    );
+  }
+
+  /** needs_reauth inside the caller's transaction (e.g. under the row lock of readSm8Credentials). */
+  async markNeedsReauth(id: string, reason: string, db: Queryable = this.pool): Promise<void> {
+    await db.query(
+      `UPDATE connections SET status = 'needs_reauth', status_reason = $2, updated_at = now() WHERE id = $1`,
+      [id, reason],
+    );
+  }
 }

@@ -5,7 +5,6 @@
  * workflow, so a retried create can only hit the same record; a retry after a create whose link was not
  * stored finds that record by its uuid (or name) and links it.
  */
-import { ApplicationFailure } from '@temporalio/common';
 import {
   clientFromQbo,
   existingBillingContact,
@@ -20,7 +19,7 @@ import {
   type MaterialFields,
   type QboItemRecord,
 } from '../../domain/clients-materials/item-sync';
-import { FailureType } from '../../domain/failures';
+import { validationMessage } from '../../apis/errors';
 import { sameName } from '../../domain/names';
 import {
   flag,
@@ -28,17 +27,13 @@ import {
   type Sm8CompanyContact,
   type Sm8Material,
 } from '../../domain/servicem8-types';
-import { linkSynced, rememberContacts, type SyncedFields } from './links';
-import type { ActivityDeps } from '../index';
+import { linkSynced, type SyncedFields } from './links';
+import type { ActivityDeps } from '../support/deps';
 import type { Link } from '../../store/links';
 import type { ServiceM8Client } from '../../apis/servicem8/client';
 
 function isValidation(err: unknown, mentioning: string): boolean {
-  return (
-    err instanceof ApplicationFailure &&
-    err.type === FailureType.validation &&
-    String(err.message).includes(mentioning)
-  );
+  return validationMessage(err)?.includes(mentioning) ?? false;
 }
 
 export interface ImportResult {
@@ -82,7 +77,6 @@ async function claimAndLink<F>(
   if (at >= 0) candidates.splice(at, 1);
   const { entity, sm8Uuid, record, synced } = imported;
   return linkSynced<F>(
-    deps.pool,
     deps.links,
     connectionId,
     entity,
@@ -133,7 +127,7 @@ export async function importCustomer(
     record: customer,
     synced: { sm8: fields, qbo: fields },
   });
-  await rememberContacts(deps.pool, connectionId, link.id, [
+  await deps.links.rememberContacts(connectionId, link.id, [
     ...contacts.map((c) => c.uuid),
     ...(contactUuid ? [contactUuid] : []),
   ]);

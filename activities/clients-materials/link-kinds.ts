@@ -29,8 +29,7 @@ import {
 } from '../../domain/clients-materials/item-sync';
 import type { Sm8Company, Sm8CompanyContact, Sm8Material } from '../../domain/servicem8-types';
 import { importCustomer, importItem, taxRateOfCode } from './import';
-import { rememberContacts } from './links';
-import type { ActivityDeps } from '../index';
+import type { ActivityDeps } from '../support/deps';
 import type { ServiceM8Client } from '../../apis/servicem8/client';
 
 /** The QuickBooks record fields the shared flow reads. */
@@ -122,8 +121,7 @@ export function customerLink(
       const contacts = await sm8.list<Sm8CompanyContact>('companycontact', [
         { field: 'company_uuid', op: 'eq', value: companyUuid },
       ]);
-      await rememberContacts(
-        deps.pool,
+      await deps.links.rememberContacts(
         connectionId,
         link.id,
         contacts.map((c) => c.uuid),
@@ -143,7 +141,7 @@ export function customerLink(
             return;
           }
           await sm8.create('companycontact', uuids.contactUuid, sm8BillingContactBody(target, companyUuid));
-          await rememberContacts(deps.pool, connectionId, link.id, [uuids.contactUuid]);
+          await deps.links.rememberContacts(connectionId, link.id, [uuids.contactUuid]);
         },
       };
     },

@@ -6,16 +6,14 @@
  * One flow serves both kinds of link (syncLink); what differs between customers and items is in
  * activities/clients-materials/link-kinds.ts.
  */
-import { ApplicationFailure } from '@temporalio/common';
-import { FailureType } from '../../domain/failures';
 import { planMerge, sm8TimeToEpochMs, type FieldConflict, type MergePlan } from '../../domain/field-merge';
 import { fingerprint } from '../../domain/fingerprint';
-import type { ApiErrorDetails } from '../../apis/errors';
+import { isNotFound, validationMessage } from '../../apis/errors';
 import { customerLink, itemLink, type LinkKind, type QboLinkedRecord, type Sm8Record } from './link-kinds';
 import { unlinkedCandidates } from './import';
-import { linkById, saveSynced, type SyncedFields } from './links';
+import { saveSynced, type SyncedFields } from './links';
 import { writeAudit, writeAuditOnce } from '../../store/audit';
-import type { ActivityDeps } from '../index';
+import type { ActivityDeps } from '../support/deps';
 import { QuickBooksClient } from '../../apis/quickbooks/client';
 import { ServiceM8Client } from '../../apis/servicem8/client';
 
@@ -62,17 +60,8 @@ const result = (state: CmSyncState, over: Partial<CmSyncResult> = {}): CmSyncRes
   ...over,
 });
 
-function gone(err: unknown): boolean {
-  if (!(err instanceof ApplicationFailure)) return false;
-  if (err.type === FailureType.notFound) return true;
-  const d = err.details?.[0] as ApiErrorDetails | undefined;
-  return err.type === FailureType.validation && d?.code === '610';
-}
-
-function refusal(err: unknown): string | null {
-  if (err instanceof ApplicationFailure && err.type === FailureType.validation) return err.message;
-  return null;
-}
+const gone = isNotFound;
+const refusal = validationMessage;
 
 const qboTime = (iso: string | undefined): number | null => {
   const ms = iso ? Date.parse(iso) : NaN;
@@ -171,7 +160,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
     kind: LinkKind<Q, S, F>,
   ): Promise<CmSyncResult> {
     const { connectionId } = input;
-    const link = await linkById(deps.pool, input.linkId);
+    const link = await deps.links.byIdWithSynced(input.linkId);
     if (!link) return result('UNLINKED');
     if (link.state === 'merged') return result('MERGED', { sm8Uuid: link.sm8Uuid, qboId: link.qboId });
     const qbo = qboFor(connectionId);
@@ -181,7 +170,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       record = await qbo.read<Q>(kind.qboEntity, qboId);
     } catch (err) {
       if (!gone(err)) throw err;
-      if (!link.sm8Uuid) await deps.pool.query('DELETE FROM links WHERE id = $1', [link.id]);
+      if (!link.sm8Uuid) await deps.links.remove(link.id);
       return result('QBO_GONE', { sm8Uuid: link.sm8Uuid, qboId });
     }
 
@@ -190,7 +179,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       const skip = kind.importSkip(record);
       if (skip) {
         // No half link left behind: an invoice export may still link this record by name (CM-7).
-        await deps.pool.query('DELETE FROM links WHERE id = $1 AND sm8_uuid IS NULL', [link.id]);
+        await deps.links.removeIfQboOnly(link.id);
         return result('NOT_IMPORTED', { qboId, reason: skip });
       }
       if (input.mayDefer !== false && justCreated(record.MetaData))
@@ -229,8 +218,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
     const { keys: toQbo, patch } = await compared.qboPatch(qboTarget, Object.keys(p.toQbo) as Array<keyof F>);
     const ids = { sm8Uuid, qboId };
     if (!toSm8.length && !toQbo.length) {
-      if (p.sm8Changed || p.qboChanged)
-        await saveSynced(deps.pool, deps.links, link.id, sides, record.SyncToken);
+      if (p.sm8Changed || p.qboChanged) await saveSynced(deps.links, link.id, sides, record.SyncToken);
       return result('IN_SYNC', ids);
     }
 
@@ -260,7 +248,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       // What we wrote, not a re-read: a re-read could take a concurrent user edit for synced and lose it.
       sm8After = target;
     }
-    await saveSynced(deps.pool, deps.links, link.id, { sm8: sm8After, qbo: qboAfter }, syncToken);
+    await saveSynced(deps.links, link.id, { sm8: sm8After, qbo: qboAfter }, syncToken);
     const wrote = { sm8: toSm8.map(String), qbo: toQbo.map(String) };
     return result('SYNCED', { ...ids, wrote, conflicts: p.conflicts.length });
   }
@@ -299,7 +287,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       linkId: string;
       survivorId: string;
     }): Promise<{ moved: boolean; survivorLinkId: string | null }> {
-      const link = await linkById(deps.pool, input.linkId);
+      const link = await deps.links.byIdWithSynced(input.linkId);
       if (!link || link.qboId === input.survivorId) return { moved: false, survivorLinkId: link?.id ?? null };
       const entity = link.entityType as 'customer' | 'item';
       const other = await deps.links.byQbo(input.connectionId, entity, input.survivorId);
@@ -313,16 +301,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
         return { moved: false, survivorLinkId: other.id };
       }
       // The survivor's fields win: forget the old QuickBooks side so the next sync takes QuickBooks' values.
-      await deps.pool.query(
-        `UPDATE links SET qbo_id = $2, qbo_fingerprint = NULL, qbo_sync_token = NULL,
-                synced_fields = NULL, state = 'linked', updated_at = now()
-          WHERE id = $1`,
-        [link.id, input.survivorId],
-      );
-      await deps.pool.query('UPDATE links SET sm8_fingerprint = $2 WHERE id = $1', [
-        link.id,
-        link.sm8Fingerprint,
-      ]);
+      await deps.links.moveToSurvivor(link.id, input.survivorId, link.sm8Fingerprint);
       await audit(input.connectionId, entity, `${link.sm8Uuid}|${input.survivorId}`, 'merged', {
         from: link.qboId,
         to: input.survivorId,

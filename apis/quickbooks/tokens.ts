@@ -13,6 +13,7 @@
  */
 import OAuthClient from 'intuit-oauth';
 import type { Pool } from 'pg';
+import { withTransaction } from '../../infra/database';
 import { SingleFlight } from '../../infra/single-flight';
 import { classifyApiError, connectionNeedsReauth, connectionPaused } from '../errors';
 import type { ConnectionStore, QboToken } from '../../store/connections';
@@ -135,48 +136,34 @@ export class QboTokenManager {
   }
 
   private async refreshUnderLock(connectionId: string, staleAccessToken: string): Promise<QboAccess> {
-    const client = await this.pool.connect();
-    let outcome: { kind: 'ok'; access: QboAccess } | { kind: 'invalid_grant'; version: number } | undefined;
-    try {
-      await client.query('BEGIN');
+    type Outcome = { kind: 'ok'; access: QboAccess } | { kind: 'invalid_grant'; version: number };
+    const outcome = await withTransaction(this.pool, async (client): Promise<Outcome> => {
       const current = await this.store.readQboTokens(connectionId, client, true);
       this.assertUsable(connectionId, current.status);
       if (current.token.access_token !== staleAccessToken && this.fresh(current.token)) {
         // Another worker refreshed while we waited for the lock.
-        await client.query('COMMIT');
-        return { accessToken: current.token.access_token, realmId: current.realmId };
+        return { kind: 'ok', access: { accessToken: current.token.access_token, realmId: current.realmId } };
       }
       const oauth = newOAuthClient(this.settings);
       try {
         await oauth.refreshUsingToken(current.token.refresh_token);
       } catch (err) {
-        if (isInvalidGrant(err)) {
-          outcome = { kind: 'invalid_grant', version: current.version };
-        } else {
-          throw classifyApiError('qbo', err);
-        }
+        if (isInvalidGrant(err)) return { kind: 'invalid_grant', version: current.version };
+        throw classifyApiError('qbo', err);
       }
-      if (!outcome) {
-        const next = oauth.getToken().getToken() as QboToken;
-        const token: QboToken = {
-          access_token: next.access_token,
-          refresh_token: next.refresh_token || current.token.refresh_token,
-          token_type: next.token_type,
-          expires_in: next.expires_in,
-          x_refresh_token_expires_in: next.x_refresh_token_expires_in,
-          createdAt: next.createdAt || this.now(),
-        };
-        await this.store.saveQboTokens(connectionId, current.realmId, token, client);
-        this.refreshCount += 1;
-        outcome = { kind: 'ok', access: { accessToken: token.access_token, realmId: current.realmId } };
-      }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+      const next = oauth.getToken().getToken() as QboToken;
+      const token: QboToken = {
+        access_token: next.access_token,
+        refresh_token: next.refresh_token || current.token.refresh_token,
+        token_type: next.token_type,
+        expires_in: next.expires_in,
+        x_refresh_token_expires_in: next.x_refresh_token_expires_in,
+        createdAt: next.createdAt || this.now(),
+      };
+      await this.store.saveQboTokens(connectionId, current.realmId, token, client);
+      this.refreshCount += 1;
+      return { kind: 'ok', access: { accessToken: token.access_token, realmId: current.realmId } };
+    });
 
     if (outcome.kind === 'ok') return outcome.access;
     // invalid_grant: a sibling may have rotated the token after our read; look once more before giving up.
@@ -184,14 +171,10 @@ export class QboTokenManager {
     if (again.version !== outcome.version && this.fresh(again.token)) {
       return { accessToken: again.token.access_token, realmId: again.realmId };
     }
-    await this.pool.query(
-      `UPDATE connections SET status = 'needs_reauth', status_reason = $2, updated_at = now()
-        WHERE id = $1 AND qbo_token_version = $3`,
-      [
-        connectionId,
-        'QuickBooks refused the refresh token (invalid_grant): reconnect QuickBooks',
-        outcome.version,
-      ],
+    await this.store.qboRefreshRefused(
+      connectionId,
+      outcome.version,
+      'QuickBooks refused the refresh token (invalid_grant): reconnect QuickBooks',
     );
     throw connectionNeedsReauth(connectionId, 'QuickBooks refused the refresh token (invalid_grant)');
   }

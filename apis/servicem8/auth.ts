@@ -5,6 +5,7 @@
  */
 import axios from 'axios';
 import type { Pool } from 'pg';
+import { withTransaction } from '../../infra/database';
 import { SingleFlight } from '../../infra/single-flight';
 import { classifyApiError, connectionNeedsReauth, connectionPaused } from '../errors';
 import type { ConnectionStore, Sm8Credentials } from '../../store/connections';
@@ -54,23 +55,21 @@ export class Sm8AuthProvider {
     connectionId: string,
     stale: string | null,
   ): Promise<Record<string, string>> {
-    const client = await this.pool.connect();
-    let invalidGrant = false;
-    try {
-      await client.query('BEGIN');
+    type Outcome =
+      { kind: 'headers'; headers: Record<string, string> } | { kind: 'api_key_refused' | 'invalid_grant' };
+    const outcome = await withTransaction(this.pool, async (client): Promise<Outcome> => {
       const creds = await this.store.readSm8Credentials(connectionId, client, true);
       if (creds.kind === 'api_key') {
         // An API key that is refused cannot be refreshed: the user must enter a new one.
-        await client.query(
-          `UPDATE connections SET status = 'needs_reauth', status_reason = $2, updated_at = now() WHERE id = $1`,
-          [connectionId, 'ServiceM8 refused the API key: enter a new key'],
+        await this.store.markNeedsReauth(
+          connectionId,
+          'ServiceM8 refused the API key: enter a new key',
+          client,
         );
-        await client.query('COMMIT');
-        throw connectionNeedsReauth(connectionId, 'ServiceM8 refused the API key');
+        return { kind: 'api_key_refused' };
       }
       if (creds.accessToken !== stale && creds.expiresAt - REFRESH_MARGIN_MS > this.now()) {
-        await client.query('COMMIT');
-        return this.headersFor(creds);
+        return { kind: 'headers', headers: this.headersFor(creds) };
       }
       const form = new URLSearchParams({
         grant_type: 'refresh_token',
@@ -96,27 +95,21 @@ export class Sm8AuthProvider {
           scope: res.data.scope ?? creds.scope,
         };
         await this.store.saveSm8Credentials(connectionId, next, client);
-        await client.query('COMMIT');
-        return this.headersFor(next);
+        return { kind: 'headers', headers: this.headersFor(next) };
       } catch (err) {
         const body = axios.isAxiosError(err) ? JSON.stringify(err.response?.data ?? '') : '';
         if (!body.includes('invalid_grant')) throw classifyApiError('sm8', err);
-        invalidGrant = true;
+        return { kind: 'invalid_grant' };
       }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
-    if (invalidGrant) {
-      await this.store.setStatus(
-        connectionId,
-        'needs_reauth',
-        'ServiceM8 refused the refresh token (invalid_grant): reconnect ServiceM8',
-      );
-    }
+    });
+    if (outcome.kind === 'headers') return outcome.headers;
+    if (outcome.kind === 'api_key_refused')
+      throw connectionNeedsReauth(connectionId, 'ServiceM8 refused the API key');
+    await this.store.setStatus(
+      connectionId,
+      'needs_reauth',
+      'ServiceM8 refused the refresh token (invalid_grant): reconnect ServiceM8',
+    );
     throw connectionNeedsReauth(connectionId, 'ServiceM8 refused the refresh token (invalid_grant)');
   }
 }

@@ -34,35 +34,16 @@ const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string
   arrows: [
     'client/admin-routes.ts -> workflows/invoice.ts',
     'client/admin-routes.ts -> workflows/payments.ts',
-    'routing/clients-materials.ts -> activities/clients-materials/links.ts',
     'routing/clients-materials.ts -> workflows/clients-materials.ts',
     'routing/connection-events.ts -> workflows/support/connection-gate.ts',
     'routing/routes.ts -> workflows/invoice.ts',
     'routing/routes.ts -> workflows/payments.ts',
     'routing/routes.ts -> workflows/tax.ts',
   ],
-  over400: [
-    'activities/invoice.ts',
-    'activities/payments.ts',
-    'activities/poll.ts',
-    'apis/governor/rate-governor.ts',
-  ],
-  sqlOutsideStore: [
-    'activities/clients-materials/links.ts',
-    'activities/clients-materials/sync.ts',
-    'activities/health.ts',
-    'activities/invoice.ts',
-    'activities/payments.ts',
-    'activities/poll.ts',
-    'activities/tax.ts',
-    'apis/governor/rate-governor.ts',
-    'apis/quickbooks/tokens.ts',
-    'apis/servicem8/auth.ts',
-    'routing/clients-materials.ts',
-    'routing/routes.ts',
-  ],
+  over400: [],
+  sqlOutsideStore: [],
   fileCycles: [
-    'activities/clients-materials/import.ts activities/clients-materials/link-kinds.ts activities/clients-materials/sync.ts activities/connection.ts activities/index.ts activities/invoice.ts activities/onboarding.ts activities/payments.ts activities/poll.ts activities/tax.ts routing/clients-materials.ts routing/routes.ts workflows/clients-materials.ts workflows/invoice.ts workflows/payments.ts workflows/support/connection-gate.ts workflows/tax.ts',
+    'activities/index.ts activities/payment-routing.ts activities/poll-quickbooks.ts activities/poll-servicem8.ts activities/reconcile.ts activities/support/polling.ts routing/clients-materials.ts routing/routes.ts workflows/clients-materials.ts workflows/invoice.ts workflows/payments.ts workflows/support/connection-gate.ts workflows/tax.ts',
   ],
 };
 

@@ -1,0 +1,161 @@
+/**
+ * TRG-2, ServiceM8 side of the polling safety net (activities/poll.ts describes the watermarks).
+ */
+import { ROUTERS } from '../routing/routes';
+import { fingerprint } from '../domain/fingerprint';
+import { isApproved } from '../domain/invoice/plan';
+import type { Sm8Job } from '../domain/servicem8-types';
+import { sm8TimeIn } from '../domain/servicem8-time';
+import { knownJobs } from '../store/invoice-exports';
+import { readWatermark, writeWatermark } from '../store/watermarks';
+import type { ActivityDeps } from './support/deps';
+import { heartbeat } from './support/temporal';
+import { ServiceM8Client, type ServiceM8Object } from '../apis/servicem8/client';
+import {
+  DEFAULT_BACKFILL_MS,
+  emptyPass,
+  LISTED_IDS,
+  pollTools,
+  shiftSm8Time,
+  type PollObjectResult,
+  type PollSideResult,
+} from './support/polling';
+
+export const SM8_JOB_STREAM = 'sm8:job';
+
+/** The ServiceM8 objects a pass reads: those some workflow owns, jobs first. */
+export function polledSm8Objects(): string[] {
+  const objects = Object.keys(ROUTERS)
+    .filter((key) => key.startsWith('sm8:'))
+    .map((key) => key.slice(4));
+  return objects.sort((a, b) => (a === 'job' ? -1 : b === 'job' ? 1 : a.localeCompare(b)));
+}
+
+/** What a pass needs of any ServiceM8 record. */
+interface Sm8Record {
+  uuid: string;
+  edit_date?: string;
+}
+
+/**
+ * ServiceM8 overlap: covers the one-second resolution, writes committed out of order, and a daylight-saving
+ * fall-back of the account-local edit_date (up to an hour). Thanks to `:seen` it costs read volume only.
+ */
+export const SM8_OVERLAP_MS = 65 * 60_000;
+
+export function createServiceM8PollActivities(deps: ActivityDeps) {
+  const sm8For = (connectionId: string) => new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
+  const { routeAll } = pollTools(deps);
+
+  /** Changed jobs worth a workflow: approved ones, and those the sync already knows (invoice_exports). */
+  async function jobsToRoute(connectionId: string, changed: Sm8Job[]): Promise<Sm8Job[]> {
+    if (!changed.length) return [];
+    const known = await knownJobs(
+      deps.pool,
+      connectionId,
+      changed.map((j) => j.uuid),
+    );
+    return changed.filter((job) => isApproved(job) || known.has(job.uuid));
+  }
+
+  /** The account's time zone (vendor.timezone_name), for the very first pass only. */
+  async function sm8TimeZone(sm8: ServiceM8Client): Promise<string | null> {
+    const vendors = await sm8.list<{ timezone_name?: string }>('vendor');
+    const zone = vendors[0]?.timezone_name;
+    if (!zone) return null;
+    try {
+      sm8TimeIn(new Date(), zone);
+      return zone;
+    } catch {
+      return null;
+    }
+  }
+
+  return {
+    /**
+     * TRG-2, ServiceM8 side: for every object some workflow owns (routing/routes.ts ROUTERS; jobs first),
+     * the records edited since that object's watermark `sm8:<object>` (minus the overlap), de-duplicated by
+     * uuid, are routed, then the watermark advances. Jobs are routed only when approved or already known to
+     * the sync (invoice_exports): an unapproved job nobody exported needs no workflow.
+     */
+    async pollServiceM8Changes(input: {
+      connectionId: string;
+      backfillMs?: number;
+    }): Promise<PollSideResult> {
+      const { connectionId } = input;
+      const conn = await deps.store.require(connectionId);
+      const empty = emptyPass();
+      if (!conn.sm8AuthKind) return { ...empty, skipped: 'ServiceM8 is not connected', stored: false };
+      const sm8 = sm8For(connectionId);
+      let firstFrom: string | undefined;
+      const firstPassFrom = async (): Promise<string> => {
+        if (firstFrom) return firstFrom;
+        // First pass: edit_date is account-local (UNCONFIRMED): start from the earlier of that zone's and
+        // UTC's wall time, so a wrong guess about the zone reads more, never nothing.
+        const start = new Date(Date.now() - (input.backfillMs ?? DEFAULT_BACKFILL_MS));
+        const zone = await sm8TimeZone(sm8);
+        const utc = sm8TimeIn(start, 'UTC');
+        const local = zone ? sm8TimeIn(start, zone) : shiftSm8Time(utc, -14 * 3_600_000);
+        firstFrom = local < utc ? local : utc;
+        return firstFrom;
+      };
+
+      const result: PollSideResult = { ...empty, stored: true, objects: {} };
+      for (const object of polledSm8Objects()) {
+        const stream = `sm8:${object}`;
+        const mark = await readWatermark(deps.pool, connectionId, stream);
+        const from = mark ? shiftSm8Time(mark.value, -SM8_OVERLAP_MS) : await firstPassFrom();
+        const records = await sm8.list<Sm8Record>(object as ServiceM8Object, [
+          { field: 'edit_date', op: 'gt', value: from },
+        ]);
+        heartbeat({ object, read: records.length });
+        const latest = new Map<string, Sm8Record>();
+        for (const rec of records) {
+          const prev = latest.get(rec.uuid);
+          if (!prev || (rec.edit_date ?? '') >= (prev.edit_date ?? '')) latest.set(rec.uuid, rec);
+        }
+        const signature = (rec: Sm8Record) => `${rec.edit_date ?? ''}#${fingerprint(rec).slice(0, 8)}`;
+        const changed = [...latest.values()].filter((rec) => mark?.seen[rec.uuid] !== signature(rec));
+        const toRoute = object === 'job' ? await jobsToRoute(connectionId, changed as Sm8Job[]) : changed;
+        const routedIds = await routeAll(
+          connectionId,
+          toRoute.map((rec) => ({ source: 'sm8', entity: object, entityId: rec.uuid, operation: null })),
+        );
+
+        let newest = mark?.value ?? from;
+        for (const rec of latest.values())
+          if (rec.edit_date && rec.edit_date > newest) newest = rec.edit_date;
+        const keepFrom = shiftSm8Time(newest, -SM8_OVERLAP_MS);
+        const seen: Record<string, string> = {};
+        for (const rec of latest.values())
+          if ((rec.edit_date ?? '') > keepFrom) seen[rec.uuid] = signature(rec);
+        const stored = await writeWatermark(deps.pool, connectionId, stream, mark?.value ?? null, {
+          value: newest,
+          seen,
+        });
+
+        const part = {
+          from,
+          watermark: newest,
+          read: latest.size,
+          changed: changed.length,
+          routed: routedIds.length,
+          ignored: changed.length - routedIds.length,
+          stored,
+        };
+        (result.objects as Record<string, PollObjectResult>)[object] = part;
+        if (object === 'job' || result.from === null) {
+          result.from = from;
+          result.watermark = newest;
+        }
+        result.read += part.read;
+        result.changed += part.changed;
+        result.routed += part.routed;
+        result.ignored += part.ignored;
+        result.routedIds.push(...routedIds.slice(0, LISTED_IDS - result.routedIds.length));
+        result.stored = result.stored && stored;
+      }
+      return result;
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * What activities need of Temporal beyond their input: heart-beating, and for those that wake other
+ * workflows a client and their own task queue.
+ */
+import { Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ActivityDeps } from './deps';
+
+/** The task queue of the running activity: woken workflows run on the same one. */
+export function taskQueue(): string {
+  return Context.current().info.taskQueue;
+}
+
+/** The worker's Temporal client; a worker built without one fails the activity for good, saying so. */
+export function temporalClient(deps: ActivityDeps, purpose: string): Client {
+  if (!deps.temporal) {
+    throw ApplicationFailure.create({
+      type: 'MisconfiguredWorker',
+      message: `${purpose} needs a Temporal client in the activity dependencies (workers/sync-worker.ts)`,
+      nonRetryable: true,
+    });
+  }
+  return deps.temporal;
+}
+
+/** Heartbeats the running activity; a no-op outside one (direct calls in tests). */
+export function heartbeat(details?: unknown): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // outside an activity (direct calls in tests)
+  }
+}

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -19,18 +20,44 @@ const workflowForbidden = {
       group: ['fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process', 'stream', 'url', 'util'],
       message: 'Node builtins are not allowed in workflow code.',
     },
-    {
-      group: ['**/activities/*', '!**/activities/index'],
-      allowTypeImports: true,
-      message: 'Only type imports from activities.',
-    },
-    {
-      group: ['**/infra/*', '**/client/*', '**/workers/*'],
-      allowTypeImports: true,
-      message: 'Workflow code may not import I/O modules.',
-    },
   ],
 };
+
+// The arrows between rooms (docs/architecture.md), one table shared with test/architecture/architecture.test.ts.
+// Lint says it at the import line; the test also sees re-exports and cycles.
+const ROOMS = [
+  'domain',
+  'workflows',
+  'activities',
+  'apis',
+  'store',
+  'routing',
+  'client',
+  'workers',
+  'infra',
+  'simulators',
+];
+const ARROWS = JSON.parse(
+  readFileSync(new URL('./test/architecture/arrows.json', import.meta.url), 'utf8'),
+).arrows;
+
+function roomPatterns(room) {
+  const allowed = ARROWS[room];
+  return ROOMS.filter((other) => other !== room && !allowed.includes(other)).map((other) => {
+    // Relative imports only (`@temporalio/client` is not the client/ room); workflows/messages is a room of its own.
+    const messagesOnly = other === 'workflows' && allowed.includes('workflows/messages');
+    return {
+      regex: `^(\\.\\./)+${other}${messagesOnly ? '(?!/messages$)' : ''}(/.*)?$`,
+      allowTypeImports: allowed.includes(`type:${other}`),
+      message: `${room}/ may not import ${other}/ (docs/architecture.md).`,
+    };
+  });
+}
+
+function restrictedImports(room) {
+  const base = room === 'workflows' || room === 'domain' ? workflowForbidden : { paths: [], patterns: [] };
+  return ['error', { paths: base.paths, patterns: [...base.patterns, ...roomPatterns(room)] }];
+}
 
 export default tseslint.config(
   { ignores: ['node_modules', 'dist', '.data', '.tools', 'coverage', 'bin/**', '**/*.js', '**/*.mjs'] },
@@ -47,10 +74,10 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
     },
   },
-  {
-    files: ['workflows/**/*.ts', 'domain/**/*.ts'],
-    rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', workflowForbidden],
-    },
-  },
+  ...Object.keys(ARROWS)
+    .filter((room) => room !== 'workers' && room !== 'workflows/messages')
+    .map((room) => ({
+      files: [`${room}/**/*.ts`],
+      rules: { '@typescript-eslint/no-restricted-imports': restrictedImports(room) },
+    })),
 );

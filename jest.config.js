@@ -1,12 +1,18 @@
 /**
  * Two projects:
- *  - "fast": pure domain logic and the API simulators (in-process HTTP only, no Temporal, no PostgreSQL).
+ *  - "fast": pure domain logic, the owner loop's timer logic, the architecture checks and the API simulators
+ *    (in-process HTTP only, no Temporal server, no PostgreSQL).
  *  - "integration": everything else, against a real Temporal dev server and a real PostgreSQL database,
  *    both prepared once in globalSetup (see test/setup/global-setup.ts).
  * Run one project with `npx jest --selectProjects fast`.
  */
 const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
-const fastDirs = ['<rootDir>/test/domain/', '<rootDir>/test/simulators/', '<rootDir>/test/architecture/'];
+const fastDirs = [
+  '<rootDir>/test/domain/',
+  '<rootDir>/test/simulators/',
+  '<rootDir>/test/architecture/',
+  '<rootDir>/test/workflows/',
+];
 const fastMatch = fastDirs.map((dir) => `${dir}**/*.test.ts`);
 
 module.exports = {

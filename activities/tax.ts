@@ -15,6 +15,7 @@ import {
   sm8TaxFingerprint,
   type Sm8TaxValues,
   type TaxAction,
+  type TaxSyncResult,
 } from '../domain/tax';
 import { flag, type Sm8TaxRate } from '../domain/servicem8-types';
 import { withTransaction } from '../infra/database';
@@ -31,23 +32,7 @@ import { ServiceM8Client } from '../apis/servicem8/client';
 const LOCK_CLASS = 7_283_008;
 const LOCK_POLL_MS = 250;
 
-export interface TaxSyncResult {
-  /** New ServiceM8 rates made for QuickBooks codes (TAX-1, TAX-2). */
-  created: number;
-  /** Linked rates changed to follow a QuickBooks change (TAX-2). */
-  updated: number;
-  /** Rates set inactive: their QuickBooks code was inactivated (TAX-2), or they were made in ServiceM8 (TAX-3). */
-  deactivated: number;
-  unchanged: number;
-  /** Existing ServiceM8 rates linked to the QuickBooks code of the same name and rate (TAX-1). */
-  linked: number;
-  /** Edits made in ServiceM8 to linked rates, undone (TAX-3). */
-  reverted: number;
-  /** Writes ServiceM8 refused (validation); each is in audit_log as `tax_sync_failed`. */
-  failed: number;
-  /** Set when the pass did nothing, with the reason. */
-  skipped?: string;
-}
+export type { TaxSyncResult };
 
 const emptyResult = (): TaxSyncResult => ({
   created: 0,

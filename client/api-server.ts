@@ -7,7 +7,7 @@
  * spelling of the URL. Everything outside those scopes carries its own credential (webhook signature or
  * secret URL, signed connect link, OAuth state and cookie) or is harmless (health, sign-in).
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
 import type { Logger } from '../infra/log';
 import { registerAdminRoutes, type AdminDeps } from './admin-routes';
@@ -29,6 +29,8 @@ export interface ApiDeps {
   admin: AdminDeps;
   /** The codec server for the Temporal Web UI (issue 10: payloads are encrypted). */
   codec: CodecRouteDeps;
+  /** Fastify's logger (pino, infra/log.ts): every line of a request carries its `reqId`. Unset: silent. */
+  httpLogger?: FastifyBaseLogger;
 }
 
 /** One route of the API, and whether (and how) it needs the admin token. */
@@ -62,7 +64,11 @@ export function buildApiServer(deps: ApiDeps): FastifyInstance {
     token,
     secureCookies: deps.connect.config.publicBaseUrl.startsWith('https:'),
   });
-  const app = Fastify({ logger: false, schemaErrorFormatter: formatSchemaErrors, frameworkErrors });
+  const app = Fastify({
+    ...(deps.httpLogger ? { loggerInstance: deps.httpLogger } : { logger: false }),
+    schemaErrorFormatter: formatSchemaErrors,
+    frameworkErrors,
+  });
   const all: Array<{ method: string; url: string }> = [];
   routeTables.set(app, { all, auth });
   app.addHook('onRoute', (route) => {

@@ -7,9 +7,8 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { ConnectionStore } from '../store/connections';
 import type { OnboardingStore } from '../store/onboarding';
 import { onboardingWorkflowId } from '../domain/workflow-ids';
-import type { OnboardingWorkflowInput } from '../workflows/onboarding';
+import { WorkflowType, type OnboardingWorkflowInput } from '../workflows/messages';
 import { ConnectionId, EntityType } from '../domain/search-attributes';
-import { workflowType } from './workflow-types';
 
 export interface OnboardingStart {
   workflowId: string;
@@ -27,7 +26,7 @@ export async function startOnboarding(
   const workflowId = onboardingWorkflowId(connectionId);
   const input: OnboardingWorkflowInput = { connectionId, ...opts };
   try {
-    await temporal.workflow.start(workflowType('onboardingWorkflow'), {
+    await temporal.workflow.start(WorkflowType.onboarding, {
       workflowId,
       taskQueue,
       args: [input],

@@ -23,8 +23,8 @@ import {
 } from '@temporalio/client';
 import { msToNumber, type Duration } from '@temporalio/common/lib/time';
 import type { Config } from '../infra/config';
+import { WorkflowType } from '../workflows/messages';
 import { ConnectionId, EntityType } from '../domain/search-attributes';
-import { workflowType } from './workflow-types';
 
 export const DEFAULT_POLL_EVERY = '1m';
 export const DEFAULT_TAX_POLL_EVERY = '15m';
@@ -91,7 +91,7 @@ function definitions(opts: ConnectionScheduleOptions): Definition[] {
       spec: { intervals: [{ every: pollMs }] },
       action: {
         type: 'startWorkflow',
-        workflowType: workflowType('pollConnectionWorkflow'),
+        workflowType: WorkflowType.poll,
         workflowId: ids.poll,
         taskQueue,
         args: [{ connectionId }],
@@ -107,7 +107,7 @@ function definitions(opts: ConnectionScheduleOptions): Definition[] {
       spec: { intervals: [{ every: taxMs }] },
       action: {
         type: 'startWorkflow',
-        workflowType: workflowType('taxPollWorkflow'),
+        workflowType: WorkflowType.taxPoll,
         workflowId: ids.taxPoll,
         taskQueue,
         args: [{ connectionId }],
@@ -124,7 +124,7 @@ function definitions(opts: ConnectionScheduleOptions): Definition[] {
       spec: { cronExpressions: [opts.reconcileCron ?? DEFAULT_RECONCILE_CRON], jitter: '15 minutes' },
       action: {
         type: 'startWorkflow',
-        workflowType: workflowType('reconcileInvoicesWorkflow'),
+        workflowType: WorkflowType.reconcile,
         workflowId: ids.reconcile,
         taskQueue,
         args: [{ connectionId }],

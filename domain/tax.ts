@@ -255,3 +255,22 @@ export function planTaxSync(input: TaxPlanInput): TaxAction[] {
   }
   return actions;
 }
+
+/** The counts of one tax sync pass (activities/tax.ts), shown by the tax owner and the tax-poll pass. */
+export interface TaxSyncResult {
+  /** New ServiceM8 rates made for QuickBooks codes (TAX-1, TAX-2). */
+  created: number;
+  /** Linked rates changed to follow a QuickBooks change (TAX-2). */
+  updated: number;
+  /** Rates set inactive: their QuickBooks code was inactivated (TAX-2), or they were made in ServiceM8 (TAX-3). */
+  deactivated: number;
+  unchanged: number;
+  /** Existing ServiceM8 rates linked to the QuickBooks code of the same name and rate (TAX-1). */
+  linked: number;
+  /** Edits made in ServiceM8 to linked rates, undone (TAX-3). */
+  reverted: number;
+  /** Writes ServiceM8 refused (validation); each is in audit_log as `tax_sync_failed`. */
+  failed: number;
+  /** Set when the pass did nothing, with the reason. */
+  skipped?: string;
+}

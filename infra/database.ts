@@ -2,14 +2,26 @@
  * PostgreSQL: find (or start) a server, make sure the product's database exists, hand out pools.
  *
  * Order: DATABASE_URL when set; else the local server on 127.0.0.1:5432; else an embedded PostgreSQL
- * in DATA_DIR/postgres, so the quick start needs nothing but Node and Python.
+ * in DATA_DIR/postgres, so the quick start needs nothing but Node and Python. Without DATABASE_URL the
+ * database belongs to the DATA_DIR (the checkout's `.data/` by default), which also holds the keys that
+ * open its secrets: it is named `sm8qbo_<hash of DATA_DIR's absolute path>` (localDatabaseName).
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Pool, type PoolClient } from 'pg';
 import type { Config } from './config';
 
-export const DEFAULT_LOCAL_URL = 'postgres://postgres@127.0.0.1:5432/sm8qbo';
+/** The local server tried without DATABASE_URL (its database part is replaced by localDatabaseName). */
+export const DEFAULT_LOCAL_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/**
+ * The database of a DATA_DIR when DATABASE_URL is unset: two checkouts (two DATA_DIRs) never share one, and
+ * `npm run reset` finds the one it may delete. `dataDir` is absolute (config.dataDir).
+ */
+export function localDatabaseName(dataDir: string): string {
+  return `sm8qbo_${crypto.createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 12)}`;
+}
 
 export interface ResolvedDatabase {
   url: string;
@@ -24,7 +36,7 @@ export function createPool(url: string, max = 10): Pool {
   return pool;
 }
 
-function withDatabase(url: string, database: string): string {
+export function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${database}`;
   return u.toString();
@@ -34,7 +46,7 @@ function databaseName(url: string): string {
   return decodeURIComponent(new URL(url).pathname.slice(1));
 }
 
-async function canConnect(url: string): Promise<boolean> {
+export async function canConnect(url: string): Promise<boolean> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
   try {
     await client.connect();
@@ -58,6 +70,17 @@ export async function ensureDatabaseExists(url: string): Promise<void> {
         if (err.code !== '42P04') throw err; // created concurrently by another process
       });
     }
+  } finally {
+    await admin.end();
+  }
+}
+
+export async function databaseExists(url: string): Promise<boolean> {
+  const admin = new Client({ connectionString: withDatabase(url, 'postgres') });
+  await admin.connect();
+  try {
+    const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [databaseName(url)]);
+    return (found.rowCount ?? 0) > 0;
   } finally {
     await admin.end();
   }
@@ -98,11 +121,12 @@ async function startEmbedded(config: Config, log: (line: string) => void): Promi
   });
   if (fresh) await pg.initialise();
   await pg.start();
-  const url = `postgres://postgres:postgres@127.0.0.1:${config.embeddedPgPort}/sm8qbo`;
+  const url = `postgres://postgres:postgres@127.0.0.1:${config.embeddedPgPort}/${localDatabaseName(config.dataDir)}`;
   await ensureDatabaseExists(url);
   return { url, source: 'embedded', stop: () => pg.stop() };
 }
 
+/** The local server (or embedded one) and DATA_DIR's database on it; `localUrl`'s database is replaced. */
 export async function resolveDatabase(
   config: Config,
   log: (line: string) => void = () => undefined,
@@ -114,8 +138,9 @@ export async function resolveDatabase(
     return { url: config.databaseUrl, source: 'DATABASE_URL', stop: noop };
   }
   if (await canConnect(withDatabase(localUrl, 'postgres'))) {
-    await ensureDatabaseExists(localUrl);
-    return { url: localUrl, source: 'local', stop: noop };
+    const url = withDatabase(localUrl, localDatabaseName(config.dataDir));
+    await ensureDatabaseExists(url);
+    return { url, source: 'local', stop: noop };
   }
   log(`no PostgreSQL at ${new URL(localUrl).host} and DATABASE_URL unset: starting an embedded PostgreSQL`);
   return startEmbedded(config, log);

@@ -1,33 +1,107 @@
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+/**
+ * The Temporal SDK's logs (worker, workflow `log`, activity context) through our pino logger (infra/log.ts),
+ * with workflowId, runId and activityType on the line. A failed activity attempt is one line (activity type,
+ * attempt, workflow id, failure type and message) instead of the SDK's dump of the whole error object.
+ */
+import { Runtime, type LogLevel, type LogMetadata, type Logger as SdkLogger } from '@temporalio/worker';
+import type { Logger as Pino } from 'pino';
 import type { Config } from './config';
+import { pinoLogger } from './log';
 import { freePort } from './ports';
 
-const LEVELS: Record<Config['logLevel'], LogLevel> = {
-  debug: 'DEBUG',
-  info: 'WARN',
-  warn: 'WARN',
-  error: 'ERROR',
+/** The SDK's INFO is webpack and worker-state chatter: it shows with LOG_LEVEL=debug only. */
+const LEVELS: Record<Config['logLevel'], Config['logLevel']> = {
+  debug: 'debug',
+  info: 'warn',
+  warn: 'warn',
+  error: 'error',
 };
 
-let metricsUrl: string | undefined;
+const TO_PINO: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
+  TRACE: 'trace',
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARN: 'warn',
+  ERROR: 'error',
+};
 
-/** Where this process's Temporal SDK serves its Prometheus metrics (loopback), if it does. */
-export function temporalMetricsUrl(): string | undefined {
-  return metricsUrl;
+/** The fields we keep from the SDK's metadata, renamed to the product's names. */
+function fieldsOf(meta: LogMetadata = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(meta)) {
+    if (v === undefined || k === 'taskToken' || k === 'error' || k === 'namespace' || k === 'isLocal')
+      continue;
+    out[k === 'workflowRunId' ? 'runId' : k] = v;
+  }
+  return out;
+}
+
+/** `ApplicationFailure` type, else the error's class name. */
+function failureType(error: unknown): string {
+  if (error && typeof error === 'object') {
+    const e = error as { type?: unknown; name?: unknown };
+    if (typeof e.type === 'string' && e.type) return e.type;
+    if (typeof e.name === 'string' && e.name) return e.name;
+  }
+  return 'Error';
+}
+
+/** The SDK's Logger interface on a pino logger. */
+export class PinoSdkLogger implements SdkLogger {
+  constructor(private readonly pino: Pino) {}
+
+  log(level: LogLevel, message: string, meta?: LogMetadata): void {
+    const fields = fieldsOf(meta);
+    const error = meta?.error;
+    if (message === 'Activity failed' && error !== undefined) {
+      const text = error instanceof Error ? error.message : String(error);
+      // An attempt cancelled because this worker is stopping (Ctrl-C) is retried by the next worker.
+      const stopping = text.includes('WORKER_SHUTDOWN');
+      this.pino[stopping ? 'debug' : TO_PINO[level]](
+        { ...fields, failureType: failureType(error), failure: text.split('\n')[0] },
+        `activity ${String(fields.activityType)} attempt ${String(fields.attempt)} failed: ${text.split('\n')[0]}`,
+      );
+      return;
+    }
+    if (error !== undefined) fields.err = error instanceof Error ? error.message : String(error);
+    this.pino[TO_PINO[level]](fields, message);
+  }
+  trace(message: string, meta?: LogMetadata): void {
+    this.log('TRACE', message, meta);
+  }
+  debug(message: string, meta?: LogMetadata): void {
+    this.log('DEBUG', message, meta);
+  }
+  info(message: string, meta?: LogMetadata): void {
+    this.log('INFO', message, meta);
+  }
+  warn(message: string, meta?: LogMetadata): void {
+    this.log('WARN', message, meta);
+  }
+  error(message: string, meta?: LogMetadata): void {
+    this.log('ERROR', message, meta);
+  }
 }
 
 /**
- * Once per process, before any worker: the SDK's own logs at our level (its INFO is webpack chatter), and,
- * with `metricsPort`, its Prometheus exporter on that loopback port, which our /metrics merges
- * (client/metrics.ts).
+ * Once per process, before any worker. `handleSignals: false` leaves SIGINT/SIGTERM to the caller, which
+ * then shuts its worker down itself, in order (workers/start.ts); by default the SDK's handlers do it.
  */
-export function installTemporalRuntime(level: Config['logLevel'], metricsPort?: number): void {
+export function installTemporalRuntime(
+  level: Config['logLevel'],
+  opts: { handleSignals?: boolean; metricsPort?: number } = {},
+): void {
+  const { metricsPort } = opts;
   try {
     Runtime.install({
-      logger: new DefaultLogger(LEVELS[level]),
-      ...(metricsPort
-        ? { telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } } }
-        : {}),
+      logger: new PinoSdkLogger(pinoLogger(LEVELS[level], 'temporal')),
+      // The native core's warnings (e.g. a lost server) as JSON lines too, not its coloured console output.
+      // With metricsPort, the SDK's Prometheus exporter on that loopback port, merged into our /metrics.
+      telemetryOptions: {
+        logging: { forward: {} },
+        ...(metricsPort ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } } : {}),
+      },
+      ...(opts.handleSignals === false ? { shutdownSignals: [] } : {}),
     });
     if (metricsPort) metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   } catch {
@@ -35,7 +109,17 @@ export function installTemporalRuntime(level: Config['logLevel'], metricsPort?: 
   }
 }
 
+let metricsUrl: string | undefined;
+
+/** Where this process's Temporal SDK serves its Prometheus metrics (loopback), if it does (client/metrics.ts). */
+export function temporalMetricsUrl(): string | undefined {
+  return metricsUrl;
+}
+
 /** installTemporalRuntime with the SDK's metrics on a free loopback port (the worker, npm start). */
-export async function installTemporalRuntimeWithMetrics(level: Config['logLevel']): Promise<void> {
-  installTemporalRuntime(level, await freePort());
+export async function installTemporalRuntimeWithMetrics(
+  level: Config['logLevel'],
+  opts: { handleSignals?: boolean } = {},
+): Promise<void> {
+  installTemporalRuntime(level, { ...opts, metricsPort: await freePort() });
 }

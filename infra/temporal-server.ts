@@ -74,7 +74,11 @@ export interface DevServerOptions {
 export interface RunningDevServer {
   address: string;
   uiUrl: string | undefined;
-  stop(): Promise<void>;
+  /**
+   * SIGTERM, then SIGKILL after `graceMs`. Its SQLite file stays consistent either way (every write is a
+   * committed transaction); the grace only lets it close its connections politely.
+   */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export function devServerArgs(opts: DevServerOptions): string[] {
@@ -112,14 +116,26 @@ export async function waitForTemporal(address: string, namespace: string, timeou
 export async function startTemporalDevServer(opts: DevServerOptions): Promise<RunningDevServer> {
   const log = opts.log ?? (() => undefined);
   if (opts.dbFile) fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
-  const child: ChildProcess = spawn(opts.cliPath, devServerArgs(opts), { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: Ctrl-C in a terminal signals the whole foreground group, and the server must
+  // outlive the worker's drain (the worker reports its last activity results to it); stop() ends it.
+  const child: ChildProcess = spawn(opts.cliPath, devServerArgs(opts), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      process.off('exit', killOnExit);
+      resolve(code);
+    }),
+  );
 
   const address = `127.0.0.1:${opts.port}`;
   const namespace = opts.namespace ?? 'default';
@@ -134,10 +150,10 @@ export async function startTemporalDevServer(opts: DevServerOptions): Promise<Ru
   return {
     address,
     uiUrl: opts.uiPort !== undefined ? `http://127.0.0.1:${opts.uiPort}` : undefined,
-    async stop() {
+    async stop(graceMs = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
     },

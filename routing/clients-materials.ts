@@ -12,10 +12,9 @@ import { customerWorkflowId, itemWorkflowId } from '../domain/workflow-ids';
 import {
   cmChangedSignal,
   cmMergedSignal,
-  customerWorkflow,
-  itemWorkflow,
+  WorkflowType,
   type ClientMaterialInput,
-} from '../workflows/clients-materials';
+} from '../workflows/messages';
 import type { EntityEvent, RoutingDeps } from './routes';
 import { wake } from './wake';
 
@@ -29,21 +28,20 @@ export async function signalClientMaterial(
   connectionId: string,
   linkId: string,
   merged?: { survivorId: string },
-  opts: Pick<ClientMaterialInput, 'maxSyncsPerRun'> = {},
 ): Promise<string> {
   const workflowId =
     kind === 'customer' ? customerWorkflowId(connectionId, linkId) : itemWorkflowId(connectionId, linkId);
-  const workflow = kind === 'customer' ? customerWorkflow : itemWorkflow;
+  const workflowType = kind === 'customer' ? WorkflowType.customer : WorkflowType.item;
   const o = {
     workflowId,
     taskQueue,
-    input: { connectionId, linkId, ...opts },
+    input: { connectionId, linkId },
     entityType: kind,
     summary: `${kind === 'customer' ? 'Client' : 'Material'} link ${linkId}`,
   };
   return merged
-    ? wake(temporal, workflow, cmMergedSignal, o, merged)
-    : wake(temporal, workflow, cmChangedSignal, o);
+    ? wake<ClientMaterialInput, [{ survivorId: string }]>(temporal, workflowType, cmMergedSignal, o, merged)
+    : wake<ClientMaterialInput>(temporal, workflowType, cmChangedSignal, o);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import { connectionRestoredSignal } from '../workflows/support/connection-gate';
+import { connectionRestoredSignal } from '../workflows/messages';
 
 /**
  * After a reconnect (CON-3): wake every running workflow of the connection so that parked steps run

@@ -20,20 +20,18 @@ import {
 import { CM_ROUTERS } from './clients-materials';
 import { wake } from './wake';
 import {
-  invoiceWorkflow,
+  paymentEventSignal,
+  paymentsChangedSignal,
   qboInvoiceChangedSignal,
   resyncInvoiceSignal,
   sm8JobChangedSignal,
+  sm8TaxRateChangedSignal,
+  WorkflowType,
   type InvoiceWorkflowInput,
-} from '../workflows/invoice';
-import {
-  paymentEventSignal,
-  paymentRouteWorkflow,
-  paymentsChangedSignal,
-  paymentsWorkflow,
+  type PaymentRouteInput,
   type PaymentsWorkflowInput,
-} from '../workflows/payments';
-import { sm8TaxRateChangedSignal, taxWorkflow, type TaxWorkflowInput } from '../workflows/tax';
+  type TaxWorkflowInput,
+} from '../workflows/messages';
 
 /** What routing needs: where workflows live, and the links that find a record's owner. */
 export interface RoutingDeps {
@@ -77,12 +75,11 @@ export async function signalInvoice(
   connectionId: string,
   jobUuid: string,
   event: InvoiceEvent,
-  opts: Pick<InvoiceWorkflowInput, 'blockedRetry' | 'maxSyncsPerRun'> = {},
 ): Promise<string> {
-  return wake(temporal, invoiceWorkflow, SIGNALS[event], {
+  return wake<InvoiceWorkflowInput>(temporal, WorkflowType.invoice, SIGNALS[event], {
     workflowId: invoiceWorkflowId(connectionId, jobUuid),
     taskQueue,
-    input: { connectionId, jobUuid, ...opts },
+    input: { connectionId, jobUuid },
     entityType: 'invoice',
     sm8Uuid: jobUuid,
     summary: `Invoice of ServiceM8 job ${jobUuid}`,
@@ -113,12 +110,11 @@ export async function signalTaxSync(
   temporal: Client,
   taskQueue: string,
   connectionId: string,
-  opts: Pick<TaxWorkflowInput, 'idleEnd'> = {},
 ): Promise<string> {
-  return wake(temporal, taxWorkflow, sm8TaxRateChangedSignal, {
+  return wake<TaxWorkflowInput>(temporal, WorkflowType.tax, sm8TaxRateChangedSignal, {
     workflowId: taxWorkflowId(connectionId),
     taskQueue,
-    input: { connectionId, ...opts },
+    input: { connectionId },
     entityType: 'tax',
     summary: `Tax rates of connection ${connectionId}`,
   });
@@ -130,12 +126,11 @@ export async function signalPayments(
   taskQueue: string,
   connectionId: string,
   jobUuid: string,
-  opts: Pick<PaymentsWorkflowInput, 'maxSyncsPerRun'> = {},
 ): Promise<string> {
-  return wake(temporal, paymentsWorkflow, paymentsChangedSignal, {
+  return wake<PaymentsWorkflowInput>(temporal, WorkflowType.payments, paymentsChangedSignal, {
     workflowId: paymentsWorkflowId(connectionId, jobUuid),
     taskQueue,
-    input: { connectionId, jobUuid, ...opts },
+    input: { connectionId, jobUuid },
     entityType: 'payments',
     sm8Uuid: jobUuid,
     summary: `Payments of ServiceM8 job ${jobUuid}`,
@@ -148,7 +143,7 @@ async function lookUpPaymentOwner(
   ev: EntityEvent,
   source: 'sm8' | 'qbo',
 ): Promise<string> {
-  return wake(deps.temporal, paymentRouteWorkflow, paymentEventSignal, {
+  return wake<PaymentRouteInput>(deps.temporal, WorkflowType.paymentRoute, paymentEventSignal, {
     workflowId: paymentRouteWorkflowId(ev.connectionId, source, ev.entityId),
     taskQueue: deps.taskQueue,
     input: { connectionId: ev.connectionId, source, entityId: ev.entityId },

@@ -20,7 +20,8 @@ export interface WakeOptions<Input> {
 /** Wakes one owner with `signal` (and its arguments, if it takes any). Returns its workflow id. */
 export async function wake<Input extends { connectionId: string }, Args extends unknown[] = []>(
   temporal: Client,
-  workflow: (input: Input) => Promise<unknown>,
+  /** The workflow type name (WorkflowType in workflows/messages.ts). */
+  workflowType: string,
   signal: SignalDefinition<Args>,
   o: WakeOptions<Input>,
   ...signalArgs: Args
@@ -28,10 +29,10 @@ export async function wake<Input extends { connectionId: string }, Args extends 
   // The SDK's option types are conditional on the signal's arguments, which TypeScript cannot resolve for a
   // generic Args; the parameters above carry the types, so the call itself is made untyped.
   const signalWithStart = temporal.workflow.signalWithStart.bind(temporal.workflow) as (
-    workflowFn: unknown,
+    workflowType: string,
     options: object,
   ) => Promise<unknown>;
-  await signalWithStart(workflow, {
+  await signalWithStart(workflowType, {
     workflowId: o.workflowId,
     taskQueue: o.taskQueue,
     args: [o.input],

@@ -12,7 +12,7 @@ import { cleanupInbox } from '../store/inbox';
 import { signalInvoice } from '../routing/routes';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import { isEncrypted } from '../infra/payload-codec';
-import { invoiceStatusQuery } from '../workflows/invoice';
+import { invoiceStatusQuery } from '../workflows/messages';
 import { TEST_PAYLOAD_KEYS, testEnv } from './helpers/env';
 import { HISTORIES_DIR, payloadsIn } from './helpers/histories';
 import { startTestRelay, withTestRelay } from './helpers/relay';
@@ -20,6 +20,7 @@ import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
 import { freePort } from '../infra/ports';
 import { openConnectLink } from '../workers/demo';
+import { waitFor, waitUntil } from './helpers/wait';
 
 const TOKEN = 'admin-test-token-0123456789';
 let w: World;
@@ -45,16 +46,12 @@ async function cliWith(io: CliIo, ...args: string[]): Promise<{ code: number; ou
 }
 
 async function settled(jobUuid: string, state: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const s = await w.h.client.workflow
-      .getHandle(invoiceWorkflowId('ops', jobUuid))
-      .query(invoiceStatusQuery)
-      .catch(() => null);
-    if (s?.idle && s.state === state) return;
-    if (Date.now() > deadline) throw new Error(`job ${jobUuid} never reached ${state}: ${JSON.stringify(s)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const handle = w.h.client.workflow.getHandle(invoiceWorkflowId('ops', jobUuid));
+  await waitUntil(
+    `job ${jobUuid} to reach ${state}`,
+    () => handle.query(invoiceStatusQuery),
+    (s) => s.idle && s.state === state,
+  );
 }
 
 beforeAll(async () => {
@@ -556,9 +553,11 @@ describe('OPS-2: the webhook inbox', () => {
     });
 
     await withTestRelay(w, async () => {
-      const deadline = Date.now() + 30_000;
-      while ((await stateOf(ids['retry-failed'] as string)) !== 'routed' && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 100));
+      await waitFor(
+        'the retried row to be routed',
+        async () => (await stateOf(ids['retry-failed'] as string)) === 'routed',
+        30_000,
+      );
     });
     const row = await w.h.pool.query('SELECT state, routed_to FROM webhook_inbox WHERE id = $1', [
       ids['retry-failed'],
@@ -599,12 +598,11 @@ describe('OPS-2: the webhook inbox', () => {
     const stopRelay = startTestRelay(w, { intervalMs: 50 });
     let late: Record<string, string> = {};
     try {
-      const deadline = Date.now() + 10_000;
       // Until the clean-up pass is over: its last step deletes expired OAuth states (its first deletes routed
       // rows; seeding while its later steps run had them delete the new row's dedupe id).
       const expiredLeft = async () =>
         (await w.h.pool.query('SELECT 1 FROM oauth_states WHERE state = $1', [states.expired])).rowCount;
-      while ((await expiredLeft()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await waitFor('the clean-up pass to end', async () => !(await expiredLeft()), 10_000);
       late = await seed([{ key: 'late-routed', state: 'routed', ageDays: 20 }]);
       await new Promise((r) => setTimeout(r, 500)); // ten relay passes
       expect(await stateOf(late['late-routed'] as string)).toBe('routed');
@@ -644,16 +642,15 @@ describe('OPS-2: the webhook inbox', () => {
 
 describe('OPS-1: workflows are findable by readable id and search attributes', () => {
   it('OPS-1: "job X of connection Y" is one visibility query away, with its state', async () => {
-    const ids: string[] = [];
-    const deadline = Date.now() + 15_000;
-    while (!ids.length && Date.now() < deadline) {
+    const ids = await waitFor('the exported invoice in visibility', async () => {
+      const found: string[] = [];
       for await (const wf of w.h.client.workflow.list({
         query: `ConnectionId = "ops" AND EntityType = "invoice" AND Sm8Uuid = "${exportedJob}" AND SyncState = "EXPORTED"`,
       })) {
-        ids.push(wf.workflowId);
+        found.push(wf.workflowId);
       }
-      if (!ids.length) await new Promise((r) => setTimeout(r, 300));
-    }
+      return found.length ? found : undefined;
+    });
     expect(ids).toEqual([`invoice/ops/${exportedJob}`]);
   });
 });

@@ -4,13 +4,13 @@
  * UI-like control API), and the test waits for the other program's record to change.
  */
 import crypto from 'node:crypto';
-import { clientMaterialStatusQuery } from '../workflows/clients-materials';
-import { connectionRestoredSignal } from '../workflows/support/connection-gate';
+import { clientMaterialStatusQuery, connectionRestoredSignal } from '../workflows/messages';
 import { customerWorkflowId, onboardingWorkflowId } from '../domain/workflow-ids';
 import { ACCOUNT_IDS, AU_TAX_CODE_IDS } from '../simulators/quickbooks';
 import { signalInvoice } from '../routing/routes';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
+import { waitFor } from './helpers/wait';
 
 const CONN = 'cm';
 let w: World;
@@ -32,34 +32,6 @@ const qboNamed = (entity: string, field: string, name: string): Rec[] =>
   w.qbo.store
     .list(entity as 'Customer', realm)
     .filter((r) => String(r[field]).toLowerCase() === name.toLowerCase());
-
-async function eventually<T>(
-  what: string,
-  fn: () => T | undefined | null | false,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function eventuallyAsync<T>(
-  what: string,
-  fn: () => Promise<T | undefined | null | false>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -110,7 +82,7 @@ beforeAll(async () => {
   await w.h.client.workflow.getHandle(onboardingWorkflowId(CONN)).result();
   // The seeding's own QuickBooks webhooks may reach the records' owners first: then the owners import them
   // (about 10 s after their creation, see IMPORT_GRACE_MS) and onboarding counts them as theirs.
-  await eventually(
+  await waitFor(
     'the seeded records in ServiceM8',
     () =>
       ['CM Delta Electrical'].every((n) => sm8One('company', n)) &&
@@ -134,7 +106,7 @@ describe('CM-2: then both ways, fast', () => {
       },
       realm,
     );
-    const contact = await eventually('the new email in ServiceM8', () => {
+    const contact = await waitFor('the new email in ServiceM8', () => {
       const c = contactOf(company?.uuid);
       return c?.email === 'accounts@delta.example' ? c : null;
     });
@@ -147,7 +119,7 @@ describe('CM-2: then both ways, fast', () => {
       address_city: 'Maitland',
       address_postcode: '2320',
     });
-    const customer = await eventually('the new city in QuickBooks', () => {
+    const customer = await waitFor('the new city in QuickBooks', () => {
       const c = qboGet('Customer', String(delta.Id));
       return (c.BillAddr as Rec | undefined)?.City === 'Maitland' ? c : null;
     });
@@ -165,7 +137,7 @@ describe('CM-2: then both ways, fast', () => {
     const company = sm8One('company', 'CM Delta Electrical') as Rec;
     const contact = contactOf(company.uuid) as Rec;
     w.sm8.control.update('companycontact', String(contact.uuid), { email: 'billing@delta.example' });
-    await eventually(
+    await waitFor(
       'the new email in QuickBooks',
       () =>
         (qboGet('Customer', String(delta.Id)).PrimaryEmailAddr as Rec | undefined)?.Address ===
@@ -189,9 +161,9 @@ describe('CM-2: then both ways, fast', () => {
       },
       realm,
     );
-    const company = await eventually('the new company', () => sm8One('company', 'CM Newcomer Plumbing'));
-    await eventually('its billing contact', () => contactOf(company.uuid)?.email === 'new@comer.example');
-    const material = await eventually('the new material', () => sm8One('material', 'CM Tap washer'));
+    const company = await waitFor('the new company', () => sm8One('company', 'CM Newcomer Plumbing'));
+    await waitFor('its billing contact', () => contactOf(company.uuid)?.email === 'new@comer.example');
+    const material = await waitFor('the new material', () => sm8One('material', 'CM Tap washer'));
     expect(Number(material.price)).toBe(1.5);
     await sleep(1500);
     expect(w.sm8.store.list('company').filter((c) => c.name === 'CM Newcomer Plumbing')).toHaveLength(1);
@@ -200,7 +172,7 @@ describe('CM-2: then both ways, fast', () => {
   it('CM-2: a ServiceM8 price change of a linked material reaches the QuickBooks item', async () => {
     const m = sm8One('material', 'CM Fuse') as Rec;
     w.sm8.control.update('material', String(m.uuid), { price: '6.25' });
-    await eventually('the new price in QuickBooks', () => qboGet('Item', String(fuse.Id)).UnitPrice === 6.25);
+    await waitFor('the new price in QuickBooks', () => qboGet('Item', String(fuse.Id)).UnitPrice === 6.25);
   });
 });
 
@@ -214,11 +186,11 @@ describe('CM-3: ServiceM8-born records go with an invoice', () => {
 
     const job = f.job({ clientUuid: uuid, lines: [{ name: 'Labour', qty: '1', unit: '100', tax: 'GST' }] });
     await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged');
-    const [customer] = await eventually('the customer created with the invoice', () => {
+    const [customer] = await waitFor('the customer created with the invoice', () => {
       const c = qboNamed('Customer', 'DisplayName', 'CM Walk In Client');
       return c.length ? c : null;
     });
-    const link = await eventuallyAsync('its link', () => w.h.deps.links.bySm8(CONN, 'customer', uuid));
+    const link = await waitFor('its link', () => w.h.deps.links.bySm8(CONN, 'customer', uuid));
     expect(link.qboId).toBe(String(customer?.Id));
     // Now a QuickBooks edit comes back to ServiceM8.
     w.qbo.control.upsertRecord(
@@ -226,7 +198,7 @@ describe('CM-3: ServiceM8-born records go with an invoice', () => {
       { Id: customer?.Id, PrimaryEmailAddr: { Address: 'walkin@qbo.example' } },
       realm,
     );
-    await eventually('the email in ServiceM8', () => contactOf(uuid)?.email === 'walkin@qbo.example', 30_000);
+    await waitFor('the email in ServiceM8', () => contactOf(uuid)?.email === 'walkin@qbo.example', 30_000);
   });
 });
 
@@ -234,7 +206,7 @@ describe('CM-4 / CM-5: removal', () => {
   it('CM-4: a customer made inactive in QuickBooks is removed from ServiceM8 (active = 0)', async () => {
     const c = qboNamed('Customer', 'DisplayName', 'CM Newcomer Plumbing')[0] as Rec;
     w.qbo.control.upsertRecord('Customer', { Id: c.Id, Active: false }, realm);
-    await eventually(
+    await waitFor(
       'the company inactive in ServiceM8',
       () => sm8One('company', 'CM Newcomer Plumbing')?.active === 0,
     );
@@ -244,10 +216,7 @@ describe('CM-4 / CM-5: removal', () => {
     const m = sm8One('material', 'CM Tap washer') as Rec;
     w.sm8.control.update('material', String(m.uuid), { active: 0 });
     const item = qboNamed('Item', 'Name', 'CM Tap washer')[0] as Rec;
-    await eventually(
-      'the item inactive in QuickBooks',
-      () => qboGet('Item', String(item.Id)).Active === false,
-    );
+    await waitFor('the item inactive in QuickBooks', () => qboGet('Item', String(item.Id)).Active === false);
   });
 });
 
@@ -256,19 +225,19 @@ describe('CM-8: purchase cost only for purchased items', () => {
     const pipe = sm8One('material', 'CM Cable') as Rec;
     expect(Number(pipe.cost)).toBe(2);
     w.sm8.control.update('material', String(pipe.uuid), { cost: '2.75' });
-    await eventually(
+    await waitFor(
       'the new purchase cost in QuickBooks',
       () => qboGet('Item', String(cable.Id)).PurchaseCost === 2.75,
     );
     w.qbo.control.upsertRecord('Item', { Id: cable.Id, PurchaseCost: 3.1 }, realm);
-    await eventually(
+    await waitFor(
       'the QuickBooks cost in ServiceM8',
       () => Number(sm8One('material', 'CM Cable')?.cost) === 3.1,
     );
 
     const fuseM = sm8One('material', 'CM Fuse') as Rec;
     w.sm8.control.update('material', String(fuseM.uuid), { cost: '1.10', item_description: 'Ceramic fuse' });
-    await eventually(
+    await waitFor(
       'the description in QuickBooks',
       () => qboGet('Item', String(fuse.Id)).Description === 'Ceramic fuse',
     );
@@ -287,7 +256,7 @@ describe('CM-9: conflicts', () => {
     const link = await w.h.deps.links.bySm8(CONN, 'customer', String(company.uuid));
     const owner = w.h.client.workflow.getHandle(customerWorkflowId(CONN, String(link?.id)));
     await w.h.deps.store.setStatus(CONN, 'paused', 'CM-9 test: both edits between two syncs');
-    await eventuallyAsync('the owner to be idle or parked', async () => {
+    await waitFor('the owner to be idle or parked', async () => {
       const status = await owner.query(clientMaterialStatusQuery).catch(() => null);
       return !status || status.idle || status.parked;
     });
@@ -309,13 +278,13 @@ describe('CM-9: conflicts', () => {
     });
     await w.h.deps.store.setStatus(CONN, 'active');
     await owner.signal(connectionRestoredSignal).catch(() => undefined); // not running: the edits' events start it
-    await eventually(
+    await waitFor(
       'the ServiceM8 phone in QuickBooks',
       () =>
         (qboGet('Customer', String(delta.Id)).PrimaryPhone as Rec | undefined)?.FreeFormNumber === '222 SM8',
     );
     // The field only QuickBooks changed keeps QuickBooks' value and reaches ServiceM8.
-    await eventually(
+    await waitFor(
       'the QuickBooks first name in ServiceM8',
       () => contactOf(company.uuid)?.first === 'Danielle',
     );
@@ -341,7 +310,7 @@ describe('CM-9: conflicts', () => {
 describe('CM-10: merges', () => {
   it('CM-10: a QuickBooks customer merged into an unlinked one moves its ServiceM8 link to the survivor', async () => {
     const loser = w.qbo.control.upsertRecord('Customer', { DisplayName: 'CM Merge Loser' }, realm);
-    const company = await eventually('the loser in ServiceM8', () => sm8One('company', 'CM Merge Loser'));
+    const company = await waitFor('the loser in ServiceM8', () => sm8One('company', 'CM Merge Loser'));
     await sleep(500);
     w.qbo.control.webhookChaos({ dropNext: 1 }); // the survivor's own Create webhook is lost: it stays unlinked
     const survivor = w.qbo.control.upsertRecord(
@@ -367,7 +336,7 @@ describe('CM-10: merges', () => {
       }
     })();
     expect(moved.state).toBe('linked');
-    await eventually(
+    await waitFor(
       'the survivor name in ServiceM8',
       () => w.sm8.store.list('company').find((c) => c.uuid === company.uuid)?.name === 'CM Merge Survivor',
     );
@@ -387,13 +356,13 @@ describe('CM-10: merges', () => {
   it('CM-10: merged into a customer that is linked already: the merged-away link is marked merged and audited, nothing duplicated', async () => {
     const a = w.qbo.control.upsertRecord('Customer', { DisplayName: 'CM Twin A' }, realm);
     const b = w.qbo.control.upsertRecord('Customer', { DisplayName: 'CM Twin B' }, realm);
-    const ca = await eventually('twin A in ServiceM8', () => sm8One('company', 'CM Twin A'));
-    await eventually('twin B in ServiceM8', () => sm8One('company', 'CM Twin B'));
-    const linkA = await eventuallyAsync('twin A linked', () =>
+    const ca = await waitFor('twin A in ServiceM8', () => sm8One('company', 'CM Twin A'));
+    await waitFor('twin B in ServiceM8', () => sm8One('company', 'CM Twin B'));
+    const linkA = await waitFor('twin A linked', () =>
       w.h.deps.links.bySm8(CONN, 'customer', String(ca.uuid)),
     );
     w.qbo.control.merge({ entity: 'Customer', fromId: String(a.Id), toId: String(b.Id), realmId: realm });
-    await eventuallyAsync(
+    await waitFor(
       'twin A marked merged',
       async () => (await w.h.deps.links.bySm8(CONN, 'customer', String(ca.uuid)))?.state === 'merged',
     );

@@ -3,22 +3,14 @@ import { WorkflowFailedError } from '@temporalio/client';
 import { notifyConnectionRestored } from '../routing/connection-events';
 import { DEFAULT_API_KEY } from '../simulators/servicem8';
 import { openConnectLink, requestConnectLink } from '../workers/demo';
-import { connectionCheckStateQuery, connectionCheckWorkflow } from '../workflows';
+import { connectionCheckWorkflow } from '../workflows';
+import { connectionCheckStateQuery } from '../workflows/messages';
 import { ConnectionId } from '../domain/search-attributes';
 import { createHarness, type Harness } from './helpers/env';
 import { startWorld, type World } from './helpers/world';
+import { waitFor } from './helpers/wait';
 
 const QBO_SECRET_FIELDS = ['access_token', 'refresh_token'] as const;
-
-async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 function startCheck(w: World, connectionId: string, workflowId: string, taskQueue = w.h.taskQueue) {
   return w.h.client.workflow.start(connectionCheckWorkflow, {
@@ -134,9 +126,15 @@ describe('connections (CON-1, CON-2, CON-3)', () => {
     const ids = [0, 1, 2].map((i) => `check-con3-${Date.now()}-${i}`);
     await w.h.runWorker(async () => {
       const handles = await Promise.all(ids.map((id) => startCheck(w, 'con3', id)));
-      await waitFor(async () => (await w.h.deps.store.require('con3')).status === 'needs_reauth');
+      await waitFor(
+        'con3 to need re-authorisation',
+        async () => (await w.h.deps.store.require('con3')).status === 'needs_reauth',
+      );
       for (const handle of handles) {
-        await waitFor(async () => (await handle.query(connectionCheckStateQuery)) === 'waiting_for_reauth');
+        await waitFor(
+          'the check to wait for re-authorisation',
+          async () => (await handle.query(connectionCheckStateQuery)) === 'waiting_for_reauth',
+        );
         expect((await handle.describe()).status.name).toBe('RUNNING');
       }
       // Reconnect through the real flow; the callback signals every running workflow of the connection.
@@ -161,14 +159,20 @@ describe('CON-3: a paused connection', () => {
   it('CON-3: pausing a connection parks its workflows without failures; resuming continues them', async () => {
     await w.h.deps.store.setStatus('paused', 'paused', 'paused by the bookkeeper');
     const handle = await startCheck(w, 'paused', `paused-${Date.now()}`);
-    await waitFor(async () => (await handle.query(connectionCheckStateQuery)) === 'waiting_for_reauth');
+    await waitFor(
+      'the check to wait for re-authorisation',
+      async () => (await handle.query(connectionCheckStateQuery)) === 'waiting_for_reauth',
+    );
     const callsWhilePaused = w.qbo.control.calls().length;
     await new Promise((r) => setTimeout(r, 1500));
     expect(w.qbo.control.calls().length).toBe(callsWhilePaused); // no error storm against the API
     expect((await handle.describe()).status.name).toBe('RUNNING');
 
     await w.h.deps.store.setStatus('paused', 'active');
-    await waitFor(async () => (await notifyConnectionRestored(w.h.client, 'paused')) > 0);
+    await waitFor(
+      'a running workflow of the connection to be signalled',
+      async () => (await notifyConnectionRestored(w.h.client, 'paused')) > 0,
+    );
     await expect(handle.result()).resolves.toMatchObject({ qboCompanyName: expect.any(String) });
   });
 

@@ -13,11 +13,12 @@ import { Worker } from '@temporalio/worker';
 import { signalInvoice } from '../routing/routes';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import { ENCRYPTED_ENCODING, isEncrypted, KEY_ID_METADATA } from '../infra/payload-codec';
-import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/invoice';
+import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/messages';
 import { testDataConverter, testEnv } from './helpers/env';
 import { decryptInPlace, payloadsIn } from './helpers/histories';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
+import { waitUntil } from './helpers/wait';
 
 const CONN = 'enc';
 const NAME = 'Harper Quinn Plumbing';
@@ -39,14 +40,7 @@ afterAll(async () => {
 
 async function waitStatus(jobUuid: string, ok: (s: InvoiceStatus) => boolean): Promise<InvoiceStatus> {
   const handle = w.h.client.workflow.getHandle(invoiceWorkflowId(CONN, jobUuid));
-  const deadline = Date.now() + 60_000;
-  let last: InvoiceStatus | undefined;
-  for (;;) {
-    last = await handle.query(invoiceStatusQuery).catch(() => last);
-    if (last && ok(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out; last status ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
+  return waitUntil(`the invoice owner of ${jobUuid}`, () => handle.query(invoiceStatusQuery), ok);
 }
 
 const text = (bytes: Uint8Array | null | undefined) => Buffer.from(bytes ?? []).toString();
@@ -89,9 +83,7 @@ describe('issue 10: workflow histories hold no personal data', () => {
       lines: [{ name: 'Labour', qty: '1', unit: '100', tax: 'GST' }],
     });
     workflowId = invoiceWorkflowId(CONN, job);
-    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged', {
-      blockedRetry: ['2 seconds'],
-    });
+    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged');
     const blocked = await waitStatus(job, (s) => s.state === 'BLOCKED');
     expect(blocked.reason?.text).toContain(NAME);
     // A signal with an argument (the workflow ignores it; the argument is stored in the history).

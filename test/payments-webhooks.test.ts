@@ -6,17 +6,17 @@
 import crypto from 'node:crypto';
 import axios from 'axios';
 import type { Json } from '../simulators/quickbooks/types';
-import type { PaymentsStatus } from '../workflows/payments';
+import type { PaymentsStatus } from '../workflows/messages';
 import {
   activeSm8Cents,
   payStatus,
   qboPaymentsMarked,
   sm8PaymentsOf,
   startPaymentWorld,
-  waitFor,
 } from './helpers/payments';
 import type { Sm8Fixtures } from './helpers/sm8-fixtures';
 import type { World } from './helpers/world';
+import { waitFor } from './helpers/wait';
 
 const CONN = 'payhooks';
 let w: World;

@@ -10,7 +10,6 @@ import { paymentsWorkflowId } from '../domain/workflow-ids';
 import type { Json } from '../simulators/quickbooks/types';
 import {
   startPaymentWorld,
-  waitFor,
   payStatus,
   route,
   eventAndSettle,
@@ -32,6 +31,7 @@ import {
 import { qboBornInvoice } from './helpers/qbo-fixtures';
 import type { Sm8Fixtures } from './helpers/sm8-fixtures';
 import type { World } from './helpers/world';
+import { waitFor } from './helpers/wait';
 
 // Each file's connection shares one ServiceM8 budget (171 calls a minute): tests may wait for permits.
 jest.setTimeout(180_000);

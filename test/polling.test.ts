@@ -22,8 +22,7 @@ import {
 import { customerWorkflowId, invoiceWorkflowId } from '../domain/workflow-ids';
 import { loadConfig } from '../infra/config';
 import type { Json } from '../simulators/quickbooks/types';
-import { clientMaterialStatusQuery } from '../workflows/clients-materials';
-import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/invoice';
+import { clientMaterialStatusQuery, invoiceStatusQuery, type InvoiceStatus } from '../workflows/messages';
 import {
   pollConnectionWorkflow,
   reconcileInvoicesWorkflow,
@@ -34,6 +33,7 @@ import {
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { qboBornInvoice } from './helpers/qbo-fixtures';
 import { startWorld, type World } from './helpers/world';
+import { waitFor } from './helpers/wait';
 
 let w: World;
 let f: Sm8Fixtures;
@@ -61,20 +61,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 60_000,
-) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(150);
-  }
-}
 
 /** One poll pass, started by hand (the schedule's passes are proven separately). */
 async function poll(): Promise<PollResult> {

@@ -8,11 +8,16 @@ import { createTaxActivities, type TaxSyncResult } from '../activities/tax';
 import { signalInvoice } from '../routing/routes';
 import { invoiceWorkflowId, taxWorkflowId } from '../domain/workflow-ids';
 import type { Json } from '../simulators/quickbooks/types';
-import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/invoice';
+import {
+  invoiceStatusQuery,
+  taxStatusQuery,
+  type InvoiceStatus,
+  type TaxStatus,
+} from '../workflows/messages';
 import { pollConnectionWorkflow, taxPollWorkflow } from '../workflows/poll';
-import { taxStatusQuery, type TaxStatus } from '../workflows/tax';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
+import { waitFor } from './helpers/wait';
 
 let w: World;
 let f: Sm8Fixtures;
@@ -57,16 +62,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(150);
-  }
-}
-
 type Rate = { uuid: string; name: string; amount: string; active: number };
 const sm8Rates = (): Rate[] => w.sm8.store.list('taxrate') as unknown as Rate[];
 const named = (name: string) => sm8Rates().filter((r) => r.name === name);
@@ -167,9 +162,7 @@ describe('TAX-1: import on integration', () => {
       clientUuid: client,
       lines: [{ name: 'Labour', qty: '1', unit: '200', tax: multi.uuid }],
     });
-    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged', {
-      blockedRetry: ['2 seconds'],
-    });
+    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged');
     const s = await waitFor('the export', async () => {
       const x = await w.h.client.workflow
         .getHandle(invoiceWorkflowId(CONN, job))

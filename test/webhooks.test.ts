@@ -12,7 +12,7 @@ import { buildApiServer } from '../client/api-server';
 import { LazyTemporal } from '../client/temporal-client';
 import { ensureServiceM8Subscriptions, SM8_SUBSCRIPTIONS } from '../client/webhook-subscriptions';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
-import { invoiceStatusQuery } from '../workflows/invoice';
+import { invoiceStatusQuery } from '../workflows/messages';
 import { signWebhookBody } from '../simulators/quickbooks';
 import { DEFAULT_API_KEY } from '../simulators/servicem8';
 import { buildApiDeps } from '../workers/activity-deps';
@@ -23,6 +23,7 @@ import { startConnectedWorld } from './helpers/connected-world';
 import { startTestRelay, withTestRelay } from './helpers/relay';
 import type { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { TEST_QBO_WEBHOOK_VERIFIER, type World } from './helpers/world';
+import { waitFor } from './helpers/wait';
 
 const CONN = 'hooks';
 let w: World;
@@ -36,20 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await w?.close();
 });
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | null | false> | T | undefined | null | false,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 interface InboxRecord {
   id: string;

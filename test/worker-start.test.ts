@@ -13,6 +13,7 @@ import { heartbeatProblem, startHeartbeat } from '../infra/heartbeat';
 import { freePort } from '../infra/ports';
 import { startTemporalDevServer, type RunningDevServer } from '../infra/temporal-server';
 import { testEnv, uniqueTaskQueue } from './helpers/env';
+import { waitFor } from './helpers/wait';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -89,10 +90,7 @@ describe('the worker process', () => {
     );
 
     // The heartbeat starts with the worker's polling (every 10 s); wait for its first beat.
-    const deadline = Date.now() + 30_000;
-    while (!fs.existsSync(env.WORKER_HEARTBEAT_FILE) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitFor('the first heartbeat file', () => fs.existsSync(env.WORKER_HEARTBEAT_FILE), 30_000);
     expect(await checkHealth('worker', env)).toBeUndefined();
 
     child.kill('SIGTERM');

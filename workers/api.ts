@@ -8,7 +8,7 @@ import { LazyTemporal } from '../client/temporal-client';
 import { startInboxRelay } from '../client/webhook-inbox';
 import { loadConfig } from '../infra/config';
 import { createPool, resolveDatabase } from '../infra/database';
-import { createLogger } from '../infra/log';
+import { createLogger, httpLogger } from '../infra/log';
 import { runMain } from '../infra/main';
 import { migrate } from '../infra/migrate';
 import { dataConverterFrom } from '../infra/payload-codec';
@@ -25,7 +25,10 @@ async function main(): Promise<void> {
   await migrate(pool);
   const temporal = new LazyTemporal({ ...config.temporal, dataConverter: dataConverterFrom(config) });
   const deps = buildActivityDeps(config, pool, createGovernor(pool));
-  const api = buildApiServer(buildApiDeps(config, deps, temporal));
+  const api = buildApiServer({
+    ...buildApiDeps(config, deps, temporal),
+    httpLogger: httpLogger(config.logLevel),
+  });
   await api.listen({ host: config.host, port: config.port });
   // TRG-1: webhook events stored while Temporal was unreachable are routed by the inbox relay.
   const stopRelay = startInboxRelay({

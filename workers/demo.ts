@@ -3,6 +3,8 @@
  * world) and the configuration that points the product at them. The demo connection is then made through
  * the product's real connect flows, exactly as a user connects real accounts.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import axios from 'axios';
 import { startQuickBooksSimulator, type RunningQuickBooksSimulator } from '../simulators/quickbooks';
 import {
@@ -45,15 +47,44 @@ function portFrom(env: NodeJS.ProcessEnv, name: string, fallback: number): numbe
   return n;
 }
 
-export async function startDemoSimulators(env: NodeJS.ProcessEnv, apiPort: number): Promise<DemoSimulators> {
+/** Where the demo's simulators keep their worlds (DATA_DIR/simulators), so a restart continues them. */
+export function demoStateFiles(dataDir: string): { sm8: string; qbo: string } {
+  const dir = path.join(dataDir, 'simulators');
+  return { sm8: path.join(dir, 'servicem8.json'), qbo: path.join(dir, 'quickbooks.json') };
+}
+
+/** Whether both simulators' worlds were saved by an earlier start (neither: a fresh demo). */
+export function demoStateOnDisk(dataDir: string): 'both' | 'none' | 'partial' {
+  const files = Object.values(demoStateFiles(dataDir)).filter((f) => fs.existsSync(f));
+  return files.length === 2 ? 'both' : files.length === 0 ? 'none' : 'partial';
+}
+
+/**
+ * Both simulators, seeded with the demo world on the first start and continuing their saved worlds
+ * (DATA_DIR/simulators/*.json) on every later one.
+ */
+export async function startDemoSimulators(
+  env: NodeJS.ProcessEnv,
+  apiPort: number,
+  dataDir: string,
+): Promise<DemoSimulators> {
   const publicBase = env.PUBLIC_BASE_URL || `http://127.0.0.1:${apiPort}`;
   const verifier = env.QBO_WEBHOOK_VERIFIER || 'demo-webhook-verifier';
-  const sm8 = await startServiceM8Simulator({ port: portFrom(env, 'SM8_SIM_PORT', 4010), seedDemo: true });
+  const files = demoStateFiles(dataDir);
+  const sm8 = await startServiceM8Simulator({
+    port: portFrom(env, 'SM8_SIM_PORT', 4010),
+    seedDemo: true,
+    stateFile: files.sm8,
+  });
   const qbo = await startQuickBooksSimulator({
     port: portFrom(env, 'QBO_SIM_PORT', 4020),
     seedDemo: true,
     webhookUrl: `${publicBase}/webhooks/quickbooks`,
     webhookVerifier: verifier,
+    stateFile: files.qbo,
+  }).catch(async (err: unknown) => {
+    await sm8.stop();
+    throw err;
   });
   return {
     sm8,

@@ -6,55 +6,28 @@
  * table is the durable state, so the workflow ends when idle and the next event starts it again.
  */
 import {
-  allHandlersFinished,
-  condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   proxyActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
   uuid4,
-  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { CmSyncResult, CmSyncState } from '../activities/clients-materials/sync';
+import type { CmSyncResult } from '../activities/clients-materials/sync';
 import { QboId, Sm8Uuid, SyncState } from '../domain/search-attributes';
+import {
+  clientMaterialStatusQuery,
+  cmChangedSignal,
+  cmMergedSignal,
+  type ClientMaterialInput,
+  type ClientMaterialStatus,
+} from './messages';
+import { OWNER_ACTIVITY } from './support/activity-options';
 import { createConnectionGate } from './support/connection-gate';
+import { ownerLoop } from './support/owner-loop';
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
-});
-
-/** Something about the record changed in either program (webhook, poll, or by hand). */
-export const cmChangedSignal = defineSignal('changed');
-/** CM-10: the QuickBooks record of this link was merged into another (the survivor's Id). */
-export const cmMergedSignal = defineSignal<[{ survivorId: string }]>('merged');
-
-export interface ClientMaterialStatus {
-  connectionId: string;
-  linkId: string;
-  kind: 'customer' | 'item';
-  state: CmSyncState | 'STARTING';
-  sm8Uuid: string | null;
-  qboId: string | null;
-  reason: string | null;
-  syncs: number;
-  conflicts: number;
-  idle: boolean;
-  /** Waiting for its connection to be usable again (paused or needing re-authorisation, CON-3). */
-  parked: boolean;
-}
-export const clientMaterialStatusQuery = defineQuery<ClientMaterialStatus>('status');
-
-export interface ClientMaterialInput {
-  connectionId: string;
-  linkId: string;
-  carried?: Pick<ClientMaterialStatus, 'state' | 'sm8Uuid' | 'qboId' | 'reason' | 'syncs' | 'conflicts'>;
-  maxSyncsPerRun?: number;
-}
+const acts = proxyActivities<Activities>(OWNER_ACTIVITY);
 
 /** States after which nothing is left to watch on this link. */
 const FINAL: Array<ClientMaterialStatus['state']> = ['UNLINKED', 'MERGED', 'NOT_IMPORTED'];
@@ -80,8 +53,6 @@ async function ownLink(kind: 'customer' | 'item', input: ClientMaterialInput): P
     parked: false,
   };
   let dirty = true;
-  let syncing = false;
-  let syncsThisRun = 0;
   const merges: string[] = [];
   let deferrals = 0;
   setHandler(cmChangedSignal, () => {
@@ -91,9 +62,24 @@ async function ownLink(kind: 'customer' | 'item', input: ClientMaterialInput): P
     merges.push(survivorId);
   });
   const gate = createConnectionGate(connectionId);
+  const loop = ownerLoop<ClientMaterialStatus>({
+    pending: () => dirty || merges.length > 0,
+    waitFor: () => ({ timeout: IDLE_END, onTimeout: 'end' }),
+    pass: () => pass(),
+    overAfterPass: () => {
+      const over = FINAL.includes(s.state) || (s.state === 'QBO_GONE' && !s.sm8Uuid);
+      return over && merges.length === 0 && !dirty;
+    },
+    maxPassesPerRun: MAX_SYNCS_PER_RUN,
+    continueAsNew: () => {
+      const { idle: _idle, parked: _parked, connectionId: _c, linkId: _l, kind: _k, ...carried } = s;
+      return continueAsNew<typeof customerWorkflow>({ ...input, carried });
+    },
+    result: () => ({ ...s, idle: true, parked: false }),
+  });
   setHandler(clientMaterialStatusQuery, () => ({
     ...s,
-    idle: !dirty && !syncing && merges.length === 0,
+    idle: !dirty && !loop.busy && merges.length === 0,
     parked: gate.waiting,
   }));
 
@@ -113,50 +99,33 @@ async function ownLink(kind: 'customer' | 'item', input: ClientMaterialInput): P
     ]);
   }
 
-  for (;;) {
-    if (!dirty && merges.length === 0) {
-      if (!(await condition(() => dirty || merges.length > 0, IDLE_END))) break;
+  /** One pass: merges first (CM-10), then one sync of the link. */
+  async function pass(): Promise<void> {
+    while (merges.length) {
+      const survivorId = merges.shift() as string;
+      await gate.run(() => acts.moveLinkToSurvivor({ connectionId, linkId, survivorId }));
+      dirty = true;
     }
-    syncing = true;
-    try {
-      while (merges.length) {
-        const survivorId = merges.shift() as string;
-        await gate.run(() => acts.moveLinkToSurvivor({ connectionId, linkId, survivorId }));
-        dirty = true;
-      }
-      dirty = false;
-      s.syncs += 1;
-      const mayDefer = deferrals < MAX_DEFERRALS;
-      // Fresh uuids for any ServiceM8 create, made here (outside the gate) so a retry reuses them.
-      const uuids = { companyUuid: uuid4(), contactUuid: uuid4() };
-      const step =
-        kind === 'customer'
-          ? () => acts.syncCustomerLink({ connectionId, linkId, uuids, mayDefer })
-          : () => acts.syncItemLink({ connectionId, linkId, materialUuid: uuids.companyUuid, mayDefer });
-      const r = await gate.run(step);
-      publish(r);
-      if (r.state === 'DEFERRED') {
-        // A record just created in QuickBooks may be an invoice export's: give its link a moment to appear.
-        deferrals += 1;
-        await sleep(DEFER_FOR);
-        dirty = true;
-      }
-    } finally {
-      syncing = false;
-    }
-    const over = FINAL.includes(s.state) || (s.state === 'QBO_GONE' && !s.sm8Uuid);
-    if (over && merges.length === 0 && !dirty) break;
-    syncsThisRun += 1;
-    if (
-      workflowInfo().continueAsNewSuggested ||
-      syncsThisRun >= (input.maxSyncsPerRun ?? MAX_SYNCS_PER_RUN)
-    ) {
-      await condition(allHandlersFinished);
-      const { idle: _idle, parked: _parked, connectionId: _c, linkId: _l, kind: _k, ...carried } = s;
-      await continueAsNew<typeof customerWorkflow>({ ...input, carried });
+    dirty = false;
+    s.syncs += 1;
+    const mayDefer = deferrals < MAX_DEFERRALS;
+    // Fresh uuids for any ServiceM8 create, made here (outside the gate) so a retry reuses them.
+    const uuids = { companyUuid: uuid4(), contactUuid: uuid4() };
+    const step =
+      kind === 'customer'
+        ? () => acts.syncCustomerLink({ connectionId, linkId, uuids, mayDefer })
+        : () => acts.syncItemLink({ connectionId, linkId, materialUuid: uuids.companyUuid, mayDefer });
+    const r = await gate.run(step);
+    publish(r);
+    if (r.state === 'DEFERRED') {
+      // A record just created in QuickBooks may be an invoice export's: give its link a moment to appear.
+      deferrals += 1;
+      await sleep(DEFER_FOR);
+      dirty = true;
     }
   }
-  return { ...s, idle: true, parked: false };
+
+  return loop.run();
 }
 
 /** CM-2 … CM-10 for one QuickBooks Customer ⇄ ServiceM8 company link. */

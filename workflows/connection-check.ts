@@ -2,8 +2,9 @@
  * Checks that a connection's credentials work on both sides (used after connecting and by `doctor`).
  * While the connection needs re-authorisation it waits (CON-3) rather than failing.
  */
-import { defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import { proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { connectionCheckStateQuery, type ConnectionCheckResult, type ConnectionCheckState } from './messages';
 import { createConnectionGate } from './support/connection-gate';
 
 const { checkConnection } = proxyActivities<Activities>({
@@ -11,18 +12,10 @@ const { checkConnection } = proxyActivities<Activities>({
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 
-export const connectionCheckStateQuery = defineQuery<'checking' | 'waiting_for_reauth' | 'done'>('state');
-
-export interface ConnectionCheckResult {
-  qboCompanyName: string;
-  realmId: string;
-  sm8AccountName: string | null;
-}
-
 export async function connectionCheckWorkflow(input: {
   connectionId: string;
 }): Promise<ConnectionCheckResult> {
-  let state: 'checking' | 'waiting_for_reauth' | 'done' = 'checking';
+  let state: ConnectionCheckState = 'checking';
   setHandler(connectionCheckStateQuery, () => state);
   const gate = createConnectionGate(input.connectionId, {
     onBlocked: () => {

@@ -4,21 +4,12 @@
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import type { HealthCheckInput, HealthCheckResult } from './messages';
 
 const { recordHealthCheck } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 5 },
 });
-
-export interface HealthCheckInput {
-  requestedBy: string;
-}
-
-export interface HealthCheckResult {
-  auditId: string;
-  schemaVersion: number;
-  workflowId: string;
-}
 
 export async function healthCheckWorkflow(input: HealthCheckInput): Promise<HealthCheckResult> {
   const { workflowId } = workflowInfo();

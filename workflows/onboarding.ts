@@ -5,12 +5,11 @@
  * every record's outcome, so a crashed worker resumes the page it was on (Temporal retries the activity;
  * outcomes already stored are not redone) and even a terminated workflow is resumed from its cursors by
  * the next start. Creates use uuids generated here, one per QuickBooks id, so a retried page can only hit
- * the same ServiceM8 records. History stays small: continue-as-new every `pagesPerRun` pages.
+ * the same ServiceM8 records. History stays small: continue-as-new every PAGES_PER_RUN pages.
  */
 import {
   condition,
   continueAsNew,
-  defineQuery,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -22,27 +21,11 @@ import {
 import type { Activities } from '../activities';
 import { completion, phaseLine, type OnboardingPhase, type OnboardingProgress } from '../domain/onboarding';
 import { SyncState } from '../domain/search-attributes';
+import { onboardingProgressQuery, type OnboardingWorkflowInput } from './messages';
+import { ONBOARDING_ACTIVITY } from './support/activity-options';
 import { createConnectionGate } from './support/connection-gate';
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '15 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
-});
-
-/** OPS-2: the progress of the run (counts per phase), null before the run is known. */
-export const onboardingProgressQuery = defineQuery<OnboardingProgress | null>('progress');
-
-export interface OnboardingWorkflowInput {
-  connectionId: string;
-  /** 'connect' (the connection became complete) or 'admin' (API/CLI). */
-  startedBy?: string;
-  /** QuickBooks MAXRESULTS per page (default 100, at most 1000). */
-  pageSize?: number;
-  /** Pages per workflow run before continue-as-new (default 20). */
-  pagesPerRun?: number;
-  /** Set by continue-as-new: the run being worked on. */
-  run?: number;
-}
+const acts = proxyActivities<Activities>(ONBOARDING_ACTIVITY);
 
 const PAGE_SIZE = 100;
 const PAGES_PER_RUN = 20;
@@ -101,7 +84,7 @@ export async function onboardingWorkflow(input: OnboardingWorkflowInput): Promis
         pagesThisRun += 1;
       }
       if (ids.length < pageSize) break;
-      if (pagesThisRun >= (input.pagesPerRun ?? PAGES_PER_RUN) || workflowInfo().continueAsNewSuggested) {
+      if (pagesThisRun >= PAGES_PER_RUN || workflowInfo().continueAsNewSuggested) {
         await condition(allHandlersFinished);
         await continueAsNew<typeof onboardingWorkflow>({ ...input, run });
       }

@@ -10,18 +10,13 @@
  */
 import {
   ActivityFailure,
-  allHandlersFinished,
   ApplicationFailure,
-  condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   proxyActivities,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
   uuid4,
-  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PaymentSnapshot } from '../activities/payments';
@@ -34,68 +29,24 @@ import {
   type PaymentOrigin,
 } from '../domain/payments';
 import { QboId, SyncState } from '../domain/search-attributes';
+import {
+  paymentEventSignal,
+  paymentsChangedSignal,
+  PaymentsState,
+  paymentsStatusQuery,
+  type PaymentProblem,
+  type PaymentRouteInput,
+  type PaymentRouteResult,
+  type PaymentsCarried,
+  type PaymentsStateName,
+  type PaymentsStatus,
+  type PaymentsWorkflowInput,
+} from './messages';
+import { OWNER_ACTIVITY } from './support/activity-options';
 import { createConnectionGate } from './support/connection-gate';
+import { ownerLoop } from './support/owner-loop';
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
-});
-
-/** Something about a payment of this job or of its QuickBooks invoice changed, or the invoice was exported. */
-export const paymentsChangedSignal = defineSignal('paymentsChanged');
-
-export const PaymentsState = {
-  waitingForExport: 'WAITING_FOR_EXPORT',
-  inStep: 'IN_STEP',
-  outOfStep: 'OUT_OF_STEP',
-  invoiceGone: 'INVOICE_GONE',
-  waitingForReauth: 'WAITING_FOR_REAUTH',
-} as const;
-export type PaymentsStateName = (typeof PaymentsState)[keyof typeof PaymentsState];
-
-export interface PaymentProblem {
-  sm8Uuid: string;
-  code: string;
-  text: string;
-}
-
-export interface PaymentsStatus {
-  connectionId: string;
-  jobUuid: string;
-  state: PaymentsStateName;
-  qboInvoiceId: string | null;
-  /** PAY-6, as last read: active ServiceM8 payments, and QuickBooks payment lines applied to the invoice. */
-  sm8PaidCents: number | null;
-  qboPaidCents: number | null;
-  payments: Array<{ sm8Uuid: string; qboPaymentId: string | null; origin: PaymentOrigin; state: string }>;
-  problems: PaymentProblem[];
-  syncs: number;
-  /** Nothing pending and no sync running. */
-  idle: boolean;
-}
-export const paymentsStatusQuery = defineQuery<PaymentsStatus>('status');
-
-interface Carried {
-  state: PaymentsStateName;
-  qboInvoiceId: string | null;
-  syncs: number;
-  /** An event arrived during the last pass of the previous run (else the new run waits for one). */
-  dirty?: boolean;
-  /** What the status showed, so that a continued run answers the same until its first pass. */
-  view?: {
-    last: { sm8: number; qbo: number } | null;
-    payments: PaymentsStatus['payments'];
-    problems: PaymentProblem[];
-  };
-}
-
-export interface PaymentsWorkflowInput {
-  connectionId: string;
-  jobUuid: string;
-  carried?: Carried;
-  /** Continue-as-new after this many syncs in one run (default 200). */
-  maxSyncsPerRun?: number;
-}
+const acts = proxyActivities<Activities>(OWNER_ACTIVITY);
 
 const MAX_SYNCS_PER_RUN = 200;
 const IDLE_END = '7 days';
@@ -104,11 +55,13 @@ const MAX_ROUNDS = 3;
 
 export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<PaymentsStatus> {
   const { connectionId, jobUuid } = input;
-  let s: Carried = input.carried ?? { state: PaymentsState.waitingForExport, qboInvoiceId: null, syncs: 0 };
+  let s: PaymentsCarried = input.carried ?? {
+    state: PaymentsState.waitingForExport,
+    qboInvoiceId: null,
+    syncs: 0,
+  };
   // A (re)start always looks once; a run continued-as-new looks only if an event is pending.
   let dirty = input.carried ? input.carried.dirty !== false : true;
-  let syncing = false;
-  let syncsThisRun = 0;
   let last: { sm8: number; qbo: number } | null = input.carried?.view?.last ?? null;
   let payments: PaymentsStatus['payments'] = input.carried?.view?.payments ?? [];
   let problems: PaymentProblem[] = input.carried?.view?.problems ?? [];
@@ -123,7 +76,7 @@ export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<Pa
     payments,
     problems,
     syncs: s.syncs,
-    idle: !syncing && !dirty,
+    idle: !loop.busy && !dirty,
   });
   setHandler(paymentsChangedSignal, () => {
     dirty = true;
@@ -314,38 +267,31 @@ export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<Pa
     }
   }
 
-  for (;;) {
-    if (!dirty) {
-      const woke = await condition(() => dirty, IDLE_END);
-      if (!woke) break; // idle: end; the next event starts a new run
-    }
-    dirty = false;
-    syncing = true;
-    try {
-      await gate.run(() => syncOnce());
-    } catch (err) {
-      // A refusal no retry can change (a validation error, a record gone) is a reason, not a failed workflow:
-      // it is shown, and the next event looks again.
-      const refusal = refusalOf(err);
-      if (!refusal) throw err;
-      problems = [{ sm8Uuid: '', code: 'SYNC_REFUSED', text: refusal }];
-      publish(PaymentsState.outOfStep);
-    } finally {
-      syncing = false;
-    }
-    syncsThisRun += 1;
-    if (
-      workflowInfo().continueAsNewSuggested ||
-      syncsThisRun >= (input.maxSyncsPerRun ?? MAX_SYNCS_PER_RUN)
-    ) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof paymentsWorkflow>({
+  const loop = ownerLoop<PaymentsStatus>({
+    pending: () => dirty,
+    waitFor: () => ({ timeout: IDLE_END, onTimeout: 'end' }),
+    pass: async () => {
+      dirty = false;
+      try {
+        await gate.run(() => syncOnce());
+      } catch (err) {
+        // A refusal no retry can change (a validation error, a record gone) is a reason, not a failed
+        // workflow: it is shown, and the next event looks again.
+        const refusal = refusalOf(err);
+        if (!refusal) throw err;
+        problems = [{ sm8Uuid: '', code: 'SYNC_REFUSED', text: refusal }];
+        publish(PaymentsState.outOfStep);
+      }
+    },
+    maxPassesPerRun: MAX_SYNCS_PER_RUN,
+    continueAsNew: () =>
+      continueAsNew<typeof paymentsWorkflow>({
         ...input,
         carried: { ...s, dirty, view: { last, payments, problems } },
-      });
-    }
-  }
-  return status();
+      }),
+    result: () => status(),
+  });
+  return loop.run();
 }
 
 /** The message of a non-retryable activity failure (a business refusal), else undefined. */
@@ -354,20 +300,8 @@ function refusalOf(err: unknown): string | undefined {
   return cause instanceof ApplicationFailure && cause.nonRetryable ? cause.message : undefined;
 }
 
-/** Another event about the same payment arrived while its owner was being looked up: look again. */
-export const paymentEventSignal = defineSignal('paymentEvent');
-
-export interface PaymentRouteInput {
-  connectionId: string;
-  source: 'sm8' | 'qbo';
-  /** ServiceM8 jobpayment uuid or QuickBooks Payment Id. */
-  entityId: string;
-}
-
 /** Finds the owner(s) of one payment event (an API read) and wakes them; repeats while events keep coming. */
-export async function paymentRouteWorkflow(
-  input: PaymentRouteInput,
-): Promise<{ looks: number; woken: string[]; ignored?: string }> {
+export async function paymentRouteWorkflow(input: PaymentRouteInput): Promise<PaymentRouteResult> {
   let dirty = true;
   setHandler(paymentEventSignal, () => {
     dirty = true;

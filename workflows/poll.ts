@@ -14,9 +14,10 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PollSideResult, ReconcileResult } from '../activities/poll';
-import type { TaxSyncResult } from '../activities/tax';
+import type { TaxSyncResult } from '../domain/tax';
 import { CONNECTION_BLOCKED_FAILURES } from '../domain/failures';
 import { ConnectionId, EntityType } from '../domain/search-attributes';
+import type { PollInput } from './messages';
 
 const retry = {
   initialInterval: '5 seconds',
@@ -39,12 +40,6 @@ const reconcileActs = proxyActivities<Activities>({
 });
 
 const quickActs = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry });
-
-export interface PollInput {
-  connectionId: string;
-  /** First pass of a connection only: how far back to look (default 10 minutes). */
-  backfillMs?: number;
-}
 
 export interface PollResult {
   connectionId: string;

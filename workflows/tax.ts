@@ -5,52 +5,21 @@
  * next event starts it again (links in PostgreSQL are the durable state); a lost authorisation parks it.
  */
 import {
-  allHandlersFinished,
-  condition,
   continueAsNew,
-  defineQuery,
-  defineSignal,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
-  workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { TaxSyncResult } from '../activities/tax';
 import { SyncState } from '../domain/search-attributes';
+import { sm8TaxRateChangedSignal, taxStatusQuery, type TaxStatus, type TaxWorkflowInput } from './messages';
+import { TAX_PASS_ACTIVITY } from './support/activity-options';
 import { createConnectionGate } from './support/connection-gate';
+import { ownerLoop } from './support/owner-loop';
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes' },
-});
-
-/** A ServiceM8 tax rate was created or edited (webhook or poll): look again. */
-export const sm8TaxRateChangedSignal = defineSignal('sm8TaxRateChanged');
-
-export interface TaxStatus {
-  connectionId: string;
-  passes: number;
-  /** The counts of the last pass. */
-  last: TaxSyncResult | null;
-  waitingForReauth: boolean;
-  /** Nothing pending and no pass running. */
-  idle: boolean;
-}
-export const taxStatusQuery = defineQuery<TaxStatus>('status');
-
-export interface TaxWorkflowInput {
-  connectionId: string;
-  /** Set by continue-as-new. */
-  carried?: { passes: number; last: TaxSyncResult | null };
-  /** With nothing to do, the workflow ends after this long (default 1 hour). */
-  idleEnd?: string;
-  /** Continue-as-new after this many passes in one run (default 100). */
-  maxPassesPerRun?: number;
-}
+const acts = proxyActivities<Activities>(TAX_PASS_ACTIVITY);
 
 const IDLE_END = '1 hour';
 const MAX_PASSES_PER_RUN = 100;
@@ -60,8 +29,6 @@ export async function taxWorkflow(input: TaxWorkflowInput): Promise<TaxStatus> {
   let passes = input.carried?.passes ?? 0;
   let last = input.carried?.last ?? null;
   let dirty = true; // a (re)start always looks once
-  let syncing = false;
-  let passesThisRun = 0;
 
   const gate = createConnectionGate(connectionId, {
     onBlocked: () => publish('WAITING_FOR_REAUTH'),
@@ -72,7 +39,7 @@ export async function taxWorkflow(input: TaxWorkflowInput): Promise<TaxStatus> {
     passes,
     last,
     waitingForReauth: gate.waiting,
-    idle: !syncing && !dirty,
+    idle: !loop.busy && !dirty,
   });
   setHandler(sm8TaxRateChangedSignal, () => {
     dirty = true;
@@ -88,28 +55,18 @@ export async function taxWorkflow(input: TaxWorkflowInput): Promise<TaxStatus> {
     setCurrentDetails(`**${state}** · ${passes} passes · last: ${counts}`);
   }
 
-  for (;;) {
-    if (!dirty) {
-      const woke = await condition(() => dirty, input.idleEnd ?? IDLE_END);
-      if (!woke) break;
-    }
-    dirty = false;
-    syncing = true;
-    try {
+  const loop = ownerLoop<TaxStatus>({
+    pending: () => dirty,
+    waitFor: () => ({ timeout: IDLE_END, onTimeout: 'end' }),
+    pass: async () => {
+      dirty = false;
       last = await gate.run(() => acts.syncTaxCodes({ connectionId }));
-    } finally {
-      syncing = false;
-    }
-    passes += 1;
-    passesThisRun += 1;
-    publish('IN_STEP');
-    if (
-      workflowInfo().continueAsNewSuggested ||
-      passesThisRun >= (input.maxPassesPerRun ?? MAX_PASSES_PER_RUN)
-    ) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof taxWorkflow>({ ...input, carried: { passes, last } });
-    }
-  }
-  return status();
+      passes += 1;
+      publish('IN_STEP');
+    },
+    maxPassesPerRun: MAX_PASSES_PER_RUN,
+    continueAsNew: () => continueAsNew<typeof taxWorkflow>({ ...input, carried: { passes, last } }),
+    result: () => status(),
+  });
+  return loop.run();
 }

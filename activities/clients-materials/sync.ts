@@ -8,6 +8,7 @@
  */
 import { planMerge, sm8TimeToEpochMs, type FieldConflict, type MergePlan } from '../../domain/field-merge';
 import { fingerprint } from '../../domain/fingerprint';
+import type { CmSyncState } from '../../domain/clients-materials/states';
 import { isNotFound, validationMessage } from '../../apis/errors';
 import { customerLink, itemLink, type LinkKind, type QboLinkedRecord, type Sm8Record } from './link-kinds';
 import { unlinkedCandidates } from './import';
@@ -17,17 +18,7 @@ import type { ActivityDeps } from '../support/deps';
 import { QuickBooksClient } from '../../apis/quickbooks/client';
 import { ServiceM8Client } from '../../apis/servicem8/client';
 
-export type CmSyncState =
-  | 'DEFERRED'
-  | 'IN_SYNC'
-  | 'SYNCED'
-  | 'IMPORTED'
-  | 'NOT_IMPORTED'
-  | 'BLOCKED'
-  | 'QBO_GONE'
-  | 'SM8_GONE'
-  | 'MERGED'
-  | 'UNLINKED';
+export type { CmSyncState };
 
 export interface CmSyncResult {
   state: CmSyncState;

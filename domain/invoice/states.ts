@@ -26,3 +26,14 @@ export const FINAL_INVOICE_STATES: readonly string[] = [
   InvoiceSyncState.voidedInQbo,
   InvoiceSyncState.deletedInQbo,
 ];
+
+/** A blocked invoice is looked at again on this schedule, so it exports once the cause is fixed (INV-3). */
+export const BLOCKED_RETRY: readonly string[] = ['1 minute', '5 minutes', '15 minutes', '1 hour'];
+
+export const isBlockedState = (state: InvoiceSyncStateName): boolean =>
+  state === InvoiceSyncState.blocked || state === InvoiceSyncState.resyncBlocked;
+
+/** How long a blocked invoice waits before its next look, after `retries` looks that found it still blocked. */
+export function blockedRetryDelay(retries: number, schedule: readonly string[] = BLOCKED_RETRY): string {
+  return schedule[Math.min(retries, schedule.length - 1)] ?? '1 hour';
+}

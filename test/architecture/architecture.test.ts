@@ -5,46 +5,17 @@
  * longer applies fails the test as surely as a new violation does.
  */
 import { cycles, lineCount, productGraph, roomOf, sqlStatementsOf } from './import-graph';
+import arrowsFile from './arrows.json';
 
 /** room -> rooms it may import. `type:` rooms may be imported for types only. */
-const ARROWS: Record<string, string[]> = {
-  domain: [],
-  'workflows/messages': ['domain'],
-  workflows: ['domain', 'workflows/messages', 'type:activities'],
-  infra: ['domain'],
-  store: ['domain', 'infra'],
-  apis: ['domain', 'infra', 'store'],
-  routing: ['domain', 'store', 'workflows/messages', 'infra'],
-  activities: ['domain', 'infra', 'store', 'apis', 'routing', 'workflows/messages'],
-  // The CLI's demo commands drive the simulators' control API, as a person would through the apps' screens.
-  client: [
-    'domain',
-    'infra',
-    'store',
-    'apis',
-    'routing',
-    'workflows/messages',
-    'type:workflows',
-    'simulators',
-  ],
-  workers: ['*'],
-};
+/** room -> rooms it may import (`type:` rooms for type imports only); eslint.config.mjs reads the same file. */
+const ARROWS: Record<string, string[]> = arrowsFile.arrows;
 
 const KNOWN_DEBT: { arrows: string[]; over400: string[]; sqlOutsideStore: string[]; fileCycles: string[] } = {
-  arrows: [
-    'client/admin-routes.ts -> workflows/invoice.ts',
-    'client/admin-routes.ts -> workflows/payments.ts',
-    'routing/clients-materials.ts -> workflows/clients-materials.ts',
-    'routing/connection-events.ts -> workflows/support/connection-gate.ts',
-    'routing/routes.ts -> workflows/invoice.ts',
-    'routing/routes.ts -> workflows/payments.ts',
-    'routing/routes.ts -> workflows/tax.ts',
-  ],
+  arrows: [],
   over400: [],
   sqlOutsideStore: [],
-  fileCycles: [
-    'activities/index.ts activities/payment-routing.ts activities/poll-quickbooks.ts activities/poll-servicem8.ts activities/reconcile.ts activities/support/polling.ts routing/clients-materials.ts routing/routes.ts workflows/clients-materials.ts workflows/invoice.ts workflows/payments.ts workflows/support/connection-gate.ts workflows/tax.ts',
-  ],
+  fileCycles: [],
 };
 
 const { files, edges } = productGraph();
@@ -95,11 +66,12 @@ describe('architecture (docs/architecture.md)', () => {
     checkAgainstDebt(arrowViolations(), KNOWN_DEBT.arrows);
   });
 
-  // Debt: the cycle activities -> routing -> workflows -> activities goes once routing and activities use
-  // workflows/messages only.
-  it.skip('has no cycle between rooms', () => {
+  // An arrow still listed as debt is left out: it is counted by the arrows test until it is gone.
+  it('has no cycle between rooms', () => {
     const rooms = [...new Set(files.map(roomOf))];
-    const roomEdges = edges.map((e) => [roomOf(e.from), roomOf(e.to)] as [string, string]);
+    const roomEdges = edges
+      .filter((e) => !KNOWN_DEBT.arrows.includes(`${e.from} -> ${e.to}${e.typeOnly ? ' (type)' : ''}`))
+      .map((e) => [roomOf(e.from), roomOf(e.to)] as [string, string]);
     expect(cycles(rooms, roomEdges)).toEqual([]);
   });
 

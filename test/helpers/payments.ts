@@ -10,10 +10,10 @@ import { toCents } from '../../domain/money';
 import { sm8PaymentMarker } from '../../domain/payments';
 import { invoiceWorkflowId, paymentsWorkflowId } from '../../domain/workflow-ids';
 import type { Json } from '../../simulators/quickbooks/types';
-import { invoiceStatusQuery } from '../../workflows/invoice';
-import { paymentsStatusQuery, type PaymentsStatus } from '../../workflows/payments';
+import { invoiceStatusQuery, paymentsStatusQuery, type PaymentsStatus } from '../../workflows/messages';
 import { startConnectedWorld, type ConnectedWorld } from './connected-world';
 import crypto from 'node:crypto';
+import { waitFor } from './wait';
 
 export interface PaymentWorld extends ConnectedWorld {
   conn: string;
@@ -27,24 +27,6 @@ export async function startPaymentWorld(
   opts: Parameters<typeof startConnectedWorld>[1],
 ): Promise<PaymentWorld> {
   return Object.assign(ctx, { conn }, await startConnectedWorld(conn, opts));
-}
-
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | false | undefined | null>,
-  ms = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
 }
 
 export const payStatus = (job: string): Promise<PaymentsStatus> =>

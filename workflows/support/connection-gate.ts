@@ -9,15 +9,13 @@ import {
   ActivityFailure,
   ApplicationFailure,
   condition,
-  defineSignal,
   proxyActivities,
   setHandler,
   sleep,
 } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { CONNECTION_BLOCKED_FAILURES } from '../../domain/failures';
-
-export const connectionRestoredSignal = defineSignal('connectionRestored');
+import { connectionRestoredSignal } from '../messages';
 
 const { getConnectionStatus } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',

@@ -1,0 +1,64 @@
+/**
+ * The one way a test waits for something the system does on its own time (a workflow's pass, a relay, a
+ * poll): `probe` is asked again every POLL_MS until it answers a value (anything but undefined, null or
+ * false), which is returned. A probe that throws has not answered yet (a workflow between runs, a record not
+ * yet written). On timeout the error says what was awaited and the last value or error seen, so a failure
+ * reads as what went wrong rather than "timed out".
+ */
+const POLL_MS = 100;
+
+export type Probe<T> = () => Promise<T | undefined | null | false> | T | undefined | null | false;
+
+export async function waitFor<T>(what: string, probe: Probe<T>, timeoutMs = 60_000): Promise<T> {
+  const started = Date.now();
+  let last: { value: unknown } | { error: unknown } | undefined;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== null && value !== false) return value;
+      last = { value };
+    } catch (error) {
+      last = { error };
+    }
+    if (Date.now() - started > timeoutMs) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last ${describe(last)}`);
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** Waits until `ok` holds for the value `read` gives (a workflow's status, say); returns that value. */
+export async function waitUntil<T>(
+  what: string,
+  read: () => Promise<T> | T,
+  ok: (value: T) => boolean,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const found = await waitFor(
+    what,
+    async () => {
+      const value = await read();
+      if (ok(value)) return { value };
+      throw new NotYet(value);
+    },
+    timeoutMs,
+  );
+  return found.value;
+}
+
+/** A value read that does not satisfy the wait yet (shown as the last value on timeout). */
+class NotYet {
+  constructor(readonly value: unknown) {}
+}
+
+function describe(last: { value: unknown } | { error: unknown } | undefined): string {
+  if (!last) return 'probe never answered';
+  if ('error' in last && last.error instanceof NotYet) return `value: ${show(last.error.value)}`;
+  if ('error' in last) return `error: ${last.error instanceof Error ? last.error.message : show(last.error)}`;
+  return `value: ${show(last.value)}`;
+}
+
+function show(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
+}

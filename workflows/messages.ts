@@ -1,0 +1,242 @@
+/**
+ * What the world may say to and ask of the workflows: their type names, inputs, signals, queries and status
+ * types. Routing (routing/) and the HTTP API, CLI and schedules (client/) import this file only, and start or
+ * signal a workflow by its type name, so none of them loads workflow code (which loads activity types).
+ * Imports domain/ only. The names given to defineSignal/defineQuery and the type names are in committed
+ * replay histories (test/histories): they never change.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { CmSyncState } from '../domain/clients-materials/states';
+import type { Reason } from '../domain/invoice/reasons';
+import type { InvoiceSyncStateName } from '../domain/invoice/states';
+import type { OnboardingProgress } from '../domain/onboarding';
+import type { PaymentOrigin } from '../domain/payments';
+import type { TaxSyncResult } from '../domain/tax';
+
+/** Workflow type names: the exported function names in workflows/ (test/workflows/messages.test.ts checks). */
+export const WorkflowType = {
+  invoice: 'invoiceWorkflow',
+  payments: 'paymentsWorkflow',
+  paymentRoute: 'paymentRouteWorkflow',
+  customer: 'customerWorkflow',
+  item: 'itemWorkflow',
+  tax: 'taxWorkflow',
+  onboarding: 'onboardingWorkflow',
+  poll: 'pollConnectionWorkflow',
+  taxPoll: 'taxPollWorkflow',
+  reconcile: 'reconcileInvoicesWorkflow',
+  connectionCheck: 'connectionCheckWorkflow',
+  healthCheck: 'healthCheckWorkflow',
+} as const;
+
+// ---- every owner workflow --------------------------------------------------------------------------------
+
+/** CON-3: the connection is usable again: parked steps run again (workflows/support/connection-gate.ts). */
+export const connectionRestoredSignal = defineSignal('connectionRestored');
+
+// ---- invoice (workflows/invoice.ts) --------------------------------------------------------------------
+
+/** Something about the ServiceM8 job changed (webhook, poll, or a payment/material of it). */
+export const sm8JobChangedSignal = defineSignal('sm8JobChanged');
+/** Something about the QuickBooks invoice changed (webhook or CDC: emailed, voided, deleted, updated). */
+export const qboInvoiceChangedSignal = defineSignal('qboInvoiceChanged');
+/** OPS-2: re-sync on demand. */
+export const resyncInvoiceSignal = defineSignal('resync');
+
+export interface InvoiceStatus {
+  connectionId: string;
+  jobUuid: string;
+  state: InvoiceSyncStateName;
+  qboInvoiceId: string | null;
+  reason: Reason | null;
+  lastSyncedTotalCents: number | null;
+  syncs: number;
+  /** Nothing pending and no sync running. */
+  idle: boolean;
+}
+export const invoiceStatusQuery = defineQuery<InvoiceStatus>('status');
+
+/** What a run of the invoice workflow hands to the next (continue-as-new). */
+export interface InvoiceCarried {
+  state: InvoiceSyncStateName;
+  qboInvoiceId: string | null;
+  reason: Reason | null;
+  lastSyncedTotalCents: number | null;
+  generatedJobId: string | null;
+  syncs: number;
+  blockedRetries: number;
+}
+
+export interface InvoiceWorkflowInput {
+  connectionId: string;
+  jobUuid: string;
+  /** Set by continue-as-new. */
+  carried?: InvoiceCarried;
+}
+
+// ---- payments (workflows/payments.ts) ------------------------------------------------------------------
+
+/** Something about a payment of this job or of its QuickBooks invoice changed, or the invoice was exported. */
+export const paymentsChangedSignal = defineSignal('paymentsChanged');
+
+export const PaymentsState = {
+  waitingForExport: 'WAITING_FOR_EXPORT',
+  inStep: 'IN_STEP',
+  outOfStep: 'OUT_OF_STEP',
+  invoiceGone: 'INVOICE_GONE',
+  waitingForReauth: 'WAITING_FOR_REAUTH',
+} as const;
+export type PaymentsStateName = (typeof PaymentsState)[keyof typeof PaymentsState];
+
+export interface PaymentProblem {
+  sm8Uuid: string;
+  code: string;
+  text: string;
+}
+
+export interface PaymentsStatus {
+  connectionId: string;
+  jobUuid: string;
+  state: PaymentsStateName;
+  qboInvoiceId: string | null;
+  /** PAY-6, as last read: active ServiceM8 payments, and QuickBooks payment lines applied to the invoice. */
+  sm8PaidCents: number | null;
+  qboPaidCents: number | null;
+  payments: Array<{ sm8Uuid: string; qboPaymentId: string | null; origin: PaymentOrigin; state: string }>;
+  problems: PaymentProblem[];
+  syncs: number;
+  /** Nothing pending and no sync running. */
+  idle: boolean;
+}
+export const paymentsStatusQuery = defineQuery<PaymentsStatus>('status');
+
+/** What a run of the payments workflow hands to the next (continue-as-new). */
+export interface PaymentsCarried {
+  state: PaymentsStateName;
+  qboInvoiceId: string | null;
+  syncs: number;
+  /** An event arrived during the last pass of the previous run (else the new run waits for one). */
+  dirty?: boolean;
+  /** What the status showed, so that a continued run answers the same until its first pass. */
+  view?: {
+    last: { sm8: number; qbo: number } | null;
+    payments: PaymentsStatus['payments'];
+    problems: PaymentProblem[];
+  };
+}
+
+export interface PaymentsWorkflowInput {
+  connectionId: string;
+  jobUuid: string;
+  carried?: PaymentsCarried;
+}
+
+/** Another event about the same payment arrived while its owner was being looked up: look again. */
+export const paymentEventSignal = defineSignal('paymentEvent');
+
+export interface PaymentRouteInput {
+  connectionId: string;
+  source: 'sm8' | 'qbo';
+  /** ServiceM8 jobpayment uuid or QuickBooks Payment Id. */
+  entityId: string;
+}
+
+export interface PaymentRouteResult {
+  looks: number;
+  woken: string[];
+  ignored?: string;
+}
+
+// ---- clients and materials (workflows/clients-materials.ts) --------------------------------------------
+
+/** Something about the record changed in either program (webhook, poll, or by hand). */
+export const cmChangedSignal = defineSignal('changed');
+/** CM-10: the QuickBooks record of this link was merged into another (the survivor's Id). */
+export const cmMergedSignal = defineSignal<[{ survivorId: string }]>('merged');
+
+export interface ClientMaterialStatus {
+  connectionId: string;
+  linkId: string;
+  kind: 'customer' | 'item';
+  state: CmSyncState | 'STARTING';
+  sm8Uuid: string | null;
+  qboId: string | null;
+  reason: string | null;
+  syncs: number;
+  conflicts: number;
+  idle: boolean;
+  /** Waiting for its connection to be usable again (paused or needing re-authorisation, CON-3). */
+  parked: boolean;
+}
+export const clientMaterialStatusQuery = defineQuery<ClientMaterialStatus>('status');
+
+export interface ClientMaterialInput {
+  connectionId: string;
+  linkId: string;
+  /** Set by continue-as-new. */
+  carried?: Pick<ClientMaterialStatus, 'state' | 'sm8Uuid' | 'qboId' | 'reason' | 'syncs' | 'conflicts'>;
+}
+
+// ---- tax rates (workflows/tax.ts) ----------------------------------------------------------------------
+
+/** A ServiceM8 tax rate was created or edited (webhook or poll): look again. */
+export const sm8TaxRateChangedSignal = defineSignal('sm8TaxRateChanged');
+
+export interface TaxStatus {
+  connectionId: string;
+  passes: number;
+  /** The counts of the last pass. */
+  last: TaxSyncResult | null;
+  waitingForReauth: boolean;
+  /** Nothing pending and no pass running. */
+  idle: boolean;
+}
+export const taxStatusQuery = defineQuery<TaxStatus>('status');
+
+export interface TaxWorkflowInput {
+  connectionId: string;
+  /** Set by continue-as-new. */
+  carried?: { passes: number; last: TaxSyncResult | null };
+}
+
+// ---- onboarding (workflows/onboarding.ts) --------------------------------------------------------------
+
+/** OPS-2: the progress of the run (counts per phase), null before the run is known. */
+export const onboardingProgressQuery = defineQuery<OnboardingProgress | null>('progress');
+
+export interface OnboardingWorkflowInput {
+  connectionId: string;
+  /** 'connect' (the connection became complete) or 'admin' (API/CLI). */
+  startedBy?: string;
+  /** QuickBooks MAXRESULTS per page (default 100, at most 1000). */
+  pageSize?: number;
+  /** Set by continue-as-new: the run being worked on. */
+  run?: number;
+}
+
+// ---- passes started by schedules (workflows/poll.ts), checks -------------------------------------------
+
+export interface PollInput {
+  connectionId: string;
+  /** First pass of a connection only: how far back to look (default 10 minutes). */
+  backfillMs?: number;
+}
+
+export type ConnectionCheckState = 'checking' | 'waiting_for_reauth' | 'done';
+export const connectionCheckStateQuery = defineQuery<ConnectionCheckState>('state');
+
+export interface ConnectionCheckResult {
+  qboCompanyName: string;
+  realmId: string;
+  sm8AccountName: string | null;
+}
+
+export interface HealthCheckInput {
+  requestedBy: string;
+}
+
+export interface HealthCheckResult {
+  auditId: string;
+  schemaVersion: number;
+  workflowId: string;
+}

@@ -6,7 +6,7 @@
  * the workflow. Business refusals come back as INV-3 reasons, not as failures.
  */
 import { fingerprint } from '../domain/fingerprint';
-import { hasMarker, type TaxCodeLink } from '../domain/invoice/plan';
+import { hasMarker, isApproved, type TaxCodeLink } from '../domain/invoice/plan';
 import { reasons, type Reason } from '../domain/invoice/reasons';
 import { toCents } from '../domain/money';
 import { qboQuote } from '../domain/names';
@@ -19,6 +19,7 @@ import type { ActivityDeps } from './support/deps';
 import { qboTaxCodes, qboTaxModel, resolveTaxCodes } from '../apis/quickbooks/lookups';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
+import { recordApprovalSeen } from '../store/metrics';
 
 export interface InvoiceSnapshot {
   /** null when ServiceM8 no longer has the job (404). */
@@ -71,6 +72,8 @@ export function createInvoiceActivities(deps: ActivityDeps) {
       }
       if (!job)
         return { job, materials: [], taxRates: {}, taxCodes: {}, taxModel: 'global', docNumberPrefix };
+      // Observability: the first sighting of the approval starts the approval -> export latency.
+      if (isApproved(job)) await recordApprovalSeen(deps.pool, input.connectionId, input.jobUuid);
       const materials = await sm8.list<Sm8JobMaterial>('jobmaterial', [
         { field: 'job_uuid', op: 'eq', value: input.jobUuid },
       ]);

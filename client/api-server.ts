@@ -16,6 +16,8 @@ import { registerCodecPreflight, registerCodecRoutes, type CodecRouteDeps } from
 import { registerConnectAdminRoutes, registerConnectBrowserRoutes, type ConnectDeps } from './connect-routes';
 import { formatSchemaErrors, frameworkErrors, installErrorHandling } from './http-errors';
 import type { LazyTemporal } from './temporal-client';
+import { registerMetricsRoute } from './metrics';
+import { registerStatusPage, registerStatusResync } from './status-page';
 import { registerWebhookRoutes, type WebhookDeps } from './webhook-routes';
 
 export interface ApiDeps {
@@ -105,7 +107,14 @@ export function buildApiServer(deps: ApiDeps): FastifyInstance {
     protectedRoutes(auth, { cookie: 'read-only' }, (scope) => {
       registerAdminRoutes(scope, deps.admin, { qboOAuth: deps.connect.qboOAuth, log: deps.log });
       registerConnectAdminRoutes(scope, deps.connect, auth, deps.log);
+      // Prometheus sends the token (its `authorization` setting); a signed-in browser may look too.
+      registerMetricsRoute(scope, deps.pool);
+      registerStatusPage(scope, deps.admin, auth);
     }),
+  );
+  // Protected, cookie-safe with a form token: the status page's "Sync again" (client/status-page.ts).
+  void app.register(
+    protectedRoutes(auth, { cookie: 'always' }, (scope) => registerStatusResync(scope, deps.admin, auth)),
   );
   // Protected, cookie-safe (pure transforms a browser may call: the Temporal Web UI's codec requests).
   void app.register(

@@ -229,6 +229,7 @@ export function registerLoginRoutes(app: FastifyInstance, auth: AdminAuth): void
         200,
         'Signed in',
         `<p>This browser may read the admin API until ${session.expiresAt.toISOString()}.</p>` +
+          '<p><a href="/">Open the sync status page</a></p>' +
           '<form method="post" action="/logout"><button type="submit">Sign out</button></form>',
       );
     });

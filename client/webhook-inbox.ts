@@ -14,6 +14,7 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { Logger } from '../infra/log';
+import { countWebhookReceipts, observeWebhookLag } from '../infra/metrics';
 import {
   claimDue,
   cleanupInbox,
@@ -69,11 +70,14 @@ export async function recordEvents(
   events: InboxEventInput[],
   leaseMs = DEFAULT_LEASE_MS,
 ): Promise<RecordResult> {
-  return insertInboxEvents(
+  const result = await insertInboxEvents(
     pool,
     events.map((e) => ({ event: e, unroutedBecause: unroutedBecause(e) })),
     leaseMs,
   );
+  // Counted once committed; the events of one call come from one sender, so duplicates share its source.
+  countWebhookReceipts(result.stored, result.duplicates, events[0]?.source ?? 'unknown');
+  return result;
 }
 
 /** Why an event cannot be routed, or null when it can. */
@@ -107,7 +111,7 @@ export async function routeRows(pool: Pool, deps: RoutingDeps, rows: InboxRow[])
     const row = ordered[i] as InboxRow;
     try {
       const routedTo = await routeRow(deps, row);
-      await markInboxRowRouted(pool, row.id, routedTo);
+      observeWebhookLag(row.source, await markInboxRowRouted(pool, row.id, routedTo));
       outcome.routed += 1;
     } catch (err) {
       const message = describe(err);

@@ -58,6 +58,11 @@ export const VARIABLES = {
       'npm start: `auto` runs the built-in ServiceM8 and QuickBooks simulators (seeded demo world, demo connection); `false` is real mode, chosen on purpose: with `auto`, a QBO_CLIENT_ID aimed at the real Intuit or ServiceM8 hosts is refused at start, and `false` needs QBO_CLIENT_ID and QBO_CLIENT_SECRET. `true` forces the simulators.',
   },
   LOG_LEVEL: { default: 'info', description: 'debug | info | warn | error.' },
+  METRICS_PORT: {
+    default: undefined,
+    description:
+      "Port of the worker process's own Prometheus /metrics (`npm run worker`, the compose worker), on HOST; with ADMIN_TOKEN set a scrape sends it as a bearer token. Unset: none (the API's /metrics serves `npm start`, one process).",
+  },
   WORKER_HEARTBEAT_FILE: {
     default: undefined,
     description:

@@ -40,6 +40,8 @@ export interface Config {
   embeddedPgPort: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error';
   workerHeartbeatFile: string | undefined;
+  /** The worker's own /metrics port (client/metrics.ts startMetricsServer); undefined: none. */
+  metricsPort: number | undefined;
   simulators: 'auto' | 'true' | 'false';
   publicBaseUrl: string;
   rateLimitWaitMs: number;
@@ -280,6 +282,7 @@ function readConfig(env: Env): Config {
     embeddedPgPort: port(env, 'EMBEDDED_PG_PORT'),
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const),
     workerHeartbeatFile: raw(env, 'WORKER_HEARTBEAT_FILE'),
+    metricsPort: raw(env, 'METRICS_PORT') === undefined ? undefined : port(env, 'METRICS_PORT'),
     simulators: oneOf(env, 'SIMULATORS', ['auto', 'true', 'false'] as const),
     publicBaseUrl: httpUrl(env, 'PUBLIC_BASE_URL', `http://127.0.0.1:${apiPort}`),
     rateLimitWaitMs: seconds(env, 'RATE_LIMIT_WAIT_SECONDS') * 1000,

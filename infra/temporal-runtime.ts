@@ -7,6 +7,7 @@ import { Runtime, type LogLevel, type LogMetadata, type Logger as SdkLogger } fr
 import type { Logger as Pino } from 'pino';
 import type { Config } from './config';
 import { pinoLogger } from './log';
+import { freePort } from './ports';
 
 /** The SDK's INFO is webpack and worker-state chatter: it shows with LOG_LEVEL=debug only. */
 const LEVELS: Record<Config['logLevel'], Config['logLevel']> = {
@@ -88,18 +89,39 @@ export class PinoSdkLogger implements SdkLogger {
  */
 export function installTemporalRuntime(
   level: Config['logLevel'],
-  opts: { handleSignals?: boolean; forwardCoreLogs?: boolean } = {},
+  opts: { handleSignals?: boolean; forwardCoreLogs?: boolean; metricsPort?: number } = {},
 ): void {
+  const { metricsPort } = opts;
   try {
     Runtime.install({
       logger: new PinoSdkLogger(pinoLogger(LEVELS[level], 'temporal')),
       // The native core's warnings (e.g. a lost server) as JSON lines too, not its coloured console output.
-      // The forwarding keeps a native handle open for the life of the runtime: a process that must end by
-      // itself when its work is done (a test file run in-band) leaves it out.
-      ...(opts.forwardCoreLogs === false ? {} : { telemetryOptions: { logging: { forward: {} } } }),
+      // With metricsPort, the SDK's Prometheus exporter on that loopback port, merged into our /metrics.
+      // Core-log forwarding keeps a native handle open for the life of the runtime: a process that must end
+      // by itself when its work is done (a test file run in-band) leaves it out.
+      telemetryOptions: {
+        ...(opts.forwardCoreLogs === false ? {} : { logging: { forward: {} } }),
+        ...(metricsPort ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${metricsPort}` } } } : {}),
+      },
       ...(opts.handleSignals === false ? { shutdownSignals: [] } : {}),
     });
+    if (metricsPort) metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   } catch {
     // already installed in this process
   }
+}
+
+let metricsUrl: string | undefined;
+
+/** Where this process's Temporal SDK serves its Prometheus metrics (loopback), if it does (client/metrics.ts). */
+export function temporalMetricsUrl(): string | undefined {
+  return metricsUrl;
+}
+
+/** installTemporalRuntime with the SDK's metrics on a free loopback port (the worker, npm start). */
+export async function installTemporalRuntimeWithMetrics(
+  level: Config['logLevel'],
+  opts: { handleSignals?: boolean } = {},
+): Promise<void> {
+  installTemporalRuntime(level, { ...opts, metricsPort: await freePort() });
 }

@@ -140,12 +140,15 @@ async function insertOne(
 }
 
 /** A claimed pending row reached its owner. */
-export async function markInboxRowRouted(pool: Pool, id: string, routedTo: string): Promise<void> {
-  await pool.query(
+export async function markInboxRowRouted(pool: Pool, id: string, routedTo: string): Promise<number | null> {
+  const r = await pool.query<{ lag: string }>(
     `UPDATE webhook_inbox SET state = 'routed', routed_to = $2, routed_at = now(), attempts = attempts + 1,
-            last_error = NULL WHERE id = $1 AND state = 'pending'`,
+            last_error = NULL WHERE id = $1 AND state = 'pending'
+     RETURNING extract(epoch FROM routed_at - received_at) AS lag`,
     [id, routedTo],
   );
+  // Seconds from receipt to routing (the metrics' webhook lag); null when another router got there first.
+  return r.rows[0] ? Number(r.rows[0].lag) : null;
 }
 
 /** A claimed pending row can never be routed (the reason is kept for support). */

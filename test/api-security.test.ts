@@ -100,11 +100,12 @@ describe('finding 1 and 2: the admin and connect routes need the token, whatever
         '/connections/:id/servicem8',
       ]),
     );
-    // A browser session may only read, except the codec's pure transforms (the Web UI posts to them).
+    // A browser session may only read, except the codec's pure transforms (the Web UI posts to them) and
+    // the status page's "Sync again" (a resync signal only, with a form token bound to the session).
     const cookieAlways = protectedRoutes
       .filter((r) => r.auth !== 'read-only')
       .map((r) => `${r.method} ${r.url}`);
-    expect(cookieAlways.sort()).toEqual(['POST /codec/decode', 'POST /codec/encode']);
+    expect(cookieAlways.sort()).toEqual(['POST /codec/decode', 'POST /codec/encode', 'POST /status/resync']);
   });
 
   it('SEC-1: every spelling of every protected route, with no token, a wrong one, the token in the query or a forged session, is refused and changes nothing', async () => {

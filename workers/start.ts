@@ -16,7 +16,7 @@ import { createLogger, httpLogger } from '../infra/log';
 import { runMain } from '../infra/main';
 import { migrate } from '../infra/migrate';
 import { dataConverterFrom } from '../infra/payload-codec';
-import { installTemporalRuntime } from '../infra/temporal-runtime';
+import { installTemporalRuntimeWithMetrics } from '../infra/temporal-runtime';
 import { ensureTemporalCli, startTemporalDevServer } from '../infra/temporal-server';
 import { ensureConnectionSchedules, scheduleOptionsFromConfig } from '../client/schedules';
 import { buildActivityDeps, buildApiDeps, createGovernor } from './activity-deps';
@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   let config = loadConfig();
   const log = createLogger(config.logLevel, 'start');
   // SIGINT/SIGTERM are ours (below): the SDK's own handlers would shut the worker down a second time.
-  installTemporalRuntime(config.logLevel, { handleSignals: false });
+  await installTemporalRuntimeWithMetrics(config.logLevel, { handleSignals: false });
   const stops: Record<Phase, Array<() => Promise<unknown>>> = {
     intake: [],
     worker: [],

@@ -11,7 +11,9 @@ import { createLogger, type Logger } from '../infra/log';
 import { runMain } from '../infra/main';
 import { migrate } from '../infra/migrate';
 import { dataConverterFrom } from '../infra/payload-codec';
-import { installTemporalRuntime } from '../infra/temporal-runtime';
+import { installTemporalRuntimeWithMetrics } from '../infra/temporal-runtime';
+import { resolveAdminToken } from '../client/admin-token';
+import { startMetricsServer } from '../client/metrics';
 import { buildActivityDeps, createGovernor } from './activity-deps';
 import { createSyncWorker, NativeConnection } from './sync-worker';
 
@@ -45,7 +47,7 @@ export async function connectWithRetry(
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'worker');
-  installTemporalRuntime(config.logLevel);
+  await installTemporalRuntimeWithMetrics(config.logLevel);
   const db = await resolveDatabase(config, log.info);
   const pool = createPool(db.url);
   const applied = await migrate(pool);
@@ -72,11 +74,23 @@ async function main(): Promise<void> {
     const stopHeartbeat = config.workerHeartbeatFile
       ? startHeartbeat(config.workerHeartbeatFile, () => worker.getState() === 'RUNNING', log.error)
       : () => undefined;
+    // Its counters (API calls, permit waits) and the SDK's metrics, for Prometheus (docs/decisions.md).
+    // Its counters (API calls, permit waits) and the SDK's metrics, for Prometheus (docs/decisions.md),
+    // behind the admin token (a non-loopback HOST without ADMIN_TOKEN is refused, as for the API).
+    const metrics = config.metricsPort
+      ? await startMetricsServer({
+          host: config.host,
+          port: config.metricsPort,
+          token: resolveAdminToken(config).token,
+        })
+      : undefined;
+    if (metrics) log.info(`worker metrics on http://${config.host}:${config.metricsPort}/metrics`);
     log.info(`worker polling ${config.temporal.taskQueue} on ${config.temporal.address}`);
     try {
       await worker.run(); // returns after SIGINT/SIGTERM (the SDK's default shutdown signals)
     } finally {
       stopHeartbeat();
+      metrics?.close();
       await connection.close();
       await deps.governor.close?.();
     }

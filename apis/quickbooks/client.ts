@@ -5,6 +5,7 @@
  */
 import axios, { isAxiosError, type Method } from 'axios';
 import type { QboEntityName, QboQueryResponse } from '../../domain/quickbooks-types';
+import { countedCall } from '../../infra/metrics';
 import { classifyApiError, RATE_LIMIT_WAIT_MS } from '../errors';
 import type { Governor, GovernedApi } from '../governor/governor';
 import type { QboAccess, QboTokenManager } from './tokens';
@@ -41,6 +42,7 @@ export class QuickBooksClient {
     let refused: string | null = null; // the access token QuickBooks answered 401 to
     for (let attempt = 0; ; attempt += 1) {
       let sent: QboAccess | undefined;
+      const requestedAt = performance.now();
       try {
         const res = await this.deps.governor.run(
           this.connectionId,
@@ -51,20 +53,22 @@ export class QuickBooksClient {
               ? await this.deps.tokens.refreshAfterUnauthorized(this.connectionId, refused)
               : await this.deps.tokens.getAccess(this.connectionId);
             sent = access;
-            return axios.request<T>({
-              baseURL: `${this.deps.apiBaseUrl}/v3/company/${encodeURIComponent(access.realmId)}`,
-              url: op.path,
-              method: op.method,
-              params: { minorversion: QBO_MINOR_VERSION, ...op.params },
-              data: op.data,
-              headers: {
-                Authorization: `Bearer ${access.accessToken}`,
-                Accept: 'application/json',
-                ...(op.data !== undefined ? { 'Content-Type': op.contentType ?? 'application/json' } : {}),
-              },
-              timeout: this.deps.timeoutMs ?? 60_000,
-              signal: this.deps.signal,
-            });
+            return countedCall('quickbooks', op.path, requestedAt, () =>
+              axios.request<T>({
+                baseURL: `${this.deps.apiBaseUrl}/v3/company/${encodeURIComponent(access.realmId)}`,
+                url: op.path,
+                method: op.method,
+                params: { minorversion: QBO_MINOR_VERSION, ...op.params },
+                data: op.data,
+                headers: {
+                  Authorization: `Bearer ${access.accessToken}`,
+                  Accept: 'application/json',
+                  ...(op.data !== undefined ? { 'Content-Type': op.contentType ?? 'application/json' } : {}),
+                },
+                timeout: this.deps.timeoutMs ?? 60_000,
+                signal: this.deps.signal,
+              }),
+            );
           },
           { signal: this.deps.signal },
         );

@@ -4,6 +4,7 @@
  * ServiceM8Object here, and the client refuses it at run time too.
  */
 import axios, { isAxiosError, type Method } from 'axios';
+import { countedCall } from '../../infra/metrics';
 import { classifyApiError, RATE_LIMIT_WAIT_MS } from '../errors';
 import type { Governor } from '../governor/governor';
 import type { Sm8AuthProvider } from './auth';
@@ -74,6 +75,7 @@ export class ServiceM8Client {
     let refused: string | null | undefined; // undefined: no 401 yet; else the bearer token that was refused
     for (let attempt = 0; ; attempt += 1) {
       let sent: Record<string, string> | undefined;
+      const requestedAt = performance.now();
       try {
         return await this.deps.governor.run(
           this.connectionId,
@@ -85,21 +87,23 @@ export class ServiceM8Client {
                 ? await this.deps.auth.headers(this.connectionId)
                 : await this.deps.auth.refresh(this.connectionId, refused);
             sent = headers;
-            return axios.request<T>({
-              baseURL: this.deps.apiBaseUrl,
-              url: opts.query ? `${path}?${opts.query}` : path,
-              method,
-              data: opts.data,
-              headers: {
-                ...headers,
-                Accept: 'application/json',
-                ...(opts.data !== undefined
-                  ? { 'Content-Type': opts.form ? 'application/x-www-form-urlencoded' : 'application/json' }
-                  : {}),
-              },
-              timeout: this.deps.timeoutMs ?? 60_000,
-              signal: this.deps.signal,
-            });
+            return countedCall('servicem8', path, requestedAt, () =>
+              axios.request<T>({
+                baseURL: this.deps.apiBaseUrl,
+                url: opts.query ? `${path}?${opts.query}` : path,
+                method,
+                data: opts.data,
+                headers: {
+                  ...headers,
+                  Accept: 'application/json',
+                  ...(opts.data !== undefined
+                    ? { 'Content-Type': opts.form ? 'application/x-www-form-urlencoded' : 'application/json' }
+                    : {}),
+                },
+                timeout: this.deps.timeoutMs ?? 60_000,
+                signal: this.deps.signal,
+              }),
+            );
           },
           { signal: this.deps.signal },
         );

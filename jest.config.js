@@ -13,7 +13,9 @@ const fastDirs = [
   '<rootDir>/test/architecture/',
   '<rootDir>/test/workflows/',
 ];
-const fastMatch = fastDirs.map((dir) => `${dir}**/*.test.ts`);
+// The soak's checks, judged on fabricated records (no stack).
+const fastFiles = ['<rootDir>/test/soak-checks.test.ts'];
+const fastMatch = [...fastDirs.map((dir) => `${dir}**/*.test.ts`), ...fastFiles];
 
 module.exports = {
   testTimeout: 60_000,
@@ -33,7 +35,7 @@ module.exports = {
       transform,
       roots: ['<rootDir>/test/'],
       testMatch: ['**/*.test.ts'],
-      testPathIgnorePatterns: ['/node_modules/', ...fastDirs],
+      testPathIgnorePatterns: ['/node_modules/', ...fastDirs, ...fastFiles],
       globalSetup: '<rootDir>/test/setup/global-setup.ts',
       globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
       setupFiles: ['<rootDir>/test/setup/quiet-runtime.ts'],

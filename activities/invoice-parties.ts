@@ -8,12 +8,29 @@ import { GENERIC_ITEM_KEY, genericItem, itemFromMaterial } from '../domain/clien
 import { fingerprint } from '../domain/fingerprint';
 import { reasons, type Reason } from '../domain/invoice/reasons';
 import { qboQuote, qboSafeName, sameName } from '../domain/names';
-import type { Sm8Company, Sm8CompanyContact, Sm8Material } from '../domain/servicem8-types';
+import type { Sm8Company, Sm8Material } from '../domain/servicem8-types';
 import { isNotFound, validationDetails } from '../apis/errors';
-import { defaultIncomeAccount } from '../apis/quickbooks/lookups';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
+import { inNameTurn } from './support/name-turn';
+import { homeCurrency, knownBillEmail, nameHolder, sm8NameOf } from './support/party-lookups';
+import { taxRateOfCode } from './clients-materials/import';
+import { linkSynced } from './clients-materials/links';
+import { CmRecords } from './clients-materials/record-reads';
+import {
+  clientFromQbo,
+  clientFromSm8,
+  type QboCustomerRecord,
+} from '../domain/clients-materials/customer-sync';
+import {
+  isPurchased,
+  materialFromQbo,
+  materialFromSm8,
+  type QboItemRecord,
+} from '../domain/clients-materials/item-sync';
 import type { ConnectionStore } from '../store/connections';
+import { recordOwnWrite } from '../store/own-writes';
+import { connectionFacts } from './support/connection-facts';
 import type { ActivityDeps } from './support/deps';
 
 /** A business refusal of an invoice step: an INV-3 reason for the bookkeeper, not a failure. */
@@ -51,60 +68,112 @@ export async function invoiceSettings(
 export function createInvoicePartyActivities(deps: ActivityDeps) {
   const qboFor = (connectionId: string) => new QuickBooksClient(deps.qboClientDeps(), connectionId);
   const sm8For = (connectionId: string) => new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
-  const settings = (connectionId: string) => invoiceSettings(deps.store, connectionId);
+  /** Exports racing for one name take turns (activities/support/name-turn.ts). */
+  const inTurn = <T>(connectionId: string, kind: 'customer' | 'item', name: string, fn: () => Promise<T>) =>
+    inNameTurn(deps.pool, connectionId, kind, name, fn);
 
-  return {
+  const steps = {
     /** CM-7 / INV-5: the QuickBooks customer of the job's client: linked, matched by name, or created. */
     async ensureCustomer(input: {
       connectionId: string;
       companyUuid: string;
       requestId: string;
     }): Promise<{ ok: true; customerId: string; billEmail: string | null } | Refusal> {
-      const sm8 = sm8For(input.connectionId);
       const qbo = qboFor(input.connectionId);
-      const company = await sm8.read<Sm8Company>('company', input.companyUuid);
-      const contacts = await sm8.list<Sm8CompanyContact>('companycontact', [
-        { field: 'company_uuid', op: 'eq', value: input.companyUuid },
-      ]);
+      // Cache first (issue 12): onboarding's candidate lists and the sync's reads and writes keep them.
+      const records = new CmRecords(deps, input.connectionId, sm8For(input.connectionId));
+      const company = await records.sm8Record<Sm8Company>('company', input.companyUuid);
+      const contacts = await records.contactsOf(input.companyUuid);
       const contact = billingContact(contacts);
       const billEmail = contact?.email?.trim() || null;
       const fields = customerFromCompany(company, contact);
+      return inTurn(input.connectionId, 'customer', fields.DisplayName, async () => {
+        const link = await deps.links.bySm8(input.connectionId, 'customer', input.companyUuid);
+        if (link?.qboId) {
+          const customer = await qbo.read<QboCustomer>('Customer', link.qboId);
+          if (customer.Active === false)
+            return { ok: false, reason: reasons.clientInactive(customer.DisplayName) };
+          return { ok: true, customerId: customer.Id, billEmail };
+        }
 
-      const link = await deps.links.bySm8(input.connectionId, 'customer', input.companyUuid);
-      if (link?.qboId) {
-        const customer = await qbo.read<QboCustomer>('Customer', link.qboId);
-        if (customer.Active === false)
-          return { ok: false, reason: reasons.clientInactive(customer.DisplayName) };
-        return { ok: true, customerId: customer.Id, billEmail };
-      }
-
-      const sameNamed = (
-        await qbo.query<'Customer', QboCustomer>(
-          'Customer',
-          `SELECT * FROM Customer WHERE DisplayName = ${qboQuote(fields.DisplayName)} AND Active IN (true, false)`,
-        )
-      ).filter((c) => sameName(c.DisplayName, fields.DisplayName));
-      const active = sameNamed.find((c) => c.Active !== false);
-      let customer: QboCustomer | undefined = active;
-      if (!customer && sameNamed.length > 0) {
-        return { ok: false, reason: reasons.clientInactive(sameNamed[0]?.DisplayName ?? fields.DisplayName) };
-      }
-      if (!customer) {
-        try {
-          customer = await qbo.create<QboCustomer>('Customer', fields, input.requestId);
-        } catch (err) {
-          const d = validationDetails(err);
-          if (d?.code !== '6240') throw err;
+        const sameNamed = (
+          await qbo.query<'Customer', QboCustomer>(
+            'Customer',
+            `SELECT * FROM Customer WHERE DisplayName = ${qboQuote(fields.DisplayName)} AND Active IN (true, false)`,
+          )
+        ).filter((c) => sameName(c.DisplayName, fields.DisplayName));
+        const active = sameNamed.find((c) => c.Active !== false);
+        let customer: QboCustomer | undefined = active;
+        const matched = Boolean(active);
+        if (!customer && sameNamed.length > 0) {
           return {
             ok: false,
-            reason: reasons.nameTaken(fields.DisplayName, await nameHolder(qbo, fields.DisplayName)),
+            reason: reasons.clientInactive(sameNamed[0]?.DisplayName ?? fields.DisplayName),
           };
         }
-      }
-      await deps.links.link(input.connectionId, 'customer', input.companyUuid, customer.Id, {
-        qboSyncToken: customer.SyncToken,
+        if (customer) {
+          // Issue 13: a customer in another currency would read the home-currency amounts as its own.
+          const currency = (customer as { CurrencyRef?: { value?: string } }).CurrencyRef?.value;
+          if (currency) {
+            const home = await homeCurrency(qbo);
+            if (home && currency !== home)
+              return { ok: false, reason: reasons.currencyMismatch(customer.DisplayName, currency, home) };
+          }
+          // Issue 13: a name match already linked to another client is that client's customer, not this one's.
+          const other = await deps.links.byQbo(input.connectionId, 'customer', customer.Id);
+          if (other?.sm8Uuid && other.sm8Uuid !== input.companyUuid)
+            return {
+              ok: false,
+              reason: reasons.nameShared('client', fields.DisplayName, customer.DisplayName, {
+                mine: company.name,
+                other: await sm8NameOf(records.sm8Client, 'company', other.sm8Uuid),
+              }),
+            };
+        } else {
+          try {
+            customer = await qbo.create<QboCustomer>('Customer', fields, input.requestId);
+          } catch (err) {
+            const d = validationDetails(err);
+            if (!d) throw err;
+            if (d.code === '6240')
+              return {
+                ok: false,
+                reason: reasons.nameTaken(fields.DisplayName, await nameHolder(qbo, fields.DisplayName)),
+              };
+            return {
+              ok: false,
+              reason: reasons.clientRefused(fields.DisplayName, d.detail || d.message, d.code),
+            };
+          }
+        }
+        // CM-7: a name match is QuickBooks' record, so QuickBooks wins it: the baseline stored with the link is
+        // ServiceM8's side, and QuickBooks' differing fields read as the change the first sync carries over.
+        // A customer this export created starts in step (both sides as sent).
+        const sm8Side = clientFromSm8(company, contacts);
+        const qboSide = matched ? sm8Side : clientFromQbo(customer as unknown as QboCustomerRecord);
+        await linkSynced(
+          deps.links,
+          input.connectionId,
+          'customer',
+          input.companyUuid,
+          customer.Id,
+          { sm8: sm8Side, qbo: qboSide },
+          customer.SyncToken,
+        );
+        await recordOwnWrite(deps.pool, input.connectionId, {
+          side: 'qbo',
+          entity: 'customer',
+          recordId: customer.Id,
+          fields: Object.keys(fields),
+          answer: {
+            DisplayName: customer.DisplayName,
+            PrimaryEmailAddr: billEmail ? { Address: billEmail } : null,
+          },
+          syncToken: customer.SyncToken,
+          lastUpdated: null,
+        });
+        return { ok: true, customerId: customer.Id, billEmail };
       });
-      return { ok: true, customerId: customer.Id, billEmail };
     },
 
     /** INV-5: a QuickBooks item for every line (its material's, linked/matched/created; or the generic one). */
@@ -116,14 +185,11 @@ export function createInvoicePartyActivities(deps: ActivityDeps) {
       const sm8 = sm8For(input.connectionId);
       const qbo = qboFor(input.connectionId);
       const byKey = new Map<string, string>();
-      let incomeAccountId: string | null | undefined;
-      const incomeAccount = async () => {
-        if (incomeAccountId === undefined) {
-          incomeAccountId =
-            (await settings(input.connectionId)).incomeAccountId ?? (await defaultIncomeAccount(qbo));
-        }
-        return incomeAccountId;
-      };
+      // Issue 12: the income account is a connection fact, read once per connection, not per export.
+      const incomeAccount = async () =>
+        (await invoiceSettings(deps.store, input.connectionId)).incomeAccountId ??
+        (await connectionFacts(deps, input.connectionId, ['incomeAccountId'])).incomeAccountId ??
+        null;
 
       for (const line of input.lines) {
         const key = line.materialUuid || GENERIC_ITEM_KEY;
@@ -136,51 +202,99 @@ export function createInvoicePartyActivities(deps: ActivityDeps) {
         let material: Sm8Material | undefined;
         if (key !== GENERIC_ITEM_KEY) {
           try {
-            material = await sm8.read<Sm8Material>('material', key);
+            material = await new CmRecords(deps, input.connectionId, sm8).sm8Record<Sm8Material>(
+              'material',
+              key,
+            );
           } catch (err) {
             if (!isNotFound(err)) throw err;
           }
         }
         const name = material ? qboSafeName(material.name) : genericItem('').Name;
-        const existing = (
-          await qbo.query<'Item', QboItem>(
-            'Item',
-            `SELECT * FROM Item WHERE Name = ${qboQuote(name)} AND Active IN (true, false)`,
-          )
-        ).filter((i) => sameName(i.Name, name));
-        let item = existing.find((i) => i.Active !== false);
-        if (!item && existing.length > 0) {
-          return {
-            ok: false,
-            reason: reasons.itemNameTaken(
-              name,
-              'an inactive product/service has this name: make it active in QuickBooks',
-            ),
-          };
-        }
-        if (!item) {
-          const account = await incomeAccount();
-          if (!account) return { ok: false, reason: reasons.noIncomeAccount() };
-          const taxLink = material?.tax_rate_uuid
-            ? await deps.links.bySm8(input.connectionId, 'taxcode', material.tax_rate_uuid)
-            : null;
-          const fields = material
-            ? itemFromMaterial(material, {
-                incomeAccountId: account,
-                salesTaxCodeId: taxLink?.qboId ?? undefined,
-              })
-            : genericItem(account);
-          try {
-            item = await qbo.create<QboItem>('Item', fields, subRequestId(input.requestId, key));
-          } catch (err) {
-            const d = validationDetails(err);
-            if (d?.code === '6240')
-              return { ok: false, reason: reasons.itemNameTaken(name, d.detail ?? d.message) };
-            throw err;
-          }
-        }
-        await deps.links.link(input.connectionId, 'item', key, item.Id, { qboSyncToken: item.SyncToken });
-        byKey.set(key, item.Id);
+        const outcome = await inTurn(
+          input.connectionId,
+          'item',
+          name,
+          async (): Promise<Refusal | string> => {
+            const again = await deps.links.bySm8(input.connectionId, 'item', key);
+            if (again?.qboId) return again.qboId; // made by an export that held the turn before us
+            const existing = (
+              await qbo.query<'Item', QboItem>(
+                'Item',
+                `SELECT * FROM Item WHERE Name = ${qboQuote(name)} AND Active IN (true, false)`,
+              )
+            ).filter((i) => sameName(i.Name, name));
+            let item = existing.find((i) => i.Active !== false);
+            const matched = Boolean(item);
+            if (item) {
+              const other = await deps.links.byQbo(input.connectionId, 'item', item.Id);
+              if (other?.sm8Uuid && other.sm8Uuid !== key)
+                return {
+                  ok: false,
+                  reason: reasons.nameShared('material', name, item.Name, {
+                    mine: material?.name,
+                    other: await sm8NameOf(sm8, 'material', other.sm8Uuid),
+                  }),
+                };
+            }
+            if (!item && existing.length > 0) {
+              return {
+                ok: false,
+                reason: reasons.itemNameTaken(
+                  name,
+                  'an inactive product/service has this name: make it active in QuickBooks',
+                ),
+              };
+            }
+            if (!item) {
+              const account = await incomeAccount();
+              if (!account) return { ok: false, reason: reasons.noIncomeAccount() };
+              const taxLink = material?.tax_rate_uuid
+                ? await deps.links.bySm8(input.connectionId, 'taxcode', material.tax_rate_uuid)
+                : null;
+              const fields = material
+                ? itemFromMaterial(material, {
+                    incomeAccountId: account,
+                    salesTaxCodeId: taxLink?.qboId ?? undefined,
+                  })
+                : genericItem(account);
+              try {
+                item = await qbo.create<QboItem>('Item', fields, subRequestId(input.requestId, key));
+              } catch (err) {
+                const d = validationDetails(err);
+                if (d?.code === '6240')
+                  return { ok: false, reason: reasons.itemNameTaken(name, d.detail ?? d.message) };
+                throw err;
+              }
+            }
+            if (material) {
+              // CM-7 as for customers: a name match's baseline is ServiceM8's side, so QuickBooks wins it.
+              const record = item as unknown as QboItemRecord;
+              const sm8Side = materialFromSm8(material, isPurchased(record));
+              const qboSide = matched
+                ? sm8Side
+                : materialFromQbo(
+                    record,
+                    await taxRateOfCode(deps, input.connectionId, record.SalesTaxCodeRef?.value),
+                  );
+              await linkSynced(
+                deps.links,
+                input.connectionId,
+                'item',
+                key,
+                item.Id,
+                { sm8: sm8Side, qbo: qboSide },
+                item.SyncToken,
+              );
+            } else
+              await deps.links.link(input.connectionId, 'item', key, item.Id, {
+                qboSyncToken: item.SyncToken,
+              });
+            return item.Id;
+          },
+        );
+        if (typeof outcome !== 'string') return outcome;
+        byKey.set(key, outcome);
       }
       const itemIds: Record<string, string> = {};
       for (const line of input.lines)
@@ -188,12 +302,47 @@ export function createInvoicePartyActivities(deps: ActivityDeps) {
       return { ok: true, itemIds };
     },
   };
-}
 
-/** Who holds a name in QuickBooks (for the 6240 sentence): a supplier, an employee, or a customer. */
-async function nameHolder(qbo: QuickBooksClient, name: string): Promise<string> {
-  const where = `WHERE DisplayName = ${qboQuote(name)} AND Active IN (true, false)`;
-  if ((await qbo.query('Vendor', `SELECT * FROM Vendor ${where}`)).length) return 'supplier';
-  if ((await qbo.query('Employee', `SELECT * FROM Employee ${where}`)).length) return 'employee';
-  return 'customer';
+  /**
+   * Issue 12: the customer of a client already linked, and its billing email, without a call: the email is
+   * the one QuickBooks last got (the client's synced values kept by CM-2, or what our own create sent);
+   * only when neither is known are the client's contacts read. An inactive customer is not read for:
+   * QuickBooks refuses the invoice (610) and the export then asks ensureCustomer, which says why.
+   */
+  async function linkedCustomer(
+    connectionId: string,
+    companyUuid: string,
+  ): Promise<{ ok: true; customerId: string; billEmail: string | null } | null> {
+    const link = await deps.links.bySm8(connectionId, 'customer', companyUuid);
+    if (!link?.qboId || link.state !== 'linked') return null;
+    const known = await knownBillEmail(deps, connectionId, link);
+    if (known) return { ok: true, customerId: link.qboId, billEmail: known.billEmail };
+    const contacts = await new CmRecords(deps, connectionId, sm8For(connectionId)).contactsOf(companyUuid);
+    return { ok: true, customerId: link.qboId, billEmail: billingContact(contacts)?.email?.trim() || null };
+  }
+
+  return {
+    ...steps,
+    /** INV-5 in one step (issue 12): the customer (linked: no call) and every line's item. */
+    async ensureParties(input: {
+      connectionId: string;
+      companyUuid: string;
+      lines: Array<{ jobMaterialUuid: string; materialUuid: string }>;
+      requestId: string;
+    }): Promise<
+      { ok: true; customerId: string; billEmail: string | null; itemIds: Record<string, string> } | Refusal
+    > {
+      const customer =
+        (await linkedCustomer(input.connectionId, input.companyUuid)) ?? (await steps.ensureCustomer(input));
+      if (!customer.ok) return customer;
+      const items = await steps.ensureItems(input);
+      if (!items.ok) return items;
+      return {
+        ok: true,
+        customerId: customer.customerId,
+        billEmail: customer.billEmail,
+        itemIds: items.itemIds,
+      };
+    },
+  };
 }

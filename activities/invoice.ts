@@ -7,7 +7,8 @@
  */
 import { fingerprint } from '../domain/fingerprint';
 import { hasMarker, isApproved, type TaxCodeLink } from '../domain/invoice/plan';
-import { reasons, type Reason } from '../domain/invoice/reasons';
+import { jobNoteKey, reasons, type Reason } from '../domain/invoice/reasons';
+import { memoSaysVoided, zeroedInvoice } from '../domain/invoice/voids';
 import { toCents } from '../domain/money';
 import { qboQuote } from '../domain/names';
 import type { Sm8Job, Sm8JobMaterial, Sm8TaxRate } from '../domain/servicem8-types';
@@ -20,6 +21,7 @@ import { qboTaxCodes, qboTaxModel, resolveTaxCodes } from '../apis/quickbooks/lo
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
 import { recordApprovalSeen } from '../store/metrics';
+import { recordOwnWrite } from '../store/own-writes';
 
 export interface InvoiceSnapshot {
   /** null when ServiceM8 no longer has the job (404). */
@@ -37,6 +39,8 @@ export interface QboInvoiceStatus {
   sent: boolean;
   totalCents: number | null;
   syncToken: string | null;
+  /** In the void's documented shape (domain/invoice/voids.ts), whatever its memo says; absent: not read. */
+  zeroed?: boolean;
 }
 
 interface QboInvoice {
@@ -133,6 +137,8 @@ export function createInvoiceActivities(deps: ActivityDeps) {
       connectionId: string;
       invoiceId: string;
       payload: Record<string, unknown>;
+      /** INV-11 (lean path): the ServiceM8 client the invoice is written for, kept with our write. */
+      companyUuid?: string;
     }): Promise<{ ok: true; totalCents: number } | { ok: false; gone: 'deleted' | 'voided' } | Refusal> {
       const qbo = qboFor(input.connectionId);
       let current: QboInvoice;
@@ -151,11 +157,27 @@ export function createInvoiceActivities(deps: ActivityDeps) {
         CustomerRef: input.payload.CustomerRef,
       };
       try {
-        const updated = await qbo.update<QboInvoice>(
+        const updated = await qbo.update<QboInvoice & { MetaData?: { LastUpdatedTime?: string } }>(
           'Invoice',
           body,
           `rs-${fingerprint([current.Id, current.SyncToken, body.Line, body.GlobalTaxCalculation])}`,
         );
+        // Issue 12: our write and its answer (the customer for payments; its echo wakes nobody).
+        await recordOwnWrite(deps.pool, input.connectionId, {
+          side: 'qbo',
+          entity: 'invoice',
+          recordId: updated.Id,
+          fields: Object.keys(body),
+          answer: {
+            writeOp: 'update',
+            Id: updated.Id,
+            TotalAmt: updated.TotalAmt,
+            CustomerRef: input.payload.CustomerRef,
+            ...(input.companyUuid ? { sm8CompanyUuid: input.companyUuid } : {}),
+          },
+          syncToken: updated.SyncToken,
+          lastUpdated: updated.MetaData?.LastUpdatedTime ?? null,
+        });
         return { ok: true, totalCents: toCents(updated.TotalAmt ?? 0) ?? 0 };
       } catch (err) {
         const d = validationDetails(err);
@@ -175,6 +197,7 @@ export function createInvoiceActivities(deps: ActivityDeps) {
         return {
           exists: true,
           voided: isVoided(inv),
+          zeroed: zeroedInvoice(inv as Parameters<typeof zeroedInvoice>[0]),
           sent: inv.EmailStatus === 'EmailSent' || inv.PrintStatus === 'PrintComplete',
           totalCents: toCents(inv.TotalAmt ?? 0),
           syncToken: inv.SyncToken,
@@ -210,13 +233,16 @@ export function createInvoiceActivities(deps: ActivityDeps) {
       text: string;
       noteUuid: string;
     }): Promise<boolean> {
-      if (await jobNoteWritten(deps.pool, input.connectionId, input.jobUuid, input.noteKey)) return false;
+      // Once per reason and wording: the same reason again adds nothing, a different one of the same code
+      // (another line, another rate) gets its own note (issue 13).
+      const noteKey = jobNoteKey(input.noteKey, input.text);
+      if (await jobNoteWritten(deps.pool, input.connectionId, input.jobUuid, noteKey)) return false;
       await sm8For(input.connectionId).create('note', input.noteUuid, {
         related_object: 'job',
         related_object_uuid: input.jobUuid,
         note: `QuickBooks sync: ${input.text}`,
       });
-      await recordJobNote(deps.pool, input);
+      await recordJobNote(deps.pool, { ...input, noteKey });
       return true;
     },
 
@@ -244,7 +270,11 @@ export function createInvoiceActivities(deps: ActivityDeps) {
   };
 }
 
-/** A voided QuickBooks invoice stays, with zero amounts and "Voided" in its memo. */
+/**
+ * A voided QuickBooks invoice stays, with zero amounts and "Voided" in its memo. Only the FALLBACK of INV-10
+ * and PAY-3 (domain/invoice/voids.ts): a void is known first from the webhook's `Void` operation and from
+ * CDC's zeroed record; this memo test is for a plain read that no event explained.
+ */
 export function isVoided(inv: { PrivateNote?: string; TotalAmt?: number }): boolean {
-  return /^voided/i.test(inv.PrivateNote ?? '') && (inv.TotalAmt ?? 0) === 0;
+  return memoSaysVoided(inv);
 }

@@ -16,9 +16,8 @@ import {
   type PaymentOrigin,
   type PaymentSides,
   type QboPaymentView,
-  type Sm8PaymentView,
 } from '../domain/payments';
-import { flag, sm8Date, type Sm8JobPayment } from '../domain/servicem8-types';
+import type { Sm8JobPayment } from '../domain/servicem8-types';
 import { isNotFound, validationDetails } from '../apis/errors';
 import { writeAudit } from '../store/audit';
 import {
@@ -29,7 +28,16 @@ import {
   savePaymentLink,
   type PaymentLinkInput,
 } from '../store/payment-links';
+import { recordCreateIntent } from '../store/own-writes';
+import { connectionFacts } from './support/connection-facts';
 import type { ActivityDeps } from './support/deps';
+import {
+  keepQboPaymentWrite,
+  keepSm8PaymentWrite,
+  qboView,
+  recordSm8PaymentWrite,
+  sm8View,
+} from './support/payment-writes';
 import { isVoided } from './invoice';
 import {
   appliedTo,
@@ -49,17 +57,6 @@ export interface PaymentSnapshot {
 }
 
 type Refusal = { ok: false; code: string; text: string };
-
-function sm8View(p: Sm8JobPayment): Sm8PaymentView {
-  return {
-    uuid: p.uuid,
-    amountCents: toCents(p.amount) ?? 0,
-    date: sm8Date(p.timestamp),
-    method: p.method ?? '',
-    note: p.note ?? '',
-    active: flag(p.active),
-  };
-}
 
 export function createPaymentActivities(deps: ActivityDeps) {
   const qboFor = (connectionId: string) => new QuickBooksClient(deps.qboClientDeps(), connectionId);
@@ -102,11 +99,27 @@ export function createPaymentActivities(deps: ActivityDeps) {
     );
   }
 
-  async function paymentMethods(qbo: QuickBooksClient): Promise<Array<{ Id: string; Name: string }>> {
-    return qbo.query<'PaymentMethod', { Id: string; Name: string }>(
-      'PaymentMethod',
-      'SELECT * FROM PaymentMethod',
+  /** QuickBooks' payment methods: a connection fact (issue 12), read again when a name is missing. */
+  async function paymentMethods(
+    connectionId: string,
+    refresh = false,
+  ): Promise<Array<{ Id: string; Name: string }>> {
+    const facts = await connectionFacts(
+      deps,
+      connectionId,
+      ['paymentMethods'],
+      refresh ? ['paymentMethods'] : [],
     );
+    return facts.paymentMethods ?? [];
+  }
+
+  /** The active method of this name (PAY-1), the cached list read again once on a miss. */
+  async function methodNamed(
+    connectionId: string,
+    name: string,
+  ): Promise<{ Id: string; Name: string } | undefined> {
+    const find = (ms: Array<{ Id: string; Name: string }>) => ms.find((m) => sameName(m.Name, name));
+    return find(await paymentMethods(connectionId)) ?? find(await paymentMethods(connectionId, true));
   }
 
   return {
@@ -131,16 +144,8 @@ export function createPaymentActivities(deps: ActivityDeps) {
       if (isVoided(invoice)) return { invoice: null, gone: 'voided', sides: empty };
       const payments = await paymentsOfInvoice(qbo, invoice);
       const needNames = payments.some((p) => p.PaymentMethodRef?.value && !p.PaymentMethodRef.name);
-      const methods = needNames ? await paymentMethods(qbo) : [];
-      const qboViews = payments.map((p): QboPaymentView => ({
-        id: p.Id,
-        date: p.TxnDate ?? '',
-        amountCents: appliedTo(p, invoice.Id),
-        privateNote: p.PrivateNote ?? '',
-        methodName:
-          p.PaymentMethodRef?.name ?? methods.find((m) => m.Id === p.PaymentMethodRef?.value)?.Name ?? null,
-        refNum: p.PaymentRefNum ?? null,
-      }));
+      const methods = needNames ? await paymentMethods(connectionId) : [];
+      const qboViews = payments.map((p): QboPaymentView => qboView(p, invoice.Id, methods));
       const sm8Payments = await sm8For(connectionId).list<Sm8JobPayment>('jobpayment', [
         { field: 'job_uuid', op: 'eq', value: jobUuid },
       ]);
@@ -171,24 +176,40 @@ export function createPaymentActivities(deps: ActivityDeps) {
       customerId: string;
       sm8Uuid: string;
       amountCents: number;
+      /** PAY-8: the part applied to the invoice (its open balance), the rest left unapplied; default all. */
+      appliedCents?: number;
       date: string | null;
       method: string;
       requestId: string;
-    }): Promise<{ ok: true; qboPaymentId: string; adopted: boolean; methodMapped: boolean } | Refusal> {
+    }): Promise<
+      | {
+          ok: true;
+          qboPaymentId: string;
+          adopted: boolean;
+          methodMapped: boolean;
+          /** PAY-8: what the payment in QuickBooks applies to the invoice, and leaves unapplied. */
+          appliedCents?: number;
+          unappliedCents?: number;
+        }
+      | Refusal
+    > {
       const { connectionId } = input;
       const known = await linkedQboPayment(deps.pool, connectionId, input.sm8Uuid);
       if (known) return { ok: true, qboPaymentId: known, adopted: true, methodMapped: true };
       const qbo = qboFor(connectionId);
-      const invoice = await qbo.read<QboInvoiceRecord>('Invoice', input.qboInvoiceId);
-      let payment = (await paymentsOfInvoice(qbo, invoice)).find(
-        (p) => markedSm8Uuid(p.PrivateNote) === input.sm8Uuid,
-      );
+      // Issue 12: the invoice's payments are searched for our marker only when an earlier attempt recorded
+      // its intent (its answer may have been lost); the create's requestid covers a plain retry.
+      let payment: QboPaymentRecord | undefined;
+      if (await recordCreateIntent(deps.pool, connectionId, 'qbo', 'payment', input.sm8Uuid)) {
+        const invoice = await qbo.read<QboInvoiceRecord>('Invoice', input.qboInvoiceId);
+        payment = (await paymentsOfInvoice(qbo, invoice)).find(
+          (p) => markedSm8Uuid(p.PrivateNote) === input.sm8Uuid,
+        );
+      }
       const adopted = payment !== undefined;
       let methodMapped = true;
       if (!payment) {
-        const method = input.method.trim()
-          ? (await paymentMethods(qbo)).find((m) => sameName(m.Name, input.method))
-          : undefined;
+        const method = input.method.trim() ? await methodNamed(connectionId, input.method) : undefined;
         methodMapped = !input.method.trim() || method !== undefined;
         const body = {
           CustomerRef: { value: input.customerId },
@@ -198,7 +219,7 @@ export function createPaymentActivities(deps: ActivityDeps) {
           PrivateNote: `ServiceM8 payment ${sm8PaymentMarker(input.sm8Uuid)}`,
           Line: [
             {
-              Amount: centsToAmount(input.amountCents),
+              Amount: centsToAmount(Math.min(input.appliedCents ?? input.amountCents, input.amountCents)),
               LinkedTxn: [{ TxnId: input.qboInvoiceId, TxnType: 'Invoice' }],
             },
           ],
@@ -217,10 +238,22 @@ export function createPaymentActivities(deps: ActivityDeps) {
             jobUuid: input.jobUuid,
           });
       }
+      // PAY-8: our payment stands for the whole ServiceM8 payment, its unapplied rest included.
+      const appliedCents = appliedTo(payment, input.qboInvoiceId);
+      const unappliedCents = appliedCents > 0 ? (toCents(payment.UnappliedAmt ?? 0) ?? 0) : 0;
       const fp = paymentFingerprint({
-        amountCents: appliedTo(payment, input.qboInvoiceId),
+        amountCents: appliedCents + unappliedCents,
         date: payment.TxnDate ?? input.date,
       });
+      const methods = (await connectionFacts(deps, connectionId, [])).paymentMethods ?? [];
+      await keepQboPaymentWrite(
+        deps.pool,
+        connectionId,
+        input.jobUuid,
+        input.qboInvoiceId,
+        payment,
+        qboView(payment, input.qboInvoiceId, methods),
+      );
       await saveLink({
         connectionId,
         origin: 'sm8',
@@ -232,7 +265,7 @@ export function createPaymentActivities(deps: ActivityDeps) {
         state: 'linked',
         fingerprint: fp,
       });
-      return { ok: true, qboPaymentId: payment.Id, adopted, methodMapped };
+      return { ok: true, qboPaymentId: payment.Id, adopted, methodMapped, appliedCents, unappliedCents };
     },
 
     /** PAY-2: a QuickBooks payment's application to the invoice becomes a ServiceM8 jobpayment (uuid from the workflow). */
@@ -255,15 +288,24 @@ export function createPaymentActivities(deps: ActivityDeps) {
       );
       if (found !== null) return { sm8Uuid: found };
       const ref = input.refNum ? ` ref ${input.refNum}` : '';
-      await sm8For(input.connectionId).create('jobpayment', input.sm8Uuid, {
+      const written = {
         job_uuid: input.jobUuid,
         amount: centsToSm8Amount(input.amountCents),
         timestamp: `${input.date} 00:00:00`,
         method: input.method ?? '',
         note: `QuickBooks payment ${input.qboPaymentId}${ref} ${qboPaymentMarker(input.qboPaymentId, input.qboInvoiceId)}`,
         active: 1,
-      });
+      };
+      await recordSm8PaymentWrite(deps.pool, input.connectionId, input.sm8Uuid, written);
+      await sm8For(input.connectionId).create('jobpayment', input.sm8Uuid, written);
       await saveWrittenSm8Link('qbo', input);
+      await keepSm8PaymentWrite(deps.pool, input.connectionId, input.jobUuid, input.sm8Uuid, {
+        amountCents: input.amountCents,
+        date: input.date,
+        method: written.method,
+        note: written.note,
+        active: true,
+      });
       return { sm8Uuid: input.sm8Uuid };
     },
 
@@ -280,22 +322,39 @@ export function createPaymentActivities(deps: ActivityDeps) {
       writeDate: boolean;
       activate: boolean;
     }): Promise<void> {
-      await sm8For(input.connectionId).update('jobpayment', input.sm8Uuid, {
+      const written = {
         amount: centsToSm8Amount(input.amountCents),
         ...(input.writeDate ? { timestamp: `${input.date} 00:00:00` } : {}),
         ...(input.activate ? { active: 1 } : {}),
-      });
+      };
+      await recordSm8PaymentWrite(deps.pool, input.connectionId, input.sm8Uuid, written);
+      await sm8For(input.connectionId).update('jobpayment', input.sm8Uuid, written);
       await saveWrittenSm8Link(input.origin, input);
+      await keepSm8PaymentWrite(deps.pool, input.connectionId, input.jobUuid, input.sm8Uuid, {
+        amountCents: input.amountCents,
+        ...(input.writeDate ? { date: input.date } : {}),
+        ...(input.activate ? { active: true } : {}),
+      });
     },
 
     /** PAY-3: the QuickBooks payment was deleted, voided or unapplied: the ServiceM8 payment goes (active = 0). */
-    async removeSm8Payment(input: { connectionId: string; sm8Uuid: string; active: boolean }): Promise<void> {
+    async removeSm8Payment(input: {
+      connectionId: string;
+      sm8Uuid: string;
+      active: boolean;
+      jobUuid?: string;
+    }): Promise<void> {
       if (input.active) {
+        await recordSm8PaymentWrite(deps.pool, input.connectionId, input.sm8Uuid, { active: 0 });
         try {
           await sm8For(input.connectionId).remove('jobpayment', input.sm8Uuid);
         } catch (err) {
           if (!isNotFound(err)) throw err;
         }
+        if (input.jobUuid)
+          await keepSm8PaymentWrite(deps.pool, input.connectionId, input.jobUuid, input.sm8Uuid, {
+            active: false,
+          });
       }
       await markPaymentLinkDeleted(deps.pool, input.connectionId, input.sm8Uuid);
     },

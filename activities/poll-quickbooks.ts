@@ -2,6 +2,7 @@
  * TRG-2, QuickBooks side of the polling safety net (activities/poll.ts describes the watermarks): CDC.
  */
 import { hasOwner } from '../routing/routes';
+import { zeroedInvoice, zeroedPayment, type QboVoidable } from '../domain/invoice/voids';
 import type { QboEntityName } from '../domain/quickbooks-types';
 import { readWatermark, writeWatermark } from '../store/watermarks';
 import type { ActivityDeps } from './support/deps';
@@ -30,7 +31,7 @@ export const CDC_MAX_OBJECTS = 1000;
 export const CDC_ENTITIES: QboEntityName[] = ['Invoice', 'Payment', 'Customer', 'Item'];
 const CDC_MAX_PAGES = 20;
 
-interface CdcRecord {
+interface CdcRecord extends QboVoidable {
   Id?: string;
   SyncToken?: string;
   status?: string;
@@ -53,9 +54,19 @@ function cdcRecords(res: { CDCResponse?: unknown }): Array<{ entity: string; rec
   return out;
 }
 
+/**
+ * INV-10, PAY-3: CDC returns a voided invoice or payment whole, in the void's zeroed shape (no tombstone, no
+ * status): routed as a void, not as an update to be read again (domain/invoice/voids.ts).
+ */
+function voidedInCdc(entity: string, record: CdcRecord): 'voided' | null {
+  if (entity === 'invoice' && zeroedInvoice(record)) return 'voided';
+  if (entity === 'payment' && zeroedPayment(record)) return 'voided';
+  return null;
+}
+
 export function createQuickBooksPollActivities(deps: ActivityDeps) {
   const qboFor = (connectionId: string) => new QuickBooksClient(deps.qboClientDeps(), connectionId);
-  const { audit, routeAll } = pollTools(deps);
+  const { audit, routeAll, countUnannounced } = pollTools(deps);
 
   return {
     /**
@@ -131,11 +142,26 @@ export function createQuickBooksPollActivities(deps: ActivityDeps) {
       for (const [, r] of changed) {
         const entity = r.entity.toLowerCase();
         if (hasOwner('qbo', entity)) {
-          const operation = r.record.status === 'Deleted' ? 'deleted' : null;
-          owned.push({ source: 'qbo', entity, entityId: r.record.Id as string, operation });
+          const operation = r.record.status === 'Deleted' ? 'deleted' : voidedInCdc(entity, r.record);
+          // Issue 12: the change's time lets the router drop the poll hit of our own write (routing/echoes.ts).
+          const time = r.record.MetaData?.LastUpdatedTime;
+          const syncToken = r.record.SyncToken;
+          owned.push({
+            source: 'qbo',
+            entity,
+            entityId: r.record.Id as string,
+            operation,
+            ...(time && syncToken && operation === null ? { hint: { time, syncToken } } : {}),
+          });
         } else collected[r.entity] = (collected[r.entity] ?? 0) + 1;
       }
       const routedIds = await routeAll(connectionId, owned);
+      const woken = new Set(routedIds);
+      const unannounced = await countUnannounced(
+        connectionId,
+        'qbo',
+        owned.filter((ref) => woken.has(ref.entityId)),
+      );
 
       const keepFromMs = Date.parse(cursor) - QBO_OVERLAP_MS;
       const seen: Record<string, string> = {};
@@ -157,6 +183,7 @@ export function createQuickBooksPollActivities(deps: ActivityDeps) {
         routed: routedIds.length,
         routedIds: routedIds.slice(0, LISTED_IDS),
         ignored: owned.length - routedIds.length,
+        unannounced,
         collected,
         stored,
         ...(gap ? { gap } : {}),

@@ -7,6 +7,7 @@ import { isApproved } from '../domain/invoice/plan';
 import type { Sm8Job } from '../domain/servicem8-types';
 import { sm8TimeIn } from '../domain/servicem8-time';
 import { knownJobs } from '../store/invoice-exports';
+import { RecordCache } from '../store/record-cache';
 import { readWatermark, writeWatermark } from '../store/watermarks';
 import type { ActivityDeps } from './support/deps';
 import { heartbeat } from './support/temporal';
@@ -45,17 +46,24 @@ export const SM8_OVERLAP_MS = 65 * 60_000;
 
 export function createServiceM8PollActivities(deps: ActivityDeps) {
   const sm8For = (connectionId: string) => new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
-  const { routeAll } = pollTools(deps);
+  const { routeAll, countUnannounced } = pollTools(deps);
 
-  /** Changed jobs worth a workflow: approved ones, and those the sync already knows (invoice_exports). */
+  /**
+   * Changed jobs worth a workflow: approved ones, and those the sync already knows (invoice_exports); not
+   * those whose owner already read this very version (a webhook woke it first: issue 12).
+   */
   async function jobsToRoute(connectionId: string, changed: Sm8Job[]): Promise<Sm8Job[]> {
     if (!changed.length) return [];
-    const known = await knownJobs(
-      deps.pool,
-      connectionId,
-      changed.map((j) => j.uuid),
-    );
-    return changed.filter((job) => isApproved(job) || known.has(job.uuid));
+    const uuids = changed.map((j) => j.uuid);
+    const [known, seen] = await Promise.all([
+      knownJobs(deps.pool, connectionId, uuids),
+      new RecordCache(deps.pool).jobsSeen(connectionId, uuids),
+    ]);
+    const readAlready = (job: Sm8Job) => {
+      const v = seen.get(job.uuid);
+      return v !== undefined && v.editDate === (job.edit_date ?? null) && v.fingerprint === fingerprint(job);
+    };
+    return changed.filter((job) => (isApproved(job) || known.has(job.uuid)) && !readAlready(job));
   }
 
   /** The account's time zone (vendor.timezone_name), for the very first pass only. */
@@ -121,6 +129,11 @@ export function createServiceM8PollActivities(deps: ActivityDeps) {
           connectionId,
           toRoute.map((rec) => ({ source: 'sm8', entity: object, entityId: rec.uuid, operation: null })),
         );
+        const unannounced = await countUnannounced(
+          connectionId,
+          'sm8',
+          routedIds.map((entityId) => ({ entity: object, entityId })),
+        );
 
         let newest = mark?.value ?? from;
         for (const rec of latest.values())
@@ -141,6 +154,7 @@ export function createServiceM8PollActivities(deps: ActivityDeps) {
           changed: changed.length,
           routed: routedIds.length,
           ignored: changed.length - routedIds.length,
+          unannounced,
           stored,
         };
         (result.objects as Record<string, PollObjectResult>)[object] = part;
@@ -152,6 +166,7 @@ export function createServiceM8PollActivities(deps: ActivityDeps) {
         result.changed += part.changed;
         result.routed += part.routed;
         result.ignored += part.ignored;
+        result.unannounced += part.unannounced;
         result.routedIds.push(...routedIds.slice(0, LISTED_IDS - result.routedIds.length));
         result.stored = result.stored && stored;
       }

@@ -6,6 +6,7 @@ import { failureTypeOf, FailureType } from '../domain/failures';
 import { formatMoney, toCents } from '../domain/money';
 import { flag, type Sm8Job, type Sm8JobPayment } from '../domain/servicem8-types';
 import { exportedInvoices } from '../store/invoice-exports';
+import { unappliedCreditByJob } from '../store/payment-views';
 import type { ActivityDeps } from './support/deps';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
@@ -21,7 +22,10 @@ export interface ReconcileDrift {
   qboTotalCents: number | null;
 }
 
-/** PAY-6: what ServiceM8 (active payments) and QuickBooks (TotalAmt − Balance) say was paid on an invoice. */
+/**
+ * PAY-6: what ServiceM8 (active payments) and QuickBooks (TotalAmt − Balance, plus the unapplied rest of the
+ * payments sent from the job, PAY-8) say was paid on an invoice.
+ */
 export interface PaymentDrift {
   jobUuid: string;
   qboInvoiceId: string;
@@ -134,6 +138,8 @@ export function createReconcileActivities(deps: ActivityDeps) {
       }
       heartbeat({ sm8Payments: sm8Paid.size });
 
+      // PAY-8: a ServiceM8 overpayment is in QuickBooks as applied + unapplied (kept views, no call).
+      const credit = await unappliedCreditByJob(deps.pool, connectionId);
       const drifts: ReconcileDrift[] = [];
       const paymentDrifts: PaymentDrift[] = [];
       for (const r of rows) {
@@ -151,12 +157,13 @@ export function createReconcileActivities(deps: ActivityDeps) {
         else if (!job) drifts.push({ kind: 'missing_in_sm8', ...base });
         else if (sm8Cents !== q.cents) drifts.push({ kind: 'total_differs', ...base });
         const sm8PaidCents = sm8Paid.get(r.job_uuid) ?? 0;
-        if (q && job && q.paidCents !== null && q.paidCents !== sm8PaidCents)
+        const qboPaidCents = q?.paidCents == null ? null : q.paidCents + (credit.get(r.job_uuid) ?? 0);
+        if (q && job && qboPaidCents !== null && qboPaidCents !== sm8PaidCents)
           paymentDrifts.push({
             jobUuid: r.job_uuid,
             qboInvoiceId: r.qbo_invoice_id,
             sm8PaidCents,
-            qboPaidCents: q.paidCents,
+            qboPaidCents,
           });
       }
       for (const d of paymentDrifts) {

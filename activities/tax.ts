@@ -24,7 +24,8 @@ import { writeAudit } from '../store/audit';
 import type { ActivityDeps } from './support/deps';
 import { heartbeat } from './support/temporal';
 import type { Link } from '../store/links';
-import { qboTaxModel, readQboTaxTables } from '../apis/quickbooks/lookups';
+import { qboTaxModel, readQboTaxTables, taxCodeInfos } from '../apis/quickbooks/lookups';
+import { forgetConnectionFacts, saveConnectionFacts } from '../store/connection-facts';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
 
@@ -252,7 +253,9 @@ export function createTaxActivities(deps: ActivityDeps) {
       return withTaxLock(connectionId, async () => {
         const qbo = qboFor(connectionId);
         const sm8 = sm8For(connectionId);
-        if ((await qboTaxModel(qbo, realmId)) === 'us') {
+        const taxModel = await qboTaxModel(qbo, realmId);
+        if (taxModel === 'us') {
+          await saveConnectionFacts(deps.pool, connectionId, { taxModel });
           // TAX-4: US sales tax (TAX/NON, automated) has no ServiceM8 equivalent; nothing is imported and
           // ServiceM8's own rates are left alone (their invoices are held with a reason anyway).
           return { ...emptyResult(), skipped: 'US company: tax codes are not synced (TAX-4)' };
@@ -282,6 +285,12 @@ export function createTaxActivities(deps: ActivityDeps) {
             })),
           newUuidFor: (qboId) => taxRateUuid(connectionId, realmId, qboId),
         });
+        // Issue 12: what this pass read is what exports plan with (connection facts), so they read none of it.
+        await saveConnectionFacts(deps.pool, connectionId, {
+          taxModel,
+          taxCodes: taxCodeInfos(codes, rateValues),
+          sm8TaxRates: sm8Rates,
+        });
         const result = emptyResult();
         for (const action of plan) {
           try {
@@ -298,6 +307,9 @@ export function createTaxActivities(deps: ActivityDeps) {
           }
           heartbeat(result);
         }
+        // ServiceM8's rates were written: the next export that needs them reads them once.
+        if (plan.some((a) => a.kind !== 'unchanged'))
+          await forgetConnectionFacts(deps.pool, connectionId, ['sm8TaxRates']);
         return result;
       });
     },

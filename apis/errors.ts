@@ -11,7 +11,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { isAxiosError, type AxiosError } from 'axios';
 import { applicationFailureOf, FailureType } from '../domain/failures';
-import { RateGovernorTimeout } from './governor/rate-governor';
+import { ConnectionNotActive, RateGovernorTimeout } from './governor/rate-governor';
 
 export type ApiName = 'qbo' | 'sm8';
 
@@ -52,8 +52,37 @@ export function isNotFound(err: unknown): boolean {
   return validationDetails(err)?.code === '610';
 }
 
-/** QBO asks callers to wait 60 s after a 429 (limits page); SM8 counts per minute. */
+/**
+ * QBO asks callers to wait 60 s after a 429 (limits page); SM8 counts per minute. Used only as the retry
+ * delay of an activity whose call was refused with 429 several times in a row: the governor slows the
+ * connection down (or holds it for the Retry-After) and the client sends again first (the two clients in apis/).
+ */
 export const RATE_LIMIT_WAIT_MS: Record<ApiName, number> = { qbo: 60_000, sm8: 60_000 };
+
+/** How often a client sends a call again after a 429, through the governor, before its activity fails. */
+export const RATE_LIMIT_RETRIES = 3;
+
+/**
+ * The wait a 429 asks for in its `Retry-After` header (delay-seconds or an HTTP date), in ms; null when
+ * there is none or it is unreadable. Neither API documents one (docs/servicem8-api.md §2,
+ * docs/quickbooks-api.md §3); when one comes, it is honoured exactly.
+ */
+export function retryAfterMs(err: unknown, now: number = Date.now()): number | null {
+  if (!isAxiosError(err) || !err.response) return null;
+  const headers = err.response.headers as Record<string, unknown> | undefined;
+  const raw = headers?.['retry-after'] ?? headers?.['Retry-After'];
+  if (typeof raw !== 'string' && typeof raw !== 'number') return null;
+  const text = String(raw).trim();
+  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? null : Math.max(0, at - now);
+}
+
+/** A 429 (or QuickBooks' 3001 throttle fault). */
+export function isRateLimited(err: unknown): boolean {
+  if (!isAxiosError(err) || !err.response) return false;
+  return err.response.status === 429;
+}
 
 interface QboFaultError {
   Message?: string;
@@ -132,6 +161,12 @@ export function classifyApiError(
 ): ApplicationFailure {
   const rateLimitWaitMs = opts.rateLimitWaitMs ?? RATE_LIMIT_WAIT_MS[api];
   if (err instanceof ApplicationFailure) return err;
+  if (err instanceof ConnectionNotActive) {
+    // Refused before a permit was taken (issue 12, parking): the same failure the credentials check gives.
+    return err.status === 'paused'
+      ? connectionPaused(err.connectionId)
+      : connectionNeedsReauth(err.connectionId, `the connection is ${err.status}`);
+  }
   if (err instanceof RateGovernorTimeout) {
     // Our own budget is spent for a while (e.g. ServiceM8's daily limit): come back when it frees.
     return ApplicationFailure.create({
@@ -158,7 +193,7 @@ export function classifyApiError(
       type: FailureType.rateLimited,
       message: text,
       details: [d],
-      nextRetryDelay: rateLimitWaitMs,
+      nextRetryDelay: retryAfterMs(err) ?? rateLimitWaitMs,
     });
   }
   if (d.status >= 500 || d.status === 408) {

@@ -1,5 +1,5 @@
 /**
- * The admin API (OPS-2), registered by api-server.ts inside the token-protected scope (client/auth.ts): connections and their health,
+ * The admin API (OPS-2), registered by api-server.ts inside the token-protected scope (client/auth.ts): connections and their health and API budgets,
  * invoices by sync state with their reasons, re-sync of one record, a record's workflow and links, and a
  * workflow's history for a bug report, and the webhook inbox (list, retry). Replaying a history against the
  * current code is done by the CLI (`sm8qbo replay`), which has the code at hand. Every input has a schema;
@@ -11,20 +11,17 @@ import type { Pool } from 'pg';
 import { CONNECTION_ID_PATTERN, type ConnectionStore, type QboToken } from '../store/connections';
 import type { LinkStore } from '../store/links';
 import { OnboardingStore } from '../store/onboarding';
-import {
-  invoiceExportCounts,
-  invoiceExportRow,
-  jobPaymentLinks,
-  listInvoiceExports,
-} from '../store/admin-queries';
+import { invoiceExportCounts, invoiceExportRow, jobPaymentLinks } from '../store/admin-queries';
 import { INBOX_STATES, listInbox, retryInboxRow, type InboxState } from '../store/inbox';
+import { listStuckSteps } from '../store/stuck-steps';
 import { revokeQboToken, type QboOAuthSettings } from '../apis/quickbooks/tokens';
-import { InvoiceSyncState } from '../domain/invoice/states';
+import { RateGovernor } from '../apis/governor/rate-governor';
 import { completion } from '../domain/onboarding';
 import { invoiceWorkflowId, onboardingWorkflowId, paymentsWorkflowId } from '../domain/workflow-ids';
 import type { Logger } from '../infra/log';
 import { invoiceStatusQuery, paymentsStatusQuery } from '../workflows/messages';
 import { notifyConnectionRestored } from '../routing/connection-events';
+import { INVOICE_VIEW_STATES, listInvoiceViews } from './invoice-views';
 import { startOnboarding } from './onboarding';
 import { signalInvoice } from '../routing/routes';
 import { isTemporalDown, type LazyTemporal } from './temporal-client';
@@ -128,6 +125,19 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps, extra
     );
   }
 
+  // Issue 12: the connection's API budgets (used by lane, slowdown, cooldown, bulk paused near the daily cap).
+  // A governor that never acquires only reads the tables the workers' governors share.
+  const governor = new RateGovernor(deps.pool);
+  app.get(
+    '/admin/connections/:id/budget',
+    { schema: { params: params({ id: connectionId }) } },
+    async (req, reply) => {
+      const id = (req.params as { id: string }).id;
+      if (!(await deps.store.get(id))) return reply.code(404).send({ error: `no connection "${id}"` });
+      return { connection: id, budgets: await governor.budget(id) };
+    },
+  );
+
   // CM-1 / OPS-2: start (or re-run) a connection's onboarding, and see its progress.
   const onboarding = new OnboardingStore(deps.pool);
   const onboardingBody = {
@@ -180,12 +190,13 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps, extra
 
   const invoicesQuery = query({
     connection: connectionId,
-    state: { type: 'string', enum: Object.values(InvoiceSyncState) },
+    state: { type: 'string', enum: INVOICE_VIEW_STATES },
     limit,
   });
   app.get('/admin/invoices', { schema: { querystring: invoicesQuery } }, async (req) => {
     const q = req.query as { connection?: string; state?: string; limit?: number };
-    const rows = await listInvoiceExports(deps.pool, {
+    // OPS-5: an invoice with a stuck step shows STUCK and the failure in words (client/invoice-views.ts).
+    const rows = await listInvoiceViews(deps.pool, {
       connection: q.connection,
       state: q.state,
       limit: q.limit ?? 200,
@@ -217,7 +228,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps, extra
     // A query waits for a worker: with none running it would hold this request (and a socket) for ever.
     const answerSoon = <T>(query: () => Promise<T>) =>
       temporal.connection.withDeadline(Date.now() + QUERY_DEADLINE_MS, query).catch(() => null);
-    const [link, exportRow, status, described, paymentsStatus, paymentLinks] = await Promise.all([
+    const [link, exportRow, status, described, paymentsStatus, paymentLinks, stuck] = await Promise.all([
       deps.links.bySm8(connection, 'invoice', jobUuid),
       invoiceExportRow(deps.pool, connection, jobUuid),
       answerSoon(() => handle.query(invoiceStatusQuery)),
@@ -227,6 +238,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps, extra
       }),
       answerSoon(() => temporal.workflow.getHandle(paymentsId).query(paymentsStatusQuery)),
       jobPaymentLinks(deps.pool, connection, jobUuid),
+      listStuckSteps(deps.pool, { connectionId: connection, workflowIds: [workflowId, paymentsId] }),
     ]);
     if (!described && !exportRow && !link && !paymentLinks.length)
       return reply.code(404).send({
@@ -241,6 +253,8 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps, extra
       link,
       // PAY-: the job's payments owner and the payments it linked.
       payments: { workflowId: paymentsId, status: paymentsStatus, links: paymentLinks },
+      // Issue 13: steps of this job that keep failing, with why (`sm8qbo stuck retry <id>` runs one now).
+      stuck,
     };
   });
 

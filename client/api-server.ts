@@ -18,6 +18,7 @@ import { formatSchemaErrors, frameworkErrors, installErrorHandling } from './htt
 import type { LazyTemporal } from './temporal-client';
 import { registerMetricsRoute } from './metrics';
 import { registerStatusPage, registerStatusResync } from './status-page';
+import { registerStuckRoutes } from './stuck-routes';
 import { registerWebhookRoutes, type WebhookDeps } from './webhook-routes';
 
 export interface ApiDeps {
@@ -107,6 +108,7 @@ export function buildApiServer(deps: ApiDeps): FastifyInstance {
     protectedRoutes(auth, { cookie: 'read-only' }, (scope) => {
       registerAdminRoutes(scope, deps.admin, { qboOAuth: deps.connect.qboOAuth, log: deps.log });
       registerConnectAdminRoutes(scope, deps.connect, auth, deps.log);
+      registerStuckRoutes(scope, deps.admin);
       // Prometheus sends the token (its `authorization` setting); a signed-in browser may look too.
       registerMetricsRoute(scope, deps.pool);
       registerStatusPage(scope, deps.admin, auth);

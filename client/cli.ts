@@ -10,11 +10,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerAdminCommands } from './cli/admin';
+import { registerBudgetCommand } from './cli/budget';
 import { CliError, createContext, ExitCode, type CliIo } from './cli/context';
 import { registerDemoCommands } from './cli/demo';
 import { registerOnboardingCommands } from './cli/onboarding';
 import { registerReplayCommand } from './cli/replay';
 import { registerShowCommand } from './cli/show';
+import { registerStuckCommands } from './cli/stuck';
 
 export type { CliIo } from './cli/context';
 export { ExitCode } from './cli/context';
@@ -69,7 +71,9 @@ function buildProgram(out: (s: string) => void, err: (s: string) => void, io: Cl
   const ctx = createContext(out, io, () => program.opts<{ url?: string; json?: boolean }>());
   registerAdminCommands(program, ctx);
   registerShowCommand(program, ctx);
+  registerBudgetCommand(program, ctx);
   registerOnboardingCommands(program, ctx);
+  registerStuckCommands(program, ctx);
   registerReplayCommand(program, ctx);
   registerDemoCommands(program, ctx);
   return { program, ctx };

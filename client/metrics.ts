@@ -47,12 +47,29 @@ const histogram = (name: string, help: string, all: LatencyBuckets[]) =>
     }),
   ].join('\n') + '\n';
 
+type Counts = Awaited<ReturnType<typeof permitCounts>>;
+
+/** The counts of every lane added up per connection and API. */
+function allLanes(counts: Counts): Counts {
+  const sums = new Map<string, Counts[number]>();
+  for (const c of counts) {
+    const key = `${c.connectionId}\u0000${c.api}`;
+    const sum = sums.get(key);
+    if (sum) {
+      sum.lastMinute += c.lastMinute;
+      sum.lastDay += c.lastDay;
+    } else sums.set(key, { ...c, lane: 'all' });
+  }
+  return [...sums.values()];
+}
+
 /** The budget of each connection and API, per window the API limits: used and left. */
 export async function budgets(
   pool: Pool,
+  counts?: Counts,
 ): Promise<Array<{ connection: string; api: string; window: string; used: number; limit: number }>> {
   const out = [];
-  for (const c of await permitCounts(pool)) {
+  for (const c of allLanes(counts ?? (await permitCounts(pool)))) {
     const limits = API_LIMITS[c.api as GovernedApi] ?? {};
     for (const [window, used, limit] of [
       ['minute', c.lastMinute, limits.perMinute],
@@ -73,11 +90,18 @@ export async function budgets(
 
 /** The metrics that live in PostgreSQL, as Prometheus text. */
 export async function databaseMetrics(pool: Pool): Promise<string> {
-  const [budget, records, latency] = await Promise.all([
-    budgets(pool),
+  const [counts, records, latency] = await Promise.all([
+    permitCounts(pool),
     recordCounts(pool),
     syncLatencyBuckets(pool, LATENCY_BUCKETS_S),
   ]);
+  const budget = await budgets(pool, counts);
+  const byLane = counts.flatMap((c) =>
+    (['minute', 'day'] as const).map((window) => ({
+      labels: { connection: c.connectionId, api: c.api, window, lane: c.lane },
+      value: window === 'minute' ? c.lastMinute : c.lastDay,
+    })),
+  );
   const b = (key: 'used' | 'left') =>
     budget.map((x) => ({
       labels: { connection: x.connection, api: x.api, window: x.window },
@@ -97,9 +121,15 @@ export async function databaseMetrics(pool: Pool): Promise<string> {
       b('left'),
     ),
     family(
+      'sm8qbo_budget_used_by_lane',
+      'gauge',
+      'API calls made per connection, API and lane (interactive, live, bulk) in the last minute and the last 24 hours',
+      byLane,
+    ),
+    family(
       'sm8qbo_records',
       'gauge',
-      'Records per connection by state: exported, held (a reason says why), stuck (approved but neither exported nor held after 15 minutes)',
+      'Records per connection by state: exported, held (a reason says why), stuck (a step failing again and again, or approved but neither exported nor held after 15 minutes)',
       records.map((r) => ({
         labels: { connection: r.connectionId, kind: r.kind, state: r.category },
         value: r.count,

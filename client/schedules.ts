@@ -5,7 +5,9 @@
  * due makes that next one skip, never pile up; an explicit catch-up window says what happens after an
  * outage of the Temporal server (one catch-up pass; passes read since their watermark anyway).
  *
- *  - `poll/<connection>`      every POLL_INTERVAL (1 min)  -> pollConnectionWorkflow
+ *  - `poll/<connection>`      every POLL_INTERVAL (10 min) -> pollConnectionWorkflow, which follows a pass that
+ *                             suspects a gap in the webhooks with passes every POLL_FAST_INTERVAL (1 min) until
+ *                             quiet (adaptive polling, domain/poll-cadence.ts); `pollNow` runs one at once
  *  - `tax-poll/<connection>`  every TAX_POLL_INTERVAL (15 min, at most 20) -> taxPollWorkflow
  *  - `reconcile/<connection>` RECONCILE_CRON (02:30 UTC)   -> reconcileInvoicesWorkflow
  *
@@ -23,10 +25,12 @@ import {
 } from '@temporalio/client';
 import { msToNumber, type Duration } from '@temporalio/common/lib/time';
 import type { Config } from '../infra/config';
-import { WorkflowType } from '../workflows/messages';
+import { WorkflowType, type PollInput } from '../workflows/messages';
+import { fastPolling } from '../domain/poll-cadence';
 import { ConnectionId, EntityType } from '../domain/search-attributes';
 
-export const DEFAULT_POLL_EVERY = '1m';
+export const DEFAULT_POLL_EVERY = '10m';
+export const DEFAULT_POLL_FAST_EVERY = '1m';
 export const DEFAULT_TAX_POLL_EVERY = '15m';
 export const DEFAULT_RECONCILE_CRON = '30 2 * * *';
 /** TAX-2: tax codes are polled at least this often. */
@@ -44,19 +48,22 @@ export interface ConnectionScheduleOptions {
   connectionId: string;
   /** The sync worker's task queue. */
   taskQueue: string;
-  /** TRG-2 poll interval (default 1 minute). */
+  /** TRG-2 poll interval while webhooks bring every change (default 10 minutes). */
   pollEvery?: Duration;
+  /** TRG-2 poll interval while a gap in the webhooks is suspected (default 1 minute; never above pollEvery). */
+  pollFastEvery?: Duration;
   /** TAX-2 tax poll interval (default 15 minutes, at most 20). */
   taxEvery?: Duration;
   /** Nightly reconciliation, a cron expression (default "30 2 * * *", UTC unless `CRON_TZ=<zone> …`). */
   reconcileCron?: string;
 }
 
-/** The schedule settings from configuration (POLL_INTERVAL, TAX_POLL_INTERVAL, RECONCILE_CRON). */
+/** The schedule settings from configuration (POLL_INTERVAL, POLL_FAST_INTERVAL, TAX_POLL_INTERVAL, RECONCILE_CRON). */
 export function scheduleOptionsFromConfig(config: Config): Omit<ConnectionScheduleOptions, 'connectionId'> {
   return {
     taskQueue: config.temporal.taskQueue,
     pollEvery: config.polling.intervalMs,
+    pollFastEvery: config.polling.fastIntervalMs,
     taxEvery: config.polling.taxIntervalMs,
     reconcileCron: config.polling.reconcileCron,
   };
@@ -74,6 +81,8 @@ function definitions(opts: ConnectionScheduleOptions): Definition[] {
   const { connectionId, taskQueue } = opts;
   const ids = scheduleIds(connectionId);
   const pollMs = msToNumber(opts.pollEvery ?? DEFAULT_POLL_EVERY);
+  const fast = fastPolling(pollMs, msToNumber(opts.pollFastEvery ?? DEFAULT_POLL_FAST_EVERY));
+  const pollInput: PollInput = { connectionId, fast };
   const taxMs = msToNumber(opts.taxEvery ?? DEFAULT_TAX_POLL_EVERY);
   if (taxMs > MAX_TAX_POLL_EVERY_MS) {
     throw new RangeError(`TAX-2: tax codes must be polled at least every 20 minutes, not every ${taxMs} ms`);
@@ -94,9 +103,10 @@ function definitions(opts: ConnectionScheduleOptions): Definition[] {
         workflowType: WorkflowType.poll,
         workflowId: ids.poll,
         taskQueue,
-        args: [{ connectionId }],
+        args: [pollInput],
         typedSearchAttributes: attrs('poll'),
-        workflowExecutionTimeout: '30 minutes',
+        // A chain of fast passes continues as new within this timeout.
+        workflowExecutionTimeout: 30 * 60_000 + fast.maxPasses * fast.everyMs,
         staticSummary: `TRG-2 poll of ServiceM8 and QuickBooks for ${connectionId}`,
       },
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: catchup(pollMs) },
@@ -180,6 +190,38 @@ export async function ensureConnectionSchedules(
     }
   }
   return out;
+}
+
+/**
+ * Runs a poll pass of the connection now (adaptive polling: at connect and when the product starts, since
+ * webhooks may have been lost meanwhile), or right after the pass that is running (which may have read before
+ * the second side was connected). False when the schedule does not exist.
+ */
+export async function pollNow(temporal: Client, connectionId: string): Promise<boolean> {
+  try {
+    await temporal.schedule
+      .getHandle(scheduleIds(connectionId).poll)
+      .trigger(ScheduleOverlapPolicy.BUFFER_ONE);
+    return true;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return false;
+    throw err;
+  }
+}
+
+/**
+ * When the product starts: every connection's schedules exist with the current settings (an upgrade applies
+ * new intervals), and each connection polls at once (webhooks may have been lost while it was down).
+ */
+export async function startConnectionPolling(
+  temporal: Client,
+  connectionIds: readonly string[],
+  opts: Omit<ConnectionScheduleOptions, 'connectionId'>,
+): Promise<void> {
+  for (const connectionId of connectionIds) {
+    await ensureConnectionSchedules(temporal, { ...opts, connectionId });
+    await pollNow(temporal, connectionId);
+  }
 }
 
 /** Removes the connection's schedules (disconnect). Missing ones are fine. Returns the ids deleted. */

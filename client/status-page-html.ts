@@ -2,19 +2,13 @@
  * The bookkeeper's status page as HTML (client/status-page.ts serves it): template strings, every value
  * escaped, plain CSS that reads on a phone, words a bookkeeper uses (no stack traces, no ids without names).
  */
+import type { BudgetUsage } from '../domain/lanes';
 import type { ConnectionSummary } from '../store/connections';
 import type { HeldRecord, RecentExport, WebhookHealth } from '../store/metrics';
 
-export interface BudgetLine {
-  api: string;
-  window: string;
-  used: number;
-  limit: number;
-}
-
 export interface ConnectionView {
   connection: ConnectionSummary;
-  budget: BudgetLine[];
+  budget: BudgetUsage[];
   held: HeldRecord[];
   exports: RecentExport[];
   webhooks: WebhookHealth;
@@ -89,12 +83,39 @@ function health(c: ConnectionSummary): string {
   return `<p><strong class="${cls}">${text}</strong>${reason}. ${qbo}; ${sm8}.</p>`;
 }
 
-function budget(lines: BudgetLine[]): string {
-  if (!lines.length) return '<p class="muted">No calls to ServiceM8 or QuickBooks in the last 24 hours.</p>';
-  const items = lines.map((b) => {
-    const span = b.window === 'day' ? 'the last 24 hours' : 'the last minute';
-    const left = Math.max(0, b.limit - b.used);
-    return `<li>${esc(API_NAMES[b.api] ?? b.api)}: ${b.used} of ${b.limit} calls used in ${span}, ${left} left</li>`;
+/** Each API's budget in words: the day and the minute, who used it, and any slowdown or pause (issue 12). */
+function budget(usages: BudgetUsage[]): string {
+  if (!usages.some((b) => b.today > 0 || b.slowdown < 1 || b.cooldownUntil || b.bulkPaused))
+    return '<p class="muted">No calls to ServiceM8 or QuickBooks in the last 24 hours.</p>';
+  const items = usages.flatMap((b) => {
+    const name = esc(API_NAMES[b.api] ?? b.api);
+    const lane = (l: string) => b.byLane.find((x) => x.lane === l)?.today ?? 0;
+    const who =
+      `invoices, payments and edits you asked for: ${lane('interactive')}; ` +
+      `keeping linked records in step: ${lane('live')}; background work: ${lane('bulk')}`;
+    const day =
+      b.perDayLimit === null
+        ? `<li>${name}: ${b.today} calls in the last 24 hours (${who})</li>`
+        : `<li>${name}: ${b.today} of ${b.perDayLimit} calls used in the last 24 hours, ` +
+          `${Math.max(0, b.perDayLimit - b.today)} left (${who})</li>`;
+    const minute =
+      `<li>${name}: ${b.lastMinute} of ${b.perMinuteLimit} calls used in the last minute, ` +
+      `${Math.max(0, b.perMinuteLimit - b.lastMinute)} left</li>`;
+    const notes: string[] = [];
+    if (b.slowdown < 1)
+      notes.push(
+        `<li class="warn">${name} asked the sync to slow down: it runs at ${Math.round(b.slowdown * 100)} % ` +
+          'of its usual speed and speeds up again by itself within minutes.</li>',
+      );
+    if (b.cooldownUntil)
+      notes.push(
+        `<li class="warn">${name} asked the sync to wait: calls resume at ${esc(when(new Date(b.cooldownUntil)))}.</li>`,
+      );
+    if (b.bulkPaused)
+      notes.push(
+        `<li class="warn">${esc(b.bulkPaused.reason)} Until about ${esc(when(new Date(b.bulkPaused.until)))}.</li>`,
+      );
+    return [day, minute, ...notes];
   });
   return `<ul>${items.join('')}</ul>`;
 }

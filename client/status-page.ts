@@ -11,12 +11,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Pool } from 'pg';
+import { RateGovernor } from '../apis/governor/rate-governor';
 import { signalInvoice } from '../routing/routes';
 import { CONNECTION_ID_PATTERN, type ConnectionStore } from '../store/connections';
 import { heldRecords, recentExports, webhookHealth } from '../store/metrics';
 import { parseCookies, SESSION_COOKIE, type AdminAuth } from './auth';
 import { HttpError } from './http-errors';
-import { budgets } from './metrics';
 import { statusPageHtml, type ConnectionView } from './status-page-html';
 import type { LazyTemporal } from './temporal-client';
 
@@ -44,19 +44,22 @@ function csrfToken(auth: AdminAuth, cookieHeader: string | undefined): string | 
 
 /** Every connection's view, or only `only`'s (`/?connection=id`). */
 async function views(deps: StatusPageDeps, only?: string): Promise<ConnectionView[]> {
-  const [connections, budget] = await Promise.all([deps.store.list(), budgets(deps.pool)]);
+  const connections = await deps.store.list();
+  // Reads the tables every worker's governor shares (it never acquires, so it holds no connection of its own).
+  const governor = new RateGovernor(deps.pool);
   return Promise.all(
     connections
       .filter((c) => !only || c.id === only)
       .map(async (connection) => {
-        const [held, exports, webhooks] = await Promise.all([
+        const [held, exports, webhooks, budget] = await Promise.all([
           heldRecords(deps.pool, connection.id),
           recentExports(deps.pool, connection.id),
           webhookHealth(deps.pool, connection.id),
+          governor.budget(connection.id),
         ]);
         return {
           connection,
-          budget: budget.filter((b) => b.connection === connection.id),
+          budget,
           held,
           exports,
           webhooks,

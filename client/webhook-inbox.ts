@@ -27,6 +27,7 @@ import {
   type RecordResult,
 } from '../store/inbox';
 import { cleanupOAuthStates } from '../store/oauth-states';
+import { hintOfPayload } from '../routing/echoes';
 import { hasOwner, PermanentRoutingError, routeEntityEvent, type RoutingDeps } from '../routing/routes';
 import type { LazyTemporal } from './temporal-client';
 
@@ -42,6 +43,8 @@ export async function routeRow(deps: RoutingDeps, row: InboxRow): Promise<string
     connectionId: row.connectionId,
     entityId: row.entityId,
     operation: row.operation,
+    changedAt: row.changedAt,
+    hint: hintOfPayload(row.source, row.payload),
   });
 }
 

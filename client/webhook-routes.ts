@@ -7,9 +7,11 @@
  * Authentication comes first, in a preValidation hook over the raw bytes; the hook then parses the body
  * and Fastify validates it against its schema (webhook-schemas.ts), so a malformed body is refused with 400
  * naming the field before anything is stored.
- * Every accepted event is stored in the PostgreSQL inbox before we answer (client/webhook-inbox.ts), then
- * routed to its owner workflow. Routing gets a time budget well inside Intuit's 3 s; what is not routed by
- * then (or cannot be, Temporal being down) stays pending for the inbox relay, and the sender still gets 200.
+ * Every accepted event is stored in the PostgreSQL inbox, and the sender gets 200 at once (issue 12): senders
+ * may deliver one call at a time, so an answer that waited for routing would hold every later event behind
+ * it (during onboarding, an approval waited 10-20 s behind the echoes of the import's writes). The stored
+ * events are then routed to their owner workflows, a few requests at a time; what cannot be routed (Temporal
+ * being down) stays pending for the inbox relay.
  */
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -39,8 +41,6 @@ export interface WebhookDeps {
   /** Intuit's verifier token (QBO_WEBHOOK_VERIFIER); unset: QuickBooks webhooks are refused with 503. */
   qboVerifier: string | undefined;
   log: Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
-  /** How long a request waits for routing before answering (default 1.5 s; Intuit allows 3 s in all). */
-  routingBudgetMs?: number;
 }
 
 /**
@@ -50,7 +50,8 @@ export interface WebhookDeps {
  */
 const QBO_BODY_LIMIT = 1024 * 1024;
 const SM8_BODY_LIMIT = 64 * 1024;
-const DEFAULT_ROUTING_BUDGET_MS = 1500;
+/** Requests whose stored events are routed at the same time; later ones wait their turn (oldest first). */
+const ROUTING_AT_ONCE = 4;
 
 // ---- QuickBooks ---------------------------------------------------------------------------------------
 
@@ -181,44 +182,50 @@ function decodeSm8Body(raw: Buffer, contentType: string | undefined): unknown {
 
 // ---- routes -------------------------------------------------------------------------------------------
 
-/** Stores the events, routes them within the budget (the rest continues, or waits for the relay). */
+/** Runs at most `n` tasks at once, the others in arrival order. */
+function limiter(n: number) {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    running += 1;
+    try {
+      return await task();
+    } finally {
+      running -= 1;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/**
+ * Stores the events and answers; the new ones are routed after (a few requests at a time). `pending`: stored
+ * events on their way to their owners; `unrouted`: stored events nobody owns (kept for the record).
+ */
 async function acceptEvents(
   deps: WebhookDeps,
+  inTurn: ReturnType<typeof limiter>,
   events: InboxEventInput[],
-): Promise<{ received: number; duplicates: number; routed: number; pending: number; unrouted: number }> {
+): Promise<{ received: number; duplicates: number; pending: number; unrouted: number }> {
   const { stored, duplicates } = await recordEvents(deps.pool, events);
   const pendingRows = stored.filter((r) => r.state === 'pending');
-  const counts = {
+  if (pendingRows.length > 0)
+    void inTurn(() => routeRowsWhenReachable(deps.pool, deps, pendingRows))
+      .then((outcome) => {
+        if (outcome.pending > 0)
+          deps.log.warn(
+            `webhook: ${outcome.pending} event(s) stored for the inbox relay: ${outcome.lastError ?? ''}`,
+          );
+      })
+      .catch((err: unknown) => {
+        deps.log.error(`webhook: routing failed, the inbox relay will retry: ${String(err)}`);
+      });
+  return {
     received: events.length,
     duplicates,
-    routed: 0,
     pending: pendingRows.length,
     unrouted: stored.length - pendingRows.length,
   };
-  if (pendingRows.length === 0) return counts;
-  const routing = routeRowsWhenReachable(deps.pool, deps, pendingRows)
-    .then((outcome) => {
-      if (outcome.pending > 0)
-        deps.log.warn(
-          `webhook: ${outcome.pending} event(s) stored for the inbox relay: ${outcome.lastError ?? ''}`,
-        );
-      return outcome;
-    })
-    .catch((err: unknown) => {
-      deps.log.error(`webhook: routing failed, the inbox relay will retry: ${String(err)}`);
-      return null;
-    });
-  let timer: NodeJS.Timeout | undefined;
-  const budget = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), deps.routingBudgetMs ?? DEFAULT_ROUTING_BUDGET_MS);
-  });
-  const outcome = await Promise.race([routing, budget]);
-  clearTimeout(timer);
-  if (outcome) {
-    counts.routed = outcome.routed;
-    counts.pending = outcome.pending;
-  }
-  return counts;
 }
 
 /** Signature over the raw bytes, then JSON: what Fastify validates against the schema. */
@@ -241,7 +248,12 @@ function verifyAndParseQbo(deps: WebhookDeps, req: FastifyRequest): unknown {
   }
 }
 
-async function quickbooksHandler(deps: WebhookDeps, req: FastifyRequest, reply: FastifyReply) {
+async function quickbooksHandler(
+  deps: WebhookDeps,
+  inTurn: ReturnType<typeof limiter>,
+  req: FastifyRequest,
+  reply: FastifyReply,
+) {
   const events = parseQboWebhook(req.body as QboWebhookBody);
   const realms = new Map<string, string | null>();
   for (const realm of new Set(events.map((e) => e.realmId))) {
@@ -249,6 +261,7 @@ async function quickbooksHandler(deps: WebhookDeps, req: FastifyRequest, reply: 
   }
   const counts = await acceptEvents(
     deps,
+    inTurn,
     events.map((e) => ({
       source: 'qbo',
       connectionId: realms.get(e.realmId) ?? null,
@@ -273,6 +286,7 @@ async function sm8Connection(deps: WebhookDeps, secret: string): Promise<string>
 
 async function servicem8Handler(
   deps: WebhookDeps,
+  inTurn: ReturnType<typeof limiter>,
   connectionId: string,
   req: FastifyRequest,
   reply: FastifyReply,
@@ -284,6 +298,7 @@ async function servicem8Handler(
   }
   const counts = await acceptEvents(
     deps,
+    inTurn,
     parsed.entries.map((entry) => ({
       source: 'sm8',
       connectionId,
@@ -307,6 +322,7 @@ const WEBHOOK_ROUTE = {
 };
 
 export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookDeps): void {
+  const inTurn = limiter(ROUTING_AT_ONCE);
   void app.register(async (scope) => {
     // Raw bytes for every content type: the QuickBooks signature is computed over the exact body, and
     // ServiceM8 posts forms (challenge) as well as JSON. Scoped: other routes keep Fastify's parsers.
@@ -324,7 +340,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookDeps): 
       preValidation: async (req) => {
         req.body = verifyAndParseQbo(deps, req);
       },
-      handler: (req, reply) => quickbooksHandler(deps, req, reply),
+      handler: (req, reply) => quickbooksHandler(deps, inTurn, req, reply),
     });
     // The connection found in preValidation, for the handler of the same request.
     const sm8Connections = new WeakMap<FastifyRequest, string>();
@@ -338,7 +354,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: WebhookDeps): 
         const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
         req.body = decodeSm8Body(raw, req.headers['content-type']);
       },
-      handler: (req, reply) => servicem8Handler(deps, sm8Connections.get(req) ?? '', req, reply),
+      handler: (req, reply) => servicem8Handler(deps, inTurn, sm8Connections.get(req) ?? '', req, reply),
     });
   });
 }

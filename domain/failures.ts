@@ -34,6 +34,12 @@ export function failureTypeOf(err: unknown): string | undefined {
   return applicationFailureOf(err)?.type ?? undefined;
 }
 
+/** The message of a failure that will not pass with retrying (a refusal), else undefined. */
+export function refusalMessageOf(err: unknown): string | undefined {
+  const failure = applicationFailureOf(err);
+  return failure?.nonRetryable ? failure.message : undefined;
+}
+
 /** CON-3: the failure type when err says the connection is blocked (needs reauth, paused), else undefined. */
 export function connectionBlockedType(err: unknown): string | undefined {
   const type = failureTypeOf(err);

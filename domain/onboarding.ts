@@ -90,3 +90,34 @@ export function phaseLine(p: PhaseProgress): string {
     .join('  ')
     .trimEnd();
 }
+
+/**
+ * Seconds left, from the pace so far (issue 12: `sm8qbo onboard --follow` shows it): the customer and item
+ * records still to look at, at the rate records were looked at since the run started. Null until a record
+ * is done (no pace yet) or when done. `partial`: a phase is not counted yet, so more may follow.
+ */
+export function onboardingEta(
+  p: Pick<OnboardingProgress, 'state' | 'phases' | 'startedAt'>,
+  nowMs: number,
+): { seconds: number; partial: boolean } | null {
+  if (p.state === 'done') return null;
+  const records = p.phases.filter((x) => x.phase !== 'taxcodes');
+  const done = records.reduce((n, x) => n + x.done, 0);
+  const elapsed = (nowMs - Date.parse(p.startedAt)) / 1000;
+  if (done === 0 || !(elapsed > 0)) return null;
+  const left = records.reduce(
+    (n, x) => n + (x.state === 'done' ? 0 : Math.max((x.total ?? x.done) - x.done, 0)),
+    0,
+  );
+  const partial = records.some((x) => x.state !== 'done' && x.total === null);
+  return { seconds: Math.ceil((left * elapsed) / done), partial };
+}
+
+/** "ETA 1m 05s" (with "+" when a phase is not counted yet), or "ETA …" when there is no pace yet. */
+export function etaText(eta: { seconds: number; partial: boolean } | null): string {
+  if (!eta) return 'ETA …';
+  const m = Math.floor(eta.seconds / 60);
+  const s = eta.seconds % 60;
+  const text = m > 0 ? `${m}m ${String(s).padStart(2, '0')}s` : `${s}s`;
+  return `ETA ${text}${eta.partial ? '+' : ''}`;
+}

@@ -29,6 +29,11 @@ export interface QboPaymentView {
   date: string;
   /** The amount this payment applies to this invoice (0 once voided or unapplied). */
   amountCents: number;
+  /**
+   * PAY-8: the payment's UnappliedAmt (money received but applied to no invoice: a credit of the customer);
+   * absent in views kept before PAY-8 (read as 0).
+   */
+  unappliedCents?: number;
   privateNote: string;
   methodName: string | null;
   refNum: string | null;
@@ -57,8 +62,18 @@ export type Sm8UpdateCause = 'qbo_changed' | 'sm8_edited' | 'sm8_deleted' | 'qbo
 export type PaymentAction =
   /** A copy we made earlier whose link was lost: record the link, write nothing. */
   | { kind: 'adopt'; sm8Uuid: string; qboPaymentId: string; origin: PaymentOrigin }
-  /** PAY-1 */
-  | { kind: 'send_to_qbo'; sm8Uuid: string; amountCents: number; date: string | null; method: string }
+  /**
+   * PAY-1; PAY-8: `appliedCents` (≤ amountCents) is what goes on the invoice's line, the rest of the
+   * payment's TotalAmt (= amountCents) stays unapplied, a credit of the customer.
+   */
+  | {
+      kind: 'send_to_qbo';
+      sm8Uuid: string;
+      amountCents: number;
+      appliedCents: number;
+      date: string | null;
+      method: string;
+    }
   /** PAY-2 */
   | {
       kind: 'mirror_to_sm8';
@@ -84,7 +99,7 @@ export type PaymentAction =
   /** Both sides agree but the stored fingerprints are stale. */
   | { kind: 'refresh_link'; sm8Uuid: string; fingerprint: string }
   /** A payment that cannot be sent (a reason, not a failure). */
-  | { kind: 'refuse'; sm8Uuid: string; code: 'PAYMENT_NEGATIVE'; text: string };
+  | { kind: 'refuse'; sm8Uuid: string; code: 'PAYMENT_NEGATIVE' | 'PAYMENT_INVOICE_PAID'; text: string };
 
 /** PrivateNote marker of a QuickBooks payment we created from a ServiceM8 payment (PAY-1, PAY-5). */
 export function sm8PaymentMarker(sm8Uuid: string): string {
@@ -112,19 +127,77 @@ export function paymentFingerprint(p: { amountCents: number; date: string | null
   return fingerprint({ amountCents: p.amountCents, date: p.date });
 }
 
-/** PAY-6: what ServiceM8 says was paid (active payments) and what QuickBooks applied to the invoice. */
+/**
+ * PAY-8: what QuickBooks received for this job through one payment: the amount applied to this invoice, plus
+ * the unapplied rest (the customer's credit) when the payment is our copy of one of this job's ServiceM8
+ * payments and still applies to the invoice. A QuickBooks-born payment's unapplied rest is not this job's
+ * (PAY-2 mirrors the line's amount only), and one no longer applied here is gone from this invoice (PAY-3).
+ */
+export function receivedCents(q: QboPaymentView, jobSm8Uuids: ReadonlySet<string>): number {
+  const ours = jobSm8Uuids.has(markedSm8Uuid(q.privateNote) ?? '');
+  return q.amountCents + (ours && q.amountCents > 0 ? Math.max(0, q.unappliedCents ?? 0) : 0);
+}
+
+/**
+ * PAY-6 read with PAY-8: what ServiceM8 says was paid (active payments) against what QuickBooks received for
+ * the job (`qboCents`: applied to the invoice plus the unapplied rest of the payments sent from this job);
+ * `qboAppliedCents` is the part applied to the invoice.
+ */
 export function paymentTotals(sides: Pick<PaymentSides, 'sm8' | 'qbo'>): {
   sm8Cents: number;
   qboCents: number;
+  qboAppliedCents: number;
 } {
+  const uuids = new Set(sides.sm8.map((p) => p.uuid));
   return {
     sm8Cents: sides.sm8.filter((p) => p.active).reduce((sum, p) => sum + p.amountCents, 0),
-    qboCents: sides.qbo.reduce((sum, p) => sum + p.amountCents, 0),
+    qboCents: sides.qbo.reduce((sum, p) => sum + receivedCents(p, uuids), 0),
+    qboAppliedCents: sides.qbo.reduce((sum, p) => sum + p.amountCents, 0),
   };
 }
 
-export function planPayments(qboInvoiceId: string, sides: PaymentSides): PaymentAction[] {
+/**
+ * PAY-8: the note on the job when a payment was more than the invoice's open balance in QuickBooks: the
+ * balance was applied, the rest is the customer's credit there.
+ */
+export function overpaymentText(p: {
+  amountCents: number;
+  appliedCents: number;
+  date: string | null;
+}): string {
+  const rest = formatMoney(p.amountCents - p.appliedCents);
+  return `the payment of ${formatMoney(p.amountCents)}${p.date ? ` on ${p.date}` : ''} is more than the ${formatMoney(p.appliedCents)} still owing on this invoice in QuickBooks. It was sent to QuickBooks in full: ${formatMoney(p.appliedCents)} pays off the invoice and the other ${rest} is kept in QuickBooks as a credit for the customer (an unapplied payment). In QuickBooks, apply that credit to another invoice of the customer or refund it.`;
+}
+
+/** PAY-8: a payment that finds the invoice already paid in full in QuickBooks is held, not sent. */
+export function invoicePaidText(p: Pick<Sm8PaymentView, 'amountCents' | 'date'>): string {
+  return `the payment of ${formatMoney(p.amountCents)}${p.date ? ` on ${p.date}` : ''} was not sent to QuickBooks: the invoice is already paid in full there, so none of it can be applied to the invoice. If the customer really paid twice, record it in QuickBooks as a payment of the customer (a credit) and apply it or refund it there; if it was recorded by mistake, delete it in ServiceM8. Until then the invoice's payments in the two programs differ by ${formatMoney(p.amountCents)}.`;
+}
+
+/**
+ * PAY-7: a negative ServiceM8 payment (a refund) is held, not posted (docs/decisions.md, "A refund recorded in
+ * ServiceM8"): QuickBooks has no negative payment, and its refund records (a RefundReceipt with lines and tax,
+ * or a cheque against a credit memo) need what ServiceM8 does not record: the account the money left from and
+ * what was refunded. The bookkeeper records it in QuickBooks; the invoice's payments differ by it between the two
+ * programs (a refund receipt does not change what was applied to the invoice), which PAY-6 reports.
+ */
+export function refundHeldText(p: Pick<Sm8PaymentView, 'amountCents' | 'date'>): string {
+  return `the payment of ${formatMoney(p.amountCents)}${p.date ? ` on ${p.date}` : ''} is a refund, so it was not sent to QuickBooks: QuickBooks has no negative payments, and a refund there (a refund receipt, or a cheque against a credit memo) needs the account the money was paid from, which ServiceM8 does not record. Record the refund in QuickBooks. This payment stays as it is in ServiceM8, so the invoice's payments in the two programs differ by ${formatMoney(-p.amountCents)}.`;
+}
+
+/**
+ * `invoiceTotalCents`: the invoice's TotalAmt in QuickBooks when the caller knows it (PAY-8): a payment above
+ * the open balance (total − what the invoice's QuickBooks payments apply to it − what earlier sends of this
+ * plan apply) is sent with the balance applied and the rest unapplied; with no balance left it is held.
+ * Unknown, every payment is sent as applied in full (QuickBooks refuses an overpayment: PAYMENT_REFUSED).
+ */
+export function planPayments(
+  qboInvoiceId: string,
+  sides: PaymentSides,
+  opts: { invoiceTotalCents?: number | null } = {},
+): PaymentAction[] {
   const actions: PaymentAction[] = [];
+  const jobSm8 = new Set(sides.sm8.map((p) => p.uuid));
   const sm8ByUuid = new Map(sides.sm8.map((p) => [p.uuid, p]));
   const qboById = new Map(sides.qbo.map((p) => [p.id, p]));
   const links = [...sides.links];
@@ -173,7 +246,9 @@ export function planPayments(qboInvoiceId: string, sides: PaymentSides): Payment
         });
       continue;
     }
-    const qFp = paymentFingerprint(q);
+    // PAY-8: our payment stands for the whole ServiceM8 payment, its unapplied rest included.
+    const qAmount = receivedCents(q, jobSm8);
+    const qFp = paymentFingerprint({ amountCents: qAmount, date: q.date });
     // A ServiceM8 payment without a date took QuickBooks' (TxnDate defaults to today): not an edit.
     const sFp = paymentFingerprint({ amountCents: s.amountCents, date: s.date ?? q.date });
     const was = { amountCents: s.amountCents, date: s.date, active: s.active };
@@ -182,7 +257,7 @@ export function planPayments(qboInvoiceId: string, sides: PaymentSides): Payment
         kind: 'update_sm8',
         sm8Uuid: s.uuid,
         qboPaymentId: q.id,
-        amountCents: q.amountCents,
+        amountCents: qAmount,
         date: q.date,
         activate: !s.active,
         cause,
@@ -196,22 +271,36 @@ export function planPayments(qboInvoiceId: string, sides: PaymentSides): Payment
       actions.push({ kind: 'refresh_link', sm8Uuid: s.uuid, fingerprint: qFp });
   }
 
-  for (const s of sides.sm8) {
+  // PAY-8: the open balance, from what the plan already holds (no read).
+  let open =
+    opts.invoiceTotalCents === undefined || opts.invoiceTotalCents === null
+      ? null
+      : opts.invoiceTotalCents - sides.qbo.reduce((sum, q) => sum + Math.max(0, q.amountCents), 0);
+  // The earliest payments pay the invoice; the one that goes over it is the later one (stable for a date).
+  const byDate = [...sides.sm8].sort((a, b) => (a.date ?? '9999').localeCompare(b.date ?? '9999'));
+  for (const s of byDate) {
     if (linkedSm8.has(s.uuid) || !s.active || s.amountCents === 0) continue;
     if (markedQboPayment(s.note)) continue; // our copy of a QuickBooks payment of another invoice (PAY-5)
     if (s.amountCents < 0) {
+      actions.push({ kind: 'refuse', sm8Uuid: s.uuid, code: 'PAYMENT_NEGATIVE', text: refundHeldText(s) });
+      continue;
+    }
+    if (open !== null && open <= 0) {
       actions.push({
         kind: 'refuse',
         sm8Uuid: s.uuid,
-        code: 'PAYMENT_NEGATIVE',
-        text: `the payment of ${formatMoney(s.amountCents)} (a refund) was not sent to QuickBooks: QuickBooks payments cannot be negative. Record the refund in QuickBooks.`,
+        code: 'PAYMENT_INVOICE_PAID',
+        text: invoicePaidText(s),
       });
       continue;
     }
+    const appliedCents = open === null ? s.amountCents : Math.min(s.amountCents, open);
+    if (open !== null) open -= appliedCents;
     actions.push({
       kind: 'send_to_qbo',
       sm8Uuid: s.uuid,
       amountCents: s.amountCents,
+      appliedCents,
       date: s.date,
       method: s.method,
     });

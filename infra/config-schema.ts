@@ -136,10 +136,20 @@ export const VARIABLES = {
     default: '60',
     description: 'How long a connection holds off an API after it answered 429 (Intuit asks for 60 s).',
   },
+  GOVERNOR_LIMIT_SCALE: {
+    default: '1',
+    description:
+      "Benchmarks on the simulators only: multiplies the rate governor's per-second, per-minute and per-day limits (raise the simulators' limits by the same factor, as `npm run bench:budget -- --scale N` does). Refused in real mode (SIMULATORS=false) and against the real APIs.",
+  },
   POLL_INTERVAL: {
+    default: '10m',
+    description:
+      'TRG-2: how often each connection polls ServiceM8 edit_date and QuickBooks CDC while webhooks bring every change (a duration: 30s, 1m, 10m).',
+  },
+  POLL_FAST_INTERVAL: {
     default: '1m',
     description:
-      'TRG-2: how often each connection polls ServiceM8 edit_date and QuickBooks CDC (a duration: 30s, 1m, 5m).',
+      'TRG-2: how often a connection is polled while a pass finds changes no webhook announced, until a pass is quiet (at most POLL_INTERVAL).',
   },
   TAX_POLL_INTERVAL: {
     default: '15m',

@@ -45,8 +45,10 @@ export interface Config {
   simulators: 'auto' | 'true' | 'false';
   publicBaseUrl: string;
   rateLimitWaitMs: number;
+  /** Benchmarks on the simulators: the governor's limits times this (GOVERNOR_LIMIT_SCALE; 1 in real mode). */
+  governorLimitScale: number;
   /** TRG-2 / TAX-2 schedules of each connection (client/schedules.ts). */
-  polling: { intervalMs: number; taxIntervalMs: number; reconcileCron: string };
+  polling: { intervalMs: number; fastIntervalMs: number; taxIntervalMs: number; reconcileCron: string };
   /** Days a routed webhook event is kept (store/inbox.ts, applied by client/webhook-inbox.ts). */
   inboxRetentionDays: number;
   /** Days a failed or unrouted webhook event is kept. */
@@ -119,6 +121,16 @@ function days(env: Env, name: VariableName): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > 3650) {
     throw new ConfigError(name, `must be a whole number of days between 1 and 3650, got "${value}"`);
+  }
+  return n;
+}
+
+/** A factor from 1 to 1000. */
+function scale(env: Env, name: VariableName): number {
+  const value = raw(env, name) ?? '';
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n < 1 || n > 1000) {
+    throw new ConfigError(name, `must be a number from 1 to 1000, got "${value}"`);
   }
   return n;
 }
@@ -239,6 +251,16 @@ function checkCombinations(config: Config): void {
       'must be set to false to sync with the real QuickBooks Online and ServiceM8 (QBO_CLIENT_ID is set); unset QBO_CLIENT_ID to run the demo with the simulators instead',
     );
   }
+  // The real APIs' limits are theirs, not ours to raise: the scale is for benchmarks on the simulators.
+  if (
+    config.governorLimitScale !== 1 &&
+    (config.simulators === 'false' || (realHosts && config.qbo.clientId))
+  ) {
+    throw new ConfigError(
+      'GOVERNOR_LIMIT_SCALE',
+      'must be 1 against the real ServiceM8 and QuickBooks Online (their limits are fixed); it is for benchmarks on the simulators',
+    );
+  }
   if (config.simulators === 'false' && !config.qbo.clientId) {
     throw new ConfigError(
       'QBO_CLIENT_ID',
@@ -286,8 +308,10 @@ function readConfig(env: Env): Config {
     simulators: oneOf(env, 'SIMULATORS', ['auto', 'true', 'false'] as const),
     publicBaseUrl: httpUrl(env, 'PUBLIC_BASE_URL', `http://127.0.0.1:${apiPort}`),
     rateLimitWaitMs: seconds(env, 'RATE_LIMIT_WAIT_SECONDS') * 1000,
+    governorLimitScale: scale(env, 'GOVERNOR_LIMIT_SCALE'),
     polling: {
       intervalMs: duration(env, 'POLL_INTERVAL', 1000, 24 * 3_600_000),
+      fastIntervalMs: duration(env, 'POLL_FAST_INTERVAL', 1000, 24 * 3_600_000),
       // TAX-2: QuickBooks has neither webhooks nor CDC for tax codes: at least every 20 minutes.
       taxIntervalMs: duration(env, 'TAX_POLL_INTERVAL', 1000, 20 * 60_000),
       reconcileCron: cron(env, 'RECONCILE_CRON'),

@@ -33,6 +33,10 @@ export function createPool(url: string, max = 10): Pool {
   const pool = new Pool({ connectionString: url, max });
   // An idle client that loses its server must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  // Nor must a checked-out one (a transaction, an advisory lock held across calls): the pool listens only
+  // while a client is idle, and an 'error' event with no listener kills the process. The holder's next
+  // query fails instead, and the client is discarded when it is released with that error.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

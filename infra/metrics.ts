@@ -4,8 +4,8 @@
  * client/metrics.ts; the Temporal SDK's own metrics come from its Prometheus endpoint (infra/temporal-runtime.ts).
  * docs/decisions.md "Metrics: where each value lives" says which process exposes what.
  */
-import { Context } from '@temporalio/activity';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { currentLaneContext } from './lane-context';
 
 /** One registry per process: the worker and the API each expose it (npm start: one process, one registry). */
 export const processMetrics = new Registry();
@@ -15,15 +15,15 @@ export type ApiSystem = 'servicem8' | 'quickbooks';
 
 export const apiCalls = new Counter({
   name: 'sm8qbo_api_calls_total',
-  help: 'Calls to ServiceM8 and QuickBooks, by system, endpoint (path template), lane (the calling workflow type, or interactive outside a workflow) and HTTP status (network: no answer)',
-  labelNames: ['system', 'endpoint', 'lane', 'status'] as const,
+  help: 'Calls to ServiceM8 and QuickBooks, by system, endpoint (path template), lane (interactive, live, bulk), workflow (the calling workflow type, or none outside a workflow) and HTTP status (network: no answer)',
+  labelNames: ['system', 'endpoint', 'lane', 'workflow', 'status'] as const,
   registers: [processMetrics],
 });
 
 export const permitWait = new Histogram({
   name: 'sm8qbo_permit_wait_seconds',
-  help: 'Time an API call waited for a rate-governor permit before it was sent',
-  labelNames: ['system', 'lane'] as const,
+  help: 'Time an API call waited for a rate-governor permit before it was sent, by lane (interactive, live, bulk) and calling workflow type',
+  labelNames: ['system', 'lane', 'workflow'] as const,
   buckets: [0.005, 0.025, 0.1, 0.5, 1, 5, 15, 60, 300],
   registers: [processMetrics],
 });
@@ -67,16 +67,12 @@ export function observeWebhookLag(source: string, lagSeconds: number | null): vo
 }
 
 /**
- * The lane of an API call: the workflow type of the activity making it, or 'interactive' outside any
- * activity (the API process: connect flows, webhook subscriptions, admin commands). Issue 12 brings real
- * lanes; until then the workflow type says which kind of work spent the budget.
+ * The lane of an API call (infra/lane-context.ts: interactive, live or bulk, from the activity's task queue;
+ * interactive outside any activity) and the workflow type of the activity making it ('none' outside one).
  */
-export function currentLane(): string {
-  try {
-    return Context.current().info.workflowType ?? 'standalone-activity';
-  } catch {
-    return 'interactive';
-  }
+export function currentLane(): { lane: string; workflow: string } {
+  const ctx = currentLaneContext();
+  return { lane: ctx.lane, workflow: ctx.workflowType ?? 'none' };
 }
 
 const SM8_RECORD = /^\/api_1\.0\/([a-z]+)\/[^/]+\.json$/;
@@ -105,15 +101,15 @@ export async function countedCall<T extends { status: number }>(
   requestedAt: number,
   send: () => Promise<T>,
 ): Promise<T> {
-  const lane = currentLane();
-  permitWait.observe({ system, lane }, (performance.now() - requestedAt) / 1000);
+  const { lane, workflow } = currentLane();
+  permitWait.observe({ system, lane, workflow }, (performance.now() - requestedAt) / 1000);
   const endpoint = endpointTemplate(system, path);
   try {
     const res = await send();
-    apiCalls.inc({ system, endpoint, lane, status: String(res.status) });
+    apiCalls.inc({ system, endpoint, lane, workflow, status: String(res.status) });
     return res;
   } catch (err) {
-    apiCalls.inc({ system, endpoint, lane, status: statusOf(err) });
+    apiCalls.inc({ system, endpoint, lane, workflow, status: statusOf(err) });
     throw err;
   }
 }

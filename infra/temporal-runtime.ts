@@ -5,6 +5,7 @@
  */
 import { Runtime, type LogLevel, type LogMetadata, type Logger as SdkLogger } from '@temporalio/worker';
 import type { Logger as Pino } from 'pino';
+import { connectionOfWorkflowId } from '../domain/workflow-ids';
 import type { Config } from './config';
 import { pinoLogger } from './log';
 import { freePort } from './ports';
@@ -33,6 +34,9 @@ function fieldsOf(meta: LogMetadata = {}): Record<string, unknown> {
       continue;
     out[k === 'workflowRunId' ? 'runId' : k] = v;
   }
+  // OPS-4: every line of a workflow's work names its connection, so one connection's story can be filtered.
+  const connection = typeof out.workflowId === 'string' ? connectionOfWorkflowId(out.workflowId) : undefined;
+  if (connection && out.connection === undefined) out.connection = connection;
   return out;
 }
 

@@ -4,16 +4,28 @@
  * ServiceM8 records without a link are not sent (CM-3: they travel only with an invoice). A QuickBooks
  * record without a link was born there after onboarding: it gets a link holding only its Id, whose owner
  * brings it into ServiceM8 (CM-2). A QuickBooks merge (CM-10) goes to the owner of the merged-away record.
+ *
+ * Issue 12: an event about a linked record does not wake its owner directly. It marks the record dirty and
+ * wakes the connection's bulk read (`cm-read/<connection>`), which reads every marked record of a kind at
+ * once and then wakes the owners of those that changed. An event about a record we wrote moments ago (our own
+ * record write, store/own-writes.ts) is our own write coming back: it is dropped without an API call,
+ * and the next bulk read confirms it.
  */
 import type { Client } from '@temporalio/client';
-import { latestMergePayload } from '../store/inbox-merges';
+import { latestMergePayload } from '../store/inbox';
+import { OnboardingStore } from '../store/onboarding';
+import { armEchoRead, disarmEchoRead, markDirty, type RecordRef } from '../store/record-cache';
+import { recentOwnRecordWrite } from '../store/own-writes';
+import { ECHO_WINDOW_MS, isEchoOfOurWrite } from '../domain/clients-materials/echo';
 import { GENERIC_ITEM_KEY } from '../domain/clients-materials/item';
-import { customerWorkflowId, itemWorkflowId } from '../domain/workflow-ids';
+import { cmReadWorkflowId, customerWorkflowId, itemWorkflowId } from '../domain/workflow-ids';
 import {
   cmChangedSignal,
+  cmMarkedSignal,
   cmMergedSignal,
   WorkflowType,
   type ClientMaterialInput,
+  type ClientsMaterialsReadInput,
 } from '../workflows/messages';
 import type { EntityEvent, RoutingDeps } from './routes';
 import { wake } from './wake';
@@ -44,6 +56,59 @@ export async function signalClientMaterial(
     : wake<ClientMaterialInput>(temporal, workflowType, cmChangedSignal, o);
 }
 
+/** Wakes (starting if needed) the bulk read of a connection's dirty customers and items. */
+export async function signalClientsMaterialsRead(
+  temporal: Client,
+  taskQueue: string,
+  connectionId: string,
+  echo: boolean,
+): Promise<string> {
+  return wake<ClientsMaterialsReadInput, [{ echo: boolean }]>(
+    temporal,
+    WorkflowType.cmRead,
+    cmMarkedSignal,
+    {
+      workflowId: cmReadWorkflowId(connectionId),
+      taskQueue,
+      input: { connectionId },
+      entityType: 'cm-read',
+      summary: `Bulk read of the clients and materials of connection ${connectionId}`,
+    },
+    { echo },
+  );
+}
+
+/** The routing answer of an event dropped as our own write's echo (the inbox keeps it as the reason). */
+export const ECHO_DROPPED = 'ignored: the echo of our own write (the next bulk read confirms it)';
+
+/**
+ * A linked record changed: marks it dirty for the connection's bulk read, or, when it is our own write
+ * coming back (we wrote it inside the echo window, at the time the event names), drops the event as that
+ * echo (marked for confirmation, no API call).
+ */
+async function markForBulkRead(deps: RoutingDeps, ref: RecordRef, ev: EntityEvent): Promise<string> {
+  const written = await recentOwnRecordWrite(deps.pool, ref, ECHO_WINDOW_MS);
+  const echo =
+    written !== null &&
+    isEchoOfOurWrite(
+      ref.side,
+      { writtenAtMs: written.writtenAt.getTime(), lastUpdated: written.lastUpdated },
+      ev.changedAt,
+    );
+  await markDirty(deps.pool, ref, echo);
+  if (!echo) return signalClientsMaterialsRead(deps.temporal, deps.taskQueue, ref.connectionId, false);
+  // An echo wakes the read once (the first since its last take), not once per echo.
+  if (await armEchoRead(deps.pool, ref.connectionId)) {
+    try {
+      await signalClientsMaterialsRead(deps.temporal, deps.taskQueue, ref.connectionId, true);
+    } catch (err) {
+      await disarmEchoRead(deps.pool, ref.connectionId);
+      throw err;
+    }
+  }
+  return ECHO_DROPPED;
+}
+
 /**
  * CM-10: the merged-away Id of a QuickBooks Merge event, from the stored webhook (legacy `deletedId`; in
  * CloudEvents its place is UNCONFIRMED, the simulator puts it in `data.deletedId`).
@@ -68,7 +133,22 @@ function qboRouter(kind: Kind) {
     if (link && link.state !== 'linked') return `ignored: this ${kind}'s link is ${link.state}`;
     if (link?.sm8Uuid === GENERIC_ITEM_KEY)
       return 'ignored: the generic item of free-text invoice lines has no ServiceM8 material';
+    if (link?.sm8Uuid)
+      return markForBulkRead(
+        deps,
+        {
+          connectionId: ev.connectionId,
+          side: 'qbo',
+          object: kind === 'customer' ? 'Customer' : 'Item',
+          recordId: ev.entityId,
+        },
+        ev,
+      );
     const target = link ?? (await deps.links.forQboRecord(ev.connectionId, kind, ev.entityId));
+    // While onboarding runs it brings the record in (completing this link in place), and when it ends it
+    // wakes the owners of the links it did not complete: no owner waits meanwhile (issue 12).
+    if (await new OnboardingStore(deps.pool).running(ev.connectionId))
+      return `deferred: onboarding brings this ${kind} in (link ${target.id})`;
     return signalClientMaterial(deps.temporal, deps.taskQueue, kind, ev.connectionId, target.id);
   };
 }
@@ -79,7 +159,16 @@ function sm8Router(kind: Kind) {
     if (!link)
       return `ignored: not linked to QuickBooks (CM-3: a ServiceM8-born ${kind === 'customer' ? 'client' : 'material'} goes with its first invoice)`;
     if (link.state !== 'linked') return `ignored: this ${kind}'s link is ${link.state}`;
-    return signalClientMaterial(deps.temporal, deps.taskQueue, kind, ev.connectionId, link.id);
+    return markForBulkRead(
+      deps,
+      {
+        connectionId: ev.connectionId,
+        side: 'sm8',
+        object: kind === 'customer' ? 'company' : 'material',
+        recordId: ev.entityId,
+      },
+      ev,
+    );
   };
 }
 
@@ -87,7 +176,16 @@ function sm8Router(kind: Kind) {
 async function sm8ContactRouter(deps: RoutingDeps, ev: EntityEvent): Promise<string> {
   const linkId = await deps.links.ofContact(ev.connectionId, ev.entityId);
   if (!linkId) return 'ignored: not a contact of a client linked to QuickBooks (CM-3)';
-  return signalClientMaterial(deps.temporal, deps.taskQueue, 'customer', ev.connectionId, linkId);
+  return markForBulkRead(
+    deps,
+    {
+      connectionId: ev.connectionId,
+      side: 'sm8',
+      object: 'companycontact',
+      recordId: ev.entityId,
+    },
+    ev,
+  );
 }
 
 export const CM_ROUTERS = {

@@ -10,7 +10,9 @@
 import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { LinkStore } from '../store/links';
+import { loadInvoiceExport } from '../store/invoice-exports';
 import { jobsOfLinkedPayment } from '../store/payment-links';
+import { markPaymentSideDirty, putPaymentView } from '../store/payment-views';
 import {
   invoiceWorkflowId,
   paymentRouteWorkflowId,
@@ -18,7 +20,8 @@ import {
   taxWorkflowId,
 } from '../domain/workflow-ids';
 import { CM_ROUTERS } from './clients-materials';
-import { wake } from './wake';
+import { isOwnEcho, type EventHint } from './echoes';
+import { startOrSignal, wake } from './wake';
 import {
   paymentEventSignal,
   paymentsChangedSignal,
@@ -29,6 +32,7 @@ import {
   WorkflowType,
   type InvoiceWorkflowInput,
   type PaymentRouteInput,
+  type PaymentsWake,
   type PaymentsWorkflowInput,
   type TaxWorkflowInput,
 } from '../workflows/messages';
@@ -52,6 +56,13 @@ export interface EntityEvent {
   entityId: string;
   /** Normalised QuickBooks verb (created, updated, deleted, merged, voided, emailed); null when unknown. */
   operation: string | null;
+  /**
+   * When the change was made, if the event says so (webhooks do, polls do not): only a hint, used to tell
+   * the echo of our own write from someone's edit (routing/clients-materials.ts).
+   */
+  changedAt?: string | null;
+  /** What a webhook says about the change (changed fields, time), which lets echoes die here (issue 12). */
+  hint?: EventHint;
 }
 
 /**
@@ -76,10 +87,17 @@ export async function signalInvoice(
   jobUuid: string,
   event: InvoiceEvent,
 ): Promise<string> {
-  return wake<InvoiceWorkflowInput>(temporal, WorkflowType.invoice, SIGNALS[event], {
+  // Issue 12: a lean run looks on start (and at QuickBooks too when the event came from there).
+  return startOrSignal<InvoiceWorkflowInput>(temporal, WorkflowType.invoice, SIGNALS[event], {
     workflowId: invoiceWorkflowId(connectionId, jobUuid),
     taskQueue,
-    input: { connectionId, jobUuid },
+    input: {
+      connectionId,
+      jobUuid,
+      lean: true,
+      qboToo: event !== 'sm8JobChanged',
+      sm8Too: event !== 'qboInvoiceChanged',
+    },
     entityType: 'invoice',
     sm8Uuid: jobUuid,
     summary: `Invoice of ServiceM8 job ${jobUuid}`,
@@ -126,15 +144,26 @@ export async function signalPayments(
   taskQueue: string,
   connectionId: string,
   jobUuid: string,
+  /** Issue 12: the caller put what changed in the job's payment views (PaymentsWake). */
+  described = false,
+  /** Issue 12: nobody waits for this look (PaymentsWake.background). */
+  background = false,
 ): Promise<string> {
-  return wake<PaymentsWorkflowInput>(temporal, WorkflowType.payments, paymentsChangedSignal, {
-    workflowId: paymentsWorkflowId(connectionId, jobUuid),
-    taskQueue,
-    input: { connectionId, jobUuid },
-    entityType: 'payments',
-    sm8Uuid: jobUuid,
-    summary: `Payments of ServiceM8 job ${jobUuid}`,
-  });
+  const lane = background ? { background } : {};
+  return startOrSignal<PaymentsWorkflowInput, [PaymentsWake?]>(
+    temporal,
+    WorkflowType.payments,
+    paymentsChangedSignal,
+    {
+      workflowId: paymentsWorkflowId(connectionId, jobUuid),
+      taskQueue,
+      input: { connectionId, jobUuid, lean: true, described, ...lane },
+      entityType: 'payments',
+      sm8Uuid: jobUuid,
+      summary: `Payments of ServiceM8 job ${jobUuid}`,
+    },
+    { described, ...lane },
+  );
 }
 
 /** A payment event whose owner no link reveals: a short workflow reads the record and wakes its owner(s). */
@@ -143,7 +172,7 @@ async function lookUpPaymentOwner(
   ev: EntityEvent,
   source: 'sm8' | 'qbo',
 ): Promise<string> {
-  return wake<PaymentRouteInput>(deps.temporal, WorkflowType.paymentRoute, paymentEventSignal, {
+  return startOrSignal<PaymentRouteInput>(deps.temporal, WorkflowType.paymentRoute, paymentEventSignal, {
     workflowId: paymentRouteWorkflowId(ev.connectionId, source, ev.entityId),
     taskQueue: deps.taskQueue,
     input: { connectionId: ev.connectionId, source, entityId: ev.entityId },
@@ -151,11 +180,28 @@ async function lookUpPaymentOwner(
   });
 }
 
+/** The job fields whose change can make a job approved or not (INV-1). */
+const APPROVAL_FIELDS = ['status', 'payment_processed', 'active'];
+
 /** One router per kind of record. Add an entry when a workflow starts owning a new kind. */
 export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
-  'sm8:job': (deps, ev) =>
-    signalInvoice(deps.temporal, deps.taskQueue, ev.connectionId, ev.entityId, 'sm8JobChanged'),
+  'sm8:job': async (deps, ev) => {
+    // INV-1: a change that cannot approve a job not approved (its lines, its total) wakes nobody (issue 12).
+    const fields = ev.hint?.changedFields;
+    if (fields?.length && !fields.some((f) => APPROVAL_FIELDS.includes(f))) {
+      const stored = await loadInvoiceExport(deps.pool, ev.connectionId, ev.entityId);
+      if (stored?.state === 'NOT_APPROVED')
+        return `ignored: ${fields.join(', ')} changed on a job that is not approved (INV-1)`;
+    }
+    return signalInvoice(deps.temporal, deps.taskQueue, ev.connectionId, ev.entityId, 'sm8JobChanged');
+  },
   'qbo:invoice': async (deps, ev) => {
+    // INV-10: a Void (the webhook's operation, or CDC's zeroed record: domain/invoice/voids.ts) is known
+    // here, not guessed from the memo: the link is marked voided and its owner settles without a read.
+    if (ev.operation === 'voided') {
+      const link = await deps.links.byQbo(ev.connectionId, 'invoice', ev.entityId);
+      if (link?.state === 'linked') await deps.links.update(link.id, { state: 'voided' });
+    }
     const id = await routeQboInvoiceEvent(
       deps.temporal,
       deps.links,
@@ -176,20 +222,29 @@ export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
   // PAY-: a linked ServiceM8 payment wakes its job's payments owner; a new one is looked up (its job is unknown).
   'sm8:jobpayment': async (deps, ev) => {
     const [job] = await jobsOfLinkedPayment(deps.pool, ev.connectionId, 'sm8_payment_uuid', ev.entityId);
-    if (job) return signalPayments(deps.temporal, deps.taskQueue, ev.connectionId, job);
+    if (job) {
+      // The owner reads ServiceM8's payments of the job again (issue 12: only the side the event names).
+      await markPaymentSideDirty(deps.pool, ev.connectionId, job, 'sm8');
+      return signalPayments(deps.temporal, deps.taskQueue, ev.connectionId, job, true);
+    }
     return lookUpPaymentOwner(deps, ev, 'sm8');
   },
   // PAY-: QuickBooks says only "payment <Id>", which may apply to several invoices or have moved between
-  // them: known owners are woken at once, and unless it was deleted a look-up finds the invoices it applies to now.
+  // them. A deletion or a void (the webhook's operation, or CDC's zeroed record: domain/invoice/voids.ts) goes
+  // to the owners a link names (the payment no longer applies to their invoices, PAY-3; no read); any
+  // other change is looked up once (one read) and the owners of every invoice it applies to now or did
+  // before are woken with what was read (issue 12: they read nothing again).
   'qbo:payment': async (deps, ev) => {
     const jobs = await jobsOfLinkedPayment(deps.pool, ev.connectionId, 'qbo_payment_id', ev.entityId);
-    const woken = await Promise.all(
-      jobs.map((job) => signalPayments(deps.temporal, deps.taskQueue, ev.connectionId, job)),
-    );
-    if (ev.operation === 'deleted')
-      return woken[0] ?? 'ignored: a deleted QuickBooks payment that was never mirrored';
-    const lookUp = await lookUpPaymentOwner(deps, ev, 'qbo');
-    return woken[0] ?? lookUp;
+    if (ev.operation === 'deleted' || ev.operation === 'voided') {
+      const woken: string[] = [];
+      for (const job of jobs) {
+        await putPaymentView(deps.pool, ev.connectionId, job, 'qbo', ev.entityId, null);
+        woken.push(await signalPayments(deps.temporal, deps.taskQueue, ev.connectionId, job, true));
+      }
+      return woken[0] ?? `ignored: a ${ev.operation} QuickBooks payment that was never mirrored`;
+    }
+    return lookUpPaymentOwner(deps, ev, 'qbo');
   },
 };
 
@@ -215,5 +270,7 @@ export class PermanentRoutingError extends Error {
 export async function routeEntityEvent(deps: RoutingDeps, event: EntityEvent): Promise<string> {
   const router = ROUTERS[`${event.source}:${event.entity}`];
   if (!router) throw new PermanentRoutingError(`no workflow owns ${event.source} ${event.entity} events yet`);
+  // Issue 12: the echo of our own write wakes nobody (routing/echoes.ts).
+  if (await isOwnEcho(deps.pool, event)) return 'ignored: the echo of our own write';
   return router(deps, event);
 }

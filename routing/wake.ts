@@ -3,7 +3,12 @@
  * signals it, first starting it with its input if it has ended, with the search attributes and summary a
  * support person finds it by (OPS-1).
  */
-import type { Client, SignalDefinition } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  type Client,
+  type SignalDefinition,
+} from '@temporalio/client';
 import { ConnectionId, EntityType, Sm8Uuid } from '../domain/search-attributes';
 
 /** Where and as what a woken owner runs: its input, and the search attributes and summary support sees. */
@@ -46,4 +51,44 @@ export async function wake<Input extends { connectionId: string }, Args extends 
     ...(o.summary === undefined ? {} : { staticSummary: o.summary }),
   });
   return o.workflowId;
+}
+
+/**
+ * Issue 12: wakes an owner that starts dirty (it looks once on start) with one Temporal action instead of
+ * two: started if it is not running (no signal needed), else signalled. Signal-with-start costs a start and
+ * a signal each time. An owner that ends between the refused start and the signal is started again.
+ */
+export async function startOrSignal<Input extends { connectionId: string }, Args extends unknown[] = []>(
+  temporal: Client,
+  workflowType: string,
+  signal: SignalDefinition<Args>,
+  o: WakeOptions<Input>,
+  ...signalArgs: Args
+): Promise<string> {
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    try {
+      await temporal.workflow.start(workflowType, {
+        workflowId: o.workflowId,
+        taskQueue: o.taskQueue,
+        args: [o.input],
+        typedSearchAttributes: [
+          { key: ConnectionId, value: o.input.connectionId },
+          { key: EntityType, value: o.entityType },
+          ...(o.sm8Uuid === undefined ? [] : [{ key: Sm8Uuid, value: o.sm8Uuid }]),
+        ],
+        ...(o.summary === undefined ? {} : { staticSummary: o.summary }),
+      });
+      return o.workflowId;
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    try {
+      await temporal.workflow.getHandle(o.workflowId).signal(signal, ...signalArgs);
+      return o.workflowId;
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      // It ended between the refused start and the signal: start it again.
+    }
+  }
+  return wake(temporal, workflowType, signal, o, ...signalArgs);
 }

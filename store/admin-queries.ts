@@ -57,3 +57,19 @@ export async function jobPaymentLinks(
   );
   return r.rows as Array<Record<string, unknown>>;
 }
+
+/** The invoice export rows of these (connection, job) pairs, as `listInvoiceExports` gives them. */
+export async function invoiceExportsOf(
+  pool: Pool,
+  jobs: Array<{ connection: string; jobUuid: string }>,
+): Promise<Array<Record<string, unknown> & { connection_id: string; job_uuid: string }>> {
+  if (!jobs.length) return [];
+  const r = await pool.query<Record<string, unknown> & { connection_id: string; job_uuid: string }>(
+    `SELECT connection_id, job_uuid, generated_job_id, state, reason_code, reason_text, qbo_invoice_id,
+            sm8_total_cents, qbo_total_cents, exported_at, updated_at
+       FROM invoice_exports
+      WHERE (connection_id, job_uuid) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+    [jobs.map((j) => j.connection), jobs.map((j) => j.jobUuid)],
+  );
+  return r.rows;
+}

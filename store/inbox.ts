@@ -40,6 +40,13 @@ export interface InboxRow {
   attempts: number;
   lastError: string | null;
   routedTo: string | null;
+  /**
+   * When the change was made, as the event says it (ServiceM8 `entry.time`, QuickBooks `lastUpdated` or the
+   * CloudEvent's `time`), or null: a hint for recognising the echo of our own write (issue 12).
+   */
+  changedAt: string | null;
+  /** The event as received (issue 12: its changed fields or time tell the router an echo of our own write). */
+  payload?: unknown;
 }
 
 interface Row {
@@ -54,6 +61,8 @@ interface Row {
   attempts: number;
   last_error: string | null;
   routed_to: string | null;
+  changed_at: string | null;
+  payload?: unknown;
 }
 
 const toRow = (r: Row): InboxRow => ({
@@ -68,10 +77,12 @@ const toRow = (r: Row): InboxRow => ({
   attempts: r.attempts,
   lastError: r.last_error,
   routedTo: r.routed_to,
+  changedAt: r.changed_at,
+  payload: r.payload,
 });
 
-const COLUMNS =
-  'id, source, connection_id, event_id, entity, entity_id, operation, state, attempts, last_error, routed_to';
+const COLUMNS = `id, source, connection_id, event_id, entity, entity_id, operation, state, attempts, last_error, routed_to, payload,
+  COALESCE(payload->'entry'->>'time', payload->>'lastUpdated', payload->>'time') AS changed_at`;
 
 export interface RecordResult {
   /** Newly stored rows, in the order of the body (duplicates excluded). */
@@ -299,4 +310,45 @@ export async function cleanupInbox(
     retention.routedDays,
   ]);
   return { inbox: inbox.rowCount ?? 0, dedupeIds: events.rowCount ?? 0, failed: failed.rowCount ?? 0 };
+}
+
+/**
+ * CM-10: the payload of the newest QuickBooks `merged` event stored for one record (legacy `deletedId`; in
+ * CloudEvents `data.deletedId`), or undefined when none is stored.
+ */
+export async function latestMergePayload(
+  pool: Pool,
+  connectionId: string,
+  entity: string,
+  entityId: string,
+): Promise<{ deletedId?: unknown; data?: { deletedId?: unknown } } | undefined> {
+  const r = await pool.query<{ payload: { deletedId?: unknown; data?: { deletedId?: unknown } } }>(
+    `SELECT payload FROM webhook_inbox
+      WHERE source = 'qbo' AND connection_id = $1 AND entity = $2 AND entity_id = $3 AND operation = 'merged'
+      ORDER BY id DESC LIMIT 1`,
+    [connectionId, entity, entityId],
+  );
+  return r.rows[0]?.payload;
+}
+
+/**
+ * Adaptive polling (domain/poll-cadence.ts): of the records a poll pass found changed, those for which no
+ * webhook was received within the last `withinMs` (unannounced changes suggest a gap in the webhooks).
+ */
+export async function unannouncedChanges(
+  pool: Pool,
+  connectionId: string,
+  source: InboxSource,
+  changed: ReadonlyArray<{ entity: string; entityId: string }>,
+  withinMs: number,
+): Promise<Array<{ entity: string; entityId: string }>> {
+  if (!changed.length) return [];
+  const r = await pool.query<{ entity: string; entity_id: string }>(
+    `SELECT DISTINCT entity, entity_id FROM webhook_inbox
+      WHERE connection_id = $1 AND source = $2 AND received_at > now() - make_interval(secs => $3)
+        AND (entity, entity_id) IN (SELECT * FROM unnest($4::text[], $5::text[]))`,
+    [connectionId, source, withinMs / 1000, changed.map((c) => c.entity), changed.map((c) => c.entityId)],
+  );
+  const announced = new Set(r.rows.map((row) => `${row.entity}\u0000${row.entity_id}`));
+  return changed.filter((c) => !announced.has(`${c.entity}\u0000${c.entityId}`));
 }

@@ -16,6 +16,8 @@ export interface InvoiceExportInput {
   sm8TotalCents: number | null;
   qboTotalCents: number | null;
   lastSyncedTotalCents: number | null;
+  /** The owner's passes so far (issue 12: kept across runs, an owner ends when idle); omitted: kept. */
+  syncs?: number;
 }
 
 export interface StoredInvoiceState {
@@ -23,14 +25,16 @@ export interface StoredInvoiceState {
   qboInvoiceId: string | null;
   lastSyncedTotalCents: number | null;
   reasonCode: string | null;
+  syncs: number;
 }
 
 export async function saveInvoiceExport(db: Db, input: InvoiceExportInput): Promise<void> {
   await db.query(
     `INSERT INTO invoice_exports (connection_id, job_uuid, generated_job_id, state, reason_code, reason_text,
                                       qbo_invoice_id, sm8_total_cents, qbo_total_cents, last_synced_total_cents,
-                                      exported_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $7::text IS NOT NULL THEN now() END, now())
+                                      exported_at, updated_at, syncs)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, CASE WHEN $7::text IS NOT NULL THEN now() END, now(),
+                 COALESCE($11::integer, 0))
          ON CONFLICT (connection_id, job_uuid) DO UPDATE SET
            generated_job_id = COALESCE(EXCLUDED.generated_job_id, invoice_exports.generated_job_id),
            state = EXCLUDED.state, reason_code = EXCLUDED.reason_code, reason_text = EXCLUDED.reason_text,
@@ -38,6 +42,7 @@ export async function saveInvoiceExport(db: Db, input: InvoiceExportInput): Prom
            sm8_total_cents = EXCLUDED.sm8_total_cents, qbo_total_cents = EXCLUDED.qbo_total_cents,
            last_synced_total_cents = COALESCE(EXCLUDED.last_synced_total_cents, invoice_exports.last_synced_total_cents),
            exported_at = COALESCE(invoice_exports.exported_at, EXCLUDED.exported_at),
+           syncs = COALESCE($11::integer, invoice_exports.syncs),
            updated_at = now()`,
     [
       input.connectionId,
@@ -50,6 +55,7 @@ export async function saveInvoiceExport(db: Db, input: InvoiceExportInput): Prom
       input.sm8TotalCents,
       input.qboTotalCents,
       input.lastSyncedTotalCents,
+      input.syncs ?? null,
     ],
   );
 }
@@ -64,8 +70,9 @@ export async function loadInvoiceExport(
     qbo_invoice_id: string | null;
     last_synced_total_cents: string | null;
     reason_code: string | null;
+    syncs: number;
   }>(
-    'SELECT state, qbo_invoice_id, last_synced_total_cents, reason_code FROM invoice_exports WHERE connection_id = $1 AND job_uuid = $2',
+    'SELECT state, qbo_invoice_id, last_synced_total_cents, reason_code, syncs FROM invoice_exports WHERE connection_id = $1 AND job_uuid = $2',
     [connectionId, jobUuid],
   );
   const row = r.rows[0];
@@ -75,6 +82,7 @@ export async function loadInvoiceExport(
     qboInvoiceId: row.qbo_invoice_id,
     lastSyncedTotalCents: row.last_synced_total_cents === null ? null : Number(row.last_synced_total_cents),
     reasonCode: row.reason_code,
+    syncs: row.syncs,
   };
 }
 

@@ -212,6 +212,16 @@ export class LinkStore {
     await this.pool.query('DELETE FROM links WHERE id = $1', [linkId]);
   }
 
+  /** Links that hold only a QuickBooks id (records born in QuickBooks, not brought in yet). */
+  async qboOnly(connectionId: string): Promise<Array<{ id: string; entityType: LinkEntity }>> {
+    const r = await this.pool.query<{ id: string; entity_type: LinkEntity }>(
+      `SELECT id, entity_type FROM links
+        WHERE connection_id = $1 AND sm8_uuid IS NULL AND state = 'linked' AND entity_type IN ('customer', 'item')`,
+      [connectionId],
+    );
+    return r.rows.map((x) => ({ id: String(x.id), entityType: x.entity_type }));
+  }
+
   /** Forgets a link only while it holds no ServiceM8 uuid (no half link left behind). */
   async removeIfQboOnly(linkId: string): Promise<void> {
     await this.pool.query('DELETE FROM links WHERE id = $1 AND sm8_uuid IS NULL', [linkId]);

@@ -3,6 +3,8 @@
  * write they need (when the sync first saw a job approved). Every read is one cheap, indexed query.
  */
 import type { Pool } from 'pg';
+import { STUCK_AFTER_ATTEMPTS, STUCK_AFTER_MS, stuckRecordOf } from '../domain/stuck';
+import { listStuckSteps } from './stuck-steps';
 
 /** Invoice states the bookkeeper has to act on (a reason says why), as opposed to exported or not approved. */
 export const HELD_INVOICE_STATES = [
@@ -26,22 +28,31 @@ export async function recordApprovalSeen(pool: Pool, connectionId: string, jobUu
 export interface PermitCounts {
   connectionId: string;
   api: string;
+  /** The lane that took the permits (interactive, live, bulk; issue 12). */
+  lane: string;
   lastMinute: number;
   lastDay: number;
 }
 
-/** Permits granted per connection and API in the last minute and the last 24 hours (the governor's table). */
+/** Permits granted per connection, API and lane in the last minute and the last 24 hours (the governor's table). */
 export async function permitCounts(pool: Pool): Promise<PermitCounts[]> {
-  const r = await pool.query<{ connection_id: string; api: string; minute: string; day: string }>(
-    `SELECT connection_id, api,
+  const r = await pool.query<{
+    connection_id: string;
+    api: string;
+    lane: string;
+    minute: string;
+    day: string;
+  }>(
+    `SELECT connection_id, api, lane,
             count(*) FILTER (WHERE granted_at > clock_timestamp() - interval '1 minute') AS minute,
             count(*) AS day
        FROM rate_permits WHERE granted_at > clock_timestamp() - interval '1 day'
-      GROUP BY connection_id, api`,
+      GROUP BY connection_id, api, lane`,
   );
   return r.rows.map((row) => ({
     connectionId: row.connection_id,
     api: row.api,
+    lane: row.lane,
     lastMinute: Number(row.minute),
     lastDay: Number(row.day),
   }));
@@ -56,7 +67,7 @@ export interface RecordCount {
   count: number;
 }
 
-/** Exported and held invoices, merged links (held) and stuck approved jobs, per connection. */
+/** Exported and held invoices, merged links (held), stuck approved jobs and stuck steps, per connection. */
 export async function recordCounts(pool: Pool): Promise<RecordCount[]> {
   const r = await pool.query<{ connection_id: string; kind: string; category: RecordCategory; n: string }>(
     `SELECT connection_id, 'invoice' AS kind,
@@ -71,8 +82,13 @@ export async function recordCounts(pool: Pool): Promise<RecordCount[]> {
        LEFT JOIN invoice_exports e ON e.connection_id = a.connection_id AND e.job_uuid = a.job_uuid
       WHERE a.seen_at < now() - make_interval(mins => $2)
         AND (e.state IS NULL OR e.state = 'NOT_APPROVED')
-      GROUP BY 1`,
-    [HELD_INVOICE_STATES, STUCK_AFTER_MINUTES],
+      GROUP BY 1
+     UNION ALL
+     SELECT connection_id, split_part(workflow_id, '/', 1), 'stuck', count(*) FROM stuck_steps
+      WHERE dismissed_at IS NULL
+        AND (attempts >= $3 OR first_failed_at <= now() - $4::int * interval '1 millisecond')
+      GROUP BY 1, 2`,
+    [HELD_INVOICE_STATES, STUCK_AFTER_MINUTES, STUCK_AFTER_ATTEMPTS, STUCK_AFTER_MS],
   );
   return r.rows.map((row) => ({
     connectionId: row.connection_id,
@@ -131,7 +147,7 @@ export interface HeldRecord {
   since: Date;
 }
 
-/** What the bookkeeper has to look at on one connection: held invoices, merged links, stuck jobs. */
+/** What the bookkeeper has to look at on one connection: stuck steps, held invoices, merged links, stuck jobs. */
 export async function heldRecords(pool: Pool, connectionId: string, limit = 50): Promise<HeldRecord[]> {
   const r = await pool.query<{
     kind: string;
@@ -159,14 +175,26 @@ export async function heldRecords(pool: Pool, connectionId: string, limit = 50):
        ORDER BY a.seen_at LIMIT $4)`,
     [connectionId, HELD_INVOICE_STATES, STUCK_AFTER_MINUTES, limit],
   );
-  return r.rows.map((row) => ({
-    kind: row.kind,
-    jobUuid: row.job_uuid,
-    label: row.label,
-    state: row.state,
-    reason: row.reason ?? '',
-    since: row.since,
+  // Issue 13: steps that keep failing, with the failure in words; they stand for the job's bare "stuck" row.
+  const steps = (await listStuckSteps(pool, { connectionId, limit })).map((step) => ({
+    kind: 'stuck',
+    ...stuckRecordOf(step.workflowId),
+    state: 'STUCK',
+    reason: step.reason,
+    since: step.firstFailedAt,
   }));
+  const explained = new Set(steps.map((s) => s.jobUuid).filter(Boolean));
+  const rows = r.rows
+    .filter((row) => !(row.kind === 'stuck' && explained.has(row.job_uuid)))
+    .map((row) => ({
+      kind: row.kind,
+      jobUuid: row.job_uuid,
+      label: row.label,
+      state: row.state,
+      reason: row.reason ?? '',
+      since: row.since,
+    }));
+  return [...steps, ...rows];
 }
 
 export interface RecentExport {

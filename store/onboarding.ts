@@ -97,6 +97,15 @@ export class OnboardingStore {
     );
   }
 
+  /** Whether the connection's latest onboarding run is under way (one row read). */
+  async running(connectionId: string): Promise<boolean> {
+    const r = await this.pool.query<{ state: string }>(
+      'SELECT state FROM onboarding_runs WHERE connection_id = $1 ORDER BY run DESC LIMIT 1',
+      [connectionId],
+    );
+    return r.rows[0]?.state === 'running';
+  }
+
   async finish(connectionId: string, run: number): Promise<void> {
     await this.pool.query(
       `UPDATE onboarding_runs SET state = 'done', finished_at = COALESCE(finished_at, now())

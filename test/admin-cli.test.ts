@@ -121,7 +121,7 @@ describe('OPS-2: admin API and CLI', () => {
       validateStatus: () => true,
     });
     const sentence =
-      'querystring/state must be one of "NOT_APPROVED", "ZERO_VALUE", "BLOCKED", "EXPORTED", "RESYNC_BLOCKED", "NEEDS_ATTENTION_IN_QBO", "VOIDED_IN_QBO", "DELETED_IN_QBO", "WAITING_FOR_REAUTH" (got "LOST")';
+      'querystring/state must be one of "NOT_APPROVED", "ZERO_VALUE", "BLOCKED", "EXPORTED", "RESYNC_BLOCKED", "NEEDS_ATTENTION_IN_QBO", "VOIDED_IN_QBO", "DELETED_IN_QBO", "WAITING_FOR_REAUTH", "STUCK" (got "LOST")';
     expect({ status: raw.status, body: raw.data }).toEqual({ status: 400, body: { error: sentence } });
     expect(await cli('invoices', '--state', 'lost')).toEqual({ code: 2, out: '', err: `error: ${sentence}` });
   });
@@ -231,7 +231,8 @@ describe('OPS-2: admin API and CLI', () => {
     const show = JSON.parse((await cli('--json', 'show', 'ops', blockedJob)).out) as Record<string, unknown>;
     expect(show).toMatchObject({
       workflowId: invoiceWorkflowId('ops', blockedJob),
-      workflowStatus: 'RUNNING',
+      // Issue 12: an owner whose invoice is settled ends (the next event starts it again).
+      workflowStatus: 'COMPLETED',
       status: { state: 'EXPORTED' },
       link: { entityType: 'invoice', sm8Uuid: blockedJob },
     });
@@ -248,7 +249,9 @@ describe('OPS-2: admin API and CLI', () => {
     const stored = payloadsIn(historyFromJSON(JSON.parse(file)).events).filter(
       ({ at }) => !/searchAttributes|patch-data/.test(at),
     );
-    expect(stored.length).toBeGreaterThan(5);
+    // (Issue 12: a lean run's history is short, one activity per pass: input, activity input and result,
+    // memo, workflow result.)
+    expect(stored.length).toBeGreaterThanOrEqual(4);
     expect(stored.filter(({ payload }) => !isEncrypted(payload)).map(({ at }) => at)).toEqual([]);
     const fromServer = await cli('replay', invoiceWorkflowId('ops', exportedJob));
     expect(fromServer).toMatchObject({ code: 0 });
@@ -384,7 +387,7 @@ describe('OPS-2: admin input is validated before anything happens', () => {
       [
         'get',
         '/admin/invoices?state=blocked',
-        'querystring/state must be one of "NOT_APPROVED", "ZERO_VALUE", "BLOCKED", "EXPORTED", "RESYNC_BLOCKED", "NEEDS_ATTENTION_IN_QBO", "VOIDED_IN_QBO", "DELETED_IN_QBO", "WAITING_FOR_REAUTH" (got "blocked")',
+        'querystring/state must be one of "NOT_APPROVED", "ZERO_VALUE", "BLOCKED", "EXPORTED", "RESYNC_BLOCKED", "NEEDS_ATTENTION_IN_QBO", "VOIDED_IN_QBO", "DELETED_IN_QBO", "WAITING_FOR_REAUTH", "STUCK" (got "blocked")',
       ],
       [
         'get',
@@ -651,6 +654,7 @@ describe('OPS-1: workflows are findable by readable id and search attributes', (
       }
       return found.length ? found : undefined;
     });
-    expect(ids).toEqual([`invoice/ops/${exportedJob}`]);
+    // (Each run of the owner is listed: issue 12's owners end when settled and the next event starts another.)
+    expect([...new Set(ids)]).toEqual([`invoice/ops/${exportedJob}`]);
   });
 });

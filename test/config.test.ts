@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ConfigError, loadConfig } from '../infra/config';
 import { VARIABLES } from '../infra/config-schema';
 import { describeFailure } from '../infra/main';
+import { scaledLimits } from '../apis/governor/policy';
 
 describe('configuration', () => {
   it('has working defaults with an empty environment', () => {
@@ -35,6 +36,8 @@ describe('configuration', () => {
     ['TEMPORAL_ADDRESS', 'http://x:7233', /TEMPORAL_ADDRESS must be host:port/],
     ['LOG_LEVEL', 'loud', /LOG_LEVEL must be one of debug, info, warn, error/],
     ['TEMPORAL_START_DEV_SERVER', 'yes', /TEMPORAL_START_DEV_SERVER must be one of/],
+    ['GOVERNOR_LIMIT_SCALE', '0.5', /GOVERNOR_LIMIT_SCALE must be a number from 1 to 1000/],
+    ['GOVERNOR_LIMIT_SCALE', 'x10', /GOVERNOR_LIMIT_SCALE must be a number from 1 to 1000/],
     ['INBOX_RETENTION_DAYS', '0', /INBOX_RETENTION_DAYS must be a whole number of days/],
     ['INBOX_RETENTION_DAYS', '2w', /INBOX_RETENTION_DAYS must be a whole number of days/],
     ['INBOX_FAILED_RETENTION_DAYS', '0', /INBOX_FAILED_RETENTION_DAYS must be a whole number of days/],
@@ -76,6 +79,25 @@ describe('combinations of variables', () => {
     expect(() => loadConfig({ ...real, QBO_ENVIRONMENT: 'sandbox' })).toThrow(
       /SIMULATORS must be set to false/,
     );
+  });
+
+  it('scales the governor only on the simulators (benchmarks), never against the real APIs', () => {
+    expect(loadConfig({ GOVERNOR_LIMIT_SCALE: '10' }).governorLimitScale).toBe(10);
+    expect(loadConfig({}).governorLimitScale).toBe(1);
+    // Every rate window times the factor; QuickBooks' 10 requests at once is not a rate and stays.
+    expect(scaledLimits(10)).toEqual({
+      sm8: { perMinute: 1800, perDay: 200_000 },
+      qbo: { perSecond: 100, perMinute: 5000, concurrent: 10 },
+      'qbo-batch': { perMinute: 400 },
+    });
+    expect(() =>
+      loadConfig({
+        GOVERNOR_LIMIT_SCALE: '10',
+        SIMULATORS: 'false',
+        QBO_CLIENT_ID: 'id',
+        QBO_CLIENT_SECRET: 'secret',
+      }),
+    ).toThrow(/GOVERNOR_LIMIT_SCALE must be 1 against the real ServiceM8 and QuickBooks Online/);
   });
 
   it('accepts real mode chosen on purpose, and requires the Intuit app for it', () => {

@@ -3,6 +3,7 @@
  * server -> QuickBooks simulator, asserting on the other system's data.
  */
 import axios from 'axios';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
 import { signalInvoice, routeQboInvoiceEvent, type InvoiceEvent } from '../routing/routes';
@@ -551,11 +552,12 @@ describe('INV-10: after export, QuickBooks owns the ledger', () => {
     expect(row.rows[0]?.state).toBe('VOIDED_IN_QBO');
     const link = await w.h.deps.links.bySm8(CONN, 'invoice', job);
     expect(link?.state).toBe('voided');
-    // Later ServiceM8 changes no longer touch QuickBooks: the next event starts a run that stops at once.
+    // Later ServiceM8 changes no longer touch QuickBooks: the next event starts a run that stops at once
+    // (it makes no pass: the count of passes, kept across runs, does not move).
     f.line(job, { name: 'After void', qty: '1', unit: '5', tax: 'GST' }, 7);
     await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged');
     const again = await w.h.client.workflow.getHandle(invoiceWorkflowId(CONN, job)).result();
-    expect(again).toMatchObject({ state: 'VOIDED_IN_QBO', syncs: 0 });
+    expect(again).toMatchObject({ state: 'VOIDED_IN_QBO', syncs: result.syncs });
     expect(qboInvoice(s.qboInvoiceId).TotalAmt).toBe(0);
   });
 });
@@ -580,8 +582,14 @@ describe('history stays bounded', () => {
     const first = await sync(job);
     expect(first.state).toBe('EXPORTED');
     const firstRun = (await w.h.client.workflow.getHandle(wfId).describe()).runId;
-    // As if it had ended while idle: the next event starts a new run from PostgreSQL.
-    await w.h.client.workflow.getHandle(wfId).terminate('test: end the run as an idle end would');
+    // As if it had ended while idle (issue 12: a settled owner ends by itself): the next event starts a new
+    // run from PostgreSQL.
+    await w.h.client.workflow
+      .getHandle(wfId)
+      .terminate('test: end the run as an idle end would')
+      .catch((err: unknown) => {
+        if (!(err instanceof WorkflowNotFoundError)) throw err;
+      });
     f.line(job, { name: 'Part', qty: '1', unit: '10', tax: 'GST' }, 4);
     await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged');
     // (A query of the ended run still answers, so wait for the new total rather than for one more sync.)

@@ -16,7 +16,7 @@ const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..');
 
 describe('OPS-4: logs', () => {
-  it('OPS-4: a failing activity attempt produces exactly one JSON line with its type, attempt, workflow and failure', async () => {
+  it('OPS-4: a failing activity attempt produces exactly one JSON line with its type, attempt, connection, workflow and failure', async () => {
     const taskQueue = uniqueTaskQueue('logging');
     const { stdout, stderr } = await run(
       process.execPath,
@@ -39,9 +39,10 @@ describe('OPS-4: logs', () => {
     expect(failures[0]).toMatchObject({
       level: 'warn',
       name: 'temporal',
+      connection: 'demo',
       activityType: 'alwaysFails',
       attempt: 1,
-      workflowId: `logging-${taskQueue}`,
+      workflowId: `logging/demo/${taskQueue}`,
       runId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       failureType: 'DemoBroken',
       failure: 'the test activity fails on purpose',
@@ -55,7 +56,7 @@ describe('OPS-4: logs', () => {
     expect(parsed.find((l) => l.msg === 'about to fail')).toMatchObject({
       connection: 'demo',
       activityType: 'alwaysFails',
-      workflowId: `logging-${taskQueue}`,
+      workflowId: `logging/demo/${taskQueue}`,
       runId: expect.any(String),
     });
   }, 120_000);

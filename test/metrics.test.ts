@@ -54,6 +54,16 @@ async function scrape(): Promise<{ text: string; values: Scrape }> {
   return { text: res.data, values: parse(res.data) };
 }
 
+/** The sum of a metric's samples whose labels include all of `labels` (any lane, when none is given). */
+const total = (s: Scrape, name: string, labels: Record<string, string>) => {
+  let sum = 0;
+  for (const [key, v] of s) {
+    if (!key.startsWith(`${name}{`)) continue;
+    if (Object.entries(labels).every(([k, val]) => key.includes(`${k}="${val}"`))) sum += v;
+  }
+  return sum;
+};
+
 /** A sample's value, 0 when absent; `labels` in the order the metric declares them. */
 const value = (s: Scrape, name: string, labels: Record<string, string>) => {
   const l = Object.entries(labels)
@@ -84,20 +94,26 @@ describe('OPS-4: Prometheus metrics', () => {
     await waitExported(job);
     const after = await scrape();
 
-    const lane = { lane: 'invoiceWorkflow', status: '200' };
-    const jobRead = { system: 'servicem8', endpoint: '/api_1.0/job/:id.json', ...lane };
-    const invoiceCreate = { system: 'quickbooks', endpoint: '/invoice', ...lane };
+    const caller = { workflow: 'invoiceWorkflow', status: '200' };
+    const jobRead = { system: 'servicem8', endpoint: '/api_1.0/job/:id.json', ...caller };
+    const invoiceCreate = { system: 'quickbooks', endpoint: '/invoice', ...caller };
     for (const labels of [jobRead, invoiceCreate]) {
-      expect(value(after.values, 'sm8qbo_api_calls_total', labels)).toBeGreaterThan(
-        value(before.values, 'sm8qbo_api_calls_total', labels),
+      expect(total(after.values, 'sm8qbo_api_calls_total', labels)).toBeGreaterThan(
+        total(before.values, 'sm8qbo_api_calls_total', labels),
       );
     }
+    // Every call carries its lane (issue 12): interactive, live or bulk.
+    const laneOf = [...after.values.keys()]
+      .filter((k) => k.startsWith('sm8qbo_api_calls_total{') && k.includes('workflow="invoiceWorkflow"'))
+      .map((k) => /lane="([^"]+)"/.exec(k)?.[1]);
+    expect(laneOf.length).toBeGreaterThan(0);
+    for (const lane of laneOf) expect(['interactive', 'live', 'bulk']).toContain(lane);
     // No record id in any label: endpoints are templates.
     expect(after.text).not.toContain(job);
     expect(after.text).not.toContain(client);
 
     const waits = (s: Scrape) =>
-      value(s, 'sm8qbo_permit_wait_seconds_count', { system: 'quickbooks', lane: 'invoiceWorkflow' });
+      total(s, 'sm8qbo_permit_wait_seconds_count', { system: 'quickbooks', workflow: 'invoiceWorkflow' });
     expect(waits(after.values)).toBeGreaterThan(waits(before.values));
 
     expect(
@@ -108,6 +124,10 @@ describe('OPS-4: Prometheus metrics', () => {
     const left = value(after.values, 'sm8qbo_budget_left', { connection: CONN, api: 'sm8', window: 'day' });
     expect(used).toBeGreaterThan(0);
     expect(used + left).toBe(Math.floor((API_LIMITS.sm8.perDay as number) * 0.95));
+    // The same calls by lane (issue 12): the lanes add up to the whole.
+    expect(
+      total(after.values, 'sm8qbo_budget_used_by_lane', { connection: CONN, api: 'sm8', window: 'day' }),
+    ).toBe(used);
 
     // This connection's histogram: the one export, seen approved within the test's minute.
     const latency = (s: Scrape, series: string, le?: string) =>

@@ -334,12 +334,10 @@ describe('a payments lifecycle replays deterministically', () => {
     expect(w.sm8.store.get('jobpayment', uuid)?.active).toBe(1);
     const workflowId = paymentsWorkflowId(CONN, job);
     await expectReplays(w.h.client, workflowId, 'payments-lifecycle.json');
-    // The invoice's history with its `payments-after-export` patch marker replays too.
+    // The invoice's history replays too. (Issue 12: a lean run wakes the payments owner inside its pass
+    // activity, so it has no `payments-after-export` patch marker; the committed history of the older path,
+    // invoice-payments-after-export.json, keeps replaying in test/replay.test.ts.)
     const invoiceWfId = invoiceWorkflowId(CONN, job);
-    const invoiceHistory = await w.h.client.workflow.getHandle(invoiceWfId).fetchHistory();
-    expect(
-      invoiceHistory.events?.some((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch'),
-    ).toBe(true);
     await expectReplays(w.h.client, invoiceWfId, 'invoice-payments-after-export.json');
   });
 });

@@ -27,7 +27,10 @@ import {
   qboPayment,
   qboPaymentOp,
   customerOf,
+  settled,
+  syncsOf,
 } from './helpers/payments';
+import { isIgnored } from '../routing/routes';
 import { qboBornInvoice } from './helpers/qbo-fixtures';
 import type { Sm8Fixtures } from './helpers/sm8-fixtures';
 import type { World } from './helpers/world';
@@ -126,15 +129,31 @@ describe('PAY-1: ServiceM8 payments go to QuickBooks', () => {
     expect(qboPaidCents(invoiceId)).toBe(6000);
   });
 
-  it('PAY-1: a payment QuickBooks refuses (more than the open balance) is a reason and one job note, not a failed workflow', async () => {
-    const { job } = await exportedJob('Overpaid Job Ltd'); // 198.00
-    const uuid = sm8Payment(job, '500.00');
+  it('PAY-1: a payment QuickBooks refuses (a validation fault) is a reason and one job note, not a failed workflow', async () => {
+    // An overpayment is no refusal any more (PAY-8, test/payments-overpay.test.ts): QuickBooks' 6000 is injected.
+    const { job } = await exportedJob('Refused Payment Ltd'); // 198.00
+    w.qbo.control.addFault({
+      method: 'POST',
+      path: `/v3/company/${realm}/payment\\?`,
+      status: 400,
+      body: {
+        Fault: {
+          Error: [
+            { Message: 'A business validation error has occurred', Detail: 'Payment refused.', code: '6000' },
+          ],
+          type: 'ValidationFault',
+        },
+      },
+      count: 100,
+    });
+    const uuid = sm8Payment(job, '50.00');
     const [s] = await eventAndSettle([job], sm8Event(uuid));
-    expect(s).toMatchObject({ state: 'OUT_OF_STEP', sm8PaidCents: 50000, qboPaidCents: 0 });
+    expect(s).toMatchObject({ state: 'OUT_OF_STEP', sm8PaidCents: 5000, qboPaidCents: 0 });
     expect(s?.problems[0]).toMatchObject({ sm8Uuid: uuid, code: 'PAYMENT_REFUSED' });
     await eventAndSettle([job], sm8Event(uuid));
     expect(f.notesOf(job).filter((n) => n.includes('could not be sent to QuickBooks'))).toHaveLength(1);
     expect(qboPaymentsMarked(uuid)).toHaveLength(0);
+    w.qbo.control.clearFaults();
   });
 });
 
@@ -261,14 +280,22 @@ describe('PAY-4 / PAY-5: no deletion in ServiceM8 after sending; no echoes', () 
     const mirrored = sm8PaymentsOf(job).find((p) => p.uuid !== fromSm8);
     const qboBefore = qboPayments().length;
     const sm8Before = sm8PaymentsOf(job).length;
-    // The echoes: QuickBooks reports our payment, ServiceM8 reports our jobpayment, each twice.
+    // The echoes: QuickBooks reports our payment, ServiceM8 reports our jobpayment, each twice. Issue 12: an
+    // echo the router recognises (QuickBooks' create of our payment) wakes nobody; the others, which say
+    // nothing about the change, wake the owner, which finds nothing to do.
+    const ignored: string[] = [];
     for (const ev of [
       qboEvent(ours, 'created'),
       sm8Event(String(mirrored?.uuid)),
       qboEvent(ours),
       sm8Event(String(mirrored?.uuid)),
-    ])
-      await eventAndSettle([job], ev);
+    ]) {
+      const before = await syncsOf(job);
+      const routed = await route(ev);
+      if (isIgnored(routed)) ignored.push(routed);
+      else await settled(job, before);
+    }
+    expect(ignored).toEqual(['ignored: the echo of our own write']);
     expect(qboPayments()).toHaveLength(qboBefore);
     expect(sm8PaymentsOf(job)).toHaveLength(sm8Before);
     expect(sm8PaymentsOf(job)).toHaveLength(2);

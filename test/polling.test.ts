@@ -204,10 +204,9 @@ describe('TRG-2: polling safety net (no webhooks)', () => {
     // the export was quick enough), the next sees nothing.
     const echo = await poll();
     // The export created the invoice and its customer in QuickBooks; the customer now has an owner (CM-2).
+    // Issue 12: the invoice's poll hit carries our own write's time and SyncToken, so it wakes nobody.
     const customerId = String((await w.h.deps.links.bySm8(CONN, 'customer', client))?.qboId);
-    expect([...(next.qbo?.routedIds ?? []), ...(echo.qbo?.routedIds ?? [])].sort()).toEqual(
-      [String(inv.Id), customerId].sort(),
-    );
+    expect([...(next.qbo?.routedIds ?? []), ...(echo.qbo?.routedIds ?? [])].sort()).toEqual([customerId]);
     expect(echo.sm8?.routed).toBe(0);
     await waitFor('the echo to be looked at', async () => (await status(job))?.idle);
     const customerLink = await w.h.deps.links.bySm8(CONN, 'customer', client);
@@ -233,13 +232,19 @@ describe('TRG-2: polling safety net (no webhooks)', () => {
       poll(),
       signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged'),
     ]);
-    expect([a, b, c].some((r) => r.sm8?.routedIds.includes(job))).toBe(true);
+    // A pass that lists the job after the event's owner read it leaves it (issue 12: that version was read);
+    // one that lists it before routes it. Either way the passes ran alongside the event's owner.
+    expect([a, b, c].every((r) => r.sm8?.stored !== undefined)).toBe(true);
     const inv = await exported(job);
 
-    // Forget what was seen: the next pass routes everything in its overlap (the last hour) again.
+    // Forget what was seen, by the poll and by the owners (the versions their passes read): the next pass
+    // routes everything in its overlap (the last hour) again.
     await w.h.pool.query(`UPDATE watermarks SET value = '{}' WHERE connection_id = $1 AND stream = $2`, [
       CONN,
       `${SM8_JOB_STREAM}:seen`,
+    ]);
+    await w.h.pool.query(`DELETE FROM cm_record_cache WHERE connection_id = $1 AND object = 'job-seen'`, [
+      CONN,
     ]);
     const again = await poll();
     expect(again.sm8?.routedIds).toContain(job);
@@ -247,6 +252,24 @@ describe('TRG-2: polling safety net (no webhooks)', () => {
     await sleep(500);
     expect(invoicesOfJob(job)).toHaveLength(1);
     expect(invoicesOfJob(job)[0]?.Id).toBe(inv.Id);
+  });
+
+  it('TRG-2 (issue 12): a version of a job its owner already read (a webhook woke it first) is not routed again by the poll; a newer edit is', async () => {
+    await settle();
+    await poll(); // what earlier tests left in the overlap
+    const client = f.client('Seen Version Plumbing');
+    const job = approvedJob(client, '30');
+    // The event a webhook would have sent: the owner reads the job and exports it.
+    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged');
+    await exported(job);
+    await waitFor('the owner to be idle', async () => (await status(job))?.idle);
+    const later = await poll();
+    expect(later.sm8?.routedIds).not.toContain(job);
+
+    await sleep(1100); // ServiceM8 edit dates have one-second resolution
+    w.sm8.control.update('job', job, { job_description: 'Seen version: edited after export' });
+    const edited = await poll();
+    expect(edited.sm8?.routedIds).toContain(job);
   });
 
   it('TRG-2: reconciliation reports nothing when in step, and a total edited in QuickBooks as drift with both figures', async () => {
@@ -464,8 +487,10 @@ describe('TRG-2: watermark arithmetic and configuration', () => {
   });
 
   it('TRG-2 / TAX-2: poll intervals and the reconciliation cron are read from configuration', () => {
+    // Adaptive polling: every 10 minutes while webhooks bring every change, every minute while a gap is suspected.
     expect(loadConfig({}).polling).toEqual({
-      intervalMs: 60_000,
+      intervalMs: 10 * 60_000,
+      fastIntervalMs: 60_000,
       taxIntervalMs: 15 * 60_000,
       reconcileCron: '30 2 * * *',
     });

@@ -7,13 +7,14 @@ import { ConnectionStore } from '../store/connections';
 import { LinkStore } from '../store/links';
 import type { Governor } from '../apis/governor/governor';
 import { RateGovernor } from '../apis/governor/rate-governor';
+import { scaledLimits } from '../apis/governor/policy';
 import { QboTokenManager, configureIntuitOAuth, type QboOAuthSettings } from '../apis/quickbooks/tokens';
 import { Sm8AuthProvider } from '../apis/servicem8/auth';
 import type { ApiDeps } from '../client/api-server';
 import type { LazyTemporal } from '../client/temporal-client';
 import { OnboardingStore } from '../store/onboarding';
 import { startOnboardingWhenComplete } from '../client/onboarding';
-import { ensureConnectionSchedules, scheduleOptionsFromConfig } from '../client/schedules';
+import { scheduleOptionsFromConfig, startConnectionPolling } from '../client/schedules';
 import { ensureServiceM8Subscriptions } from '../client/webhook-subscriptions';
 import type { Config } from '../infra/config';
 import { payloadCodecFrom } from '../infra/payload-codec';
@@ -78,11 +79,11 @@ export function buildActivityDeps(config: Config, pool: Pool, governor: Governor
 
 /**
  * The per-connection rate governor shared by all workers (PostgreSQL-backed, docs/rate-governor.md).
- * An activity waits at most a minute for a permit; beyond that it fails retryably with the wait as
- * nextRetryDelay, so a worker never sits blocked inside an activity for long.
+ * An activity waits for its permit as long as that takes, heartbeating, in its lane's order: waiting for
+ * budget is not a failure (issue 12).
  */
-export function createGovernor(pool: Pool): RateGovernor {
-  return new RateGovernor(pool, { maxWaitMs: 60_000 });
+export function createGovernor(pool: Pool, limitScale = 1): RateGovernor {
+  return new RateGovernor(pool, limitScale === 1 ? {} : { limits: scaledLimits(limitScale) });
 }
 
 /**
@@ -141,9 +142,9 @@ export function buildApiDeps(
       ...(opts.schedules === false
         ? {}
         : {
+            // TRG-2: the schedules, and a first pass at once (adaptive polling).
             ensureSchedules: async (connectionId: string) =>
-              ensureConnectionSchedules(await temporal.get(), {
-                connectionId,
+              startConnectionPolling(await temporal.get(), [connectionId], {
                 ...scheduleOptionsFromConfig(config),
                 taskQueue,
               }),

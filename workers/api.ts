@@ -4,6 +4,7 @@
  */
 import { resolveAdminToken } from '../client/admin-token';
 import { buildApiServer } from '../client/api-server';
+import { scheduleOptionsFromConfig, startConnectionPolling } from '../client/schedules';
 import { LazyTemporal } from '../client/temporal-client';
 import { startInboxRelay } from '../client/webhook-inbox';
 import { loadConfig } from '../infra/config';
@@ -24,7 +25,7 @@ async function main(): Promise<void> {
   const pool = createPool(db.url);
   await migrate(pool);
   const temporal = new LazyTemporal({ ...config.temporal, dataConverter: dataConverterFrom(config) });
-  const deps = buildActivityDeps(config, pool, createGovernor(pool));
+  const deps = buildActivityDeps(config, pool, createGovernor(pool, config.governorLimitScale));
   const api = buildApiServer({
     ...buildApiDeps(config, deps, temporal),
     httpLogger: httpLogger(config.logLevel),
@@ -41,6 +42,14 @@ async function main(): Promise<void> {
     log: createLogger(config.logLevel, 'inbox'),
   });
   log.info(`API listening on ${config.host}:${config.port}`);
+  // TRG-2: schedules with the current intervals, and a pass at once for every connection: webhooks sent
+  // while this API was down were lost. Temporal may not be up yet; the next start or connect does it then.
+  void (async () => {
+    const ids = (await deps.store.list()).filter((c) => c.status !== 'disconnected').map((c) => c.id);
+    await startConnectionPolling(await temporal.get(), ids, scheduleOptionsFromConfig(config));
+  })().catch((err: unknown) =>
+    log.warn(`could not refresh the poll schedules at start: ${(err as Error).message}`),
+  );
   log.info(admin.file ? `admin token in ${admin.file}` : 'admin token from ADMIN_TOKEN');
   const stop = async () => {
     await api.close();

@@ -18,11 +18,12 @@ import { migrate } from '../infra/migrate';
 import { dataConverterFrom } from '../infra/payload-codec';
 import { installTemporalRuntimeWithMetrics } from '../infra/temporal-runtime';
 import { ensureTemporalCli, startTemporalDevServer } from '../infra/temporal-server';
-import { ensureConnectionSchedules, scheduleOptionsFromConfig } from '../client/schedules';
+import { scheduleOptionsFromConfig, startConnectionPolling } from '../client/schedules';
 import { buildActivityDeps, buildApiDeps, createGovernor } from './activity-deps';
 import { checkStoredData, pidFile, runningStart } from './data-check';
 import { connectDemo, demoStateOnDisk, startDemoSimulators, type DemoSimulators } from './demo';
 import { createSyncWorker, NativeConnection } from './sync-worker';
+import { cachedWorkflowBundle } from './workflow-bundle';
 
 /**
  * The running parts, stopped in this order on Ctrl-C: first what brings work in (the inbox relay, the API),
@@ -108,6 +109,9 @@ async function main(): Promise<void> {
       uiUrl = server.uiUrl;
     }
 
+    // From DATA_DIR when the workflow sources have not changed (workers/workflow-bundle.ts).
+    const bundle = cachedWorkflowBundle({ dataDir: config.dataDir, log: log.info });
+    bundle.catch(() => undefined); // awaited below; a failure surfaces there
     const db = await resolveDatabase(config, log.info);
     stops.servers.push(() => db.stop());
     const pool = createPool(db.url);
@@ -118,7 +122,7 @@ async function main(): Promise<void> {
     stops.connections.push(() => connection.close());
     // One codec for the worker, the API's client and (through DATA_DIR/payload.key) the CLI.
     const dataConverter = dataConverterFrom(config);
-    const deps = buildActivityDeps(config, pool, createGovernor(pool));
+    const deps = buildActivityDeps(config, pool, createGovernor(pool, config.governorLimitScale));
     stops.connections.push(async () => deps.governor.close?.());
     // Data left by an earlier start must open with this DATA_DIR's key and match the simulators' worlds.
     const problem = await checkStoredData({
@@ -135,6 +139,7 @@ async function main(): Promise<void> {
       taskQueue: config.temporal.taskQueue,
       deps,
       dataConverter,
+      workflowBundle: (await bundle).bundle,
     });
     const workerDone = worker.run();
     stops.worker.push(async () => {
@@ -162,14 +167,12 @@ async function main(): Promise<void> {
     });
     stops.intake.push(stopRelay);
 
-    // TRG-2: every connection's schedules exist with the current intervals (idempotent).
-    for (const c of await deps.store.list()) {
-      if (c.status !== 'disconnected')
-        await ensureConnectionSchedules(await temporal.get(), {
-          connectionId: c.id,
-          ...scheduleOptionsFromConfig(config),
-        });
-    }
+    // TRG-2: every connection's schedules exist with the current intervals (idempotent), and each polls now.
+    await startConnectionPolling(
+      await temporal.get(),
+      (await deps.store.list()).filter((c) => c.status !== 'disconnected').map((c) => c.id),
+      scheduleOptionsFromConfig(config),
+    );
     // A wildcard or loopback HOST is reached at 127.0.0.1 from here; a specific address at itself.
     const local = isLoopback(config.host) || ['0.0.0.0', '::'].includes(config.host);
     const apiUrl = `http://${local ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;

@@ -16,6 +16,7 @@ import { resolveAdminToken } from '../client/admin-token';
 import { startMetricsServer } from '../client/metrics';
 import { buildActivityDeps, createGovernor } from './activity-deps';
 import { createSyncWorker, NativeConnection } from './sync-worker';
+import { cachedWorkflowBundle } from './workflow-bundle';
 
 const FIRST_RETRY_MS = 1000;
 const MAX_RETRY_MS = 30_000;
@@ -48,6 +49,10 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config.logLevel, 'worker');
   await installTemporalRuntimeWithMetrics(config.logLevel);
+  // Read from DATA_DIR when the workflow sources have not changed (workers/workflow-bundle.ts), else built
+  // while the database and Temporal are reached.
+  const bundle = cachedWorkflowBundle({ dataDir: config.dataDir, log: log.info });
+  bundle.catch(() => undefined); // awaited below; a failure surfaces there
   const db = await resolveDatabase(config, log.info);
   const pool = createPool(db.url);
   const applied = await migrate(pool);
@@ -63,18 +68,18 @@ async function main(): Promise<void> {
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   if (connection) {
-    const deps = buildActivityDeps(config, pool, createGovernor(pool));
+    const deps = buildActivityDeps(config, pool, createGovernor(pool, config.governorLimitScale));
     const worker = await createSyncWorker({
       connection,
       namespace: config.temporal.namespace,
       taskQueue: config.temporal.taskQueue,
       deps,
       dataConverter: dataConverterFrom(config),
+      workflowBundle: (await bundle).bundle,
     });
     const stopHeartbeat = config.workerHeartbeatFile
       ? startHeartbeat(config.workerHeartbeatFile, () => worker.getState() === 'RUNNING', log.error)
       : () => undefined;
-    // Its counters (API calls, permit waits) and the SDK's metrics, for Prometheus (docs/decisions.md).
     // Its counters (API calls, permit waits) and the SDK's metrics, for Prometheus (docs/decisions.md),
     // behind the admin token (a non-loopback HOST without ADMIN_TOKEN is refused, as for the API).
     const metrics = config.metricsPort
@@ -85,7 +90,7 @@ async function main(): Promise<void> {
         })
       : undefined;
     if (metrics) log.info(`worker metrics on http://${config.host}:${config.metricsPort}/metrics`);
-    log.info(`worker polling ${config.temporal.taskQueue} on ${config.temporal.address}`);
+    log.info(`worker polling ${worker.taskQueues.join(', ')} on ${config.temporal.address}`);
     try {
       await worker.run(); // returns after SIGINT/SIGTERM (the SDK's default shutdown signals)
     } finally {

@@ -7,7 +7,7 @@
  */
 import {
   continueAsNew,
-  proxyActivities,
+  patched,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -23,11 +23,11 @@ import {
   type ClientMaterialInput,
   type ClientMaterialStatus,
 } from './messages';
-import { OWNER_ACTIVITY } from './support/activity-options';
+import { laneActivities, OWNER_ACTIVITY } from './support/activity-options';
 import { createConnectionGate } from './support/connection-gate';
 import { ownerLoop } from './support/owner-loop';
 
-const acts = proxyActivities<Activities>(OWNER_ACTIVITY);
+const acts = laneActivities<Activities>('live', OWNER_ACTIVITY);
 
 /** States after which nothing is left to watch on this link. */
 const FINAL: Array<ClientMaterialStatus['state']> = ['UNLINKED', 'MERGED', 'NOT_IMPORTED'];
@@ -117,6 +117,9 @@ async function ownLink(kind: 'customer' | 'item', input: ClientMaterialInput): P
         : () => acts.syncItemLink({ connectionId, linkId, materialUuid: uuids.companyUuid, mayDefer });
     const r = await gate.run(step);
     publish(r);
+    // Onboarding brings the record in and wakes this owner when it ends (activities/onboarding.ts): the run
+    // waits for that, not in a 10-second loop that starved approvals' workflow tasks (issue 12).
+    if (r.state === 'DEFERRED' && r.untilOnboarded && patched('cm-defer-until-onboarded')) return;
     if (r.state === 'DEFERRED') {
       // A record just created in QuickBooks may be an invoice export's: give its link a moment to appear.
       deferrals += 1;

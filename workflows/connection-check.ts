@@ -2,13 +2,15 @@
  * Checks that a connection's credentials work on both sides (used after connecting and by `doctor`).
  * While the connection needs re-authorisation it waits (CON-3) rather than failing.
  */
-import { proxyActivities, setHandler } from '@temporalio/workflow';
+import { setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { connectionCheckStateQuery, type ConnectionCheckResult, type ConnectionCheckState } from './messages';
+import { LONG_RUNNING, laneActivities } from './support/activity-options';
 import { createConnectionGate } from './support/connection-gate';
 
-const { checkConnection } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
+// Verification: bulk lane (domain/lanes.ts).
+const { checkConnection } = laneActivities<Activities>('bulk', {
+  ...LONG_RUNNING,
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 

@@ -2,11 +2,12 @@
  * The smallest complete path through the product: workflow -> activity -> PostgreSQL and back.
  * Used by `sm8qbo doctor` and by the smoke test to prove the worker, Temporal and the database work.
  */
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { HealthCheckInput, HealthCheckResult } from './messages';
+import { laneActivities } from './support/activity-options';
 
-const { recordHealthCheck } = proxyActivities<Activities>({
+const { recordHealthCheck } = laneActivities<Activities>('bulk', {
   startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 5 },
 });

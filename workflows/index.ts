@@ -6,4 +6,5 @@ export * from './poll';
 export * from './tax';
 export * from './onboarding';
 export * from './clients-materials';
+export * from './clients-materials-read';
 export * from './payments';

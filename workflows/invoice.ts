@@ -7,7 +7,6 @@
 import {
   continueAsNew,
   patched,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertMemo,
@@ -17,7 +16,7 @@ import {
 import type { Activities } from '../activities';
 import type { InvoiceSnapshot } from '../activities/invoice';
 import { invoicePayload, isApproved, planInvoice, type InvoicePlan } from '../domain/invoice/plan';
-import { reasons, type Reason } from '../domain/invoice/reasons';
+import { jobGoneAfterExportNote, reasons, type Reason } from '../domain/invoice/reasons';
 import {
   blockedRetryDelay,
   FINAL_INVOICE_STATES,
@@ -36,11 +35,12 @@ import {
   type InvoiceStatus,
   type InvoiceWorkflowInput,
 } from './messages';
-import { OWNER_ACTIVITY } from './support/activity-options';
+import { laneActivities, OWNER_ACTIVITY } from './support/activity-options';
+import { leanInvoiceRun } from './invoice-lean';
 import { createConnectionGate } from './support/connection-gate';
 import { ownerLoop, type OwnerWait } from './support/owner-loop';
 
-const acts = proxyActivities<Activities>(OWNER_ACTIVITY);
+const acts = laneActivities<Activities>('interactive', OWNER_ACTIVITY);
 
 /** A run hands over to a new one (continue-as-new) after this many syncs: about 20 events each. */
 const MAX_SYNCS_PER_RUN = 200;
@@ -59,6 +59,8 @@ interface InvoiceRun {
 }
 
 export async function invoiceWorkflow(input: InvoiceWorkflowInput): Promise<InvoiceStatus> {
+  // Issue 12: runs started since carry `lean` and take the path at minimum cost (workflows/invoice-lean.ts).
+  if (input.lean) return leanInvoiceRun(input);
   const { connectionId, jobUuid } = input;
   const run: InvoiceRun = {
     connectionId,
@@ -292,11 +294,7 @@ async function followQboSide(run: InvoiceRun, snap: InvoiceSnapshot, lookAtQbo: 
     // INV-10: after export QuickBooks owns the ledger; the invoice there is left alone.
     const what = !job ? 'deleted' : 'un-approved';
     await settle(run, InvoiceSyncState.needsAttentionInQbo, null);
-    await noteOnce(
-      run,
-      `INV-10:sm8-${what}`,
-      `this job was ${what} after its invoice was sent to QuickBooks; the QuickBooks invoice ${invoiceId} was left unchanged. Void or adjust it in QuickBooks if needed.`,
-    );
+    await noteOnce(run, `INV-10:sm8-${what}`, jobGoneAfterExportNote(what, invoiceId));
     return true;
   }
   return false;
@@ -310,7 +308,7 @@ async function followExported(run: InvoiceRun, snap: InvoiceSnapshot, lookAtQbo:
   const job = snap.job as NonNullable<InvoiceSnapshot['job']>;
   const plan = planInvoice({ ...snap, job });
   if (plan.kind === 'zero_value') {
-    return settle(run, InvoiceSyncState.resyncBlocked, reasons.noBillableLines(), { sm8: 0 });
+    return settle(run, InvoiceSyncState.resyncBlocked, reasons.zeroAfterExport(invoiceId), { sm8: 0 });
   }
   if (plan.kind === 'blocked')
     return settle(run, InvoiceSyncState.resyncBlocked, plan.reason, { sm8: plan.sm8TotalCents });

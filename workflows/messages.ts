@@ -11,6 +11,7 @@ import type { Reason } from '../domain/invoice/reasons';
 import type { InvoiceSyncStateName } from '../domain/invoice/states';
 import type { OnboardingProgress } from '../domain/onboarding';
 import type { PaymentOrigin } from '../domain/payments';
+import type { FastPolling } from '../domain/poll-cadence';
 import type { TaxSyncResult } from '../domain/tax';
 
 /** Workflow type names: the exported function names in workflows/ (test/workflows/messages.test.ts checks). */
@@ -20,6 +21,7 @@ export const WorkflowType = {
   paymentRoute: 'paymentRouteWorkflow',
   customer: 'customerWorkflow',
   item: 'itemWorkflow',
+  cmRead: 'clientsMaterialsReadWorkflow',
   tax: 'taxWorkflow',
   onboarding: 'onboardingWorkflow',
   poll: 'pollConnectionWorkflow',
@@ -72,12 +74,35 @@ export interface InvoiceWorkflowInput {
   jobUuid: string;
   /** Set by continue-as-new. */
   carried?: InvoiceCarried;
+  /**
+   * Issue 12: the run at its minimum cost (one activity per pass, ends when nothing is left to watch).
+   * Routers start every new run so; runs recorded without it keep the older path and replay unchanged.
+   */
+  lean?: boolean;
+  /** A lean run started by a QuickBooks event (or a re-sync) looks at QuickBooks' invoice on start too. */
+  qboToo?: boolean;
+  /** false: a lean run started by a QuickBooks event alone does not read the ServiceM8 job of an exported invoice. */
+  sm8Too?: boolean;
 }
 
 // ---- payments (workflows/payments.ts) ------------------------------------------------------------------
 
 /** Something about a payment of this job or of its QuickBooks invoice changed, or the invoice was exported. */
-export const paymentsChangedSignal = defineSignal('paymentsChanged');
+export const paymentsChangedSignal = defineSignal<[PaymentsWake?]>('paymentsChanged');
+
+/**
+ * Issue 12: what a wake says. `described`: whoever woke the owner put what changed in its payment views
+ * (a router that read the payment, or marked the side to read), so a lean run reads only that; a wake
+ * without it (reconciliation, support, an older sender) makes the run read both sides in full.
+ */
+export interface PaymentsWake {
+  described?: boolean;
+  /**
+   * Issue 12: nobody waits for this look (the first after an export, for payments recorded before it): it
+   * runs in the live lane, behind approvals, unless a wake without it asks too.
+   */
+  background?: boolean;
+}
 
 export const PaymentsState = {
   waitingForExport: 'WAITING_FOR_EXPORT',
@@ -99,9 +124,14 @@ export interface PaymentsStatus {
   jobUuid: string;
   state: PaymentsStateName;
   qboInvoiceId: string | null;
-  /** PAY-6, as last read: active ServiceM8 payments, and QuickBooks payment lines applied to the invoice. */
+  /**
+   * PAY-6, as last read: active ServiceM8 payments, and what QuickBooks received for the job: the payment
+   * lines applied to the invoice plus the unapplied rest of payments sent from it (PAY-8);
+   * `qboAppliedCents` the part applied to the invoice (absent before PAY-8).
+   */
   sm8PaidCents: number | null;
   qboPaidCents: number | null;
+  qboAppliedCents?: number | null;
   payments: Array<{ sm8Uuid: string; qboPaymentId: string | null; origin: PaymentOrigin; state: string }>;
   problems: PaymentProblem[];
   syncs: number;
@@ -119,7 +149,7 @@ export interface PaymentsCarried {
   dirty?: boolean;
   /** What the status showed, so that a continued run answers the same until its first pass. */
   view?: {
-    last: { sm8: number; qbo: number } | null;
+    last: { sm8: number; qbo: number; applied?: number } | null;
     payments: PaymentsStatus['payments'];
     problems: PaymentProblem[];
   };
@@ -129,6 +159,12 @@ export interface PaymentsWorkflowInput {
   connectionId: string;
   jobUuid: string;
   carried?: PaymentsCarried;
+  /** Issue 12: one activity per pass, reading only the side an event names (see InvoiceWorkflowInput.lean). */
+  lean?: boolean;
+  /** Issue 12: the start was described (see PaymentsWake); otherwise the first pass reads both sides. */
+  described?: boolean;
+  /** Issue 12: the start's look is in the background (see PaymentsWake). */
+  background?: boolean;
 }
 
 /** Another event about the same payment arrived while its owner was being looked up: look again. */
@@ -169,6 +205,17 @@ export interface ClientMaterialStatus {
   parked: boolean;
 }
 export const clientMaterialStatusQuery = defineQuery<ClientMaterialStatus>('status');
+
+// ---- the bulk read of clients and materials (workflows/clients-materials-read.ts) ------------------------
+
+/** Records of the connection were marked dirty (`echo`: only the echo of our own write, to confirm later). */
+export const cmMarkedSignal = defineSignal<[{ echo: boolean }]>('marked');
+
+export interface ClientsMaterialsReadInput {
+  connectionId: string;
+  /** Set by continue-as-new: marks were pending, so the new run reads at once. */
+  pending?: boolean;
+}
 
 export interface ClientMaterialInput {
   connectionId: string;
@@ -220,6 +267,13 @@ export interface PollInput {
   connectionId: string;
   /** First pass of a connection only: how far back to look (default 10 minutes). */
   backfillMs?: number;
+  /**
+   * Adaptive polling (domain/poll-cadence.ts), set by the poll schedule: a pass that suspects a gap in the
+   * webhooks runs the next one after `fast.everyMs` (continue-as-new). Without it (a pass by hand) one pass.
+   */
+  fast?: FastPolling;
+  /** Fast passes already run in this chain. */
+  fastPasses?: number;
 }
 
 export type ConnectionCheckState = 'checking' | 'waiting_for_reauth' | 'done';

@@ -10,7 +10,6 @@
 import {
   condition,
   continueAsNew,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   allHandlersFinished,
@@ -22,10 +21,10 @@ import type { Activities } from '../activities';
 import { completion, phaseLine, type OnboardingPhase, type OnboardingProgress } from '../domain/onboarding';
 import { SyncState } from '../domain/search-attributes';
 import { onboardingProgressQuery, type OnboardingWorkflowInput } from './messages';
-import { ONBOARDING_ACTIVITY } from './support/activity-options';
+import { laneActivities, ONBOARDING_ACTIVITY } from './support/activity-options';
 import { createConnectionGate } from './support/connection-gate';
 
-const acts = proxyActivities<Activities>(ONBOARDING_ACTIVITY);
+const acts = laneActivities<Activities>('bulk', ONBOARDING_ACTIVITY);
 
 const PAGE_SIZE = 100;
 const PAGES_PER_RUN = 20;
@@ -92,7 +91,7 @@ export async function onboardingWorkflow(input: OnboardingWorkflowInput): Promis
     show(await acts.finishOnboardingPhase({ connectionId, run, phase }));
   }
 
-  show(await acts.finishOnboarding({ connectionId, run }));
+  show(await acts.finishOnboarding({ connectionId, run, taskQueue: workflowInfo().taskQueue }));
   upsertSearchAttributes([{ key: SyncState, value: 'DONE' }]);
   return progress;
 

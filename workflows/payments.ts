@@ -8,18 +8,10 @@
  * Also the payment router's helper (`paymentRouteWorkflow`): a payment event whose invoice no link reveals
  * (a new payment) needs an API read to find its owner, which routers must not do; this short workflow does it.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  continueAsNew,
-  proxyActivities,
-  setHandler,
-  upsertMemo,
-  upsertSearchAttributes,
-  uuid4,
-} from '@temporalio/workflow';
+import { continueAsNew, setHandler, upsertMemo, upsertSearchAttributes, uuid4 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PaymentSnapshot } from '../activities/payments';
+import { refusalMessageOf } from '../domain/failures';
 import { formatMoney } from '../domain/money';
 import {
   paymentFingerprint,
@@ -42,11 +34,12 @@ import {
   type PaymentsStatus,
   type PaymentsWorkflowInput,
 } from './messages';
-import { OWNER_ACTIVITY } from './support/activity-options';
+import { laneActivities, OWNER_ACTIVITY } from './support/activity-options';
 import { createConnectionGate } from './support/connection-gate';
+import { leanPaymentsRun } from './payments-lean';
 import { ownerLoop } from './support/owner-loop';
 
-const acts = proxyActivities<Activities>(OWNER_ACTIVITY);
+const acts = laneActivities<Activities>('interactive', OWNER_ACTIVITY);
 
 const MAX_SYNCS_PER_RUN = 200;
 const IDLE_END = '7 days';
@@ -54,6 +47,8 @@ const IDLE_END = '7 days';
 const MAX_ROUNDS = 3;
 
 export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<PaymentsStatus> {
+  // Issue 12: runs started since carry `lean` and take the path at minimum cost (workflows/payments-lean.ts).
+  if (input.lean) return leanPaymentsRun(input);
   const { connectionId, jobUuid } = input;
   let s: PaymentsCarried = input.carried ?? {
     state: PaymentsState.waitingForExport,
@@ -277,7 +272,7 @@ export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<Pa
       } catch (err) {
         // A refusal no retry can change (a validation error, a record gone) is a reason, not a failed
         // workflow: it is shown, and the next event looks again.
-        const refusal = refusalOf(err);
+        const refusal = refusalMessageOf(err);
         if (!refusal) throw err;
         problems = [{ sm8Uuid: '', code: 'SYNC_REFUSED', text: refusal }];
         publish(PaymentsState.outOfStep);
@@ -295,11 +290,6 @@ export async function paymentsWorkflow(input: PaymentsWorkflowInput): Promise<Pa
 }
 
 /** The message of a non-retryable activity failure (a business refusal), else undefined. */
-function refusalOf(err: unknown): string | undefined {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof ApplicationFailure && cause.nonRetryable ? cause.message : undefined;
-}
-
 /** Finds the owner(s) of one payment event (an API read) and wakes them; repeats while events keep coming. */
 export async function paymentRouteWorkflow(input: PaymentRouteInput): Promise<PaymentRouteResult> {
   let dirty = true;
@@ -318,7 +308,7 @@ export async function paymentRouteWorkflow(input: PaymentRouteInput): Promise<Pa
       r.woken.forEach((id) => woken.add(id));
       ignored = r.ignored;
     } catch (err) {
-      const refusal = refusalOf(err);
+      const refusal = refusalMessageOf(err);
       if (!refusal) throw err;
       ignored = `could not be read: ${refusal}`; // the next poll pass looks again (TRG-2)
     }

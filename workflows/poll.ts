@@ -3,21 +3,25 @@
  * Schedules (client/schedules.ts; ids `poll/<connection>-<scheduled time>` and alike). A pass reads what
  * changed since the stored watermarks and wakes the owning workflows, exactly like webhooks do, so it is
  * safe to overlap with webhooks and with another pass. Passes never park: a connection that cannot be
- * used now is skipped, and the next scheduled pass (watermark untouched) catches up.
+ * used now is skipped, and the next scheduled pass (watermark untouched) catches up. A scheduled pass is
+ * adaptive (domain/poll-cadence.ts): when it found changes no webhook announced, it continues as new after
+ * the fast interval, until a pass is quiet; a pass started by hand runs once.
  */
 import {
-  ActivityFailure,
   ApplicationFailure,
-  proxyActivities,
+  continueAsNew,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { PollSideResult, ReconcileResult } from '../activities/poll';
 import type { TaxSyncResult } from '../domain/tax';
-import { CONNECTION_BLOCKED_FAILURES } from '../domain/failures';
+import { CONNECTION_BLOCKED_FAILURES, connectionBlockedType } from '../domain/failures';
+import { nextPoll, type PollDecision } from '../domain/poll-cadence';
 import { ConnectionId, EntityType } from '../domain/search-attributes';
 import type { PollInput } from './messages';
+import { LONG_RUNNING, laneActivities } from './support/activity-options';
 
 const retry = {
   initialInterval: '5 seconds',
@@ -27,19 +31,16 @@ const retry = {
   nonRetryableErrorTypes: [...CONNECTION_BLOCKED_FAILURES],
 };
 
-const pollActs = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '3 minutes',
+// Bulk lane (domain/lanes.ts): polls and reconciliation fill what budget is left.
+const pollActs = laneActivities<Activities>('bulk', {
+  startToCloseTimeout: '20 minutes',
+  heartbeatTimeout: LONG_RUNNING.heartbeatTimeout,
   retry,
 });
 
-const reconcileActs = proxyActivities<Activities>({
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '5 minutes',
-  retry,
-});
+const reconcileActs = laneActivities<Activities>('bulk', { ...LONG_RUNNING, retry });
 
-const quickActs = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry });
+const quickActs = laneActivities<Activities>('bulk', { startToCloseTimeout: '30 seconds', retry });
 
 export interface PollResult {
   connectionId: string;
@@ -47,6 +48,8 @@ export interface PollResult {
   skipped?: string;
   sm8?: PollSideResult;
   qbo?: PollSideResult;
+  /** Adaptive polling (a scheduled pass): when the next pass runs, and why. */
+  next?: PollDecision;
 }
 
 function tag(connectionId: string, entityType: string): void {
@@ -57,13 +60,6 @@ function tag(connectionId: string, entityType: string): void {
     { key: ConnectionId, value: connectionId },
     { key: EntityType, value: entityType },
   ]);
-}
-
-function blockedType(err: unknown): string | undefined {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  return cause instanceof ApplicationFailure && cause.type && CONNECTION_BLOCKED_FAILURES.includes(cause.type)
-    ? cause.type
-    : undefined;
 }
 
 /** One polling pass over both APIs of a connection (the two sides are independent). */
@@ -88,7 +84,7 @@ export async function pollConnectionWorkflow(input: PollInput): Promise<PollResu
       result[side] = outcome.value;
       continue;
     }
-    const blocked = blockedType(outcome.reason);
+    const blocked = connectionBlockedType(outcome.reason);
     if (blocked) {
       result.skipped = `connection blocked (${blocked})`;
       continue;
@@ -104,6 +100,25 @@ export async function pollConnectionWorkflow(input: PollInput): Promise<PollResu
       message: `poll of ${connectionId} failed: ${failures.join('; ')}`,
       details: [result],
       nonRetryable: true,
+    });
+  }
+  if (!input.fast || result.skipped) return result;
+  // Adaptive polling: a pass that found changes no webhook announced is followed by fast passes until quiet.
+  const fastPasses = input.fastPasses ?? 0;
+  result.next = nextPoll(
+    input.fast,
+    {
+      unannounced: (result.sm8?.unannounced ?? 0) + (result.qbo?.unannounced ?? 0),
+      gap: result.qbo?.gap ?? result.sm8?.gap,
+    },
+    fastPasses,
+  );
+  if (result.next.next === 'fast') {
+    await sleep(result.next.afterMs);
+    await continueAsNew<typeof pollConnectionWorkflow>({
+      connectionId,
+      fast: input.fast,
+      fastPasses: fastPasses + 1,
     });
   }
   return result;
@@ -129,7 +144,7 @@ export async function taxPollWorkflow(input: { connectionId: string }): Promise<
   try {
     return { connectionId, ...(await pollActs.syncTaxCodes({ connectionId })) };
   } catch (err) {
-    const blocked = blockedType(err);
+    const blocked = connectionBlockedType(err);
     if (blocked) return { connectionId, skipped: `connection blocked (${blocked})` };
     throw err;
   }
@@ -156,7 +171,7 @@ export async function reconcileInvoicesWorkflow(input: {
     const r = await reconcileActs.reconcileInvoices({ connectionId, wake: input.wake });
     return { connectionId, ...r };
   } catch (err) {
-    const blocked = blockedType(err);
+    const blocked = connectionBlockedType(err);
     if (blocked) return { connectionId, skipped: `connection blocked (${blocked})` };
     throw err;
   }

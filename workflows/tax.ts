@@ -6,7 +6,6 @@
  */
 import {
   continueAsNew,
-  proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertMemo,
@@ -15,11 +14,11 @@ import {
 import type { Activities } from '../activities';
 import { SyncState } from '../domain/search-attributes';
 import { sm8TaxRateChangedSignal, taxStatusQuery, type TaxStatus, type TaxWorkflowInput } from './messages';
-import { TAX_PASS_ACTIVITY } from './support/activity-options';
+import { laneActivities, TAX_PASS_ACTIVITY } from './support/activity-options';
 import { createConnectionGate } from './support/connection-gate';
 import { ownerLoop } from './support/owner-loop';
 
-const acts = proxyActivities<Activities>(TAX_PASS_ACTIVITY);
+const acts = laneActivities<Activities>('live', TAX_PASS_ACTIVITY);
 
 const IDLE_END = '1 hour';
 const MAX_PASSES_PER_RUN = 100;

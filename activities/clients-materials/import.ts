@@ -4,6 +4,15 @@
  * linked and overwritten with QuickBooks' fields instead of duplicated. Creates use uuids generated in the
  * workflow, so a retried create can only hit the same record; a retry after a create whose link was not
  * stored finds that record by its uuid (or name) and links it.
+ *
+ * Several workers may bring in or link the same QuickBooks record at once (an onboarding page, the record's
+ * owner after a QuickBooks event, an invoice export matching it by name). Each import runs in the turn of
+ * its QuickBooks name (activities/support/name-turn.ts) and first looks whether the record was linked
+ * meanwhile: then it writes nothing and reports `already_linked`, instead of creating a second ServiceM8
+ * record and colliding on the links' unique key.
+ *
+ * Issue 12: what an import writes is stored as our own record write and cached (activities/clients-materials/
+ * record-reads.ts), so the echoes of an import are dropped unread and the record's first sync reads nothing.
  */
 import {
   clientFromQbo,
@@ -31,13 +40,16 @@ import { linkSynced, type SyncedFields } from './links';
 import type { ActivityDeps } from '../support/deps';
 import type { Link } from '../../store/links';
 import type { ServiceM8Client } from '../../apis/servicem8/client';
+import { inNameTurn } from '../support/name-turn';
+import { CmRecords } from './record-reads';
 
 function isValidation(err: unknown, mentioning: string): boolean {
   return validationMessage(err)?.includes(mentioning) ?? false;
 }
 
 export interface ImportResult {
-  outcome: 'created' | 'linked';
+  /** already_linked: another worker linked the QuickBooks record first; nothing was written. */
+  outcome: 'created' | 'linked' | 'already_linked';
   sm8Uuid: string;
   linkId: string;
 }
@@ -53,6 +65,11 @@ export async function unlinkedCandidates<T extends { uuid: string; active: unkno
     sm8.list<T>(object, [{ field: 'active', op: 'eq', value: 1 }]),
     deps.links.all(connectionId, object === 'company' ? 'customer' : 'item'),
   ]);
+  // Kept in the record cache: an export or a sync that needs one of them soon reads nothing (issue 12).
+  await new CmRecords(deps, connectionId, sm8).cacheSm8(
+    object,
+    records as unknown as Array<{ uuid: string; edit_date?: string }>,
+  );
   const taken = new Set(linked.map((l) => l.sm8Uuid));
   return records.filter((r) => !taken.has(r.uuid));
 }
@@ -88,6 +105,42 @@ async function claimAndLink<F>(
   );
 }
 
+/**
+ * Runs one import in the turn of the record's QuickBooks name. A record linked meanwhile by another worker
+ * is taken as it is (nothing written to ServiceM8).
+ */
+function importOnce(
+  deps: ActivityDeps,
+  connectionId: string,
+  entity: 'customer' | 'item',
+  record: { Id: string; name: string },
+  run: () => Promise<ImportResult>,
+): Promise<ImportResult> {
+  return inNameTurn(deps.pool, connectionId, entity, record.name, async () => {
+    const held = await deps.links.byQbo(connectionId, entity, record.Id);
+    if (held?.sm8Uuid) return { outcome: 'already_linked', sm8Uuid: held.sm8Uuid, linkId: held.id };
+    return run();
+  });
+}
+
+/**
+ * The first candidate `matches` accepts that no link claims now: the candidates were listed before this
+ * import's turn, and another worker may have linked one since (it leaves the list).
+ */
+async function freeMatch<T extends { uuid: string }>(
+  deps: ActivityDeps,
+  connectionId: string,
+  entity: 'customer' | 'item',
+  candidates: T[],
+  matches: (c: T) => boolean,
+): Promise<T | undefined> {
+  for (;;) {
+    const found = candidates.find(matches);
+    if (!found || !(await deps.links.bySm8(connectionId, entity, found.uuid))) return found;
+    candidates.splice(candidates.indexOf(found), 1);
+  }
+}
+
 /** Whether a contact body carries anything (an empty billing contact is not created). */
 function hasContact(f: ClientFields): boolean {
   return Boolean(f.first || f.last || f.email || f.phone);
@@ -103,35 +156,50 @@ export async function importCustomer(
   intoLinkId?: string,
 ): Promise<ImportResult> {
   const fields = clientFromQbo(customer);
-  // Our own earlier attempt first (same uuid), then CM-7: the same name.
-  const mine = candidates.find((c) => c.uuid === uuids.companyUuid);
-  const match = mine ?? candidates.find((c) => flag(c.active) && sameName(c.name, fields.name));
-  const companyUuid = match?.uuid ?? uuids.companyUuid;
-  if (match) await sm8.update('company', companyUuid, sm8CompanyBody(fields));
-  else await sm8.create('company', companyUuid, sm8CompanyBody(fields));
-  const contacts = match
-    ? await sm8.list<Sm8CompanyContact>('companycontact', [
-        { field: 'company_uuid', op: 'eq', value: companyUuid },
-      ])
-    : [];
-  const contact = existingBillingContact(contacts);
-  let contactUuid: string | null = contact?.uuid ?? null;
-  if (contact) await sm8.update('companycontact', contact.uuid, sm8BillingContactBody(fields, companyUuid));
-  else if (hasContact(fields)) {
-    await sm8.create('companycontact', uuids.contactUuid, sm8BillingContactBody(fields, companyUuid));
-    contactUuid = uuids.contactUuid;
-  }
-  const link = await claimAndLink<ClientFields>(deps, connectionId, candidates, intoLinkId, {
-    entity: 'customer',
-    sm8Uuid: companyUuid,
-    record: customer,
-    synced: { sm8: fields, qbo: fields },
+  const record = { Id: customer.Id, name: customer.DisplayName };
+  const records = new CmRecords(deps, connectionId, sm8);
+  return importOnce(deps, connectionId, 'customer', record, async () => {
+    // Our own earlier attempt first (same uuid), then CM-7: the same name.
+    const mine = candidates.find((c) => c.uuid === uuids.companyUuid);
+    const match =
+      mine ??
+      (await freeMatch(
+        deps,
+        connectionId,
+        'customer',
+        candidates,
+        (c) => flag(c.active) && sameName(c.name, fields.name),
+      ));
+    const companyBody = sm8CompanyBody(fields);
+    let companyUuid = match?.uuid ?? uuids.companyUuid;
+    if (match) await sm8.update('company', companyUuid, companyBody);
+    else companyUuid = await sm8.create('company', companyUuid, companyBody);
+    await records.wroteSm8('company', companyUuid, companyBody);
+    // A company we just created has no contacts but ours; a matched one's are read (or cached).
+    const contacts: Sm8CompanyContact[] = match ? await records.contactsOf(companyUuid) : [];
+    if (!match) await records.knowContactsOf(companyUuid, []);
+    const contact = existingBillingContact(contacts);
+    let contactUuid: string | null = contact?.uuid ?? null;
+    const contactBody = sm8BillingContactBody(fields, companyUuid);
+    if (contact) {
+      await sm8.update('companycontact', contact.uuid, contactBody);
+      await records.wroteSm8('companycontact', contact.uuid, contactBody);
+    } else if (hasContact(fields)) {
+      contactUuid = await sm8.create('companycontact', uuids.contactUuid, contactBody);
+      await records.wroteSm8('companycontact', contactUuid, contactBody);
+    }
+    const link = await claimAndLink<ClientFields>(deps, connectionId, candidates, intoLinkId, {
+      entity: 'customer',
+      sm8Uuid: companyUuid,
+      record: customer,
+      synced: { sm8: fields, qbo: fields },
+    });
+    await deps.links.rememberContacts(connectionId, link.id, [
+      ...contacts.map((c) => c.uuid),
+      ...(contactUuid ? [contactUuid] : []),
+    ]);
+    return { outcome: match && !mine ? 'linked' : 'created', sm8Uuid: companyUuid, linkId: link.id };
   });
-  await deps.links.rememberContacts(connectionId, link.id, [
-    ...contacts.map((c) => c.uuid),
-    ...(contactUuid ? [contactUuid] : []),
-  ]);
-  return { outcome: match && !mine ? 'linked' : 'created', sm8Uuid: companyUuid, linkId: link.id };
 }
 
 /** The ServiceM8 tax rate linked to a QuickBooks tax code ('' when none: ServiceM8 then uses its default). */
@@ -156,31 +224,44 @@ export async function importItem(
 ): Promise<ImportResult> {
   const taxRateUuid = await taxRateOfCode(deps, connectionId, item.SalesTaxCodeRef?.value);
   const fields = materialFromQbo(item, taxRateUuid);
-  const mine = candidates.find((m) => m.uuid === materialUuid);
-  const match = mine ?? candidates.find((m) => flag(m.active) && sameName(m.name, fields.name));
-  const uuid = match?.uuid ?? materialUuid;
-  // ServiceM8 item numbers are unique among active materials: another material holding it keeps it.
-  const skuTaken =
-    fields.sku !== '' &&
-    candidates.some((m) => m.uuid !== uuid && flag(m.active) && sameName(m.item_number, fields.sku));
-  let written: MaterialFields = skuTaken ? { ...fields, sku: '' } : fields;
-  const write = (f: MaterialFields) => {
-    const body = sm8MaterialBody(f, item.SalesTaxIncluded === true);
-    return match ? sm8.update('material', uuid, body) : sm8.create('material', uuid, body);
-  };
-  try {
-    await write(written);
-  } catch (err) {
-    // A linked material may hold the item number: import without it rather than not at all.
-    if (!written.sku || !isValidation(err, 'item_number')) throw err;
-    written = { ...written, sku: '' };
-    await write(written);
-  }
-  const link = await claimAndLink<MaterialFields>(deps, connectionId, candidates, intoLinkId, {
-    entity: 'item',
-    sm8Uuid: uuid,
-    record: item,
-    synced: { sm8: written, qbo: fields },
+  const records = new CmRecords(deps, connectionId, sm8);
+  return importOnce(deps, connectionId, 'item', { Id: item.Id, name: item.Name }, async () => {
+    const mine = candidates.find((m) => m.uuid === materialUuid);
+    const match =
+      mine ??
+      (await freeMatch(
+        deps,
+        connectionId,
+        'item',
+        candidates,
+        (m) => flag(m.active) && sameName(m.name, fields.name),
+      ));
+    const uuid = match?.uuid ?? materialUuid;
+    // ServiceM8 item numbers are unique among active materials: another material holding it keeps it.
+    const skuTaken =
+      fields.sku !== '' &&
+      candidates.some((m) => m.uuid !== uuid && flag(m.active) && sameName(m.item_number, fields.sku));
+    let written: MaterialFields = skuTaken ? { ...fields, sku: '' } : fields;
+    const write = async (f: MaterialFields) => {
+      const body = sm8MaterialBody(f, item.SalesTaxIncluded === true);
+      if (match) await sm8.update('material', uuid, body);
+      else await sm8.create('material', uuid, body);
+      await records.wroteSm8('material', uuid, body);
+    };
+    try {
+      await write(written);
+    } catch (err) {
+      // A linked material may hold the item number: import without it rather than not at all.
+      if (!written.sku || !isValidation(err, 'item_number')) throw err;
+      written = { ...written, sku: '' };
+      await write(written);
+    }
+    const link = await claimAndLink<MaterialFields>(deps, connectionId, candidates, intoLinkId, {
+      entity: 'item',
+      sm8Uuid: uuid,
+      record: item,
+      synced: { sm8: written, qbo: fields },
+    });
+    return { outcome: match && !mine ? 'linked' : 'created', sm8Uuid: uuid, linkId: link.id };
   });
-  return { outcome: match && !mine ? 'linked' : 'created', sm8Uuid: uuid, linkId: link.id };
 }

@@ -27,10 +27,10 @@ import {
   type MaterialFields,
   type QboItemRecord,
 } from '../../domain/clients-materials/item-sync';
-import type { Sm8Company, Sm8CompanyContact, Sm8Material } from '../../domain/servicem8-types';
-import { importCustomer, importItem, taxRateOfCode } from './import';
+import type { Sm8Company, Sm8Material } from '../../domain/servicem8-types';
+import { importCustomer, importItem, taxRateOfCode, type ImportResult } from './import';
 import type { ActivityDeps } from '../support/deps';
-import type { ServiceM8Client } from '../../apis/servicem8/client';
+import type { CmRecords } from './record-reads';
 
 /** The QuickBooks record fields the shared flow reads. */
 export interface QboLinkedRecord {
@@ -68,7 +68,7 @@ export interface LinkKind<Q extends QboLinkedRecord, S extends Sm8Record, F exte
   /** CM-6 and the like: why a QuickBooks-born record is not brought into ServiceM8, or null. */
   importSkip(record: Q): string | null;
   /** CM-2 with CM-7: brings a QuickBooks-born record into ServiceM8 under the given link. */
-  importInto(record: Q, candidates: S[], linkId: string): Promise<{ sm8Uuid: string }>;
+  importInto(record: Q, candidates: S[], linkId: string): Promise<Pick<ImportResult, 'sm8Uuid' | 'outcome'>>;
   /** Maps both sides of a linked record (`link.sm8Uuid` names `sm8Record`). */
   compare(record: Q, sm8Record: S, link: { id: string; sm8Uuid: string }): Promise<ComparedLink<Q, F>>;
 }
@@ -80,6 +80,55 @@ const latest = (...values: Array<string | undefined>): string | undefined =>
     .pop();
 
 const CLIENT_CONTACT_FIELDS: Array<keyof ClientFields> = ['first', 'last', 'email', 'phone'];
+
+/**
+ * The fields of a full ServiceM8 body that carry the changed neutral fields `keys` (issue 12). An update sends
+ * only those: the copy of the record's other fields may be older than ServiceM8's (the record cache), and
+ * must not overwrite a change we have not seen yet.
+ */
+function sparse<K extends string>(
+  full: Record<string, string | number>,
+  carriers: Partial<Record<K, string[]>>,
+  keys: K[],
+): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const k of keys)
+    for (const f of carriers[k] ?? []) if (full[f] !== undefined) out[f] = full[f] as string | number;
+  return out;
+}
+
+const ADDRESS = [
+  'address_street',
+  'address_city',
+  'address_state',
+  'address_postcode',
+  'address_country',
+  'billing_address', // composed of all the address parts: they travel together
+];
+const COMPANY_CARRIERS: Partial<Record<keyof ClientFields, string[]>> = {
+  name: ['name'],
+  street: ADDRESS,
+  city: ADDRESS,
+  state: ADDRESS,
+  postcode: ADDRESS,
+  country: ADDRESS,
+  active: ['active'],
+};
+const CONTACT_CARRIERS: Partial<Record<keyof ClientFields, string[]>> = {
+  first: ['first'],
+  last: ['last'],
+  email: ['email'],
+  phone: ['phone'],
+};
+const MATERIAL_CARRIERS: Record<keyof MaterialFields, string[]> = {
+  name: ['name'],
+  sku: ['item_number'],
+  price: ['price', 'price_includes_taxes'],
+  description: ['item_description'],
+  taxRateUuid: ['tax_rate_uuid'],
+  cost: ['cost'],
+  active: ['active'],
+};
 
 /** The QuickBooks Customer fields carrying the given client fields (address parts travel together). */
 function qboCustomerPatch(target: ClientFields, keys: Array<keyof ClientFields>): Record<string, unknown> {
@@ -105,10 +154,10 @@ function qboCustomerPatch(target: ClientFields, keys: Array<keyof ClientFields>)
 /** A customer link: QuickBooks Customer ⇄ ServiceM8 company and its billing contact. */
 export function customerLink(
   deps: ActivityDeps,
-  sm8: ServiceM8Client,
-  connectionId: string,
+  records: CmRecords,
   uuids: { companyUuid: string; contactUuid: string },
 ): LinkKind<QboCustomerRecord, Sm8Company, ClientFields> {
+  const { connectionId, sm8Client: sm8 } = records;
   return {
     entity: 'customer',
     qboEntity: 'Customer',
@@ -118,9 +167,7 @@ export function customerLink(
       importCustomer(deps, sm8, connectionId, customer, uuids, candidates, linkId),
     async compare(customer, company, link) {
       const companyUuid = link.sm8Uuid;
-      const contacts = await sm8.list<Sm8CompanyContact>('companycontact', [
-        { field: 'company_uuid', op: 'eq', value: companyUuid },
-      ]);
+      const contacts = await records.contactsOf(companyUuid);
       await deps.links.rememberContacts(
         connectionId,
         link.id,
@@ -133,15 +180,22 @@ export function customerLink(
         qboPatch: async (target, keys) => ({ keys, patch: qboCustomerPatch(target, keys) }),
         fromQbo: async (updated) => clientFromQbo(updated),
         async writeSm8(target, keys) {
-          if (keys.some((k) => !CLIENT_CONTACT_FIELDS.includes(k)))
-            await sm8.update('company', companyUuid, sm8CompanyBody(target));
+          if (keys.some((k) => !CLIENT_CONTACT_FIELDS.includes(k))) {
+            const body = sparse(sm8CompanyBody(target), COMPANY_CARRIERS, keys);
+            await sm8.update('company', companyUuid, body);
+            await records.wroteSm8('company', companyUuid, body);
+          }
           if (!keys.some((k) => CLIENT_CONTACT_FIELDS.includes(k))) return;
+          const body = sm8BillingContactBody(target, companyUuid);
           if (contact) {
-            await sm8.update('companycontact', contact.uuid, sm8BillingContactBody(target, companyUuid));
+            const changed = sparse(body, CONTACT_CARRIERS, keys);
+            await sm8.update('companycontact', contact.uuid, changed);
+            await records.wroteSm8('companycontact', contact.uuid, changed);
             return;
           }
-          await sm8.create('companycontact', uuids.contactUuid, sm8BillingContactBody(target, companyUuid));
-          await deps.links.rememberContacts(connectionId, link.id, [uuids.contactUuid]);
+          const created = await sm8.create('companycontact', uuids.contactUuid, body);
+          await records.wroteSm8('companycontact', created, body);
+          await deps.links.rememberContacts(connectionId, link.id, [created]);
         },
       };
     },
@@ -161,10 +215,10 @@ const ITEM_FIELD: Record<keyof MaterialFields, string> = {
 /** An item link: QuickBooks Item ⇄ ServiceM8 material (purchase cost only for purchased items, CM-8). */
 export function itemLink(
   deps: ActivityDeps,
-  sm8: ServiceM8Client,
-  connectionId: string,
+  records: CmRecords,
   materialUuid: string,
 ): LinkKind<QboItemRecord, Sm8Material, MaterialFields> {
+  const { connectionId, sm8Client: sm8 } = records;
   return {
     entity: 'item',
     qboEntity: 'Item',
@@ -198,8 +252,14 @@ export function itemLink(
         },
         fromQbo: async (updated) =>
           materialFromQbo(updated, await taxRateOfCode(deps, connectionId, updated.SalesTaxCodeRef?.value)),
-        async writeSm8(target) {
-          await sm8.update('material', link.sm8Uuid, sm8MaterialBody(target, item.SalesTaxIncluded === true));
+        async writeSm8(target, keys) {
+          const body = sparse(
+            sm8MaterialBody(target, item.SalesTaxIncluded === true),
+            MATERIAL_CARRIERS,
+            keys,
+          );
+          await sm8.update('material', link.sm8Uuid, body);
+          await records.wroteSm8('material', link.sm8Uuid, body);
         },
       };
     },

@@ -5,16 +5,25 @@
  * (CM-2 after onboarding, with CM-6/CM-7), and move a link to the survivor of a QuickBooks merge (CM-10).
  * One flow serves both kinds of link (syncLink); what differs between customers and items is in
  * activities/clients-materials/link-kinds.ts.
+ *
+ * Issue 12: both sides are read through the record cache (activities/clients-materials/record-reads.ts):
+ * the bulk read has usually just read the record that changed, and the other side is what we last read or
+ * wrote; the API is read only on a miss. What we write is stored as our own record write and as the cached
+ * copy.
  */
 import { planMerge, sm8TimeToEpochMs, type FieldConflict, type MergePlan } from '../../domain/field-merge';
 import { fingerprint } from '../../domain/fingerprint';
 import type { CmSyncState } from '../../domain/clients-materials/states';
 import { isNotFound, validationMessage } from '../../apis/errors';
+import { CONNECTION_BLOCKED_FAILURES, FailureType, failureTypeOf } from '../../domain/failures';
 import { customerLink, itemLink, type LinkKind, type QboLinkedRecord, type Sm8Record } from './link-kinds';
 import { unlinkedCandidates } from './import';
 import { saveSynced, type SyncedFields } from './links';
+import { CmRecords, sm8AccountZone } from './record-reads';
+import { RecordCache } from '../../store/record-cache';
 import { writeAudit, writeAuditOnce } from '../../store/audit';
 import type { ActivityDeps } from '../support/deps';
+import { OnboardingStore } from '../../store/onboarding';
 import { QuickBooksClient } from '../../apis/quickbooks/client';
 import { ServiceM8Client } from '../../apis/servicem8/client';
 
@@ -28,6 +37,8 @@ export interface CmSyncResult {
   wrote: { sm8: string[]; qbo: string[] };
   conflicts: number;
   reason: string | null;
+  /** DEFERRED because onboarding runs: it brings the record in, and wakes this owner when it ends. */
+  untilOnboarded?: boolean;
 }
 
 /**
@@ -60,13 +71,14 @@ const qboTime = (iso: string | undefined): number | null => {
 };
 
 export function createCmSyncActivities(deps: ActivityDeps) {
+  const onboarding = new OnboardingStore(deps.pool);
+  const onboardingRunning = async (connectionId: string) =>
+    (await onboarding.progress(connectionId))?.state === 'running';
   const qboFor = (id: string) => new QuickBooksClient(deps.qboClientDeps(), id);
-  const sm8For = (id: string) => new ServiceM8Client(deps.sm8ClientDeps(), id);
+  const recordsFor = (id: string) =>
+    new CmRecords(deps, id, new ServiceM8Client(deps.sm8ClientDeps(), id), qboFor(id));
 
-  async function sm8Zone(sm8: ServiceM8Client): Promise<string | null> {
-    const vendors = await sm8.list<{ timezone_name?: string }>('vendor');
-    return vendors[0]?.timezone_name || null;
-  }
+  const cache = new RecordCache(deps.pool);
 
   async function audit(
     connectionId: string,
@@ -134,7 +146,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
     const first = planMerge({ ...base, editedAt: { sm8: null, qbo: null } });
     if (first.conflicts.length === 0) return first;
     // Only a conflict needs the edit times; ServiceM8's are account-local wall times.
-    const zone = await sm8Zone(sm8);
+    const zone = await sm8AccountZone(deps, sm8);
     return planMerge({
       ...base,
       editedAt: { sm8: sm8TimeToEpochMs(edited.sm8, zone), qbo: qboTime(edited.qbo) },
@@ -147,18 +159,27 @@ export function createCmSyncActivities(deps: ActivityDeps) {
    */
   async function syncLink<Q extends QboLinkedRecord, S extends Sm8Record, F extends object>(
     input: { connectionId: string; linkId: string; mayDefer?: boolean },
-    sm8: ServiceM8Client,
+    records: CmRecords,
     kind: LinkKind<Q, S, F>,
   ): Promise<CmSyncResult> {
     const { connectionId } = input;
     const link = await deps.links.byIdWithSynced(input.linkId);
     if (!link) return result('UNLINKED');
     if (link.state === 'merged') return result('MERGED', { sm8Uuid: link.sm8Uuid, qboId: link.qboId });
+    // A QuickBooks-born record seen while onboarding runs is onboarding's to bring in (it completes this link
+    // in place): the owner waits, reading nothing, instead of importing it a second way (issue 12).
+    if (!link.sm8Uuid && (await onboardingRunning(connectionId)))
+      return result('DEFERRED', {
+        qboId: link.qboId,
+        reason: 'the first sync of clients and materials (onboarding) brings it in',
+        untilOnboarded: true,
+      });
     const qbo = qboFor(connectionId);
+    const sm8 = records.sm8Client;
     const qboId = link.qboId as string;
     let record: Q;
     try {
-      record = await qbo.read<Q>(kind.qboEntity, qboId);
+      record = await records.qboRecord<Q>(kind.qboEntity, qboId);
     } catch (err) {
       if (!gone(err)) throw err;
       if (!link.sm8Uuid) await deps.links.remove(link.id);
@@ -181,7 +202,9 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       const candidates = await unlinkedCandidates<S>(deps, sm8, connectionId, kind.sm8Object);
       try {
         const r = await kind.importInto(record, candidates, link.id);
-        return result('IMPORTED', { sm8Uuid: r.sm8Uuid, qboId, wrote: { sm8: ['*'], qbo: [] } });
+        // Linked meanwhile by another worker (already_linked): its next pass syncs the pair as usual.
+        const wrote = r.outcome === 'already_linked' ? [] : ['*'];
+        return result('IMPORTED', { sm8Uuid: r.sm8Uuid, qboId, wrote: { sm8: wrote, qbo: [] } });
       } catch (err) {
         const why = refusal(err);
         if (!why) throw err;
@@ -193,7 +216,7 @@ export function createCmSyncActivities(deps: ActivityDeps) {
     const sm8Uuid = link.sm8Uuid;
     let sm8Record: S;
     try {
-      sm8Record = await sm8.read<S>(kind.sm8Object, sm8Uuid);
+      sm8Record = await records.sm8Record<S>(kind.sm8Object, sm8Uuid);
     } catch (err) {
       if (!gone(err)) throw err;
       return result('SM8_GONE', { sm8Uuid, qboId });
@@ -224,9 +247,15 @@ export function createCmSyncActivities(deps: ActivityDeps) {
           body,
           `cm-${fingerprint([body, record.SyncToken])}`,
         );
+        await records.wroteQbo(kind.qboEntity, body, updated);
         qboAfter = await compared.fromQbo(updated);
         syncToken = updated.SyncToken;
       } catch (err) {
+        // The cached copy may be stale now (a stale SyncToken, a write whose answer was lost): the retry
+        // reads QuickBooks. A write refused for the rate (429) or the connection changed nothing.
+        const untouched = [FailureType.rateLimited, ...CONNECTION_BLOCKED_FAILURES];
+        if (!untouched.includes(failureTypeOf(err) ?? ''))
+          await cache.drop(connectionId, 'qbo', kind.qboEntity, [qboId]);
         const why = refusal(err);
         if (!why) throw err;
         return result('BLOCKED', { ...ids, reason: why });
@@ -253,8 +282,8 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       /** false after the owner waited once already (see IMPORT_GRACE_MS). */
       mayDefer?: boolean;
     }): Promise<CmSyncResult> {
-      const sm8 = sm8For(input.connectionId);
-      return syncLink(input, sm8, customerLink(deps, sm8, input.connectionId, input.uuids));
+      const records = recordsFor(input.connectionId);
+      return syncLink(input, records, customerLink(deps, records, input.uuids));
     },
 
     /** CM-2 … CM-9 for one item link (purchase cost only for purchased items, CM-8). */
@@ -264,8 +293,8 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       materialUuid: string;
       mayDefer?: boolean;
     }): Promise<CmSyncResult> {
-      const sm8 = sm8For(input.connectionId);
-      return syncLink(input, sm8, itemLink(deps, sm8, input.connectionId, input.materialUuid));
+      const records = recordsFor(input.connectionId);
+      return syncLink(input, records, itemLink(deps, records, input.materialUuid));
     },
 
     /**

@@ -25,6 +25,8 @@ export interface QboPaymentRecord {
   SyncToken: string;
   TxnDate?: string;
   TotalAmt?: number;
+  /** PAY-8: the part of TotalAmt applied to no invoice (read-only, docs/quickbooks-api.md §4.2). */
+  UnappliedAmt?: number;
   PrivateNote?: string;
   PaymentRefNum?: string;
   PaymentMethodRef?: QboRef;

@@ -2,8 +2,10 @@
  * What the polling activities share (activities/poll-servicem8.ts, poll-quickbooks.ts, reconcile.ts): their
  * result types, the time helpers of the watermarks, heart-beating in batches, and routing to owners.
  */
+import { ANNOUNCED_WITHIN_MS } from '../../domain/poll-cadence';
 import { isIgnored, routeEntityEvent, type EntityEvent } from '../../routing/routes';
 import { writeAudit } from '../../store/audit';
+import { unannouncedChanges } from '../../store/inbox';
 import type { ActivityDeps } from './deps';
 import { heartbeat, taskQueue, temporalClient } from './temporal';
 
@@ -60,6 +62,8 @@ export interface PollSideResult {
   routedIds: string[];
   /** Changed but not routed: not approved and unknown (ServiceM8), QuickBooks-born (INV-8). */
   ignored: number;
+  /** Routed changes no webhook announced (adaptive polling, domain/poll-cadence.ts). */
+  unannounced: number;
   /** ServiceM8: the figures of each object read (`job`, …); the fields above are their sums. */
   objects?: Record<string, PollObjectResult>;
   /** Changes of entities no workflow owns yet: counted, not routed (QuickBooks entity names). */
@@ -77,6 +81,7 @@ export interface PollObjectResult {
   changed: number;
   routed: number;
   ignored: number;
+  unannounced: number;
   stored: boolean;
 }
 
@@ -98,6 +103,7 @@ export function emptyPass() {
     routed: 0,
     routedIds: [] as string[],
     ignored: 0,
+    unannounced: 0,
   };
 }
 
@@ -131,5 +137,14 @@ export function pollTools(deps: ActivityDeps) {
     return woken;
   }
 
-  return { temporal, audit, routeAll };
+  /** How many of the routed records no webhook announced (domain/poll-cadence.ts ANNOUNCED_WITHIN_MS). */
+  async function countUnannounced(
+    connectionId: string,
+    source: EntityRef['source'],
+    routed: ReadonlyArray<{ entity: string; entityId: string }>,
+  ): Promise<number> {
+    return (await unannouncedChanges(deps.pool, connectionId, source, routed, ANNOUNCED_WITHIN_MS)).length;
+  }
+
+  return { temporal, audit, routeAll, countUnannounced };
 }

@@ -5,11 +5,16 @@
 import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { baseOfTaskQueue } from '../../domain/lanes';
+import { recordHeartbeat } from '../../infra/activity-heartbeat';
 import type { ActivityDeps } from './deps';
 
-/** The task queue of the running activity: woken workflows run on the same one. */
+/**
+ * The workflows' task queue of the running activity's worker: woken workflows run there. Activities run
+ * on a lane's queue (`<base>-<lane>`, domain/lanes.ts), so that is its base.
+ */
 export function taskQueue(): string {
-  return Context.current().info.taskQueue;
+  return baseOfTaskQueue(Context.current().info.taskQueue);
 }
 
 /** The worker's Temporal client; a worker built without one fails the activity for good, saying so. */
@@ -27,7 +32,7 @@ export function temporalClient(deps: ActivityDeps, purpose: string): Client {
 /** Heartbeats the running activity; a no-op outside one (direct calls in tests). */
 export function heartbeat(details?: unknown): void {
   try {
-    Context.current().heartbeat(details);
+    recordHeartbeat(Context.current(), details);
   } catch {
     // outside an activity (direct calls in tests)
   }

@@ -8,7 +8,8 @@ export interface Governor {
     fn: () => Promise<T>,
     opts?: { signal?: AbortSignal },
   ): Promise<T>;
-  penalize(connectionId: string, api: GovernedApi, retryAfterMs: number): Promise<void>;
+  /** After a 429: `retryAfterMs` from the API's Retry-After, or null (then the governor slows the connection down). */
+  penalize(connectionId: string, api: GovernedApi, retryAfterMs: number | null): Promise<void>;
   /** Releases the governor's own database connection, if it holds one. */
   close?(): Promise<void>;
 }

@@ -1,31 +1,38 @@
 /**
  * Per-connection API rate governor, shared by every worker process through PostgreSQL
- * (design note: docs/rate-governor.md; tables and the check-and-grant function: migrations/003; their SQL:
- * store/rate-permits.ts; the limits and each API's plan: apis/governor/policy.ts). This file waits and queues.
- * Every API call takes a permit first. A permit is granted only when every sliding window of that API
- * (and of 'qbo' for a 'qbo-batch' call) has room, no 429 cooldown is running and, where the API limits
- * concurrency, a slot is free. The check and the grant happen in one round trip, atomically per
+ * (design note: docs/rate-governor.md; tables and the check-and-grant function: migrations/003, 012; their
+ * SQL: store/rate-permits.ts; the limits, lane shares, AIMD and each API's plan: apis/governor/policy.ts).
+ * This file waits and queues. Every API call takes a permit first. A permit is granted only when the
+ * connection is active, every sliding window of that API (and of 'qbo' for a 'qbo-batch' call) has room
+ * within the caller's lane share and the connection's slowdown, no 429 cooldown is running and, where the
+ * API limits concurrency, a slot is free. The check and the grant happen in one round trip, atomically per
  * (connection, API family) across all processes: one busy connection never delays or throttles another,
  * and any number of workers together stay within the limits.
  */
-import type { Client, Pool } from 'pg';
+import { setMaxListeners } from 'node:events';
+import type { Pool } from 'pg';
+import type { BudgetUsage, Lane } from '../../domain/lanes';
+import { currentLaneContext } from '../../infra/lane-context';
 import {
-  listenForReleases,
   permitCounts,
   prunePermits,
   recordCooldown,
-  releaseListenerClient,
+  recordSlowdown,
   releasePermits,
-  RELEASE_CHANNEL,
   tryAcquirePermit,
   type PermitAttempt,
 } from '../../store/rate-permits';
+import { budgetUsage } from './budget';
+import { LaneQueue, type Waiter } from './lane-queue';
 import {
+  AIMD,
   buildPlans,
+  ConnectionNotActive,
   DEFAULT_WINDOWS_MS,
-  PARENT,
+  planKey,
   positive,
   RateGovernorTimeout,
+  recoverPerMs,
   type AcquireOptions,
   type GovernedApi,
   type GovernorOptions,
@@ -34,10 +41,14 @@ import {
   type Plan,
   type WindowLengths,
 } from './policy';
+import { familyKey, ReleaseListener } from './release-listener';
 
 export {
+  AIMD,
   API_LIMITS,
+  ConnectionNotActive,
   DEFAULT_WINDOWS_MS,
+  LANE_SHARES,
   RateGovernorTimeout,
   type AcquireOptions,
   type GovernedApi,
@@ -55,32 +66,26 @@ const LISTENING_POLL_MS = 1_000;
 /** Without a working LISTEN connection, releases by other processes are only seen by polling. */
 const DEGRADED_POLL_MS = 100;
 const MAX_TIMER_MS = 2_147_483_647;
-/** After the LISTEN connection failed, do not try to reopen it for this long. */
-const LISTEN_RETRY_MS = 5_000;
 
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new Error('aborted');
 }
 
 export class RateGovernor {
-  private readonly plans: Map<GovernedApi, Plan>;
+  private readonly plans: Map<string, Plan>;
   private readonly leaseMs: number;
   private readonly maxWaitMs: number;
+  private readonly heartbeatMs: number;
   private readonly now: () => number;
   private readonly windows: WindowLengths;
+  private readonly recoverPerMs: number;
   private readonly pruneEveryMs: number;
   private lastPruneAt: number;
   private pruning: Promise<void> | null = null;
-  /** Tail of the local FIFO per (connection, api): only its head queries the database (no herd). */
-  private readonly tails = new Map<string, Promise<void>>();
-  /** What the head of each local queue last waited for, for the timeout message of those behind it. */
-  private readonly lastBlocked = new Map<string, string>();
-  /** Release events per (connection, family): counter and sleepers to wake. */
-  private readonly releaseEpoch = new Map<string, number>();
-  private readonly sleepers = new Map<string, Set<() => void>>();
-  private listen: { client: Client; ready: Promise<boolean> } | null = null;
-  private listenRetryAt = 0;
-  private closed = false;
+  /** Waiting callers per (connection, api): only the head of each queue asks the database (no herd). */
+  private readonly queues = new Map<string, LaneQueue>();
+  private readonly listener: ReleaseListener;
+  private seq = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -89,88 +94,112 @@ export class RateGovernor {
     const safety = positive('safety', opts.safety, 0.95);
     if (safety > 1) throw new RangeError('RateGovernor: safety must be at most 1');
     this.leaseMs = positive('leaseMs', opts.leaseMs, 120_000);
-    this.maxWaitMs = opts.maxWaitMs ?? 600_000;
+    this.maxWaitMs = opts.maxWaitMs ?? Infinity;
     if (!(this.maxWaitMs >= 0)) throw new RangeError('RateGovernor: maxWaitMs must be >= 0');
+    this.heartbeatMs = positive('heartbeatMs', opts.heartbeatMs, 10_000);
     this.now = opts.now ?? Date.now;
     this.windows = {
       second: positive('windowsMs.second', opts.windowsMs?.second, DEFAULT_WINDOWS_MS.second),
       minute: positive('windowsMs.minute', opts.windowsMs?.minute, DEFAULT_WINDOWS_MS.minute),
       day: positive('windowsMs.day', opts.windowsMs?.day, DEFAULT_WINDOWS_MS.day),
     };
+    this.recoverPerMs = recoverPerMs(this.windows.minute);
     this.pruneEveryMs = positive('pruneEveryMs', opts.pruneEveryMs, 15 * 60_000);
     this.lastPruneAt = this.now();
     this.plans = buildPlans(opts, safety, this.windows);
+    this.listener = new ReleaseListener(pool, this.now);
   }
 
-  private plan(api: GovernedApi): Plan {
-    const plan = this.plans.get(api);
-    if (!plan) throw new TypeError(`RateGovernor: unknown API ${String(api)}`);
+  private plan(api: GovernedApi, lane: Lane = 'interactive'): Plan {
+    const plan = this.plans.get(planKey(api, lane));
+    if (!plan) throw new TypeError(`RateGovernor: unknown API ${String(api)} or lane ${String(lane)}`);
     return plan;
   }
 
   /**
-   * Waits (sleeping, abortably) until every window of `api` has room, then records the permit. Callers
-   * of one process queue FIFO per (connection, api); processes race fairly through the database.
+   * Waits (sleeping, abortably, heartbeating inside an activity) until `api` has room for the caller's
+   * lane, then records the permit. Callers of one process are served highest lane first, in arrival order
+   * within a lane; processes race fairly through the database, each lane within its share. Rejects with
+   * ConnectionNotActive at once (no permit) when the connection is paused or needs re-authorisation.
    */
   async acquire(connectionId: string, api: GovernedApi, opts: AcquireOptions = {}): Promise<Permit> {
-    const plan = this.plan(api);
-    const { signal } = opts;
-    signal?.throwIfAborted();
+    const ctx = currentLaneContext();
+    const lane = opts.lane ?? ctx.lane;
+    this.plan(api, lane);
+    const signals = [opts.signal, ctx.signal].filter((s): s is AbortSignal => s !== undefined);
+    for (const s of signals) s.throwIfAborted();
     const started = this.now();
-    const deadline = started + (opts.maxWaitMs ?? this.maxWaitMs);
-    const queueKey = `${connectionId}\u0000${api}`;
-    const familyKey = `${connectionId}\u0000${plan.family}`;
-    const leave = await this.takeTurn(queueKey, signal, deadline, () => {
-      const blockedBy = this.lastBlocked.get(queueKey) ?? 'earlier callers';
-      return new RateGovernorTimeout(connectionId, api, this.now() - started, blockedBy, null);
-    });
-    try {
-      for (;;) {
-        signal?.throwIfAborted();
-        const epoch = this.releaseEpoch.get(familyKey) ?? 0;
-        const attempt = await this.tryOnce(connectionId, plan);
-        if (attempt.permit_ids) {
-          this.lastBlocked.delete(queueKey);
-          this.maybePrune();
-          const permit = this.makePermit(familyKey, plan, attempt.permit_ids);
-          if (signal?.aborted) {
-            // Aborted while the grant was on its way: hand the slot back now rather than at lease expiry.
-            await permit.release().catch(() => undefined);
-            throw abortReason(signal);
-          }
-          return permit;
-        }
-        const blockedBy = attempt.blocked_by ?? 'unknown';
-        this.lastBlocked.set(queueKey, blockedBy);
-        const remaining = deadline - this.now();
-        if (blockedBy.endsWith('/concurrent')) {
-          // A slot frees at a release (any process) or at the earliest lease expiry (wait_ms), whichever
-          // comes first; releases arrive through LISTEN/NOTIFY, so we sleep until one instead of polling.
-          if (remaining <= 0) {
-            throw new RateGovernorTimeout(connectionId, api, this.now() - started, blockedBy, null);
-          }
-          const listening = await this.ensureListener();
-          if ((this.releaseEpoch.get(familyKey) ?? 0) !== epoch) continue; // released while we looked
-          const cap = listening ? LISTENING_POLL_MS : DEGRADED_POLL_MS;
-          await this.pause(Math.min(attempt.wait_ms + 1, cap, remaining), signal, familyKey);
-        } else {
-          // Window or cooldown: wait_ms is exact (DB clock), and nobody can make it shorter. Fail fast
-          // when it exceeds the deadline rather than hold the caller for nothing.
-          if (attempt.wait_ms > remaining) {
-            throw new RateGovernorTimeout(
-              connectionId,
-              api,
-              this.now() - started,
-              blockedBy,
-              attempt.wait_ms,
-            );
-          }
-          await this.pause(attempt.wait_ms + 1 + Math.random() * JITTER_MS, signal);
-        }
+    const maxWait = opts.maxWaitMs ?? this.maxWaitMs;
+    const key = `${connectionId}\u0000${api}`;
+    let queue = this.queues.get(key);
+    if (!queue) this.queues.set(key, (queue = new LaneQueue()));
+    const q = queue;
+    return new Promise<Permit>((resolve, reject) => {
+      const cleanups: Array<() => void> = [];
+      const leave = (): boolean => {
+        if (waiter.settled) return false;
+        waiter.settled = true;
+        q.remove(waiter);
+        for (const fn of cleanups) fn();
+        return true;
+      };
+      const waiter: Waiter = {
+        lane,
+        seq: (this.seq += 1),
+        deadline: started + maxWait,
+        started,
+        settled: false,
+        succeed: (permit) => {
+          if (!leave()) return false;
+          resolve(permit);
+          return true;
+        },
+        fail: (err) => {
+          if (leave()) reject(err);
+        },
+      };
+      if (Number.isFinite(maxWait)) {
+        const timer = setTimeout(
+          () => {
+            // The head is judged by the pump (granted, or refused with its deadline in mind); a waiter that is
+            // no longer the head by then is failed by the pump's sweep (expireBehindHead).
+            if (q.head() === waiter || q.trying === waiter) return;
+            const blockedBy = q.lastBlocked ?? 'earlier callers';
+            waiter.fail(new RateGovernorTimeout(connectionId, api, this.now() - started, blockedBy, null));
+          },
+          Math.min(maxWait, MAX_TIMER_MS),
+        );
+        cleanups.push(() => clearTimeout(timer));
       }
-    } finally {
-      leave();
-    }
+      for (const s of signals) {
+        // One activity may wait for many permits at once (onboarding imports 8 records together): each wait
+        // adds a listener and removes it when done, which is not a leak, so the signal's warning limit is lifted.
+        setMaxListeners(0, s);
+        const onAbort = () => waiter.fail(abortReason(s));
+        s.addEventListener('abort', onAbort, { once: true });
+        cleanups.push(() => s.removeEventListener('abort', onAbort));
+      }
+      const heartbeat = ctx.heartbeat;
+      if (heartbeat) {
+        // Waiting is not failure (issue 12): the activity stays alive, and hears its cancellation, by heartbeating.
+        const timer = setInterval(() => {
+          try {
+            heartbeat({ waitingForPermit: api, lane, blockedBy: q.lastBlocked ?? null });
+          } catch {
+            // The activity is finishing (or was cancelled): its signal says so.
+          }
+        }, this.heartbeatMs);
+        cleanups.push(() => clearInterval(timer));
+      }
+      q.add(waiter);
+      if (!q.pumping)
+        void this.pump(key, q, connectionId, api).catch((err: unknown) => {
+          // Not expected (every database error is the head's): never leave callers waiting on a dead pump.
+          q.pumping = false;
+          if (this.queues.get(key) === q) this.queues.delete(key);
+          for (const w of [...q.waiters]) w.fail(err);
+        });
+    });
   }
 
   /** acquire, fn, release (also when fn throws). */
@@ -189,11 +218,18 @@ export class RateGovernor {
     }
   }
 
-  /** After a 429: every worker holds off (connection, api) for retryAfterMs. Never shortens a running cooldown. */
-  async penalize(connectionId: string, api: GovernedApi, retryAfterMs: number): Promise<void> {
-    this.plan(api);
-    const ms = Number.isFinite(retryAfterMs) ? Math.max(0, retryAfterMs) : 0;
-    await recordCooldown(this.pool, connectionId, api, ms);
+  /**
+   * After a 429. With the API's Retry-After (ms): every worker holds off (connection, api) exactly that long
+   * (never shortening a running cooldown). Without one: the connection's rate is halved (never below 0.1 of
+   * the limits) and recovers by 0.25 of the limits a minute (AIMD, policy.ts), shared by every worker.
+   */
+  async penalize(connectionId: string, api: GovernedApi, retryAfterMs: number | null): Promise<void> {
+    const plan = this.plan(api);
+    if (retryAfterMs !== null && Number.isFinite(retryAfterMs)) {
+      await recordCooldown(this.pool, connectionId, api, Math.max(0, retryAfterMs));
+      return;
+    }
+    await recordSlowdown(this.pool, connectionId, plan.family, AIMD.decrease, AIMD.floor, this.recoverPerMs);
   }
 
   /**
@@ -205,32 +241,121 @@ export class RateGovernor {
     return permitCounts(this.pool, connectionId, api, this.windows, plan.longestWindowMs, plan.cooldown);
   }
 
-  /**
-   * Deletes permits older than `olderThanMs` (never less than the longest window: a permit still inside a
-   * window must be counted) that no longer hold a slot, and expired cooldowns. Returns the permits deleted.
-   */
-  async prune(olderThanMs?: number): Promise<number> {
-    const longest = Math.max(this.windows.second, this.windows.minute, this.windows.day);
-    const age = Math.max(olderThanMs ?? longest, longest);
-    return prunePermits(this.pool, age);
+  /** The connection's budgets as the admin API, the CLI and the status page show them. */
+  budget(connectionId: string): Promise<BudgetUsage[]> {
+    return budgetUsage(this.pool, connectionId, (api, lane) => this.plan(api, lane), this.windows);
   }
 
-  /** Stops the LISTEN connection and waits for a background prune. Does not end the pool (the caller owns it). */
+  /**
+   * Deletes permits older than `olderThanMs` (never less than the longest window: a permit still inside a
+   * window must be counted) that no longer hold a slot, and expired cooldowns and slowdowns: of one connection
+   * when given, of all otherwise. Returns the permits deleted.
+   */
+  async prune(olderThanMs?: number, connectionId?: string): Promise<number> {
+    const longest = Math.max(this.windows.second, this.windows.minute, this.windows.day);
+    const age = Math.max(olderThanMs ?? longest, longest);
+    return prunePermits(this.pool, age, connectionId);
+  }
+
+  /**
+   * Refuses the callers still waiting, stops the LISTEN connection and waits for a background prune. Does not
+   * end the pool (the caller owns it).
+   */
   async close(): Promise<void> {
-    this.closed = true;
-    const listen = this.listen;
-    this.listen = null;
-    if (listen) await listen.client.end().catch(() => undefined);
+    const closed = new Error('RateGovernor closed');
+    for (const queue of this.queues.values()) {
+      for (const w of [...queue.waiters]) w.fail(closed);
+      queue.kick(); // the pump finds its queue empty and ends (no timer keeps the process alive)
+    }
+    await this.listener.close();
     await this.pruning;
   }
 
   // ---------------------------------------------------------------------------------------------------
 
-  private tryOnce(connectionId: string, plan: Plan): Promise<PermitAttempt> {
-    return tryAcquirePermit(this.pool, connectionId, plan, this.leaseMs);
+  /**
+   * Serves one queue until it is empty: asks the database for the head's permit; when refused, sleeps until
+   * the refusal ends (a window's exact instant, a release, a lease expiry) or the head changes.
+   */
+  private async pump(key: string, queue: LaneQueue, connectionId: string, api: GovernedApi): Promise<void> {
+    queue.pumping = true;
+    const fam = familyKey(connectionId, api);
+    for (;;) {
+      const head = queue.head();
+      if (!head) {
+        // Synchronously with the check: an acquire() after this starts a new pump.
+        queue.pumping = false;
+        if (this.queues.get(key) === queue) this.queues.delete(key);
+        return;
+      }
+      const plan = this.plan(api, head.lane);
+      const epoch = this.listener.epoch(fam);
+      let attempt: PermitAttempt;
+      queue.trying = head;
+      try {
+        attempt = await tryAcquirePermit(this.pool, connectionId, plan, this.leaseMs, this.recoverPerMs);
+      } catch (err) {
+        head.fail(err);
+        continue;
+      } finally {
+        queue.trying = null;
+      }
+      if (attempt.permit_ids) {
+        const permit = this.makePermit(fam, plan, attempt.permit_ids);
+        // Left while the grant was on its way (cancelled, timed out): hand the slot back now.
+        if (!head.succeed(permit)) await permit.release().catch(() => undefined);
+        else this.maybePrune();
+        continue;
+      }
+      const blockedBy = attempt.blocked_by ?? 'unknown';
+      queue.lastBlocked = blockedBy;
+      // A caller of a higher lane came while we asked: the refusal was for the old head, ask for the new one.
+      if (queue.head() !== head && !blockedBy.startsWith('connection/')) continue;
+      if (blockedBy.startsWith('connection/')) {
+        // Paused or unauthorised: every caller of this queue parks at once, none takes a permit.
+        const refusal = new ConnectionNotActive(connectionId, blockedBy.slice('connection/'.length));
+        for (const w of [...queue.waiters]) w.fail(refusal);
+        continue;
+      }
+      this.expireBehindHead(queue, connectionId, api);
+      const remaining = head.deadline - this.now();
+      const timeout = (retryAfterMs: number | null) =>
+        new RateGovernorTimeout(connectionId, api, this.now() - head.started, blockedBy, retryAfterMs);
+      if (blockedBy.endsWith('/concurrent')) {
+        // A slot frees at a release (any process) or at the earliest lease expiry (wait_ms), whichever
+        // comes first; releases arrive through LISTEN/NOTIFY, so we sleep until one instead of polling.
+        if (remaining <= 0) {
+          head.fail(timeout(null));
+          continue;
+        }
+        const listening = await this.listener.ensure();
+        if (this.listener.epoch(fam) !== epoch || queue.head() !== head) continue; // released, or a new head
+        const cap = listening ? LISTENING_POLL_MS : DEGRADED_POLL_MS;
+        await this.listener.sleep(Math.min(attempt.wait_ms + 1, cap, remaining), fam, queue.onKick);
+      } else {
+        // Window or cooldown: wait_ms is exact (DB clock), and nobody can make it shorter. A caller with a
+        // deadline it cannot meet is told at once rather than held for nothing.
+        if (attempt.wait_ms > remaining) {
+          head.fail(timeout(attempt.wait_ms));
+          continue;
+        }
+        await this.listener.sleep(attempt.wait_ms + 1 + Math.random() * JITTER_MS, undefined, queue.onKick);
+      }
+    }
   }
 
-  private makePermit(familyKey: string, plan: Plan, ids: string[]): Permit {
+  /** Fails the waiters behind the head whose deadline passed while they were the head (their timer skipped). */
+  private expireBehindHead(queue: LaneQueue, connectionId: string, api: GovernedApi): void {
+    const now = this.now();
+    for (const w of queue.waiters.slice(1)) {
+      if (w.deadline <= now) {
+        const blockedBy = queue.lastBlocked ?? 'earlier callers';
+        w.fail(new RateGovernorTimeout(connectionId, api, now - w.started, blockedBy, null));
+      }
+    }
+  }
+
+  private makePermit(fam: string, plan: Plan, ids: string[]): Permit {
     if (!plan.hold) return { release: () => Promise.resolve() };
     let released = false;
     let pending: Promise<void> | null = null;
@@ -241,7 +366,7 @@ export class RateGovernor {
           () => {
             released = true;
             // Wake local waiters at once; other processes hear the NOTIFY.
-            this.wake(familyKey);
+            this.listener.wake(fam);
           },
           (err: unknown) => {
             pending = null; // let the caller retry a failed release
@@ -251,136 +376,6 @@ export class RateGovernor {
         return pending;
       },
     };
-  }
-
-  /**
-   * Waits for the previous caller of the same (connection, api) in this process to finish acquiring.
-   * Returns the function that hands the turn on. An aborted or timed-out waiter hands on its turn only
-   * after its predecessor, so the queue never has two heads.
-   */
-  private async takeTurn(
-    key: string,
-    signal: AbortSignal | undefined,
-    deadline: number,
-    timeoutError: () => Error,
-  ): Promise<() => void> {
-    const prev = this.tails.get(key) ?? Promise.resolve();
-    let leave: () => void = () => undefined;
-    const mine = new Promise<void>((resolve) => (leave = resolve));
-    const tail = prev.then(() => mine);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        timer = setTimeout(
-          () => reject(timeoutError()),
-          Math.min(Math.max(0, deadline - this.now()), MAX_TIMER_MS),
-        );
-        if (signal) {
-          onAbort = () => reject(abortReason(signal));
-          signal.addEventListener('abort', onAbort, { once: true });
-        }
-        void prev.then(resolve);
-      });
-    } catch (err) {
-      leave();
-      throw err;
-    } finally {
-      clearTimeout(timer);
-      if (signal && onAbort) signal.removeEventListener('abort', onAbort);
-    }
-    return leave;
-  }
-
-  /** Sleeps ms; a release event for wakeKey ends it early; abort rejects. */
-  private pause(ms: number, signal: AbortSignal | undefined, wakeKey?: string): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) {
-        reject(abortReason(signal));
-        return;
-      }
-      const cleanup = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        if (wakeKey) {
-          const set = this.sleepers.get(wakeKey);
-          set?.delete(finish);
-          if (set?.size === 0) this.sleepers.delete(wakeKey);
-        }
-      };
-      const finish = () => {
-        cleanup();
-        resolve();
-      };
-      const onAbort = () => {
-        cleanup();
-        reject(signal ? abortReason(signal) : new Error('aborted'));
-      };
-      // setTimeout fires at once beyond 2^31-1 ms; a longer wait (a huge Retry-After) just re-checks then.
-      const timer = setTimeout(finish, Math.min(Math.max(0, ms), MAX_TIMER_MS));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      if (wakeKey) {
-        let set = this.sleepers.get(wakeKey);
-        if (!set) this.sleepers.set(wakeKey, (set = new Set()));
-        set.add(finish);
-      }
-    });
-  }
-
-  private wake(familyKey: string): void {
-    this.releaseEpoch.set(familyKey, (this.releaseEpoch.get(familyKey) ?? 0) + 1);
-    const set = this.sleepers.get(familyKey);
-    if (set) for (const fn of [...set]) fn();
-  }
-
-  private onNotification(payload: string | undefined): void {
-    try {
-      const parsed: unknown = JSON.parse(payload ?? '');
-      if (!Array.isArray(parsed) || typeof parsed[0] !== 'string' || typeof parsed[1] !== 'string') return;
-      const api = parsed[1] as GovernedApi;
-      this.wake(`${parsed[0]}\u0000${PARENT[api] ?? api}`);
-    } catch {
-      // Not ours or malformed: the poll cap still bounds every wait.
-    }
-  }
-
-  /**
-   * One LISTEN connection per governor, opened on the first concurrency wait. A separate Client (same
-   * settings as the pool) so it never occupies a pool slot. If it fails, waits fall back to polling.
-   */
-  private ensureListener(): Promise<boolean> {
-    if (this.listen) return this.listen.ready;
-    if (this.closed || this.now() < this.listenRetryAt) return Promise.resolve(false);
-    const client = releaseListenerClient(this.pool);
-    const entry = { client, ready: Promise.resolve(false) };
-    let dropped = false;
-    const drop = () => {
-      if (dropped) return;
-      dropped = true;
-      if (this.listen === entry) {
-        this.listen = null;
-        this.listenRetryAt = this.now() + LISTEN_RETRY_MS;
-      }
-      void client.end().catch(() => undefined);
-    };
-    client.on('error', drop);
-    client.on('end', drop);
-    client.on('notification', (msg) => {
-      if (msg.channel === RELEASE_CHANNEL) this.onNotification(msg.payload);
-    });
-    entry.ready = listenForReleases(client).then(
-      () => !dropped,
-      () => {
-        drop();
-        return false;
-      },
-    );
-    this.listen = entry;
-    return entry.ready;
   }
 
   private maybePrune(): void {

@@ -6,7 +6,7 @@
 import axios, { isAxiosError, type Method } from 'axios';
 import type { QboEntityName, QboQueryResponse } from '../../domain/quickbooks-types';
 import { countedCall } from '../../infra/metrics';
-import { classifyApiError, RATE_LIMIT_WAIT_MS } from '../errors';
+import { classifyApiError, isRateLimited, RATE_LIMIT_RETRIES, retryAfterMs } from '../errors';
 import type { Governor, GovernedApi } from '../governor/governor';
 import type { QboAccess, QboTokenManager } from './tokens';
 
@@ -18,7 +18,7 @@ export interface QuickBooksClientDeps {
   governor: Governor;
   signal?: AbortSignal;
   timeoutMs?: number;
-  /** How long to hold off after a 429 (documented: 60 s). */
+  /** The retry delay of an activity whose call drew 429 several times in a row (documented wait: 60 s). */
   rateLimitWaitMs?: number;
 }
 
@@ -40,6 +40,7 @@ export class QuickBooksClient {
   private async call<T>(op: CallOptions): Promise<T> {
     const api = op.api ?? 'qbo';
     let refused: string | null = null; // the access token QuickBooks answered 401 to
+    let throttled = 0; // 429s answered to this call so far
     for (let attempt = 0; ; attempt += 1) {
       let sent: QboAccess | undefined;
       const requestedAt = performance.now();
@@ -75,16 +76,16 @@ export class QuickBooksClient {
         return res.data;
       } catch (err) {
         // 401: refresh (unless someone already did) and send again; twice at most before giving up.
-        if (isAxiosError(err) && err.response?.status === 401 && sent && attempt < 2) {
+        if (isAxiosError(err) && err.response?.status === 401 && sent && attempt - throttled < 2) {
           refused = sent.accessToken;
           continue;
         }
-        if (isAxiosError(err) && err.response?.status === 429) {
-          await this.deps.governor.penalize(
-            this.connectionId,
-            api,
-            this.deps.rateLimitWaitMs ?? RATE_LIMIT_WAIT_MS.qbo,
-          );
+        if (isRateLimited(err)) {
+          // Slow the connection down (or hold it for the Retry-After), then send again through the governor,
+          // which waits as long as that takes: a 429 costs a wait, not an activity failure (issue 12).
+          await this.deps.governor.penalize(this.connectionId, api, retryAfterMs(err));
+          throttled += 1;
+          if (throttled <= RATE_LIMIT_RETRIES) continue;
         }
         throw classifyApiError('qbo', err, { rateLimitWaitMs: this.deps.rateLimitWaitMs });
       }

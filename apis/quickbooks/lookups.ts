@@ -1,6 +1,7 @@
 /**
  * Connection-level QuickBooks facts the invoice export needs: the tax model and tax codes (with their
- * total sales rate), and the income account for new items. Read per sync; they are small.
+ * total sales rate), and the income account for new items. Exports keep them as connection facts
+ * (activities/support/connection-facts.ts, issue 12), refreshed by the tax poll and on a miss.
  */
 import { totalRatePercent, type TaxCodeLink } from '../../domain/invoice/plan';
 import type { QboTaxCodeRecord } from '../../domain/tax';
@@ -47,6 +48,14 @@ export async function qboTaxModel(qbo: QuickBooksClient, realmId: string): Promi
 
 export async function qboTaxCodes(qbo: QuickBooksClient): Promise<QboTaxCodeInfo[]> {
   const { codes, rateValues } = await readQboTaxTables(qbo);
+  return taxCodeInfos(codes, rateValues);
+}
+
+/** Each tax code with its total sales rate, from the two tables as readQboTaxTables returns them. */
+export function taxCodeInfos(
+  codes: readonly QboTaxCodeRecord[],
+  rateValues: ReadonlyMap<string, number | string>,
+): QboTaxCodeInfo[] {
   return codes.map((c) => ({
     id: c.Id,
     name: c.Name,

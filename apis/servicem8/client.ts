@@ -5,7 +5,7 @@
  */
 import axios, { isAxiosError, type Method } from 'axios';
 import { countedCall } from '../../infra/metrics';
-import { classifyApiError, RATE_LIMIT_WAIT_MS } from '../errors';
+import { classifyApiError, isRateLimited, RATE_LIMIT_RETRIES, retryAfterMs } from '../errors';
 import type { Governor } from '../governor/governor';
 import type { Sm8AuthProvider } from './auth';
 
@@ -55,7 +55,7 @@ export interface ServiceM8ClientDeps {
   governor: Governor;
   signal?: AbortSignal;
   timeoutMs?: number;
-  /** How long to hold off after a 429 (documented: 60 s). */
+  /** The retry delay of an activity whose call drew 429 several times in a row (documented wait: 60 s). */
   rateLimitWaitMs?: number;
 }
 
@@ -73,6 +73,7 @@ export class ServiceM8Client {
     if (/\/staff(\/|\.json)/i.test(path))
       throw new Error('STAFF-1: staff are never synced; refusing a staff endpoint');
     let refused: string | null | undefined; // undefined: no 401 yet; else the bearer token that was refused
+    let throttled = 0; // 429s answered to this call so far
     for (let attempt = 0; ; attempt += 1) {
       let sent: Record<string, string> | undefined;
       const requestedAt = performance.now();
@@ -108,16 +109,16 @@ export class ServiceM8Client {
           { signal: this.deps.signal },
         );
       } catch (err) {
-        if (isAxiosError(err) && err.response?.status === 401 && sent && attempt < 2) {
+        if (isAxiosError(err) && err.response?.status === 401 && sent && attempt - throttled < 2) {
           refused = sent.Authorization?.replace(/^Bearer /, '') ?? null;
           continue;
         }
-        if (isAxiosError(err) && err.response?.status === 429) {
-          await this.deps.governor.penalize(
-            this.connectionId,
-            'sm8',
-            this.deps.rateLimitWaitMs ?? RATE_LIMIT_WAIT_MS.sm8,
-          );
+        if (isRateLimited(err)) {
+          // Slow the connection down (or hold it for the Retry-After), then send again through the governor,
+          // which waits as long as that takes: a 429 costs a wait, not an activity failure (issue 12).
+          await this.deps.governor.penalize(this.connectionId, 'sm8', retryAfterMs(err));
+          throttled += 1;
+          if (throttled <= RATE_LIMIT_RETRIES) continue;
         }
         throw classifyApiError('sm8', err, { rateLimitWaitMs: this.deps.rateLimitWaitMs });
       }

@@ -101,7 +101,7 @@ export function registerAdminCommands(program: Command, ctx: CliContext): void {
       .command('invoices')
       .description('list invoices by sync state, with the reason when one is not in QuickBooks')
       .option('--connection <connection>', 'only this connection')
-      .option('--state <state>', 'only this state, e.g. BLOCKED (any case)')
+      .option('--state <state>', 'only this state, e.g. BLOCKED or STUCK (any case)')
       .option('--limit <n>', 'at most this many, newest first (default 200)')
       .action(async (opts: { connection?: string; state?: string; limit?: string }) => {
         const params: Record<string, string> = {};

@@ -3,7 +3,13 @@
  * onboarding (CM-1) and draw its progress.
  */
 import type { Command } from 'commander';
-import { phaseLine, progressBar, type OnboardingProgress } from '../../domain/onboarding';
+import {
+  etaText,
+  onboardingEta,
+  phaseLine,
+  progressBar,
+  type OnboardingProgress,
+} from '../../domain/onboarding';
 import { examples } from './admin';
 import type { CliContext, CliIo } from './context';
 
@@ -34,7 +40,8 @@ function currentPhase(p: OnboardingProgress): string {
  * Follows an onboarding until its workflow is no longer running: on a terminal one bar redrawn in place,
  * otherwise a plain line per change (`--json`: one JSON object per change). 0 when it finished, 1 if not.
  * `finishedRun`: the run that had finished before this one was started. Until the new run records itself,
- * the API still shows that one (100 %): it is drawn as "starting" so the bar never goes back.
+ * the API still shows that one (100 %): it is drawn as "starting" so the bar never goes back. While it runs,
+ * the line ends with an ETA from the pace so far (`etaSeconds` in JSON); a new ETA alone is not a change.
  */
 export async function followOnboarding(
   read: () => Promise<OnboardingView>,
@@ -52,9 +59,12 @@ export async function followOnboarding(
       : `${progressBar(0)}  starting`;
     const key = io.json ? JSON.stringify(v) : line;
     if (key !== last) {
-      if (io.json) out(JSON.stringify({ ...v, at: new Date().toISOString() }));
-      else if (io.tty && io.write) io.write(`\r\x1b[2K${line}`);
-      else out(line);
+      const eta = running && v.progress ? onboardingEta(v.progress, Date.now()) : null;
+      const shown = running && v.progress ? `${line}  ${etaText(eta)}` : line;
+      if (io.json)
+        out(JSON.stringify({ ...v, etaSeconds: eta?.seconds ?? null, at: new Date().toISOString() }));
+      else if (io.tty && io.write) io.write(`\r\x1b[2K${shown}`);
+      else out(shown);
       last = key;
     }
     if (!running) {

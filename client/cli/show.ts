@@ -5,6 +5,7 @@
  */
 import type { Command } from 'commander';
 import { InvoiceSyncState, type InvoiceSyncStateName } from '../../domain/invoice/states';
+import { STUCK_REASON_CODE, STUCK_STATE } from '../../domain/invoice/states';
 import { examples } from './admin';
 import type { CliContext } from './context';
 import { labelled, money, table } from './output';
@@ -30,10 +31,13 @@ export interface RecordView {
       state: string;
       sm8PaidCents: number | null;
       qboPaidCents: number | null;
+      qboAppliedCents?: number | null;
       problems: Array<{ sm8Uuid: string; code: string; text: string }>;
     } | null;
     links: Array<Record<string, unknown>>;
   };
+  /** Steps of this job that keep failing (issue 13): of its invoice's owner or its payments'. */
+  stuck?: Array<{ id: string; workflowId?: string; reason: string; attempts: number }>;
 }
 
 // Typed by the states, so a new state cannot be added without its sentence.
@@ -81,6 +85,12 @@ export function describeRecord(
     : row.reason_code
       ? { code: String(row.reason_code), text: String(row.reason_text ?? '') }
       : null;
+  // OPS-5: a stuck step of the invoice's owner is the invoice's state until it succeeds.
+  const stuck = v.stuck?.find((st) => st.workflowId === v.workflowId);
+  const invoiceState = stuck
+    ? `${STUCK_STATE}: a step keeps failing and the sync keeps trying by itself${row.state ? ` (last stored state ${String(row.state)})` : ''}`
+    : inWords(INVOICE_STATES, state);
+  const invoiceReason = stuck ? { code: STUCK_REASON_CODE, text: stuck.reason } : reason;
   const invoiceId = v.status?.qboInvoiceId ?? (row.qbo_invoice_id as string | null) ?? v.link?.qboId ?? null;
   const totals = [
     row.sm8_total_cents != null ? `ServiceM8 ${money(row.sm8_total_cents)}` : '',
@@ -92,8 +102,12 @@ export function describeRecord(
     `Job ${job}${jobNumber} on connection ${connection}`,
     ...labelled(
       [
-        ['Invoice', inWords(INVOICE_STATES, state)],
-        ['Reason', reason ? `${reason.text} (${reason.code})` : ''],
+        ['Invoice', invoiceState],
+        ['Reason', invoiceReason ? `${invoiceReason.text} (${invoiceReason.code})` : ''],
+        ...(v.stuck ?? []).map((s): [string, string] => [
+          'Stuck',
+          `${s.reason} (${s.attempts} tries; sm8qbo stuck retry ${s.id})`,
+        ]),
         ['QuickBooks', invoiceId ? `invoice ${invoiceId}` : 'no invoice'],
         ['Totals', totals.join(', ')],
         ['Exported at', row.exported_at ? String(row.exported_at) : ''],
@@ -111,7 +125,11 @@ export function describeRecord(
   const p = v.payments;
   const paid = [
     p.status?.sm8PaidCents != null ? `ServiceM8 paid ${money(p.status.sm8PaidCents)}` : '',
-    p.status?.qboPaidCents != null ? `QuickBooks paid ${money(p.status.qboPaidCents)}` : '',
+    p.status?.qboPaidCents != null
+      ? p.status.qboAppliedCents != null
+        ? `QuickBooks received ${money(p.status.qboPaidCents)}, ${money(p.status.qboAppliedCents)} of it applied to the invoice and the rest a credit of the customer (PAY-8)`
+        : `QuickBooks paid ${money(p.status.qboPaidCents)}`
+      : '',
   ].filter(Boolean);
   lines.push(
     'Payments',

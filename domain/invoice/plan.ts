@@ -117,6 +117,8 @@ export function planInvoice(input: {
   const lines = billableLines(input.materials);
   if (sm8TotalCents === 0) return { kind: 'zero_value', sm8TotalCents };
   const blocked = (reason: Reason): PlanResult => ({ kind: 'blocked', reason, sm8TotalCents });
+  // A credit: QuickBooks refuses a negative invoice; held rather than posted as something else (issue 13).
+  if (sm8TotalCents < 0) return blocked(reasons.negativeTotal(sm8TotalCents));
   if (!job.company_uuid) return blocked(reasons.noClient());
   if (lines.length === 0) return blocked(reasons.noBillableLines());
   if (input.taxModel === 'us') return blocked(reasons.usTaxUnsupported());

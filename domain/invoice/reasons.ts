@@ -2,16 +2,23 @@
  * INV-3, the red X: why an approved invoice is not in QuickBooks, as a stable code plus a sentence a
  * bookkeeper understands. Codes never change meaning (support, search attributes and job notes use them).
  */
+import { fingerprint } from '../fingerprint';
 import { formatMoney } from '../money';
 
 export const ReasonCode = {
   noClient: 'NO_CLIENT',
   clientInactive: 'CLIENT_INACTIVE',
   noBillableLines: 'NO_BILLABLE_LINES',
+  zeroAfterExport: 'ZERO_AFTER_EXPORT',
+  negativeTotal: 'NEGATIVE_TOTAL',
+  currencyMismatch: 'CURRENCY_MISMATCH',
   taxRateUnmapped: 'TAX_RATE_UNMAPPED',
   usTaxUnsupported: 'US_TAX_UNSUPPORTED',
   nameTaken: 'NAME_TAKEN_IN_QBO',
   itemNameTaken: 'ITEM_NAME_TAKEN_IN_QBO',
+  nameShared: 'NAME_SHARED_IN_SM8',
+  clientRefused: 'CLIENT_REFUSED_BY_QBO',
+  clientChangeRefused: 'CLIENT_CHANGE_REFUSED_BY_QBO',
   duplicateDocNumber: 'DUPLICATE_DOC_NUMBER',
   totalMismatch: 'TOTAL_MISMATCH',
   noIncomeAccount: 'NO_INCOME_ACCOUNT',
@@ -42,6 +49,24 @@ export const reasons = {
     code: ReasonCode.noBillableLines,
     text: 'The invoice has no billable lines: add materials or labour to the job in ServiceM8.',
   }),
+  zeroAfterExport: (invoiceId: string): Reason => ({
+    code: ReasonCode.zeroAfterExport,
+    text: `The job's total is now zero, but its invoice ${q(invoiceId)} is already in QuickBooks, which keeps its old lines and total: add the lines back in ServiceM8, or void the invoice in QuickBooks if the work was cancelled.`,
+  }),
+  /** A credit (docs/decisions.md, "A negative-total job is held, not posted as a credit memo"). */
+  negativeTotal: (cents: number): Reason => ({
+    code: ReasonCode.negativeTotal,
+    text: `The job's total is negative (${formatMoney(cents)}), a credit: QuickBooks takes no negative invoice and this sync does not post credit memos, so nothing was sent. In QuickBooks, enter a credit memo for the customer and apply it to the invoice it reverses (Receive payment); or correct the job in ServiceM8.`,
+  }),
+  /** The same after export: the QuickBooks invoice keeps its old total (as with ZERO_AFTER_EXPORT). */
+  negativeAfterExport: (cents: number, invoiceId: string): Reason => ({
+    code: ReasonCode.negativeTotal,
+    text: `The job's total is now negative (${formatMoney(cents)}), but its invoice ${q(invoiceId)} is already in QuickBooks, which keeps its old lines and total: QuickBooks takes no negative invoice and this sync does not post credit memos. In QuickBooks, enter a credit memo for the customer and apply it to that invoice (Receive payment); or correct the job in ServiceM8.`,
+  }),
+  currencyMismatch: (customer: string, currency: string, home: string): Reason => ({
+    code: ReasonCode.currencyMismatch,
+    text: `The QuickBooks customer ${q(customer)} uses ${currency}, but the job's amounts are in ${home}, the QuickBooks company's home currency, so nothing was sent (the amounts would be read as ${currency}). Link this client to a customer in ${home} (rename one of them), then sync the job again.`,
+  }),
   taxRateUnmapped: (line: string, rate: string): Reason => ({
     code: ReasonCode.taxRateUnmapped,
     text: `Line ${q(line)} uses tax rate ${q(rate)} which does not exist in QuickBooks: create a matching tax code in QuickBooks or change the line's tax rate.`,
@@ -58,6 +83,58 @@ export const reasons = {
     code: ReasonCode.itemNameTaken,
     text: `QuickBooks refused the product/service ${q(name)}: ${detail} (QuickBooks error 6240).`,
   }),
+  /**
+   * Two ServiceM8 records whose names are one name in QuickBooks (`name`, as QuickBooks compares it). `sm8Names`
+   * are the two records' own names where known: when QuickBooks' rules made them one (no ':', at most 100
+   * characters), the sentence says so.
+   */
+  nameShared: (
+    kind: 'client' | 'material',
+    name: string,
+    linkedTo: string,
+    sm8Names: { mine?: string; other?: string } = {},
+  ): Reason => {
+    const plain = (n: string) => n.trim().replace(/\s+/g, ' ').toLowerCase();
+    const byRules = [sm8Names.mine, sm8Names.other].some((n) => n !== undefined && plain(n) !== plain(name));
+    const other = sm8Names.other ? `, ${q(sm8Names.other.trim())},` : '';
+    const why = byRules
+      ? ' in QuickBooks (QuickBooks names have no ":" and at most 100 characters)'
+      : ' (apart from capitals or spaces)';
+    return {
+      code: ReasonCode.nameShared,
+      text:
+        kind === 'client'
+          ? `Another ServiceM8 client${other} has the name ${q(name)}${why} and is already linked to the QuickBooks customer ${q(linkedTo)}; QuickBooks needs each customer name once: rename one of the two clients in ServiceM8, then sync the job again.`
+          : `Another ServiceM8 material${other} has the name ${q(name)}${why} and is already linked to the QuickBooks product/service ${q(linkedTo)}; QuickBooks needs each product/service name once: rename one of the two materials in ServiceM8, then sync the job again.`,
+    };
+  },
+  clientRefused: (name: string, message: string, code: string | null): Reason => ({
+    code: ReasonCode.clientRefused,
+    text: `QuickBooks refused the job's client ${q(name)} as a customer: ${message}${code ? ` (QuickBooks error ${code})` : ''}. Correct the client in ServiceM8, then sync the job again.`,
+  }),
+  /**
+   * INV-11: the job's client changed after export and QuickBooks would not move the invoice to the new
+   * customer (`paid`: payments are applied to it, the usual cause). Names where known.
+   */
+  clientChangeRefused: (
+    invoiceId: string,
+    names: { from?: string; to?: string },
+    paid: boolean,
+    message: string,
+    code: string | null,
+  ): Reason => {
+    const from = names.from ? ` from ${q(names.from)}` : '';
+    const to = names.to ? ` to ${q(names.to)}` : '';
+    const back = names.from ? ` to ${q(names.from)}` : '';
+    return {
+      code: ReasonCode.clientChangeRefused,
+      text:
+        `The job's client changed${from}${to} after its invoice ${q(invoiceId)} went to QuickBooks, and QuickBooks kept the invoice on the old customer${paid ? ' because payments are applied to it' : ''}: ${message}${code ? ` (QuickBooks error ${code})` : ''}. ` +
+        (paid
+          ? `Either take the payments off the invoice in QuickBooks (and record them for the new customer), or set the job's client back${back} in ServiceM8; the invoice then follows by itself.`
+          : `Either change the invoice's customer in QuickBooks yourself, or set the job's client back${back} in ServiceM8; the sync then goes on by itself.`),
+    };
+  },
   duplicateDocNumber: (docNumber: string): Reason => ({
     code: ReasonCode.duplicateDocNumber,
     text: `QuickBooks already has another invoice numbered ${q(docNumber)}: renumber or delete that invoice in QuickBooks (QuickBooks error 6140).`,
@@ -83,3 +160,23 @@ export const reasons = {
     text: 'The connection is paused: resume it to export this invoice.',
   }),
 };
+
+/**
+ * INV-10: the note on a job deleted or un-approved after its invoice went to QuickBooks (issue 13: approving
+ * again re-syncs; a void only if the work was cancelled).
+ */
+export function jobGoneAfterExportNote(what: 'deleted' | 'un-approved', invoiceId: string): string {
+  const advice =
+    what === 'un-approved'
+      ? 'Approve the job again to send its current lines and total to that invoice; void it in QuickBooks only if the work was cancelled.'
+      : 'Void or adjust it in QuickBooks if the work was cancelled.';
+  return `this job was ${what} after its invoice was sent to QuickBooks; the QuickBooks invoice ${invoiceId} was left unchanged. ${advice}`;
+}
+
+/**
+ * The key a job note is written once under: its reason code (or event) and its wording, so the same reason
+ * again adds nothing and a different one of the same code (another line, another rate) gets its own note.
+ */
+export function jobNoteKey(key: string, text: string): string {
+  return `${key}#${fingerprint(text).slice(0, 12)}`;
+}

@@ -37,3 +37,12 @@ export const isBlockedState = (state: InvoiceSyncStateName): boolean =>
 export function blockedRetryDelay(retries: number, schedule: readonly string[] = BLOCKED_RETRY): string {
   return schedule[Math.min(retries, schedule.length - 1)] ?? '1 hour';
 }
+
+/**
+ * OPS-5 on the invoice itself: while a step of an invoice's owner is stuck, the invoice shows this state and
+ * reason code (admin API, `sm8qbo invoices`, `sm8qbo show`) over the state its last pass stored, and its job
+ * gets one note with the failure in words; the stored state shows again once the step succeeds.
+ */
+// Here, not in domain/stuck.ts: the CLI shows them and must not load the Temporal SDK that file needs.
+export const STUCK_STATE = 'STUCK';
+export const STUCK_REASON_CODE = 'STEP_STUCK';

@@ -71,6 +71,12 @@ export interface QuickBooksSimulatorOptions {
   /** `POST /payment?operation=void` voids the payment (UNCONFIRMED; default false: Fault 500 like other unsupported operations). */
   paymentOperationVoid?: boolean;
   /**
+   * A void writes "Voided" into the memo (PrivateNote), as Intuit's invoice page says (default true). false:
+   * the memo is left as it was, for tests that prove a sync knows a void without that word (its wording in
+   * non-English companies and its separator are UNCONFIRMED).
+   */
+  voidNoteMarked?: boolean;
+  /**
    * Save the whole world (companies, tokens, clock, id counters) to this JSON file after changes and on stop,
    * and load it at start when it exists (README, State file). Unset: nothing is saved.
    */
@@ -105,6 +111,7 @@ export interface ResolvedOptions {
   phoneMaxLength: number;
   emptyEmailClears: boolean;
   paymentOperationVoid: boolean;
+  voidNoteMarked: boolean;
   allowNegativeLines: boolean;
   currencyRefRequired: boolean;
   queryMaxInValues: number;
@@ -135,6 +142,7 @@ export const DEFAULTS: ResolvedOptions = {
   phoneMaxLength: 21,
   emptyEmailClears: true,
   paymentOperationVoid: false,
+  voidNoteMarked: true,
   allowNegativeLines: true,
   currencyRefRequired: false,
   queryMaxInValues: 0,
@@ -170,6 +178,7 @@ export function resolveOptions(options: QuickBooksSimulatorOptions = {}): Resolv
     phoneMaxLength: pick('phoneMaxLength'),
     emptyEmailClears: pick('emptyEmailClears'),
     paymentOperationVoid: pick('paymentOperationVoid'),
+    voidNoteMarked: pick('voidNoteMarked'),
     allowNegativeLines: pick('allowNegativeLines'),
     currencyRefRequired: pick('currencyRefRequired'),
     queryMaxInValues: pick('queryMaxInValues'),
@@ -265,6 +274,7 @@ export function quickBooksSimulatorOptionsFromEnv(env: Env = process.env): Quick
     phoneMaxLength: readInt(env, 'QBO_SIM_PHONE_MAX_LENGTH', 0),
     emptyEmailClears: readBool(env, 'QBO_SIM_EMPTY_EMAIL_CLEARS'),
     paymentOperationVoid: readBool(env, 'QBO_SIM_PAYMENT_OPERATION_VOID'),
+    voidNoteMarked: readBool(env, 'QBO_SIM_VOID_NOTE_MARKED'),
     allowNegativeLines: readBool(env, 'QBO_SIM_ALLOW_NEGATIVE_LINES'),
     currencyRefRequired: readBool(env, 'QBO_SIM_CURRENCY_REF_REQUIRED'),
     queryMaxInValues: readInt(env, 'QBO_SIM_QUERY_MAX_IN_VALUES', 0),

@@ -10,6 +10,7 @@ import {
 } from './config';
 import { type Simulator } from './context';
 import { entityByName, ENTITY_NAMES } from './entities/index';
+import { type SalesFormEntity } from './entities/sales-form';
 import { QboFault, faults } from './errors';
 import { type ActiveFaultRule, type FaultRule } from './faults';
 import { type OAuthSnapshot } from './oauth';
@@ -51,6 +52,7 @@ export interface RuntimeSwitches {
   phoneMaxLength?: number;
   emptyEmailClears?: boolean;
   paymentOperationVoid?: boolean;
+  voidNoteMarked?: boolean;
   allowNegativeLines?: boolean;
 }
 
@@ -97,9 +99,9 @@ export class SimControl {
   }
 
   createRealm(opts: { realmId?: string; country?: Country; companyName?: string } = {}): string {
-    const realmId =
-      opts.realmId ??
-      String(9341453050560000 + this.sim.store.companies.size + Math.floor(Math.random() * 1000));
+    // 16 digits like a real realm id, random over 10^12 so that worlds sharing one database (tests) do not
+    // collide (1,000 choices did, as tests grew).
+    const realmId = opts.realmId ?? `9341${String(Math.floor(Math.random() * 1e12)).padStart(12, '0')}`;
     const country = opts.country ?? 'AU';
     const companyName =
       opts.companyName ?? (country === 'AU' ? 'Sandbox Company_AU_1' : 'Sandbox Company_US_1');
@@ -249,6 +251,23 @@ export class SimControl {
     return this.sim.service.markPrinted(this.company(realmId), invoiceId);
   }
 
+  /**
+   * The bookkeeper voids (Invoice, CreditMemo, RefundReceipt, Payment) or deletes a transaction in the UI:
+   * the same engine calls as the Accounting API's void and delete (same refusals, same webhooks), without a
+   * token or SyncToken.
+   */
+  voidOrDelete(opts: { action: 'void' | 'delete'; entity: string; id: string; realmId?: string }): Json {
+    const company = this.company(opts.realmId);
+    const current = this.sim.service.read(company, this.entity(opts.entity), opts.id);
+    const input = { Id: opts.id, SyncToken: current.SyncToken };
+    if (opts.action === 'delete')
+      return this.sim.service.deleteTransaction(company, opts.entity as EntityName, input);
+    if (opts.entity === 'Payment') return this.sim.service.voidPayment(company, input);
+    if (!['Invoice', 'CreditMemo', 'RefundReceipt'].includes(opts.entity))
+      throw new Error('void supports Invoice, CreditMemo, RefundReceipt and Payment');
+    return this.sim.service.voidSalesForm(company, opts.entity as SalesFormEntity, input);
+  }
+
   merge(opts: { entity: 'Customer' | 'Item'; fromId: string; toId: string; realmId?: string }): Json {
     if (opts.entity !== 'Customer' && opts.entity !== 'Item')
       throw new Error('merge supports Customer and Item');
@@ -324,6 +343,7 @@ export class SimControl {
     if (switches.emptyEmailClears !== undefined) options.emptyEmailClears = switches.emptyEmailClears;
     if (switches.paymentOperationVoid !== undefined)
       options.paymentOperationVoid = switches.paymentOperationVoid;
+    if (switches.voidNoteMarked !== undefined) options.voidNoteMarked = switches.voidNoteMarked;
     if (switches.allowNegativeLines !== undefined) options.allowNegativeLines = switches.allowNegativeLines;
   }
 
@@ -478,6 +498,19 @@ export function registerControlRoutes(app: FastifyInstance, control: SimControl)
     answer(reply, () =>
       control.markInvoicePrinted((request.params as { id: string }).id, query(request.query).realmId),
     ),
+  );
+  app.post('/__sim/transactions/:action', (request, reply) =>
+    answer(reply, () => {
+      const b = body(request.body);
+      const action = (request.params as { action: string }).action;
+      if (action !== 'void' && action !== 'delete') throw new Error('action must be void or delete');
+      return control.voidOrDelete({
+        action,
+        entity: String(b.entity),
+        id: String(b.id),
+        realmId: asString(b.realmId),
+      });
+    }),
   );
   app.post('/__sim/merge', (request, reply) =>
     answer(reply, () => {

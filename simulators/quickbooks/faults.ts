@@ -19,6 +19,8 @@ export interface FaultRule {
   latencyMs?: number;
   /** Never answer; the connection stays open until the client gives up. */
   timeout?: boolean;
+  /** With `timeout`: destroy the socket after this long instead of holding it until the client gives up. */
+  hangMs?: number;
   /** Run the request (the write is committed) and then drop the connection without a response. */
   commitThenDrop?: boolean;
 }

@@ -103,8 +103,12 @@ async function applyFault(
   if (rule.latencyMs !== undefined && rule.latencyMs > 0) await sleep(rule.latencyMs);
   if (rule.timeout) {
     // Hold the connection without ever answering; it ends when the client gives up or the server stops.
+    // With `hangMs`, the socket is destroyed after that long (as ServiceM8's simulator does): a lost answer.
     reply.hijack();
-    await new Promise<void>((resolve) => request.raw.socket.once('close', () => resolve()));
+    const socket = request.raw.socket;
+    const timer = rule.hangMs !== undefined ? setTimeout(() => socket.destroy(), rule.hangMs) : undefined;
+    await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    clearTimeout(timer);
     return true;
   }
   if (rule.status !== undefined) {

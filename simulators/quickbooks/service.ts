@@ -129,7 +129,12 @@ export class AccountingService {
     const existing = this.current(company, entity, input, false);
     const id = String(existing.data.Id);
     if (entity === 'Invoice' || entity === 'CreditMemo') this.refuseIfApplied(company, entity, id, 'void');
-    this.commit(company, entity, existing, without(voidedSalesForm(existing.data), SYSTEM_FIELDS));
+    this.commit(
+      company,
+      entity,
+      existing,
+      without(voidedSalesForm(existing.data, this.options.voidNoteMarked), SYSTEM_FIELDS),
+    );
     existing.voided = true;
     this.raise(company, entity, id, 'Void');
     return this.read(company, entity, id);
@@ -139,7 +144,12 @@ export class AccountingService {
     const existing = this.current(company, 'Payment', input, false);
     const id = String(existing.data.Id);
     const links = applicationsOf(existing.data);
-    this.commit(company, 'Payment', existing, without(voidedPayment(existing.data), SYSTEM_FIELDS));
+    this.commit(
+      company,
+      'Payment',
+      existing,
+      without(voidedPayment(existing.data, this.options.voidNoteMarked), SYSTEM_FIELDS),
+    );
     existing.voided = true;
     this.raise(company, 'Payment', id, 'Void');
     this.refreshLinked(company, links);

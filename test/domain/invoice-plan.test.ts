@@ -253,6 +253,8 @@ describe('INV-4: content', () => {
         const total = sm8Total(materials, taxRates);
         const r = plan(job({ total_invoice_amount: (total / 100).toFixed(4) }), materials);
         if (total === 0) return r.kind === 'zero_value';
+        // A negative total (a credit) is held, never posted as an invoice (issue 13).
+        if (total < 0) return r.kind === 'blocked' && r.reason.code === 'NEGATIVE_TOTAL';
         if (r.kind !== 'ready' || r.plan.qboTotalCents !== total) return false;
         // QuickBooks 6070: Amount = round(Qty × UnitPrice), in exact decimals.
         return r.plan.lines.every((l) => {

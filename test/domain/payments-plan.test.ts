@@ -54,6 +54,22 @@ describe('payments plan', () => {
     ]);
   });
 
+  it('PAY-7: a negative ServiceM8 payment (a refund) is held with a reason in words, never sent', () => {
+    const actions = planPayments(INV, {
+      sm8: [sm8({ uuid: 'refund', amountCents: -1250, date: '2026-11-23' })],
+      qbo: [],
+      links: [],
+    });
+    expect(actions).toEqual([
+      {
+        kind: 'refuse',
+        sm8Uuid: 'refund',
+        code: 'PAYMENT_NEGATIVE',
+        text: "the payment of -12.50 on 2026-11-23 is a refund, so it was not sent to QuickBooks: QuickBooks has no negative payments, and a refund there (a refund receipt, or a cheque against a credit memo) needs the account the money was paid from, which ServiceM8 does not record. Record the refund in QuickBooks. This payment stays as it is in ServiceM8, so the invoice's payments in the two programs differ by 12.50.",
+      },
+    ]);
+  });
+
   it('PAY-2: an unlinked QuickBooks payment is mirrored with the amount applied to this invoice', () => {
     const actions = planPayments(INV, { sm8: [], qbo: [qbo({ id: '12', amountCents: 1234 })], links: [] });
     expect(actions).toEqual([

@@ -1,6 +1,6 @@
 /** What global-setup prepared: the Temporal server, the test database and the workflow bundle. */
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, type Worker } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import type { Pool } from 'pg';
 import crypto from 'node:crypto';
 import type { ActivityDeps } from '../../activities';
@@ -8,7 +8,7 @@ import { loadConfig, type Config } from '../../infra/config';
 import { createPool } from '../../infra/database';
 import { dataConverterFrom } from '../../infra/payload-codec';
 import { buildActivityDeps, createGovernor } from '../../workers/activity-deps';
-import { createSyncWorker } from '../../workers/sync-worker';
+import { createSyncWorker, type SyncWorker } from '../../workers/sync-worker';
 import { RateGovernor, type GovernorOptions } from '../../apis/governor/rate-governor';
 
 function required(name: string): string {
@@ -68,8 +68,10 @@ export interface Harness {
   deps: ActivityDeps;
   client: Client;
   pool: Pool;
+  /** The workflows' task queue; activities run on its lanes' queues (domain/lanes.ts laneTaskQueue). */
   taskQueue: string;
-  worker: Worker;
+  /** The workflow worker and one activity worker per lane (workers/sync-worker.ts). */
+  worker: SyncWorker;
   /** Runs fn (the worker polls from creation until close; kept for readability of tests). */
   runWorker<T>(fn: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -84,7 +86,7 @@ export async function createHarness(
   const config = testConfig(opts.env);
   const pool = createPool(testEnv.databaseUrl, 10);
   const governor = opts.governorLimits
-    ? new RateGovernor(pool, { maxWaitMs: 60_000, limits: opts.governorLimits })
+    ? new RateGovernor(pool, { limits: opts.governorLimits })
     : createGovernor(pool);
   const deps = buildActivityDeps(config, pool, governor);
   const dataConverter = dataConverterFrom(config);

@@ -9,9 +9,9 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { loadConfig } from '../../infra/config';
 import { createPool, dropDatabase, ensureDatabaseExists, resolveDatabase } from '../../infra/database';
 import { migrate } from '../../infra/migrate';
-import { FAILURE_CONVERTER_PATH } from '../../infra/payload-codec';
 import { ensureTemporalCli, PROJECT_ROOT, startTemporalDevServer } from '../../infra/temporal-server';
 import { freePort } from '../../infra/ports';
+import { workflowBundleOptions } from '../../workers/workflow-bundle';
 
 export { freePort };
 
@@ -35,19 +35,7 @@ export default async function globalSetup(): Promise<void> {
   await migrate(pool);
   await pool.end();
 
-  const bundle = await bundleWorkflowCode({
-    workflowsPath: require.resolve('../../workflows'),
-    // As the product's worker bundles it (dataConverterFrom): failure messages travel encrypted.
-    failureConverterPath: FAILURE_CONVERTER_PATH,
-    logger: {
-      log: () => undefined,
-      trace: () => undefined,
-      debug: () => undefined,
-      info: () => undefined,
-      warn: log,
-      error: log,
-    },
-  });
+  const bundle = await bundleWorkflowCode(workflowBundleOptions(log));
   const bundlePath = path.join(testDir, 'workflow-bundle.js');
   fs.writeFileSync(bundlePath, bundle.code);
 

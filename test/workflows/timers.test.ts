@@ -136,6 +136,38 @@ describe('invoice owner timers (virtual time)', () => {
   });
 });
 
+describe('the owners never fail (virtual time)', () => {
+  it('OPS-5: a pass failing with an error no step handles is recorded as stuck, retried after 1 and 5 minutes, and cleared once it works', async () => {
+    const { calls } = invoiceActivities(0);
+    let loads = 0;
+    const load = world.acts.loadInvoiceSnapshot as (input: unknown) => Promise<unknown>;
+    const stuck: unknown[] = [];
+    world.acts.loadInvoiceSnapshot = async (i) => {
+      loads += 1;
+      if (loads <= 2) throw new TypeError("Cannot read properties of undefined (reading 'uuid')");
+      return load(i);
+    };
+    world.acts.recordOwnerPassFailure = async (i) => void stuck.push(i);
+    world.acts.clearOwnerPassFailure = async (i) => void stuck.push({ cleared: i });
+
+    const result = await invoiceWorkflow(input);
+
+    expect(durations()).toEqual(['1 minute', '5 minutes', '7 days']);
+    expect(stuck).toEqual([
+      {
+        workflowId: 'virtual/c1/job-1',
+        failures: 1,
+        failureType: 'TypeError',
+        message: "Cannot read properties of undefined (reading 'uuid')",
+      },
+      expect.objectContaining({ failures: 2 }),
+      { cleared: { workflowId: 'virtual/c1/job-1' } },
+    ]);
+    expect(calls.filter((c) => c === 'createQboInvoice')).toHaveLength(1);
+    expect(result).toMatchObject({ state: 'EXPORTED', qboInvoiceId: '900' });
+  });
+});
+
 describe('invoice owner hand-over (virtual time)', () => {
   it('INV-9: a continued run starts from the carried state: it neither reloads it nor exports again', async () => {
     const { calls } = invoiceActivities(0);

@@ -116,7 +116,13 @@ export const workflowApi = {
     await runClock(world.now + msToNumber(duration), () => false);
   },
   allHandlersFinished: () => true,
-  workflowInfo: () => ({ continueAsNewSuggested: false, typedSearchAttributes: { get: () => undefined } }),
+  isCancellation: () => false,
+  log: { error: () => undefined, warn: () => undefined, info: () => undefined, debug: () => undefined },
+  workflowInfo: () => ({
+    workflowId: 'virtual/c1/job-1',
+    continueAsNewSuggested: false,
+    typedSearchAttributes: { get: () => undefined },
+  }),
   continueAsNew: async (...args: unknown[]): Promise<never> => {
     throw new ContinuedAsNew(args);
   },

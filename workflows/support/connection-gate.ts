@@ -5,19 +5,15 @@
  * again. Reconnecting signals `connectionRestored` to every workflow of the connection; a periodic
  * status check covers a lost signal.
  */
-import {
-  ActivityFailure,
-  ApplicationFailure,
-  condition,
-  proxyActivities,
-  setHandler,
-  sleep,
-} from '@temporalio/workflow';
+import { condition, setHandler, sleep } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { CONNECTION_BLOCKED_FAILURES } from '../../domain/failures';
+import { connectionBlockedType } from '../../domain/failures';
 import { connectionRestoredSignal } from '../messages';
+import { laneActivities } from './activity-options';
 
-const { getConnectionStatus } = proxyActivities<Activities>({
+// A PostgreSQL read that never waits for budget: on the interactive lane, so a parked export resumes at
+// once even while the bulk lane's slots are all taken.
+const { getConnectionStatus } = laneActivities<Activities>('interactive', {
   startToCloseTimeout: '30 seconds',
   retry: { maximumInterval: '1 minute' },
 });
@@ -25,14 +21,6 @@ const { getConnectionStatus } = proxyActivities<Activities>({
 /** Re-checks the connection this often while parked, in case the restore signal was lost. */
 const RECHECK_INTERVAL = '10 minutes';
 const SHORT_RETRY = '5 seconds';
-
-export function blockedReason(err: unknown): string | undefined {
-  const cause = err instanceof ActivityFailure ? err.cause : err;
-  if (cause instanceof ApplicationFailure && cause.type && CONNECTION_BLOCKED_FAILURES.includes(cause.type)) {
-    return cause.type;
-  }
-  return undefined;
-}
 
 export interface ConnectionGate {
   /** Runs `step`; while the connection is blocked, waits and then runs it again. */
@@ -60,7 +48,7 @@ export function createConnectionGate(
         try {
           return await step();
         } catch (err) {
-          const reason = blockedReason(err);
+          const reason = connectionBlockedType(err);
           if (!reason) throw err;
           waiting = true;
           await hooks.onBlocked?.(reason);

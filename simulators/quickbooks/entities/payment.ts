@@ -9,7 +9,7 @@ import { checkTransactionCurrency, currencyOf, setHomeAmount } from './currency'
 import { type AppliedTxnType, appliedTo, isAppliedTxnType } from './ledger';
 
 /** True when `customerId` is the transaction's customer or one of its parents (a parent may pay a job's invoice). */
-function paysFor(company: Company, customerId: string, txnCustomerId: string | undefined): boolean {
+export function paysFor(company: Company, customerId: string, txnCustomerId: string | undefined): boolean {
   let current = txnCustomerId;
   const seen = new Set<string>();
   while (current !== undefined && !seen.has(current)) {
@@ -128,13 +128,15 @@ export const paymentModule: EntityModule = {
 };
 
 /** Intuit: "all amounts and quantities are zeroed and the string, Voided, is injected into PrivateNote". */
-export function voidedPayment(payment: Json): Json {
+export function voidedPayment(payment: Json, markNote = true): Json {
   const note = text(payment.PrivateNote);
-  return {
+  const voided: Json = {
     ...payment,
     Line: asArray(payment.Line).map((raw) => ({ ...(asJson(raw) ?? {}), Amount: 0 })),
     TotalAmt: 0,
     UnappliedAmt: 0,
-    PrivateNote: note ? `Voided - ${note}` : 'Voided',
   };
+  // Switch `voidNoteMarked: false`: the memo is left as it was.
+  if (markNote) voided.PrivateNote = note ? `Voided - ${note}` : 'Voided';
+  return voided;
 }

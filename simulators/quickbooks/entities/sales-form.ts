@@ -340,9 +340,10 @@ export function paymentLinks(paymentIds: readonly string[]): Json[] {
  * A voided sales form keeps its record with zero amounts and a "Voided" memo. Intuit's invoice page: "all
  * amounts and quantities are zeroed and the string, Voided, is injected into Invoice.PrivateNote, prepended to
  * existing text if present"; its sample response shows lines with Qty 0, Amount 0 and no UnitPrice,
- * TxnTaxDetail {TotalTax: 0}, TotalAmt 0 and Balance 0. The separator after "Voided" is UNCONFIRMED.
+ * TxnTaxDetail {TotalTax: 0}, TotalAmt 0 and Balance 0. The separator after "Voided" is UNCONFIRMED;
+ * `markNote: false` (switch `voidNoteMarked`) leaves the memo as it was.
  */
-export function voidedSalesForm(form: Json): Json {
+export function voidedSalesForm(form: Json, markNote = true): Json {
   const lines = asArray(form.Line).map((raw) => {
     const line = { ...(asJson(raw) ?? {}) };
     line.Amount = 0;
@@ -363,6 +364,10 @@ export function voidedSalesForm(form: Json): Json {
     Balance: 0,
     PrivateNote: note ? `Voided - ${note}` : 'Voided',
   };
+  if (!markNote) {
+    if (note) voided.PrivateNote = note;
+    else delete voided.PrivateNote;
+  }
   if (form.RemainingCredit !== undefined) voided.RemainingCredit = 0;
   if (form.HomeTotalAmt !== undefined) voided.HomeTotalAmt = 0;
   if (form.HomeBalance !== undefined) voided.HomeBalance = 0;

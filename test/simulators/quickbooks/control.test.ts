@@ -1,5 +1,6 @@
 import axios from 'axios';
 import {
+  ACCOUNT_IDS,
   DEMO_COLLIDING_NAMES,
   DEMO_COMPANY_NAME,
   DEMO_SHARED_CUSTOMER_NAMES,
@@ -142,6 +143,12 @@ describe('QBO simulator: control API', () => {
     expect((await t.api.get('/preferences')).status).toBe(200);
   });
 
+  it('fault injection: a timeout with hangMs drops the connection after that long', async () => {
+    t.sim.control.addFault({ path: '/preferences', timeout: true, hangMs: 50, count: 1 });
+    await expect(t.api.get('/preferences', { timeout: 5000 })).rejects.toThrow(/socket hang up|ECONNRESET/);
+    expect((await t.api.get('/preferences')).status).toBe(200);
+  });
+
   it('taxcodes control: add, change and inactivate codes (visible to polling queries)', async () => {
     const http = rawClient(t.sim);
     const added = (await http.post('/__sim/taxcodes', { Name: 'GST 12%', RateValue: 12 })).data;
@@ -159,6 +166,44 @@ describe('QBO simulator: control API', () => {
       params: { query: 'select * from TaxCode where Active in (true, false)' },
     });
     expect(all.data.QueryResponse.TaxCode.map((code: { Id: string }) => code.Id)).toContain(added.Id);
+  });
+
+  it('void and delete over HTTP, as the bookkeeper does in the UI (webhooks raised, a paid invoice refused)', async () => {
+    const http = rawClient(t.sim);
+    const customer = t.sim.control.upsertRecord('Customer', { DisplayName: 'Voided Vera' });
+    const item = t.sim.control.upsertRecord('Item', {
+      Name: 'Void test labour',
+      Type: 'Service',
+      IncomeAccountRef: { value: ACCOUNT_IDS.services },
+    });
+    const line = {
+      Amount: 10,
+      DetailType: 'SalesItemLineDetail',
+      SalesItemLineDetail: { ItemRef: { value: item.Id }, TaxCodeRef: { value: '4' } },
+    };
+    const invoice = t.sim.control.upsertRecord('Invoice', {
+      CustomerRef: { value: customer.Id },
+      Line: [line],
+    });
+    const voided = await http.post('/__sim/transactions/void', { entity: 'Invoice', id: invoice.Id });
+    expect(voided.status).toBe(200);
+    expect(t.sim.control.getRecord('Invoice', String(invoice.Id))).toMatchObject({ TotalAmt: 0 });
+    expect(t.sim.control.webhookEvents().some((e) => e.operation === 'Void' && e.id === invoice.Id)).toBe(
+      true,
+    );
+    const paid = t.sim.control.upsertRecord('Invoice', { CustomerRef: { value: customer.Id }, Line: [line] });
+    const payment = t.sim.control.upsertRecord('Payment', {
+      CustomerRef: { value: customer.Id },
+      TotalAmt: 5,
+      Line: [{ Amount: 5, LinkedTxn: [{ TxnId: paid.Id, TxnType: 'Invoice' }] }],
+    });
+    expect((await http.post('/__sim/transactions/void', { entity: 'Invoice', id: paid.Id })).status).toBe(
+      400,
+    );
+    expect(
+      (await http.post('/__sim/transactions/delete', { entity: 'Payment', id: payment.Id })).status,
+    ).toBe(200);
+    expect(t.sim.control.getRecord('Payment', String(payment.Id))).toBeUndefined();
   });
 
   it('merge over HTTP (items): lines move to the survivor and the merged item disappears', async () => {

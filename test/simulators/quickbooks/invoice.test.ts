@@ -425,6 +425,54 @@ describe('QBO simulator: Invoice', () => {
     }
   });
 
+  it('the customer cannot change (6000) while a payment of another customer is applied; without one, or to a sub-customer, it can', async () => {
+    const other = String((await t.api.post('/customer', { DisplayName: 'Other Customer' })).data.Customer.Id);
+    const child = String(
+      (
+        await t.api.post('/customer', {
+          DisplayName: 'Site B',
+          ParentRef: { value: customerId },
+          Job: true,
+          BillWithParent: true,
+        })
+      ).data.Customer.Id,
+    );
+    const unpaid = (await t.api.post('/invoice', invoice())).data.Invoice;
+    const moved = await t.api.post('/invoice', {
+      Id: unpaid.Id,
+      SyncToken: unpaid.SyncToken,
+      sparse: true,
+      CustomerRef: { value: other },
+    });
+    expect(moved.data.Invoice.CustomerRef.value).toBe(other);
+
+    const paid = (await t.api.post('/invoice', invoice())).data.Invoice;
+    await t.api.post('/payment', {
+      CustomerRef: { value: customerId },
+      TotalAmt: 10,
+      Line: [{ Amount: 10, LinkedTxn: [{ TxnId: paid.Id, TxnType: 'Invoice' }] }],
+    });
+    const current = (await t.api.get(`/invoice/${paid.Id}`)).data.Invoice;
+    const refused = await t.api.post('/invoice', {
+      Id: current.Id,
+      SyncToken: current.SyncToken,
+      sparse: true,
+      CustomerRef: { value: other },
+    });
+    expect(refused.status).toBe(400);
+    expect(faultCode(refused.data)).toBe('6000');
+    expect(faultDetail(refused.data)).toMatch(/payment .* is applied/);
+    expect(t.sim.store.get('Invoice', current.Id)?.CustomerRef).toMatchObject({ value: customerId });
+    // A parent's payment may pay its sub-customer's invoice, so that move is allowed.
+    const toChild = await t.api.post('/invoice', {
+      Id: current.Id,
+      SyncToken: current.SyncToken,
+      sparse: true,
+      CustomerRef: { value: child },
+    });
+    expect(toChild.status).toBe(200);
+  });
+
   it('send: EmailStatus EmailSent, DeliveryInfo, sendTo overwrites BillEmail', async () => {
     const created = (
       await t.api.post(

@@ -38,6 +38,19 @@ describe('QBO simulator: Payment', () => {
     expect(inv.LinkedTxn).toEqual([{ TxnId: payment.Id, TxnType: 'Payment' }]);
   });
 
+  it('PAY-8: an overpayment is the open balance applied and the rest unapplied; a line above the balance is 6000', async () => {
+    await t.api.post('/payment', pay(40, 40));
+    const refused = (await t.api.post('/payment', pay(100, 70.01))).data;
+    expect(faultCode(refused)).toBe('6000');
+    expect(refused.Fault.Error[0].Detail).toMatch(/exceeds its open balance \(70\)/);
+    const over = (await t.api.post('/payment', pay(100, 70))).data.Payment;
+    expect(over).toMatchObject({ TotalAmt: 100, UnappliedAmt: 30 });
+    const inv = (await t.api.get(`/invoice/${invoiceId}`)).data.Invoice;
+    expect(inv.Balance).toBe(0);
+    expect(inv.LinkedTxn).toContainEqual({ TxnId: over.Id, TxnType: 'Payment' });
+    expect((await t.api.get(`/payment/${over.Id}`)).data.Payment.UnappliedAmt).toBe(30);
+  });
+
   it('2020: CustomerRef and TotalAmt are required', async () => {
     expect((await t.api.post('/payment', { TotalAmt: 1 })).data.Fault.Error[0].element).toBe('CustomerRef');
     expect(

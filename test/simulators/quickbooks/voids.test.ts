@@ -138,4 +138,30 @@ describe('QBO simulator: voids', () => {
     expect(p.Payment.TotalAmt).toBe(0);
     expect(i.Invoice.TotalAmt).toBe(0);
   });
+  it('switch voidNoteMarked: false leaves the memo as it was; the amounts and quantities are zeroed all the same', async () => {
+    t.sim.control.configure({ voidNoteMarked: false });
+    const invoice = await newInvoice();
+    const voided = (
+      await t.api.post('/invoice?operation=void', { Id: invoice.Id, SyncToken: invoice.SyncToken })
+    ).data.Invoice;
+    expect(voided).toMatchObject({ TotalAmt: 0, Balance: 0, PrivateNote: 'sm8:job-7' });
+    expect(voided.Line[0]).toMatchObject({ Amount: 0, SalesItemLineDetail: { Qty: 0 } });
+    const payment = (
+      await t.api.post('/payment', {
+        CustomerRef: { value: customerId },
+        TotalAmt: 10,
+        PrivateNote: 'cash',
+        Line: [{ Amount: 10, LinkedTxn: [{ TxnId: (await newInvoice()).Id, TxnType: 'Invoice' }] }],
+      })
+    ).data.Payment;
+    const paymentVoided = (
+      await t.api.post('/payment?operation=update&include=void', {
+        Id: payment.Id,
+        SyncToken: payment.SyncToken,
+        sparse: true,
+      })
+    ).data.Payment;
+    expect(paymentVoided).toMatchObject({ TotalAmt: 0, PrivateNote: 'cash' });
+    expect((await sent()).map((e) => e.operation)).toEqual(expect.arrayContaining(['Void']));
+  });
 });

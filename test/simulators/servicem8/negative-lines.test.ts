@@ -93,3 +93,17 @@ it('switch rejectNegativeLines: a negative quantity, price or displayed amount i
   expect(await total()).toBe('110.0000');
   expect(sim.store.count('jobmaterial')).toBe(1);
 });
+
+// PAY-7: a refund is a jobpayment with a negative amount. The spec types `amount` as a string with no minimum;
+// whether the real API takes one is UNCONFIRMED (docs/servicem8-api.md, jobpayment): the simulator takes it,
+// and counts it against the payments that mark the job paid.
+it('PAY-7: a negative jobpayment amount (a refund) is accepted and read back as written', async () => {
+  await addLine({ name: 'Labour', quantity: '1', price: '100' }); // 110.00
+  await api.post('/jobpayment.json', { job_uuid: job, amount: '110.00', method: 'Cash' });
+  const refund = await api.post('/jobpayment.json', { job_uuid: job, amount: '-20.00', method: 'Cash' });
+  expect(refund.status).toBe(200);
+  const read = (await api.get(`/jobpayment/${String(refund.headers['x-record-uuid'])}.json`)).data;
+  expect(read).toMatchObject({ job_uuid: job, amount: '-20.0000', active: 1 });
+  const paid = ((await api.get(`/job/${job}.json`)).data as Record<string, unknown>).payment_received;
+  expect(paid).toBe(0); // 110.00 − 20.00 no longer covers the total
+});

@@ -1,0 +1,359 @@
+/**
+ * Issue 12, the governor: priority lanes (in-process order, per-lane shares of every budget across
+ * processes), AIMD after a 429 (Retry-After honoured exactly), ServiceM8's daily plan, waiting that
+ * heartbeats and is cancelled but never fails, and a paused connection refused before any permit. Against
+ * the real PostgreSQL of the test run; a separate pool stands for another worker process.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import type { Pool } from 'pg';
+import { classifyApiError, FailureType } from '../apis/errors';
+import {
+  ConnectionNotActive,
+  RateGovernor,
+  RateGovernorTimeout,
+  type GovernorOptions,
+  type Permit,
+} from '../apis/governor/rate-governor';
+import { ServiceM8Client } from '../apis/servicem8/client';
+import type { Sm8AuthProvider } from '../apis/servicem8/auth';
+import type { BudgetUsage, Lane } from '../domain/lanes';
+import { createPool } from '../infra/database';
+import { testEnv } from './helpers/env';
+
+const pool = createPool(testEnv.databaseUrl, 6);
+const otherPools: Pool[] = [];
+const governors: RateGovernor[] = [];
+const PREFIX = `gl-${process.pid}-${Date.now()}`;
+let counter = 0;
+
+async function newConnection(): Promise<string> {
+  counter += 1;
+  const id = `${PREFIX}-${counter}`;
+  await pool.query('INSERT INTO connections (id, name) VALUES ($1, $1)', [id]);
+  return id;
+}
+
+function workerPool(): Pool {
+  const p = createPool(testEnv.databaseUrl, 4);
+  otherPools.push(p);
+  return p;
+}
+
+function governor(opts: GovernorOptions, p: Pool = pool): RateGovernor {
+  const g = new RateGovernor(p, opts);
+  governors.push(g);
+  return g;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a rejection');
+}
+
+function track<T>(p: Promise<T>): { settled: () => boolean; promise: Promise<T> } {
+  let done = false;
+  const promise = p.finally(() => {
+    done = true;
+  });
+  return { settled: () => done, promise };
+}
+
+/** Takes permits of `lane` one by one until refused at once; returns how many and what refused. */
+async function takeAll(
+  g: RateGovernor,
+  c: string,
+  api: 'sm8' | 'qbo',
+  lane: Lane,
+  maxWaitMs = 0,
+): Promise<{ granted: Permit[]; blockedBy: string }> {
+  const granted: Permit[] = [];
+  for (;;) {
+    try {
+      granted.push(await g.acquire(c, api, { lane, maxWaitMs }));
+    } catch (err) {
+      if (!(err instanceof RateGovernorTimeout)) throw err;
+      return { granted, blockedBy: err.blockedBy };
+    }
+  }
+}
+
+/** Lanes of the permits of one series, in grant order. */
+async function lanesInOrder(c: string, api: string): Promise<string[]> {
+  const { rows } = await pool.query<{ lane: string }>(
+    'SELECT lane FROM rate_permits WHERE connection_id = $1 AND api = $2 ORDER BY seq',
+    [c, api],
+  );
+  return rows.map((r) => r.lane);
+}
+
+const usage = (all: BudgetUsage[], api: 'sm8' | 'qbo') => {
+  const u = all.find((b) => b.api === api);
+  if (!u) throw new Error(`no ${api} budget`);
+  return u;
+};
+
+afterAll(async () => {
+  await Promise.all(governors.map((g) => g.close()));
+  await pool.query(`DELETE FROM connections WHERE id LIKE $1`, [`${PREFIX}-%`]);
+  await Promise.all([pool.end(), ...otherPools.map((p) => p.end())]);
+});
+
+describe('governor lanes (issue 12)', () => {
+  it('serves the waiting callers of a process interactive first, then live, then bulk, in arrival order within a lane', async () => {
+    const c = await newConnection();
+    const g = governor({ limits: { sm8: { perMinute: 10 } }, safety: 1, windowsMs: { minute: 1000 } });
+    await takeAll(g, c, 'sm8', 'interactive');
+    const order: string[] = [];
+    const wait = (lane: Lane, name: string) =>
+      g.acquire(c, 'sm8', { lane }).then(() => {
+        order.push(name);
+      });
+    const all = [
+      wait('bulk', 'bulk1'),
+      wait('bulk', 'bulk2'),
+      wait('live', 'live1'),
+      wait('interactive', 'interactive1'),
+      wait('live', 'live2'),
+      wait('interactive', 'interactive2'),
+    ];
+    await Promise.all(all);
+    expect(order).toEqual(['interactive1', 'interactive2', 'live1', 'live2', 'bulk1', 'bulk2']);
+    expect((await lanesInOrder(c, 'sm8')).slice(10)).toEqual([
+      'interactive',
+      'interactive',
+      'live',
+      'live',
+      'bulk',
+      'bulk',
+    ]);
+  });
+
+  it('interactive work overtakes bulk work waiting for the budget at once (at most one permit behind it)', async () => {
+    const c = await newConnection();
+    const g = governor({ limits: { sm8: { perMinute: 10 } }, safety: 1 });
+    expect((await takeAll(g, c, 'sm8', 'bulk')).granted).toHaveLength(8); // bulk's share: 80 %
+    const stop = new AbortController();
+    const bulk = Array.from({ length: 5 }, () =>
+      track(g.acquire(c, 'sm8', { lane: 'bulk', signal: stop.signal })),
+    );
+    await sleep(50);
+    const started = Date.now();
+    await g.acquire(c, 'sm8', { lane: 'live' }); // the 9th: live's share is 92 %
+    await g.acquire(c, 'sm8', { lane: 'interactive' }); // the 10th
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(bulk.some((b) => b.settled())).toBe(false); // the bulk callers still wait (a minute)
+    stop.abort(new Error('test over'));
+    await Promise.allSettled(bulk.map((b) => b.promise));
+  });
+
+  it('keeps each lane out of the last part of every budget, across two processes sharing one connection', async () => {
+    const c = await newConnection();
+    const limits = { sm8: { perMinute: 20 }, qbo: { concurrent: 10 } };
+    const a = governor({ limits, safety: 1 }, workerPool());
+    const b = governor({ limits, safety: 1 }, workerPool());
+    // Per minute: bulk (process A) and live (process B) race; bulk stops at 16 in all, live at 18.
+    const [bulk, live] = await Promise.all([takeAll(a, c, 'sm8', 'bulk'), takeAll(b, c, 'sm8', 'live')]);
+    expect(bulk.blockedBy).toBe('sm8/minute');
+    expect(live.blockedBy).toBe('sm8/minute');
+    expect(bulk.granted.length + live.granted.length).toBe(18);
+    const interactive = await takeAll(a, c, 'sm8', 'interactive');
+    expect(interactive.granted).toHaveLength(2);
+    const lanes = await lanesInOrder(c, 'sm8');
+    expect(lanes.lastIndexOf('bulk')).toBeLessThan(16);
+    expect(lanes.lastIndexOf('live')).toBeLessThan(18);
+    // At once (QuickBooks: 10, safety 1): bulk holds at most 6, live 8, interactive the rest.
+    const q = await newConnection();
+    const bulkQ = await takeAll(a, q, 'qbo', 'bulk', 100);
+    expect(bulkQ).toMatchObject({ blockedBy: 'qbo/concurrent' });
+    expect(bulkQ.granted).toHaveLength(6);
+    expect((await takeAll(b, q, 'qbo', 'live', 100)).granted).toHaveLength(2);
+    expect((await takeAll(b, q, 'qbo', 'interactive', 100)).granted).toHaveLength(2);
+    const view = usage(await b.budget(q), 'qbo');
+    expect(view.byLane).toEqual([
+      { lane: 'interactive', today: 2, lastMinute: 2 },
+      { lane: 'live', today: 2, lastMinute: 2 },
+      { lane: 'bulk', today: 6, lastMinute: 6 },
+    ]);
+  });
+
+  it('two processes filling one budget with bulk work take turns and stay within its share', async () => {
+    const c = await newConnection();
+    const opts = { limits: { sm8: { perMinute: 10 } }, safety: 1, windowsMs: { minute: 300 } };
+    const a = governor(opts, workerPool());
+    const b = governor(opts, workerPool());
+    const order: string[] = [];
+    const load = (g: RateGovernor, name: string) =>
+      Array.from({ length: 40 }, () => g.acquire(c, 'sm8', { lane: 'bulk' }).then(() => order.push(name)));
+    await Promise.all([...load(a, 'A'), ...load(b, 'B')]);
+    expect(order).toHaveLength(80);
+    // Fair: while both still wait, each process gets a good part of every freed window, not all of it.
+    const firstHalf = order.slice(0, 40).filter((n) => n === 'A').length;
+    expect(firstHalf).toBeGreaterThanOrEqual(10);
+    expect(firstHalf).toBeLessThanOrEqual(30);
+    const { rows } = await pool.query<{ ms: number }>(
+      `SELECT (extract(epoch FROM granted_at) * 1000)::float8 AS ms FROM rate_permits
+        WHERE connection_id = $1 AND api = 'sm8' ORDER BY seq`,
+      [c],
+    );
+    // Never more than bulk's 8 in any 300 ms, whichever process granted them.
+    for (let i = 0; i + 8 < rows.length; i += 1)
+      expect((rows[i + 8]?.ms ?? 0) - (rows[i]?.ms ?? 0)).toBeGreaterThanOrEqual(300);
+  });
+
+  it('a 429 without Retry-After halves the rate of the connection for every worker, never below 0.1, and it recovers', async () => {
+    const c = await newConnection();
+    const limits = { sm8: { perMinute: 20 } };
+    const a = governor({ limits, safety: 1 }, workerPool());
+    const b = governor({ limits, safety: 1 }, workerPool());
+    await a.penalize(c, 'sm8', null);
+    expect(usage(await b.budget(c), 'sm8')).toMatchObject({ slowdown: 0.5, cooldownUntil: null });
+    expect((await takeAll(b, c, 'sm8', 'interactive')).granted).toHaveLength(10);
+    for (let i = 0; i < 5; i += 1) await a.penalize(c, 'sm8', null);
+    expect(usage(await b.budget(c), 'sm8').slowdown).toBe(0.1);
+
+    // Recovery: +0.25 of the limit per minute without a 429 (the minute is scaled to 2 s here).
+    const r = await newConnection();
+    const fast = governor({ limits, safety: 1, windowsMs: { minute: 1000 } });
+    await fast.penalize(r, 'sm8', null);
+    await fast.penalize(r, 'sm8', null); // 0.25
+    await sleep(500); // + 0.25 × 500 / 1000
+    const slowdown = usage(await fast.budget(r), 'sm8').slowdown;
+    expect(slowdown).toBeGreaterThanOrEqual(0.37);
+    expect(slowdown).toBeLessThan(0.5);
+    await sleep(2600); // 3.1 s in all: + 0.775, capped at 1
+    expect(usage(await fast.budget(r), 'sm8').slowdown).toBe(1);
+  });
+
+  it('a 429 with Retry-After holds the connection exactly that long and does not slow it down', async () => {
+    const c = await newConnection();
+    const g = governor({});
+    await g.penalize(c, 'sm8', 700);
+    const view = usage(await g.budget(c), 'sm8');
+    expect(view.slowdown).toBe(1);
+    expect(view.cooldownUntil).not.toBeNull();
+    const started = Date.now();
+    await g.acquire(c, 'sm8');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(600);
+    expect(Date.now() - started).toBeLessThan(1200);
+  });
+
+  it('the ServiceM8 client answers a 429 by waiting (Retry-After, else a slowdown) and sending again, not by failing', async () => {
+    let answers: Array<{ status: number; headers?: Record<string, string> }> = [];
+    const server = http.createServer((_req, res) => {
+      const next = answers.shift() ?? { status: 200 };
+      res.writeHead(next.status, { 'Content-Type': 'application/json', ...next.headers });
+      res.end(
+        next.status === 200
+          ? '[]'
+          : '{"errorCode":429,"message":"Number of allowed API requests per minute exceeded"}',
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const c = await newConnection();
+      const g = governor({});
+      const auth = { headers: () => Promise.resolve({ 'X-Api-Key': 'k' }) } as unknown as Sm8AuthProvider;
+      const client = new ServiceM8Client(
+        { apiBaseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, auth, governor: g },
+        c,
+      );
+      answers = [{ status: 429, headers: { 'Retry-After': '1' } }];
+      const started = Date.now();
+      await expect(client.list('job')).resolves.toEqual([]);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+      expect(usage(await g.budget(c), 'sm8').slowdown).toBe(1);
+
+      answers = [{ status: 429 }];
+      await expect(client.list('job')).resolves.toEqual([]);
+      expect(usage(await g.budget(c), 'sm8').slowdown).toBe(0.5);
+
+      // Refused again and again: the activity fails retryably, after the client's own retries.
+      answers = Array.from({ length: 10 }, () => ({ status: 429, headers: { 'Retry-After': '0' } }));
+      const err = await rejection(client.list('job'));
+      expect(classifyApiError('sm8', err).type).toBe(FailureType.rateLimited);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('daily plan: bulk work stops at its share of the day and budget() says why; interactive work still has room', async () => {
+    const c = await newConnection();
+    const g = governor({ limits: { sm8: { perMinute: 1000, perDay: 50 } }, safety: 1 });
+    const bulk = await takeAll(g, c, 'sm8', 'bulk');
+    expect(bulk.granted).toHaveLength(40);
+    expect(bulk.blockedBy).toBe('sm8/day');
+    expect((await takeAll(g, c, 'sm8', 'live')).granted).toHaveLength(7); // floor(50 × 0.95) = 47
+    const stop = new AbortController();
+    const waiting = track(g.acquire(c, 'sm8', { lane: 'bulk', signal: stop.signal })); // no deadline: it waits
+    expect((await takeAll(g, c, 'sm8', 'interactive')).granted).toHaveLength(3);
+    await sleep(200);
+    expect(waiting.settled()).toBe(false);
+
+    const view = usage(await g.budget(c), 'sm8');
+    expect(view).toMatchObject({ perMinuteLimit: 1000, perDayLimit: 50, today: 50, lastMinute: 50 });
+    expect(view.byLane).toEqual([
+      { lane: 'interactive', today: 3, lastMinute: 3 },
+      { lane: 'live', today: 7, lastMinute: 7 },
+      { lane: 'bulk', today: 40, lastMinute: 40 },
+    ]);
+    expect(view.bulkPaused?.reason).toContain("ServiceM8's allowance for the day is nearly used up");
+    expect(view.bulkPaused?.reason).toContain('the last 10 calls stay free for invoices, payments and edits');
+    const until = Date.parse(view.bulkPaused?.until ?? '');
+    expect(until - Date.now()).toBeGreaterThan(23 * 3600_000);
+    expect(usage(await g.budget(await newConnection()), 'sm8').bulkPaused).toBeNull();
+    stop.abort(new Error('test over')); // its lane's share frees only in a day
+    await expect(waiting.promise).rejects.toThrow('test over');
+  });
+
+  it('waiting inside an activity heartbeats, is cancelled by the activity, and never fails on a deadline', async () => {
+    const c = await newConnection();
+    const g = governor({ limits: { sm8: { perDay: 1 } }, safety: 1, heartbeatMs: 50 });
+    await g.acquire(c, 'sm8'); // the day's only permit: the next one frees in 24 hours
+    const env = new MockActivityEnvironment({ taskQueue: 'sync-bulk' });
+    const beats: unknown[] = [];
+    env.on('heartbeat', (d: unknown) => beats.push(d));
+    const waited = env.run(() => g.acquire(c, 'sm8'));
+    await sleep(400);
+    expect(beats.length).toBeGreaterThanOrEqual(3);
+    expect(beats[0]).toEqual({ waitingForPermit: 'sm8', lane: 'bulk', blockedBy: 'sm8/day' });
+    env.cancel();
+    const err = await rejection(waited);
+    expect(err).toBeInstanceOf(CancelledFailure);
+    expect(await lanesInOrder(c, 'sm8')).toEqual(['interactive']);
+
+    // The lane comes from the activity's task queue.
+    const d = await newConnection();
+    await new MockActivityEnvironment({ taskQueue: 'sync-live' }).run(() => g.acquire(d, 'sm8'));
+    expect(await lanesInOrder(d, 'sm8')).toEqual(['live']);
+  });
+
+  it('a paused connection is refused before any permit: every waiting caller parks at once', async () => {
+    const c = await newConnection();
+    const g = governor({ limits: { sm8: { perMinute: 2 } }, safety: 1 });
+    await pool.query(`UPDATE connections SET status = 'paused' WHERE id = $1`, [c]);
+    const started = Date.now();
+    const outcomes = await Promise.allSettled(Array.from({ length: 200 }, () => g.acquire(c, 'sm8')));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(outcomes.every((o) => o.status === 'rejected' && o.reason instanceof ConnectionNotActive)).toBe(
+      true,
+    );
+    const first = outcomes[0] as PromiseRejectedResult;
+    expect(classifyApiError('sm8', first.reason).type).toBe(FailureType.paused);
+    expect(await lanesInOrder(c, 'sm8')).toEqual([]);
+    await pool.query(`UPDATE connections SET status = 'needs_reauth' WHERE id = $1`, [c]);
+    const reauth = await rejection(g.acquire(c, 'qbo'));
+    expect(classifyApiError('qbo', reauth).type).toBe(FailureType.needsReauth);
+    await pool.query(`UPDATE connections SET status = 'active' WHERE id = $1`, [c]);
+    await g.acquire(c, 'sm8');
+    expect(await lanesInOrder(c, 'sm8')).toEqual(['interactive']);
+  });
+});

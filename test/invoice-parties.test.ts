@@ -1,0 +1,118 @@
+/**
+ * Issue 13 at export: the customers and items an export needs are found or created once, however many
+ * exports race for them, and a name two ServiceM8 records share is held with a reason, never a loop.
+ * ServiceM8 simulator -> invoice workflows on the real Temporal server -> QuickBooks simulator.
+ */
+import { signalInvoice } from '../routing/routes';
+import { invoiceWorkflowId } from '../domain/workflow-ids';
+import type { Json } from '../simulators/quickbooks/types';
+import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/messages';
+import { Sm8Fixtures } from './helpers/sm8-fixtures';
+import { startWorld, type World } from './helpers/world';
+import { waitUntil } from './helpers/wait';
+
+let w: World;
+let f: Sm8Fixtures;
+let realm: string;
+const CONN = 'parties';
+
+beforeAll(async () => {
+  w = await startWorld();
+  f = new Sm8Fixtures(w.sm8);
+  f.taxRate('GST', '10');
+  realm = (await w.connect(CONN)).realmId;
+});
+afterAll(async () => {
+  await w.close();
+});
+
+const status = (job: string): Promise<InvoiceStatus> =>
+  w.h.client.workflow.getHandle(invoiceWorkflowId(CONN, job)).query(invoiceStatusQuery);
+
+/** Approves all jobs at once (one signal each, not waiting in between) and waits until every owner settled. */
+async function approveTogether(jobs: string[]): Promise<InvoiceStatus[]> {
+  for (const job of jobs) f.approve(job);
+  await Promise.all(jobs.map((job) => signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged')));
+  return Promise.all(
+    jobs.map((job) =>
+      waitUntil(
+        `the invoice owner of ${job}`,
+        () => status(job),
+        (s) => s.idle && s.state !== 'NOT_APPROVED' && s.syncs > 0,
+        120_000,
+      ),
+    ),
+  );
+}
+
+const named = (entity: 'Customer' | 'Item', field: string, name: string): Json[] =>
+  w.qbo.store
+    .list(entity, realm)
+    .filter((r) => String(r[field]).trim().toLowerCase() === name.trim().toLowerCase());
+
+describe('INV-5: the records an export needs are created once', () => {
+  it('INV-5: six new clients with free-text lines approved together all export; the item for free-text lines exists once', async () => {
+    const jobs = Array.from({ length: 6 }, (_, i) =>
+      f.job({
+        clientUuid: f.client(`Free Text Client ${i}`),
+        approved: false,
+        lines: [{ name: 'Labour', qty: '1', unit: String(100 + i), tax: 'GST' }],
+      }),
+    );
+    const settled = await approveTogether(jobs);
+    expect(settled.map((s) => [s.state, s.reason?.code ?? null])).toEqual(jobs.map(() => ['EXPORTED', null]));
+    expect(named('Item', 'Name', 'ServiceM8 Sales')).toHaveLength(1);
+  }, 180_000);
+
+  it('INV-5: three jobs of one new client approved together share one new customer', async () => {
+    const client = f.client('Three Jobs Plumbing');
+    const jobs = [0, 1, 2].map((i) =>
+      f.job({
+        clientUuid: client,
+        approved: false,
+        lines: [{ name: 'Call-out', qty: '1', unit: String(80 + i), tax: 'GST' }],
+      }),
+    );
+    const settled = await approveTogether(jobs);
+    expect(settled.map((s) => s.state)).toEqual(['EXPORTED', 'EXPORTED', 'EXPORTED']);
+    expect(named('Customer', 'DisplayName', 'Three Jobs Plumbing')).toHaveLength(1);
+  }, 180_000);
+});
+
+describe('INV-3: a name two ServiceM8 records share is held with a reason, never a loop', () => {
+  it('INV-3: "Bob Smith" and "bob smith " approved together: one exports, the other is held saying what to rename', async () => {
+    const jobs = ['Bob Smith', 'bob smith '].map((name) =>
+      f.job({
+        clientUuid: f.client(name),
+        approved: false,
+        lines: [{ name: 'Labour', qty: '1', unit: '50', tax: 'GST' }],
+      }),
+    );
+    const settled = await approveTogether(jobs);
+    expect(settled.map((s) => s.state).sort()).toEqual(['BLOCKED', 'EXPORTED']);
+    const held = settled.find((s) => s.state === 'BLOCKED');
+    expect(held?.reason?.code).toBe('NAME_SHARED_IN_SM8');
+    expect(held?.reason?.text).toMatch(/rename one of the two clients in ServiceM8/);
+    expect(named('Customer', 'DisplayName', 'Bob Smith')).toHaveLength(1);
+  }, 180_000);
+
+  // The 100-character cut cannot make two names one: ServiceM8 itself keeps company names to 100 characters
+  // and material names to 70 (its API refuses longer ones), within QuickBooks' 100.
+  it('INV-3: names that become one in QuickBooks (":" replaced) are held saying why', async () => {
+    const jobs = ['Smith: Plumbing', 'Smith- Plumbing'].map((name) =>
+      f.job({
+        clientUuid: f.client(name),
+        approved: false,
+        lines: [{ name: 'Labour', qty: '1', unit: '50', tax: 'GST' }],
+      }),
+    );
+    const [a] = await approveTogether([jobs[0] as string]);
+    expect(a?.state).toBe('EXPORTED');
+    const [b] = await approveTogether([jobs[1] as string]);
+    expect(b?.reason).toEqual({
+      code: 'NAME_SHARED_IN_SM8',
+      text: 'Another ServiceM8 client, "Smith: Plumbing", has the name "Smith- Plumbing" in QuickBooks (QuickBooks names have no ":" and at most 100 characters) and is already linked to the QuickBooks customer "Smith- Plumbing"; QuickBooks needs each customer name once: rename one of the two clients in ServiceM8, then sync the job again.',
+    });
+    expect(named('Customer', 'DisplayName', 'Smith- Plumbing')).toHaveLength(1);
+  }, 180_000);
+});

@@ -10,6 +10,7 @@ import { reasons, type Reason } from '../domain/invoice/reasons';
 import { qboQuote, qboSafeName, sameName } from '../domain/names';
 import type { Sm8Company, Sm8Material } from '../domain/servicem8-types';
 import { isNotFound, validationDetails } from '../apis/errors';
+import { moveLinkToSurvivor, survivorOfGoneCustomer } from './clients-materials/merges';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
 import { inNameTurn } from './support/name-turn';
@@ -65,6 +66,16 @@ export async function invoiceSettings(
   };
 }
 
+/** A QuickBooks customer by Id, or null when it is gone (merged away: QuickBooks removes nothing else). */
+async function readCustomer(qbo: QuickBooksClient, id: string): Promise<QboCustomer | null> {
+  try {
+    return await qbo.read<QboCustomer>('Customer', id);
+  } catch (err) {
+    if (isNotFound(err)) return null;
+    throw err;
+  }
+}
+
 export function createInvoicePartyActivities(deps: ActivityDeps) {
   const qboFor = (connectionId: string) => new QuickBooksClient(deps.qboClientDeps(), connectionId);
   const sm8For = (connectionId: string) => new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
@@ -90,7 +101,29 @@ export function createInvoicePartyActivities(deps: ActivityDeps) {
       return inTurn(input.connectionId, 'customer', fields.DisplayName, async () => {
         const link = await deps.links.bySm8(input.connectionId, 'customer', input.companyUuid);
         if (link?.qboId) {
-          const customer = await qbo.read<QboCustomer>('Customer', link.qboId);
+          let customer = await readCustomer(qbo, link.qboId);
+          if (!customer) {
+            // CM-10 with the merge unheard: the link follows the survivor, found on the client's invoices.
+            const survivor = await survivorOfGoneCustomer(
+              deps,
+              input.connectionId,
+              input.companyUuid,
+              link.qboId,
+            );
+            const move = survivor ? await moveLinkToSurvivor(deps, input.connectionId, link, survivor) : null;
+            customer = survivor && move?.moved ? await readCustomer(qbo, survivor) : null;
+            if (!customer) {
+              if (!survivor) await deps.links.remove(link.id); // no trace: linked by name at the next sync
+              return {
+                ok: false,
+                reason: reasons.customerGone(
+                  company.name ?? fields.DisplayName,
+                  link.qboId,
+                  survivor ?? undefined,
+                ),
+              };
+            }
+          }
           if (customer.Active === false)
             return { ok: false, reason: reasons.clientInactive(customer.DisplayName) };
           return { ok: true, customerId: customer.Id, billEmail };

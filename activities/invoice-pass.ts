@@ -146,37 +146,48 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
       const p = planned.plan;
       const prepared = await payloadFor(snap, p);
       if (!prepared.ok) return settle(InvoiceSyncState.blocked, prepared.reason, { sm8: p.sm8TotalCents });
-      const created = await steps.createInvoice({
-        connectionId,
-        jobUuid,
-        docNumber: p.docNumber,
-        payload: prepared.payload,
-        requestId: input.requestId,
-        companyUuid: (snap.job as NonNullable<InvoiceSnapshot['job']>).company_uuid,
-      });
+      const companyUuid = (snap.job as NonNullable<InvoiceSnapshot['job']>).company_uuid;
+      const create = (payload: typeof prepared.payload, requestId: string) =>
+        steps.createInvoice({
+          connectionId,
+          jobUuid,
+          docNumber: p.docNumber,
+          payload,
+          requestId,
+          companyUuid,
+        });
+      let created = await create(prepared.payload, input.requestId);
+      if (!created.ok && !('reason' in created)) {
+        // 610: something the invoice names was made inactive or merged away; the client's own step says
+        // whether it is the customer (CLIENT_INACTIVE), or follows a merge nobody announced (CM-10): then
+        // the invoice is made once more, on the survivor (its own request id: the first was refused).
+        const c = await parties.ensureCustomer({
+          connectionId,
+          companyUuid,
+          requestId: `${input.requestId.slice(0, 36)}-customer`,
+        });
+        const usedCustomer = (prepared.payload as { CustomerRef?: { value?: string } }).CustomerRef?.value;
+        if (c.ok && c.customerId !== usedCustomer)
+          created = await create(
+            { ...prepared.payload, CustomerRef: { value: c.customerId } },
+            `${input.requestId.slice(0, 36)}-survivor`,
+          );
+        else
+          created = {
+            ok: false,
+            reason: c.ok
+              ? reasons.qboValidation('something the invoice uses was made inactive in QuickBooks', '610')
+              : c.reason,
+          };
+      }
       if (!created.ok) {
         // A refusal may come from facts gone stale (a tax code made inactive): the next pass reads them again.
         if ('reason' in created && created.reason.code === ReasonCode.qboValidation)
           await forgetConnectionFacts(deps.pool, connectionId, ['taxCodes', 'taxModel']);
-        // 610: something the invoice names was made inactive; the client's own step says whether it is the
-        // customer (CLIENT_INACTIVE), else QuickBooks' words are the reason.
         const reason =
           'reason' in created
             ? created.reason
-            : await parties
-                .ensureCustomer({
-                  connectionId,
-                  companyUuid: (snap.job as { company_uuid: string }).company_uuid,
-                  requestId: `${input.requestId.slice(0, 36)}-customer`,
-                })
-                .then((c) =>
-                  c.ok
-                    ? reasons.qboValidation(
-                        'something the invoice uses was made inactive in QuickBooks',
-                        '610',
-                      )
-                    : c.reason,
-                );
+            : reasons.qboValidation('something the invoice uses was made inactive in QuickBooks', '610');
         return settle(InvoiceSyncState.blocked, reason, { sm8: p.sm8TotalCents });
       }
       s = { ...s, qboInvoiceId: created.invoiceId, lastSyncedTotalCents: p.sm8TotalCents };

@@ -362,6 +362,8 @@ export async function converge(
   check: () => Promise<Verdict>,
   capMs: number,
   everyMs: number,
+  /** Told each check's failures when they differ from the previous check's (what is still converging). */
+  onChange?: (atMs: number, failures: string[]) => void,
 ): Promise<{ convergedMs: number | null; verdict: Verdict }> {
   const start = performance.now();
   let verdict: Verdict | undefined;
@@ -375,6 +377,8 @@ export async function converge(
       paymentsHeld: last?.paymentsHeld ?? [],
       heldByDesignOrNot: last?.heldByDesignOrNot ?? [],
     }));
+    if (onChange && verdict.failures.join('\n') !== (last?.failures ?? []).join('\n'))
+      onChange(performance.now() - start, verdict.failures);
     if (verdict.failures.length === 0) return { convergedMs: performance.now() - start, verdict };
     if (performance.now() - start + everyMs >= capMs) return { convergedMs: null, verdict };
     await new Promise((resolve) => setTimeout(resolve, everyMs));

@@ -57,8 +57,11 @@ function spawnProduct(entry: string, env: Record<string, string>, log: string[],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // SOAK_LOG=<file>: every product line also goes there (the in-memory tail keeps only the last ones).
+  const file = process.env.SOAK_LOG;
   const keep = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) if (line.trim()) log.push(`[${name}] ${line}`);
+    if (file) fs.appendFileSync(file, chunk.toString().replace(/^(?=.)/gm, `[${name}] `));
     if (log.length > 4000) log.splice(0, log.length - 2000);
   };
   child.stdout?.on('data', keep);
@@ -156,8 +159,9 @@ export async function startStack(opts: { pollInterval: string; scale: number }):
     RATE_LIMIT_WAIT_SECONDS: '1',
     GOVERNOR_LIMIT_SCALE: String(opts.scale),
   };
-  const workerEnv = { ...env, LOG_LEVEL: 'info' };
-  const api = spawnProduct('workers/api.ts', { ...env, LOG_LEVEL: 'info' }, log, 'api');
+  const level = process.env.SOAK_LOG_LEVEL ?? 'info';
+  const workerEnv = { ...env, LOG_LEVEL: level };
+  const api = spawnProduct('workers/api.ts', { ...env, LOG_LEVEL: level }, log, 'api');
   await waitFor(api, log, /API listening/, 'the API');
   const built = await bundle;
   if ('codePath' in built.bundle) {

@@ -10,6 +10,9 @@
  *
  * `--short` (default, CI): a small business, limits x3. `--long`: 500 invoices, 1,000 payments, 200
  * clients, 200 materials, limits x10: a benchmark (docs/benchmarks.md, "Soak").
+ *
+ * While it waits for convergence it prints what is still failing whenever that changes. To trace a slow
+ * record: `SOAK_LOG=/tmp/soak.log SOAK_LOG_LEVEL=debug npm run soak` keeps every product log line.
  */
 import { Pool } from 'pg';
 import { arg, sleep, until } from './harness';
@@ -150,6 +153,18 @@ export async function runSoak(opts: {
       () => checkData(pool, stack.sm8, stack.qbo, p.biz),
       CONVERGE_CAP_MS[opts.size],
       3000,
+      // What is still converging, when it changes: the first lines name the records the soak waits for.
+      (atMs, left) =>
+        log(
+          `  +${s(atMs)}: ${left.length} check(s) failing${
+            left.length
+              ? `: ${left
+                  .slice(0, 3)
+                  .map((f) => f.slice(0, 160))
+                  .join(' | ')}`
+              : ''
+          }`,
+        ),
     );
     const temporal = await checkTemporal(pool, stack.temporalAddress);
     const failures = [...verdict.failures, ...temporal.failures];

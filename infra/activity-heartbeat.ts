@@ -10,8 +10,12 @@
 import type { Context } from '@temporalio/activity';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 
-/** How often the keep-alive beats: well inside the 2-minute heartbeat timeout (the SDK throttles anyway). */
-export const KEEP_ALIVE_MS = 20_000;
+/**
+ * How often the keep-alive beats: three times inside the 30-second heartbeat timeout, so a worker busy for a
+ * few seconds (2 cores, a bulk page being mapped) never misses one. An activity that ends within this sends
+ * no heartbeat at all (the SDK also throttles them to 80 % of the timeout).
+ */
+export const KEEP_ALIVE_MS = 10_000;
 
 const lastDetails = new WeakMap<Context, unknown>();
 

@@ -111,3 +111,17 @@ export async function exportedInvoices(db: Db, connectionId: string): Promise<Ex
   );
   return r.rows;
 }
+
+/** Of these jobs, those with an invoice in QuickBooks (any state that has one), as job uuid → invoice Id. */
+export async function invoicesOfJobs(
+  db: Db,
+  connectionId: string,
+  jobUuids: string[],
+): Promise<Map<string, string>> {
+  const r = await db.query<{ job_uuid: string; qbo_invoice_id: string }>(
+    `SELECT job_uuid, qbo_invoice_id FROM invoice_exports
+      WHERE connection_id = $1 AND job_uuid = ANY($2::text[]) AND qbo_invoice_id IS NOT NULL`,
+    [connectionId, jobUuids],
+  );
+  return new Map(r.rows.map((row) => [row.job_uuid, row.qbo_invoice_id]));
+}

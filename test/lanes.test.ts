@@ -130,10 +130,10 @@ describe('issue 12: lanes as task queues', () => {
     );
     for (const [type, queues] of pollQueues) expect([type, queues]).toEqual([type, onLane('bulk')]);
 
-    // A wait for budget may be long (2 h start-to-close); a dead worker is noticed by the 2-minute heartbeat
+    // A wait for budget may be long (2 h start-to-close); a dead worker is noticed by the 30-second heartbeat
     // timeout (owner activities used to have none: a killed worker's activity was retried only after 5 minutes).
     for (const a of await scheduled(invoiceWorkflowId(CONN, job)))
-      expect(a).toMatchObject({ startToClose: 2 * 3600, heartbeat: 120 });
+      expect(a).toMatchObject({ startToClose: 2 * 3600, heartbeat: 30 });
   }, 90_000);
 
   it("a payments owner's first look after an export runs on the live lane, behind approvals; a payment someone recorded runs on the interactive lane", async () => {

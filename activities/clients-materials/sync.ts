@@ -18,10 +18,11 @@ import { isNotFound, validationMessage } from '../../apis/errors';
 import { CONNECTION_BLOCKED_FAILURES, FailureType, failureTypeOf } from '../../domain/failures';
 import { customerLink, itemLink, type LinkKind, type QboLinkedRecord, type Sm8Record } from './link-kinds';
 import { unlinkedCandidates } from './import';
+import { moveLinkToSurvivor, survivorOfGoneCustomer } from './merges';
 import { saveSynced, type SyncedFields } from './links';
 import { CmRecords, sm8AccountZone } from './record-reads';
 import { RecordCache } from '../../store/record-cache';
-import { writeAudit, writeAuditOnce } from '../../store/audit';
+import { writeAuditOnce } from '../../store/audit';
 import type { ActivityDeps } from '../support/deps';
 import { OnboardingStore } from '../../store/onboarding';
 import { QuickBooksClient } from '../../apis/quickbooks/client';
@@ -79,16 +80,6 @@ export function createCmSyncActivities(deps: ActivityDeps) {
     new CmRecords(deps, id, new ServiceM8Client(deps.sm8ClientDeps(), id), qboFor(id));
 
   const cache = new RecordCache(deps.pool);
-
-  async function audit(
-    connectionId: string,
-    entity: 'customer' | 'item',
-    ref: string,
-    action: string,
-    detail: Record<string, unknown>,
-  ): Promise<void> {
-    await writeAudit(deps.pool, { connectionId, entityType: entity, entityRef: ref, action, detail });
-  }
 
   /**
    * CM-9: conflicts decided by who edited last; the losing values go to the audit log. Logged before the
@@ -161,6 +152,8 @@ export function createCmSyncActivities(deps: ActivityDeps) {
     input: { connectionId: string; linkId: string; mayDefer?: boolean },
     records: CmRecords,
     kind: LinkKind<Q, S, F>,
+    /** The link was just moved to a merge's survivor (once per sync). */
+    followed = false,
   ): Promise<CmSyncResult> {
     const { connectionId } = input;
     const link = await deps.links.byIdWithSynced(input.linkId);
@@ -183,6 +176,13 @@ export function createCmSyncActivities(deps: ActivityDeps) {
     } catch (err) {
       if (!gone(err)) throw err;
       if (!link.sm8Uuid) await deps.links.remove(link.id);
+      // CM-10 with the merge unheard: a customer is found on the invoices of the client's jobs.
+      const survivor =
+        link.sm8Uuid && link.entityType === 'customer'
+          ? await survivorOfGoneCustomer(deps, connectionId, link.sm8Uuid, qboId)
+          : null;
+      if (survivor && (await moveLinkToSurvivor(deps, connectionId, link, survivor)).moved && !followed)
+        return syncLink(input, records, kind, true);
       return result('QBO_GONE', { sm8Uuid: link.sm8Uuid, qboId });
     }
 
@@ -308,25 +308,8 @@ export function createCmSyncActivities(deps: ActivityDeps) {
       survivorId: string;
     }): Promise<{ moved: boolean; survivorLinkId: string | null }> {
       const link = await deps.links.byIdWithSynced(input.linkId);
-      if (!link || link.qboId === input.survivorId) return { moved: false, survivorLinkId: link?.id ?? null };
-      const entity = link.entityType as 'customer' | 'item';
-      const other = await deps.links.byQbo(input.connectionId, entity, input.survivorId);
-      if (other && other.id !== link.id) {
-        await deps.links.update(link.id, { state: 'merged' });
-        await audit(input.connectionId, entity, `${link.sm8Uuid}|${link.qboId}`, 'merged', {
-          mergedInto: input.survivorId,
-          survivorAlreadyLinkedTo: other.sm8Uuid,
-          note: 'the ServiceM8 record of the merged-away QuickBooks record is no longer synced',
-        });
-        return { moved: false, survivorLinkId: other.id };
-      }
-      // The survivor's fields win: forget the old QuickBooks side so the next sync takes QuickBooks' values.
-      await deps.links.moveToSurvivor(link.id, input.survivorId, link.sm8Fingerprint);
-      await audit(input.connectionId, entity, `${link.sm8Uuid}|${input.survivorId}`, 'merged', {
-        from: link.qboId,
-        to: input.survivorId,
-      });
-      return { moved: true, survivorLinkId: link.id };
+      if (!link) return { moved: false, survivorLinkId: null };
+      return moveLinkToSurvivor(deps, input.connectionId, link, input.survivorId);
     },
   };
 }

@@ -8,6 +8,7 @@ import { formatMoney } from '../money';
 export const ReasonCode = {
   noClient: 'NO_CLIENT',
   clientInactive: 'CLIENT_INACTIVE',
+  customerGone: 'CUSTOMER_GONE_IN_QBO',
   noBillableLines: 'NO_BILLABLE_LINES',
   zeroAfterExport: 'ZERO_AFTER_EXPORT',
   negativeTotal: 'NEGATIVE_TOTAL',
@@ -44,6 +45,13 @@ export const reasons = {
   clientInactive: (name: string): Reason => ({
     code: ReasonCode.clientInactive,
     text: `The job's client ${q(name)} is inactive in QuickBooks: make the customer active in QuickBooks or pick another client.`,
+  }),
+  /** CM-10 with the merge unheard (activities/clients-materials/merges.ts). */
+  customerGone: (client: string, goneId: string, survivorOfOther?: string): Reason => ({
+    code: ReasonCode.customerGone,
+    text: survivorOfOther
+      ? `The QuickBooks customer of the job's client ${q(client)} (Id ${goneId}) was merged into the customer with Id ${survivorOfOther}, which is the customer of another ServiceM8 client, and QuickBooks keeps one customer per client: give the job that other client, or rename ${q(client)} in ServiceM8 to have a customer of its own made, then press Sync again.`
+      : `The QuickBooks customer of the job's client ${q(client)} (Id ${goneId}) no longer exists in QuickBooks: it was merged into another customer, and no invoice of the client shows which one. The link was removed, so Sync again links the client by name (to the QuickBooks customer named ${q(client)}, or a new one); to use the customer it was merged into, first rename the client in ServiceM8 to that customer's name.`,
   }),
   noBillableLines: (): Reason => ({
     code: ReasonCode.noBillableLines,

@@ -8,9 +8,9 @@
  * onboarding, polls, reconciliation, verification, health.
  *
  * A wait for budget can be long (the governor waits instead of failing), so activities may run for hours
- * (start-to-close 2 hours) and are watched by a 2-minute heartbeat timeout instead: a dead worker's
- * activities are retried elsewhere within 2 minutes (the worker beats for its running activities,
- * infra/activity-heartbeat.ts). A step that fails for a passing reason (a network error, a 5xx) is retried
+ * (start-to-close 2 hours) and are watched by a 30-second heartbeat timeout instead: a dead worker's
+ * activities are retried elsewhere within 30 seconds (the worker beats for its running activities,
+ * infra/activity-heartbeat.ts; with 2 minutes, a worker killed under the soak held approvals for 2 minutes). A step that fails for a passing reason (a network error, a 5xx) is retried
  * with backoff, two seconds doubling up to two minutes, without end: the owner keeps its record's work until
  * it succeeds or fails for good (a non-retryable failure). Connection-blocked failures are handled by the
  * connection gate.
@@ -28,7 +28,7 @@ export const OWNER_RETRY: NonNullable<ActivityOptions['retry']> = {
 /** How long an activity may run, waits for budget included, and how soon a dead worker's activity is retried. */
 export const LONG_RUNNING: Pick<ActivityOptions, 'startToCloseTimeout' | 'heartbeatTimeout'> = {
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '2 minutes',
+  heartbeatTimeout: '30 seconds',
 };
 
 /** One read or write of one record (invoice, payments, customer/item owners). */

@@ -1,0 +1,98 @@
+/**
+ * CM-10 when the merge was not heard (its webhook lost; CDC shows the merged-away customer only as gone):
+ * QuickBooks removes a customer only by merging it, so the sync looks for the survivor on the invoices of
+ * the client's jobs and moves the link there; with no such invoice the job is held with a reason and the
+ * link is removed, so Sync again links the client by name. Never an error loop (the soak found one).
+ * ServiceM8 simulator -> invoice workflows on the real Temporal server -> QuickBooks simulator; no webhooks
+ * in this world, so no merge is ever announced.
+ */
+import { signalInvoice } from '../routing/routes';
+import { invoiceWorkflowId } from '../domain/workflow-ids';
+import { invoiceStatusQuery, type InvoiceStatus } from '../workflows/messages';
+import { Sm8Fixtures } from './helpers/sm8-fixtures';
+import { startWorld, type World } from './helpers/world';
+import { waitUntil } from './helpers/wait';
+
+let w: World;
+let f: Sm8Fixtures;
+let realm: string;
+const CONN = 'merge-unheard';
+
+beforeAll(async () => {
+  w = await startWorld();
+  f = new Sm8Fixtures(w.sm8);
+  f.taxRate('GST', '10');
+  realm = (await w.connect(CONN)).realmId;
+});
+afterAll(async () => {
+  await w.close();
+});
+
+const status = (job: string): Promise<InvoiceStatus> =>
+  w.h.client.workflow.getHandle(invoiceWorkflowId(CONN, job)).query(invoiceStatusQuery);
+
+/** Approves the job (or asks for a sync again) and waits until its owner settled a new pass. */
+async function sync(job: string, approve = true): Promise<InvoiceStatus> {
+  const before = approve ? 0 : (await status(job)).syncs;
+  if (approve) f.approve(job);
+  await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged');
+  return waitUntil(
+    `the invoice owner of ${job}`,
+    () => status(job),
+    (s) => s.idle && s.state !== 'NOT_APPROVED' && s.syncs > before,
+    120_000,
+  );
+}
+
+const invoiceOf = (s: InvoiceStatus) => w.qbo.store.get('Invoice', String(s.qboInvoiceId), realm);
+const jobOf = (client: string, unit: string) =>
+  f.job({ clientUuid: client, approved: false, lines: [{ name: 'Call-out', qty: '1', unit, tax: 'GST' }] });
+
+describe('CM-10: a merge nobody announced', () => {
+  it('CM-10: the next job of the client exports to the survivor, found on the client’s earlier invoice', async () => {
+    const client = f.client('Unheard Merge Plumbing');
+    const first = await sync(jobOf(client, '120'));
+    expect(first.state).toBe('EXPORTED');
+    const merged = String(
+      invoiceOf(first)?.CustomerRef && (invoiceOf(first)?.CustomerRef as { value: string }).value,
+    );
+    const survivor = w.qbo.control.upsertRecord('Customer', { DisplayName: 'Unheard Merge Holdings' }, realm);
+    w.qbo.control.merge({ entity: 'Customer', fromId: merged, toId: String(survivor.Id), realmId: realm });
+
+    const second = await sync(jobOf(client, '130'));
+    expect([second.state, second.reason?.code ?? null]).toEqual(['EXPORTED', null]);
+    expect((invoiceOf(second)?.CustomerRef as { value: string }).value).toBe(String(survivor.Id));
+    const link = await w.h.deps.links.bySm8(CONN, 'customer', client);
+    expect(link?.qboId).toBe(String(survivor.Id));
+    const audit = await w.h.deps.pool.query(
+      `SELECT detail FROM audit_log WHERE connection_id = $1 AND action = 'merged' AND entity_ref = $2`,
+      [CONN, `${client}|${String(survivor.Id)}`],
+    );
+    expect(audit.rows.map((r) => r.detail)).toEqual([{ from: merged, to: String(survivor.Id) }]);
+  }, 240_000);
+
+  it('CM-10: with no invoice to show the survivor, the job is held with the reason, and Sync again links the client by name', async () => {
+    const client = f.client('Untraced Merge Electrical');
+    // Linked as onboarding links a name match, to a customer no invoice of the client uses.
+    const old = w.qbo.control.upsertRecord('Customer', { DisplayName: 'Untraced Merge Electrical' }, realm);
+    await w.h.deps.links.link(CONN, 'customer', client, String(old.Id));
+    const into = w.qbo.control.upsertRecord('Customer', { DisplayName: 'Untraced Parent Co' }, realm);
+    w.qbo.control.merge({
+      entity: 'Customer',
+      fromId: String(old.Id),
+      toId: String(into.Id),
+      realmId: realm,
+    });
+
+    const job = jobOf(client, '140');
+    const held = await sync(job);
+    expect([held.state, held.reason?.code]).toEqual(['BLOCKED', 'CUSTOMER_GONE_IN_QBO']);
+    expect(held.reason?.text).toContain(`(Id ${String(old.Id)}) no longer exists in QuickBooks`);
+    expect(await w.h.deps.links.bySm8(CONN, 'customer', client)).toBeNull();
+
+    const again = await sync(job, false);
+    expect([again.state, again.reason?.code ?? null]).toEqual(['EXPORTED', null]);
+    const customer = (invoiceOf(again)?.CustomerRef as { value: string }).value;
+    expect(w.qbo.store.get('Customer', customer, realm)?.DisplayName).toBe('Untraced Merge Electrical');
+  }, 240_000);
+});

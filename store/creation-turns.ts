@@ -7,8 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 
-/** A turn not renewed for this long is free again (its holder crashed). */
-const LEASE_MS = 60_000;
+/**
+ * A turn not renewed for this long is free again (its holder crashed, or its release was lost to a database
+ * restart). Renewed every third of it. It was 60 s: under the soak, a worker killed inside a turn held every
+ * export of that name for up to a minute after its activities were already retried elsewhere.
+ */
+const LEASE_MS = 15_000;
 
 async function tryTake(pool: Pool, key: string, holder: string): Promise<boolean> {
   const r = await pool.query(

@@ -220,12 +220,12 @@ describe('governor lanes (issue 12)', () => {
     for (let i = 0; i < 5; i += 1) await a.penalize(c, 'sm8', null);
     expect(usage(await b.budget(c), 'sm8').slowdown).toBe(0.1);
 
-    // Recovery: +0.25 of the limit per minute without a 429 (the minute is scaled to 2 s here).
+    // Recovery: +0.5 of the limit per minute without a 429 (the minute is scaled to 2 s here).
     const r = await newConnection();
-    const fast = governor({ limits, safety: 1, windowsMs: { minute: 1000 } });
+    const fast = governor({ limits, safety: 1, windowsMs: { minute: 2000 } });
     await fast.penalize(r, 'sm8', null);
     await fast.penalize(r, 'sm8', null); // 0.25
-    await sleep(500); // + 0.25 × 500 / 1000
+    await sleep(500); // + 0.5 × 500 / 2000
     const slowdown = usage(await fast.budget(r), 'sm8').slowdown;
     expect(slowdown).toBeGreaterThanOrEqual(0.37);
     expect(slowdown).toBeLessThan(0.5);

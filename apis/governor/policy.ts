@@ -62,9 +62,11 @@ export const LANE_RANK: Record<Lane, number> = { interactive: 0, live: 1, bulk: 
 
 /**
  * After a 429 without Retry-After: the connection's rate limits (second and minute windows) are multiplied
- * by `decrease`, never below `floor` of them, and grow back by `recoverPerMinute` of them per minute.
+ * by `decrease`, never below `floor` of them, and grow back by `recoverPerMinute` of them per minute: one 429
+ * is forgotten within a minute (both APIs count per minute, and the budget is this app's own, so a 429 means
+ * our windows and the API's were out of step, not that someone else spends it); the floor within two.
  */
-export const AIMD = { decrease: 0.5, floor: 0.1, recoverPerMinute: 0.25 } as const;
+export const AIMD = { decrease: 0.5, floor: 0.1, recoverPerMinute: 0.5 } as const;
 
 /** The recovery per millisecond the SQL needs, for a minute window of `minuteMs`. */
 export function recoverPerMs(minuteMs: number): number {

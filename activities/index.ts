@@ -18,15 +18,15 @@ import { createServiceM8PollActivities } from './poll-servicem8';
 import { createStuckActivities } from './stuck';
 import { createReconcileActivities } from './reconcile';
 import type { ActivityDeps } from './support/deps';
-import { createStuckNotes } from './support/stuck-notes';
+import { createStuckListener } from './support/stuck-listener';
 import { watchStuckSteps } from './support/stuck-watch';
 import { createTaxActivities } from './tax';
 
 export type { ActivityDeps } from './support/deps';
 
 export function createActivities(deps: ActivityDeps) {
-  // OPS-5: a stuck step of an invoice's owner is noted once on its job.
-  const onStuck = createStuckNotes(deps);
+  // OPS-5: a stuck step of an invoice's owner is noted once on its job, and every owner shows it in the Web UI.
+  const onStuck = createStuckListener(deps);
   return watchStuckSteps(
     { pool: deps.pool, onStuck },
     {

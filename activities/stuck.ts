@@ -11,7 +11,7 @@ import type { OnStuck } from './support/stuck-watch';
 
 export const OWNER_PASS = 'ownerPass';
 
-/** `onStuck`: the stuck invoice's job note (activities/support/stuck-notes.ts). */
+/** `onStuck`: the stuck invoice's job note and the owner's SyncState (activities/support/stuck-listener.ts). */
 export function createStuckActivities(deps: { pool: Pool }, onStuck?: OnStuck) {
   return {
     async recordOwnerPassFailure(input: {
@@ -31,11 +31,12 @@ export function createStuckActivities(deps: { pool: Pool }, onStuck?: OnStuck) {
         technical: input.message,
       };
       const row = await recordFailedAttempt(deps.pool, step);
-      if (onStuck && !row.dismissed) await onStuck(step).catch(() => undefined);
+      if (onStuck && !row.dismissed) await onStuck.stuck(step).catch(() => undefined);
     },
 
     async clearOwnerPassFailure(input: { workflowId: string }): Promise<void> {
-      await clearStep(deps.pool, input.workflowId, OWNER_PASS);
+      if (await clearStep(deps.pool, input.workflowId, OWNER_PASS))
+        await onStuck?.cleared(input.workflowId, OWNER_PASS).catch(() => undefined);
     },
   };
 }

@@ -82,6 +82,17 @@ export function stuckRecordOf(workflowId: string): { label: string; jobUuid: str
 
 export { STUCK_REASON_CODE, STUCK_STATE } from './invoice/states';
 
+/** Whether the workflow shows a stuck step in the Temporal Web UI (an owner: workflows/support/stuck-shown.ts). */
+export function showsStuckInWebUi(workflowId: string): boolean {
+  return /^(invoice|payments|customer|item)\//.test(workflowId);
+}
+
+/** The job whose diary tells of a stuck step: of an invoice's owner, or of a job's payments owner. */
+export function stuckNoteJob(workflowId: string): string | null {
+  const [kind, , id] = workflowId.split('/');
+  return (kind === 'invoice' || kind === 'payments') && id ? id : null;
+}
+
 /** The invoice a stuck step holds up: its job, when the step belongs to an invoice's owner. */
 export function stuckInvoiceJob(workflowId: string): string | null {
   return workflowId.startsWith('invoice/') ? stuckRecordOf(workflowId).jobUuid : null;

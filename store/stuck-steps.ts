@@ -98,11 +98,13 @@ export async function recordFailedAttempt(
 }
 
 /** The step succeeded: it is no longer failing. */
-export async function clearStep(pool: Pool, workflowId: string, activityType: string): Promise<void> {
-  await pool.query('DELETE FROM stuck_steps WHERE workflow_id = $1 AND activity_type = $2', [
+/** Forgets a step's failures (it succeeded); true when it had any. */
+export async function clearStep(pool: Pool, workflowId: string, activityType: string): Promise<boolean> {
+  const r = await pool.query('DELETE FROM stuck_steps WHERE workflow_id = $1 AND activity_type = $2', [
     workflowId,
     activityType,
   ]);
+  return (r.rowCount ?? 0) > 0;
 }
 
 /**

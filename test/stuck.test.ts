@@ -8,8 +8,9 @@
 import crypto from 'node:crypto';
 import axios from 'axios';
 import { runCli } from '../client/cli';
+import { SyncState } from '../domain/search-attributes';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
-import { signalInvoice } from '../routing/routes';
+import { signalInvoice, signalPayments } from '../routing/routes';
 import { heldRecords } from '../store/metrics';
 import type { StuckStep } from '../store/stuck-steps';
 import { invoiceStatusQuery } from '../workflows/messages';
@@ -19,13 +20,14 @@ import { startWorld, type World } from './helpers/world';
 
 let w: World;
 let f: Sm8Fixtures;
+let realm: string;
 const CONN = 'stuck';
 
 beforeAll(async () => {
   w = await startWorld();
   f = new Sm8Fixtures(w.sm8);
   f.taxRate('GST', '10');
-  await w.connect(CONN);
+  realm = (await w.connect(CONN)).realmId;
 });
 afterAll(async () => {
   await w.close();
@@ -69,6 +71,16 @@ describe('OPS-5: a step that keeps failing is visible, retryable and clears itse
       'Stuck while syncing the invoice with QuickBooks: QuickBooks answered with a server error (HTTP 500). The sync keeps trying by itself.',
     );
     const id = step?.id as string;
+
+    // … in the Temporal Web UI: SyncState STUCK, and the words in the owner's memo.
+    const describe = () => w.h.client.workflow.getHandle(workflowId).describe();
+    const inUi = await waitUntil(
+      'SyncState STUCK in Temporal',
+      describe,
+      (d) => d.typedSearchAttributes.get(SyncState) === 'STUCK',
+      30_000,
+    );
+    expect(inUi.memo?.stuck).toBe(step?.reason);
 
     // … in the CLI, in `show`, and on the status page's list of what needs attention.
     const listed = await cli('stuck', '--connection', CONN);
@@ -123,6 +135,14 @@ describe('OPS-5: a step that keeps failing is visible, retryable and clears itse
     );
     expect(fault.id).toBeTruthy();
     expect((await cli('stuck', '--connection', CONN)).out).toBe('Nothing is stuck.');
+    // The Web UI shows the invoice's own state again.
+    const after = await waitUntil(
+      'SyncState EXPORTED in Temporal',
+      describe,
+      (d) => d.typedSearchAttributes.get(SyncState) === 'EXPORTED',
+      30_000,
+    );
+    expect(after.memo?.stuck ?? null).toBeNull();
   }, 120_000);
 
   it('OPS-5: an owner whose pass fails with an error no step handles does not fail: it is stuck with the error and a resync after the fix exports', async () => {
@@ -213,6 +233,67 @@ describe('OPS-5: a step that keeps failing is visible, retryable and clears itse
     expect((await cli('show', CONN, job)).out).toMatch(/Invoice\s+EXPORTED: in QuickBooks/);
     expect(f.notesOf(job).filter((n) => n.includes('Stuck while'))).toEqual([`QuickBooks sync: ${words}`]);
   }, 120_000);
+
+  it('OPS-5: a payment QuickBooks keeps refusing: the payments owner shows STUCK in the Web UI and the job gets one note, until QuickBooks recovers', async () => {
+    const job = f.job({
+      clientUuid: f.client('Stuck Payments Co'),
+      approved: true,
+      lines: [{ name: 'Service', qty: '1', unit: '90', tax: 'GST' }],
+    });
+    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged');
+    await waitUntil(
+      'the export',
+      () => w.h.client.workflow.getHandle(invoiceWorkflowId(CONN, job)).query(invoiceStatusQuery),
+      (s) => s.state === 'EXPORTED' && s.idle,
+      60_000,
+    );
+    w.qbo.control.addFault({ method: 'POST', path: '/payment', status: 500 });
+    const paid = crypto.randomUUID();
+    w.sm8.control.insert('jobpayment', {
+      uuid: paid,
+      job_uuid: job,
+      amount: '40.00',
+      timestamp: '2026-11-23 09:00:00',
+      method: 'Cash',
+      active: 1,
+    });
+    const workflowId = await signalPayments(w.h.client, w.h.taskQueue, CONN, job);
+    const words =
+      "Stuck while syncing the job's payments: QuickBooks answered with a server error (HTTP 500). The sync keeps trying by itself.";
+    const describe = () => w.h.client.workflow.getHandle(workflowId).describe();
+    const inUi = await waitUntil(
+      'the payments owner to show STUCK',
+      describe,
+      (d) => d.typedSearchAttributes.get(SyncState) === 'STUCK',
+      60_000,
+    );
+    expect(inUi.memo?.stuck).toBe(words);
+    await waitUntil(
+      'the job note',
+      () => f.notesOf(job).filter((n) => n.includes('Stuck while')),
+      (notes) => notes.length > 0,
+      30_000,
+    );
+
+    // QuickBooks recovers; the bookkeeper asks for the step now rather than at its next backoff.
+    w.qbo.control.clearFaults();
+    const step = (await stuckList()).find((s) => s.workflowId === workflowId) as StuckStep;
+    expect((await cli('stuck', 'retry', step.id)).code).toBe(0);
+    await waitUntil(
+      'the payment in QuickBooks',
+      () => w.qbo.store.list('Payment', realm).find((p) => String(p.PrivateNote ?? '').includes(paid)),
+      (p) => p !== undefined,
+      60_000,
+    );
+    const after = await waitUntil(
+      'the payments owner to show its own state again',
+      describe,
+      (d) => d.typedSearchAttributes.get(SyncState) !== 'STUCK',
+      30_000,
+    );
+    expect(after.memo?.stuck ?? null).toBeNull();
+    expect(f.notesOf(job).filter((n) => n.includes('Stuck while'))).toEqual([`QuickBooks sync: ${words}`]);
+  }, 150_000);
 
   it('OPS-5: an exported invoice whose step is stuck lists as STUCK over its stored state (not under that state), dismissed or cleared it lists as stored again', async () => {
     const job = crypto.randomUUID();

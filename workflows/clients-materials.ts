@@ -10,6 +10,7 @@ import {
   patched,
   setHandler,
   sleep,
+  upsertMemo,
   upsertSearchAttributes,
   uuid4,
 } from '@temporalio/workflow';
@@ -26,6 +27,7 @@ import {
 import { laneActivities, OWNER_ACTIVITY } from './support/activity-options';
 import { createConnectionGate } from './support/connection-gate';
 import { ownerLoop } from './support/owner-loop';
+import { showStuckSteps } from './support/stuck-shown';
 
 const acts = laneActivities<Activities>('live', OWNER_ACTIVITY);
 
@@ -83,6 +85,12 @@ async function ownLink(kind: 'customer' | 'item', input: ClientMaterialInput): P
     parked: gate.waiting,
   }));
 
+  // OPS-5: a stuck step shows in the Web UI until it succeeds (workflows/support/stuck-shown.ts).
+  const stuck = showStuckSteps(() => {
+    upsertSearchAttributes([{ key: SyncState, value: stuck.syncState(s.state) }]);
+    upsertMemo({ stuck: stuck.text });
+  });
+
   function publish(r: CmSyncResult): void {
     s = {
       ...s,
@@ -93,7 +101,7 @@ async function ownLink(kind: 'customer' | 'item', input: ClientMaterialInput): P
       conflicts: s.conflicts + r.conflicts,
     };
     upsertSearchAttributes([
-      { key: SyncState, value: r.state },
+      { key: SyncState, value: stuck.syncState(r.state) },
       ...(s.sm8Uuid ? [{ key: Sm8Uuid, value: s.sm8Uuid }] : []),
       ...(s.qboId ? [{ key: QboId, value: s.qboId }] : []),
     ]);

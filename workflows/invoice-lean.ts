@@ -37,6 +37,7 @@ import {
 import { laneActivities, OWNER_ACTIVITY } from './support/activity-options';
 import { createConnectionGate } from './support/connection-gate';
 import { ownerLoop } from './support/owner-loop';
+import { showStuckSteps } from './support/stuck-shown';
 
 const acts = laneActivities<Activities>('interactive', OWNER_ACTIVITY);
 
@@ -59,29 +60,38 @@ export async function leanInvoiceRun(input: InvoiceWorkflowInput): Promise<Invoi
   let qboDirty = input.carried === undefined && input.qboToo !== false;
   let fresh = input.carried === undefined;
   /** What search attributes and memo show now (a new run shows nothing yet). */
-  let shown: { state: string | null; qboInvoiceId: string | null; reason: string | null } = {
+  let shown: { state: string | null; qboInvoiceId: string | null; reason: string | null; stuck: boolean } = {
     state: null,
     qboInvoiceId: null,
     reason: null,
+    stuck: false,
   };
 
   /** Shows the state where support looks, writing only what changed (each write is a Temporal action). */
   function publish(state: InvoiceSyncStateName, reason: InvoiceCarried['reason']): void {
     s = { ...s, state, reason };
     const { qboInvoiceId } = s;
-    if (shown.state !== state || shown.qboInvoiceId !== qboInvoiceId)
+    const syncState = stuck.syncState(state);
+    if (shown.state !== syncState || shown.qboInvoiceId !== qboInvoiceId)
       upsertSearchAttributes([
-        { key: SyncState, value: state },
+        { key: SyncState, value: syncState },
         ...(qboInvoiceId ? [{ key: QboId, value: qboInvoiceId }] : []),
       ]);
-    const reasonKey = reason ? `${reason.code}: ${reason.text}` : null;
+    const reasonKey =
+      `${reason ? `${reason.code}: ${reason.text}` : ''}${stuck.text ? ` STUCK ${stuck.text}` : ''}` || null;
     if (shown.reason !== reasonKey && (reasonKey !== null || shown.state !== null))
-      upsertMemo({ reasonCode: reason?.code ?? null, reason: reason?.text ?? null });
-    shown = { state, qboInvoiceId, reason: reasonKey };
+      upsertMemo({
+        reasonCode: reason?.code ?? null,
+        reason: reason?.text ?? null,
+        ...(stuck.text || shown.stuck ? { stuck: stuck.text } : {}),
+      });
+    shown = { state: syncState, qboInvoiceId, reason: reasonKey, stuck: stuck.text !== null };
     setCurrentDetails(
-      `**${state}**${qboInvoiceId ? ` · QuickBooks invoice ${qboInvoiceId}` : ''}${reason ? `\n\n${reason.code}: ${reason.text}` : ''}`,
+      `**${syncState}**${qboInvoiceId ? ` · QuickBooks invoice ${qboInvoiceId}` : ''}${reason ? `\n\n${reason.code}: ${reason.text}` : ''}${stuck.text ? `\n\nSTUCK: ${stuck.text}` : ''}`,
     );
   }
+  // OPS-5: a stuck step shows in the Web UI until it succeeds (workflows/support/stuck-shown.ts).
+  const stuck = showStuckSteps(() => publish(s.state, s.reason));
 
   let beforeWait: InvoiceSyncStateName = s.state;
   const gate = createConnectionGate(connectionId, {

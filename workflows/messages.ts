@@ -36,6 +36,18 @@ export const WorkflowType = {
 /** CON-3: the connection is usable again: parked steps run again (workflows/support/connection-gate.ts). */
 export const connectionRestoredSignal = defineSignal('connectionRestored');
 
+/**
+ * OPS-5 in the Temporal Web UI: a step of this owner is stuck (`text`: the failure in the bookkeeper's words,
+ * domain/stuck.ts), or no longer (`text` null). Sent by the stuck watch (activities/support/stuck-signals.ts);
+ * the owner shows SyncState STUCK and the text in its memo while any step is stuck
+ * (workflows/support/stuck-shown.ts).
+ */
+export interface StepStuck {
+  step: string;
+  text: string | null;
+}
+export const stepStuckSignal = defineSignal<[StepStuck]>('stepStuck');
+
 // ---- invoice (workflows/invoice.ts) --------------------------------------------------------------------
 
 /** Something about the ServiceM8 job changed (webhook, poll, or a payment/material of it). */

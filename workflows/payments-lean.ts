@@ -22,6 +22,7 @@ import {
 import { laneActivities, OWNER_ACTIVITY } from './support/activity-options';
 import { createConnectionGate } from './support/connection-gate';
 import { ownerLoop } from './support/owner-loop';
+import { showStuckSteps } from './support/stuck-shown';
 
 const acts = laneActivities<Activities>('interactive', OWNER_ACTIVITY);
 /** Looks nobody waits for (PaymentsWake.background) go behind approvals. */
@@ -70,22 +71,32 @@ export async function leanPaymentsRun(input: PaymentsWorkflowInput): Promise<Pay
   /** Shows the state where support looks, writing only what changed (each write is a Temporal action). */
   function publish(state: PaymentsStateName): void {
     s = { ...s, state };
-    const attrs = JSON.stringify([state, s.qboInvoiceId]);
+    const syncState = stuck.syncState(state);
+    const attrs = JSON.stringify([syncState, s.qboInvoiceId]);
     if (attrs !== shown.attrs)
       upsertSearchAttributes([
-        { key: SyncState, value: state },
+        { key: SyncState, value: syncState },
         ...(s.qboInvoiceId ? [{ key: QboId, value: s.qboInvoiceId }] : []),
       ]);
     const memo = {
       sm8Paid: last ? formatMoney(last.sm8) : null,
       qboPaid: last ? formatMoney(last.qbo) : null,
       problems: problems.map((p) => `${p.code}: ${p.text}`),
+      // OPS-5: a stuck step, in words, until it succeeds (workflows/support/stuck-shown.ts).
+      ...(stuck.text || shownStuck ? { stuck: stuck.text } : {}),
     };
     const memoKey = JSON.stringify(memo);
     const nothingYet = !problems.length && (last?.sm8 ?? 0) === 0 && (last?.qbo ?? 0) === 0;
-    if (memoKey !== shown.memo && !(shown.memo === '' && nothingYet)) upsertMemo(memo);
+    if (memoKey !== shown.memo && !(shown.memo === '' && nothingYet)) {
+      upsertMemo(memo);
+      shownStuck = stuck.text !== null;
+    }
     shown = { attrs, memo: memoKey };
   }
+
+  /** Whether the memo shows a stuck step (it is cleared with a null, as memos merge). */
+  let shownStuck = false;
+  const stuck = showStuckSteps(() => publish(s.state));
 
   let beforeWait: PaymentsStateName = s.state;
   const gate = createConnectionGate(connectionId, {

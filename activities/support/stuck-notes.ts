@@ -5,21 +5,24 @@
  * invoice is not in QuickBooks: the sync writes no sync-state field on the job. Called by the stuck watch
  * (activities/support/stuck-watch.ts) on each failed attempt of a stuck step, and for a stuck owner pass.
  */
-import { describeFailure, STUCK_REASON_CODE, stuckInvoiceJob, stuckNoteReachable } from '../../domain/stuck';
+import { describeFailure, STUCK_REASON_CODE, stuckNoteJob, stuckNoteReachable } from '../../domain/stuck';
 import type { FailedAttempt } from '../../store/stuck-steps';
 import { createInvoiceSteps } from '../invoice-steps';
 import type { ActivityDeps } from './deps';
-import type { OnStuck } from './stuck-watch';
 
 /** The failing attempt waits at most this long for its note; a later attempt writes it otherwise. */
 const NOTE_WAIT_MS = 10_000;
 
-export function createStuckNotes(deps: ActivityDeps): OnStuck {
+export function createStuckNotes(
+  deps: ActivityDeps,
+): (
+  step: Pick<FailedAttempt, 'connectionId' | 'workflowId' | 'activityType' | 'failureType' | 'technical'>,
+) => Promise<void> {
   const steps = createInvoiceSteps(deps);
   return async (
     step: Pick<FailedAttempt, 'connectionId' | 'workflowId' | 'activityType' | 'failureType' | 'technical'>,
   ) => {
-    const jobUuid = stuckInvoiceJob(step.workflowId);
+    const jobUuid = stuckNoteJob(step.workflowId);
     if (!jobUuid || !step.connectionId || !stuckNoteReachable(step.technical)) return;
     const text = describeFailure(step.activityType, step.failureType, step.technical);
     // A note whose ServiceM8 budget is busy must not hold the failed attempt (and its retry) for long: the

@@ -16,8 +16,14 @@ import { clearStep, recordFailedAttempt, type FailedAttempt } from '../../store/
 
 type AnyActivity = (...args: never[]) => Promise<unknown>;
 
-/** Told of each failed attempt of a step that counts as stuck (OPS-5: the invoice's job note). */
-export type OnStuck = (step: FailedAttempt) => Promise<void>;
+/**
+ * Told of each failed attempt of a step that counts as stuck (OPS-5: the invoice's job note, the owner's
+ * SyncState in the Web UI), and of a step that failed before and has now succeeded.
+ */
+export interface OnStuck {
+  stuck(step: FailedAttempt): Promise<void>;
+  cleared(workflowId: string, activityType: string): Promise<void>;
+}
 
 function counted(err: unknown): boolean {
   if (err instanceof CancelledFailure) return false;
@@ -44,7 +50,9 @@ function watch<F extends AnyActivity>(pool: Pool, activityType: string, fn: F, o
     if (!workflowId) return fn(...args); // a standalone activity: no owner to show it on
     try {
       const result = await fn(...args);
-      if (attempt > 1) await clearStep(pool, workflowId, activityType).catch(() => undefined);
+      // Also at attempt 1: "retry now" (resetActivity) starts the attempts from 1 again.
+      if (await clearStep(pool, workflowId, activityType).catch(() => false))
+        await onStuck?.cleared(workflowId, activityType).catch(() => undefined);
       return result;
     } catch (err) {
       if (counted(err)) {
@@ -61,7 +69,7 @@ function watch<F extends AnyActivity>(pool: Pool, activityType: string, fn: F, o
         // Counting (and noting) must never change the outcome of the attempt itself.
         const row = await recordFailedAttempt(pool, step).catch(() => null);
         if (row && onStuck && !row.dismissed && isStuck(row, new Date()))
-          await onStuck(step).catch(() => undefined);
+          await onStuck.stuck(step).catch(() => undefined);
       }
       throw err;
     }

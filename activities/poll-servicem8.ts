@@ -44,6 +44,9 @@ interface Sm8Record {
  */
 export const SM8_OVERLAP_MS = 65 * 60_000;
 
+/** Objects whose poll hits carry the record (the router drops the ones that still hold our own write). */
+const CM_OBJECTS = new Set(['company', 'companycontact', 'material']);
+
 export function createServiceM8PollActivities(deps: ActivityDeps) {
   const sm8For = (connectionId: string) => new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
   const { routeAll, countUnannounced } = pollTools(deps);
@@ -127,7 +130,13 @@ export function createServiceM8PollActivities(deps: ActivityDeps) {
         const toRoute = object === 'job' ? await jobsToRoute(connectionId, changed as Sm8Job[]) : changed;
         const routedIds = await routeAll(
           connectionId,
-          toRoute.map((rec) => ({ source: 'sm8', entity: object, entityId: rec.uuid, operation: null })),
+          toRoute.map((rec) => ({
+            source: 'sm8',
+            entity: object,
+            entityId: rec.uuid,
+            operation: null,
+            ...(CM_OBJECTS.has(object) ? { record: rec as unknown as Record<string, unknown> } : {}),
+          })),
         );
         const unannounced = await countUnannounced(
           connectionId,

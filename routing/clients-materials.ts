@@ -14,9 +14,9 @@
 import type { Client } from '@temporalio/client';
 import { latestMergePayload } from '../store/inbox';
 import { OnboardingStore } from '../store/onboarding';
-import { armEchoRead, disarmEchoRead, markDirty, type RecordRef } from '../store/record-cache';
-import { recentOwnRecordWrite } from '../store/own-writes';
-import { ECHO_WINDOW_MS, isEchoOfOurWrite } from '../domain/clients-materials/echo';
+import { armEchoRead, disarmEchoRead, markDirty, RecordCache, type RecordRef } from '../store/record-cache';
+import { ownRecordWritesOf, recentOwnRecordWrite } from '../store/own-writes';
+import { ECHO_WINDOW_MS, isEchoOfOurWrite, onlyOurEcho } from '../domain/clients-materials/echo';
 import { GENERIC_ITEM_KEY } from '../domain/clients-materials/item';
 import { cmReadWorkflowId, customerWorkflowId, itemWorkflowId } from '../domain/workflow-ids';
 import {
@@ -81,12 +81,47 @@ export async function signalClientsMaterialsRead(
 /** The routing answer of an event dropped as our own write's echo (the inbox keeps it as the reason). */
 export const ECHO_DROPPED = 'ignored: the echo of our own write (the next bulk read confirms it)';
 
+/** The routing answer of a poll hit that reports nothing new since the link was last synced. */
+export const UNCHANGED_DROPPED = 'ignored: unchanged since it was last synced';
+
+/**
+ * A poll hit that only reports what the link already holds, however long ago it happened: QuickBooks' record
+ * at the SyncToken the link last synced, or a ServiceM8 record that still holds exactly our own last write
+ * (domain/clients-materials/echo.ts onlyOurEcho: every field we sent, and nothing else changed). The first
+ * regular poll after onboarding sees every imported record as changed: this is what keeps it from waking
+ * every owner (each then read its record one by one).
+ */
+async function unchangedPollHit(
+  deps: RoutingDeps,
+  ref: RecordRef,
+  ev: EntityEvent,
+  linkSyncToken: string | null,
+): Promise<boolean> {
+  if (ev.operation !== null) return false;
+  if (ref.side === 'qbo') return Boolean(ev.hint?.syncToken) && ev.hint?.syncToken === linkSyncToken;
+  if (!ev.record) return false;
+  const written = (
+    await ownRecordWritesOf(deps.pool, ref.connectionId, 'sm8', ref.object, [ref.recordId])
+  ).get(ref.recordId);
+  if (!written) return false;
+  const copy = (await new RecordCache(deps.pool).peek(ref.connectionId, 'sm8', ref.object, [ref.recordId])).get(
+    ref.recordId,
+  );
+  return onlyOurEcho('sm8', written, ev.record, copy);
+}
+
 /**
  * A linked record changed: marks it dirty for the connection's bulk read, or, when it is our own write
  * coming back (we wrote it inside the echo window, at the time the event names), drops the event as that
- * echo (marked for confirmation, no API call).
+ * echo (marked for confirmation, no API call). A poll hit that reports nothing new is dropped unmarked.
  */
-async function markForBulkRead(deps: RoutingDeps, ref: RecordRef, ev: EntityEvent): Promise<string> {
+async function markForBulkRead(
+  deps: RoutingDeps,
+  ref: RecordRef,
+  ev: EntityEvent,
+  linkSyncToken: string | null = null,
+): Promise<string> {
+  if (await unchangedPollHit(deps, ref, ev, linkSyncToken)) return UNCHANGED_DROPPED;
   const written = await recentOwnRecordWrite(deps.pool, ref, ECHO_WINDOW_MS);
   const echo =
     written !== null &&
@@ -143,6 +178,7 @@ function qboRouter(kind: Kind) {
           recordId: ev.entityId,
         },
         ev,
+        link.qboSyncToken,
       );
     const target = link ?? (await deps.links.forQboRecord(ev.connectionId, kind, ev.entityId));
     // While onboarding runs it brings the record in (completing this link in place), and when it ends it

@@ -63,6 +63,11 @@ export interface EntityEvent {
   changedAt?: string | null;
   /** What a webhook says about the change (changed fields, time), which lets echoes die here (issue 12). */
   hint?: EventHint;
+  /**
+   * A ServiceM8 poll hit of a client, contact or material: the record as the poll read it, so a record that
+   * still holds exactly our own write is dropped without a read (routing/clients-materials.ts).
+   */
+  record?: Record<string, unknown>;
 }
 
 /**

@@ -75,7 +75,7 @@ export function createCmBulkReadActivities(deps: ActivityDeps) {
   async function ownerOf(
     connectionId: string,
     m: DirtyMark,
-  ): Promise<{ kind: 'customer' | 'item'; linkId: string } | null> {
+  ): Promise<{ kind: 'customer' | 'item'; linkId: string; qboSyncToken?: string | null } | null> {
     if (m.object === 'companycontact') {
       const linkId = await deps.links.ofContact(connectionId, m.recordId);
       return linkId ? { kind: 'customer', linkId } : null;
@@ -86,7 +86,7 @@ export function createCmBulkReadActivities(deps: ActivityDeps) {
       m.side === 'qbo'
         ? await deps.links.byQbo(connectionId, kind, m.recordId)
         : await deps.links.bySm8(connectionId, kind, m.recordId);
-    return link?.state === 'linked' ? { kind, linkId: link.id } : null;
+    return link?.state === 'linked' ? { kind, linkId: link.id, qboSyncToken: link.qboSyncToken } : null;
   }
 
   /** QuickBooks: the marked Customers and Items by Id, one query per entity (and per 500 ids). */
@@ -197,7 +197,10 @@ export function createCmBulkReadActivities(deps: ActivityDeps) {
         }
         if (!r) missed.push(m.recordId);
         const owner = await ownerOf(connectionId, m);
-        if (owner) toWake.set(`${owner.kind}/${owner.linkId}`, owner);
+        // QuickBooks' record at the SyncToken its link last synced: nothing new for the owner.
+        if (owner && r && side === 'qbo' && owner.qboSyncToken && String(r.SyncToken) === owner.qboSyncToken)
+          continue;
+        if (owner) toWake.set(`${owner.kind}/${owner.linkId}`, { kind: owner.kind, linkId: owner.linkId });
       }
       await cache.drop(connectionId, side, object, missed);
     }
@@ -243,12 +246,13 @@ export function createCmBulkReadActivities(deps: ActivityDeps) {
       await readQbo(connectionId, taken, groups, out);
       await readSm8(connectionId, taken, groups, out);
       const owners = await ownersToWake(connectionId, taken, out);
-      await clearMarks(deps.pool, connectionId, taken, now);
+      // The owners are woken before the marks go: a wake that fails is retried with its marks still there.
       if (owners.length) {
         const temporal = temporalClient(deps, 'the bulk read of clients and materials');
         for (const o of owners)
           await signalClientMaterial(temporal, input.taskQueue, o.kind, connectionId, o.linkId);
       }
+      await clearMarks(deps.pool, connectionId, taken, now);
 
       const left = marks.filter((m) => !groups.has(groupOf(m)));
       const first = Math.min(...left.map((m) => m.markedAt.getTime()));

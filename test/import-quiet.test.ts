@@ -168,50 +168,58 @@ describe('CM-1 then CM-2: an imported record is in sync', () => {
     expect({ workflows, sm8Calls, qboCalls }).toEqual({ workflows: [], sm8Calls: [], qboCalls: [] });
   }, 180_000);
 
-  it('CM-2: every owner woken after onboarding writes nothing to either side', async () => {
-    const links = [
-      ...(await w.h.deps.links.all(CONN, 'customer')).map((l) => ({ kind: 'customer' as const, id: l.id })),
-      ...(await w.h.deps.links.all(CONN, 'item')).map((l) => ({ kind: 'item' as const, id: l.id })),
-    ];
-    expect(links.length).toBeGreaterThanOrEqual(10);
-    const sm8Seq = Math.max(0, ...w.sm8.control.calls.list().map((c) => c.seq));
-    const qboCount = w.qbo.control.calls().length;
-    const snapshot = () =>
-      new Map(
-        ['Customer', 'Item'].flatMap((e) =>
-          w.qbo.control.listRecords(e, realm).map((r) => [`${e} ${String(r.Id)}`, r] as const),
-        ),
-      );
-    const before = snapshot();
+  it.each([
+    ['its copies of the records kept (the cache)', false],
+    ['no copy kept (it reads both sides from the APIs)', true],
+  ])(
+    'CM-2: every owner woken after onboarding, with %s, writes nothing to either side',
+    async (_, cold) => {
+      if (cold) await w.h.pool.query('DELETE FROM cm_record_cache WHERE connection_id = $1', [CONN]);
+      const links = [
+        ...(await w.h.deps.links.all(CONN, 'customer')).map((l) => ({ kind: 'customer' as const, id: l.id })),
+        ...(await w.h.deps.links.all(CONN, 'item')).map((l) => ({ kind: 'item' as const, id: l.id })),
+      ];
+      expect(links.length).toBeGreaterThanOrEqual(10);
+      const sm8Seq = Math.max(0, ...w.sm8.control.calls.list().map((c) => c.seq));
+      const qboCount = w.qbo.control.calls().length;
+      const snapshot = () =>
+        new Map(
+          ['Customer', 'Item'].flatMap((e) =>
+            w.qbo.control.listRecords(e, realm).map((r) => [`${e} ${String(r.Id)}`, r] as const),
+          ),
+        );
+      const before = snapshot();
 
-    for (const l of links) await signalClientMaterial(w.h.client, w.h.taskQueue, l.kind, CONN, l.id);
-    for (const l of links) {
-      const id = l.kind === 'customer' ? customerWorkflowId(CONN, l.id) : itemWorkflowId(CONN, l.id);
-      await waitUntil(
-        `the owner of ${id}`,
-        () => w.h.client.workflow.getHandle(id).query(clientMaterialStatusQuery),
-        (s) => s.idle && s.syncs > 0,
-        60_000,
-      );
-    }
+      for (const l of links) await signalClientMaterial(w.h.client, w.h.taskQueue, l.kind, CONN, l.id);
+      for (const l of links) {
+        const id = l.kind === 'customer' ? customerWorkflowId(CONN, l.id) : itemWorkflowId(CONN, l.id);
+        await waitUntil(
+          `the owner of ${id}`,
+          () => w.h.client.workflow.getHandle(id).query(clientMaterialStatusQuery),
+          (s) => s.idle && s.syncs > 0,
+          60_000,
+        );
+      }
 
-    const sm8Writes = w.sm8.control.calls
-      .list()
-      .filter((c) => c.seq > sm8Seq && ['create', 'update', 'delete'].includes(String(c.operation)))
-      .map((c) => `${c.method} ${c.path}`);
-    const qboWrites = w.qbo.control
-      .calls()
-      .slice(qboCount)
-      .filter((c) => c.realmId === realm && c.method === 'POST' && !/\/query|\/cdc/.test(c.endpoint))
-      .map((c) => `${c.method} ${c.endpoint}`);
-    // What a write changed, field by field, so a failure says which field the import got wrong.
-    const changed: string[] = [];
-    for (const [key, now] of snapshot()) {
-      const was = before.get(key) ?? {};
-      for (const f of new Set([...Object.keys(was), ...Object.keys(now)]))
-        if (!['SyncToken', 'MetaData'].includes(f) && JSON.stringify(was[f]) !== JSON.stringify(now[f]))
-          changed.push(`${key}.${f}: ${JSON.stringify(was[f])} -> ${JSON.stringify(now[f])}`);
-    }
-    expect({ sm8Writes, qboWrites, changed }).toEqual({ sm8Writes: [], qboWrites: [], changed: [] });
-  }, 180_000);
+      const sm8Writes = w.sm8.control.calls
+        .list()
+        .filter((c) => c.seq > sm8Seq && ['create', 'update', 'delete'].includes(String(c.operation)))
+        .map((c) => `${c.method} ${c.path}`);
+      const qboWrites = w.qbo.control
+        .calls()
+        .slice(qboCount)
+        .filter((c) => c.realmId === realm && c.method === 'POST' && !/\/query|\/cdc/.test(c.endpoint))
+        .map((c) => `${c.method} ${c.endpoint}`);
+      // What a write changed, field by field, so a failure says which field the import got wrong.
+      const changed: string[] = [];
+      for (const [key, now] of snapshot()) {
+        const was = before.get(key) ?? {};
+        for (const f of new Set([...Object.keys(was), ...Object.keys(now)]))
+          if (!['SyncToken', 'MetaData'].includes(f) && JSON.stringify(was[f]) !== JSON.stringify(now[f]))
+            changed.push(`${key}.${f}: ${JSON.stringify(was[f])} -> ${JSON.stringify(now[f])}`);
+      }
+      expect({ sm8Writes, qboWrites, changed }).toEqual({ sm8Writes: [], qboWrites: [], changed: [] });
+    },
+    180_000,
+  );
 });

@@ -23,11 +23,16 @@ import { ConnectionId, EntityType } from '../domain/search-attributes';
 import type { PollInput } from './messages';
 import { LONG_RUNNING, laneActivities } from './support/activity-options';
 
+/**
+ * A pass's step is retried until it succeeds (at most a minute apart), never given up after N attempts: the
+ * long soak's first pass, waiting for budget, was hit by all three worker kills and ended failed. A step that
+ * keeps failing shows as stuck (OPS-5, activities/support/stuck-watch.ts); the schedule skips its next
+ * passes meanwhile (overlap SKIP), and this pass does their work when it succeeds.
+ */
 const retry = {
   initialInterval: '5 seconds',
   backoffCoefficient: 2,
   maximumInterval: '1 minute',
-  maximumAttempts: 3,
   nonRetryableErrorTypes: [...CONNECTION_BLOCKED_FAILURES],
 };
 

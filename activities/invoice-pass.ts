@@ -191,6 +191,7 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
         return settle(InvoiceSyncState.blocked, reason, { sm8: p.sm8TotalCents });
       }
       s = { ...s, qboInvoiceId: created.invoiceId, lastSyncedTotalCents: p.sm8TotalCents };
+      if (created.voided) return settleGone('voided'); // voided before its answer reached us (INV-10)
       if (created.totalCents !== p.sm8TotalCents)
         return settle(
           InvoiceSyncState.needsAttentionInQbo,

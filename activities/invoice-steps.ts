@@ -7,6 +7,7 @@
  */
 import crypto from 'node:crypto';
 import { hasMarker, isApproved } from '../domain/invoice/plan';
+import { memoSaysVoided, zeroedInvoice } from '../domain/invoice/voids';
 import { jobNoteKey, reasons } from '../domain/invoice/reasons';
 import { fingerprint } from '../domain/fingerprint';
 import { toCents } from '../domain/money';
@@ -24,6 +25,7 @@ import type { InvoiceSnapshot } from './invoice';
 import { invoiceSettings, type Refusal } from './invoice-parties';
 import { connectionFacts, type FactName } from './support/connection-facts';
 import type { ActivityDeps } from './support/deps';
+import { attempt } from './support/temporal';
 
 interface QboInvoice {
   Id: string;
@@ -123,7 +125,7 @@ export function createInvoiceSteps(deps: ActivityDeps) {
       /** INV-11: the ServiceM8 client the invoice is written for, kept with our write. */
       companyUuid?: string;
     }): Promise<
-      | { ok: true; invoiceId: string; totalCents: number; adopted: boolean }
+      | { ok: true; invoiceId: string; totalCents: number; adopted: boolean; voided?: boolean }
       | Refusal
       | { ok: false; code: '610' }
     > {
@@ -179,11 +181,21 @@ export function createInvoiceSteps(deps: ActivityDeps) {
         syncToken: invoice.SyncToken,
         lastUpdated: invoice.MetaData?.LastUpdatedTime ?? null,
       });
+      // INV-10: an invoice found, or made by an earlier attempt whose answer was lost, may have been voided
+      // since; the void's event found no link then. Its state now (one read, on a retry only).
+      if (!adopted && attempt() > 1) invoice = await qbo.read<QboInvoice>('Invoice', invoice.Id);
+      const voided = zeroedInvoice(invoice) || memoSaysVoided(invoice);
       // Our write first, then the link: the create's webhook, routed by the link, is known as our echo.
       await deps.links.link(connectionId, 'invoice', jobUuid, invoice.Id, {
         qboSyncToken: invoice.SyncToken,
       });
-      return { ok: true, invoiceId: invoice.Id, totalCents: toCents(invoice.TotalAmt ?? 0) ?? 0, adopted };
+      return {
+        ok: true,
+        invoiceId: invoice.Id,
+        totalCents: toCents(invoice.TotalAmt ?? 0) ?? 0,
+        adopted,
+        ...(voided ? { voided } : {}),
+      };
     },
 
     /** INV-3: one job-diary note per reason and wording (jobNoteKey); its uuid is derived from the key (a retry writes it once). */

@@ -29,6 +29,15 @@ export function temporalClient(deps: ActivityDeps, purpose: string): Client {
   return deps.temporal;
 }
 
+/** The running activity's attempt (1 outside an activity: direct calls in tests). */
+export function attempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
+  }
+}
+
 /** Heartbeats the running activity; a no-op outside one (direct calls in tests). */
 export function heartbeat(details?: unknown): void {
   try {

@@ -78,17 +78,33 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'
   await exited;
 }
 
-/** Waits until a product process logs a line matching `ready` (or exits). */
+/**
+ * Waits until a product process logs a line matching `ready` (or exits). It listens to the process itself:
+ * the shared log is trimmed when it grows, so an index into it could skip the line (the long soak's API
+ * logged so much that a restarted worker's "polling" line was trimmed away before it was looked for).
+ */
 async function waitFor(child: ChildProcess, log: string[], ready: RegExp, what: string): Promise<void> {
-  const from = log.length;
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (log.slice(Math.max(0, from - 5)).some((l) => ready.test(l))) return;
-    if (child.exitCode !== null)
-      throw new Error(`${what} exited (${child.exitCode}):\n${log.slice(-30).join('\n')}`);
-    await sleep(100);
+  let seen = false;
+  let tail = '';
+  const listen = (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-8192);
+    if (ready.test(tail)) seen = true;
+  };
+  child.stdout?.on('data', listen);
+  child.stderr?.on('data', listen);
+  try {
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline) {
+      if (seen) return;
+      if (child.exitCode !== null)
+        throw new Error(`${what} exited (${child.exitCode}):\n${log.slice(-30).join('\n')}`);
+      await sleep(100);
+    }
+    throw new Error(`${what} not ready in 120 s:\n${log.slice(-30).join('\n')}`);
+  } finally {
+    child.stdout?.off('data', listen);
+    child.stderr?.off('data', listen);
   }
-  throw new Error(`${what} not ready in 120 s:\n${log.slice(-30).join('\n')}`);
 }
 
 export async function startStack(opts: { pollInterval: string; scale: number }): Promise<Stack> {

@@ -27,7 +27,7 @@ import { routeEntityEvent } from '../routing/routes';
 import type { GovernorLimits } from './helpers/env';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
-import { waitFor } from './helpers/wait';
+import { untilSettled, waitFor } from './helpers/wait';
 
 const CONN = 'cm-budget';
 const CUSTOMERS = 60;
@@ -68,32 +68,7 @@ const sm8Writes = (calls: ReturnType<ReturnType<typeof callWindow>['sm8']>) =>
 const qboIsRead = (c: { method: string; endpoint: string }) =>
   c.method === 'GET' || /\/query|\/cdc/.test(c.endpoint);
 
-/**
- * No event waiting in the inbox, no record waiting for the bulk read (the echoes' confirmations included, so
- * they are counted) and no new API call for `quietMs`: the sync has nothing left to do.
- */
-async function settled(quietMs = 3000): Promise<void> {
-  let last = -1;
-  let since = Date.now();
-  await waitFor(
-    'the sync to settle',
-    async () => {
-      const n = w.sm8.control.calls.stats().total + w.qbo.control.calls().length;
-      const pending = await w.h.pool.query(
-        `SELECT (SELECT count(*) FROM webhook_inbox WHERE connection_id = $1 AND state = 'pending')
-              + (SELECT count(*) FROM cm_dirty_marks WHERE connection_id = $1) AS n`,
-        [CONN],
-      );
-      if (n !== last || Number(pending.rows[0].n) > 0) {
-        last = n;
-        since = Date.now();
-        return false;
-      }
-      return Date.now() - since >= quietMs;
-    },
-    120_000,
-  );
-}
+const settled = (quietMs?: number) => untilSettled(w, CONN, quietMs);
 
 const tally = (
   calls: Array<{ endpoint?: string; method: string; path?: string; object?: string; status: number }>,

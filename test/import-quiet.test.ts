@@ -15,7 +15,7 @@ import { pollConnectionWorkflow } from '../workflows/poll';
 import { shiftSm8Time } from '../activities/support/polling';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
-import { waitUntil } from './helpers/wait';
+import { untilSettled, waitUntil } from './helpers/wait';
 
 const CONN = 'import-quiet';
 let w: World;
@@ -83,28 +83,7 @@ afterAll(async () => {
   await w.close();
 });
 
-/** Every workflow of the connection has nothing left to do: no dirty mark, no running pass. */
-async function settled(): Promise<void> {
-  let last = -1;
-  let since = Date.now();
-  await waitUntil(
-    'the sync to settle',
-    async () => {
-      const n = w.sm8.control.calls.stats().total + w.qbo.control.calls().length;
-      const marks = await w.h.pool.query(
-        'SELECT count(*) AS n FROM cm_dirty_marks WHERE connection_id = $1',
-        [CONN],
-      );
-      if (n !== last || Number(marks.rows[0].n) > 0) {
-        last = n;
-        since = Date.now();
-      }
-      return Date.now() - since;
-    },
-    (quietMs) => quietMs >= 3000,
-    120_000,
-  );
-}
+const settled = () => untilSettled(w, CONN);
 
 describe('CM-1 then CM-2: an imported record is in sync', () => {
   it('CM-2: the first regular poll after onboarding sees every imported record as changed (past the echo window), and wakes no owner, reads no record, writes nothing', async () => {

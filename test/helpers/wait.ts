@@ -62,3 +62,38 @@ function show(v: unknown): string {
   const text = JSON.stringify(v) ?? String(v);
   return text.length > 2000 ? `${text.slice(0, 2000)}…` : text;
 }
+
+/**
+ * A connection's sync has nothing left to do: no event waiting in the inbox, no record waiting for the bulk
+ * read (the echoes' confirmations included) and no new call to either simulator for `quietMs`.
+ */
+export async function untilSettled(
+  w: {
+    h: { pool: { query: (sql: string, params: unknown[]) => Promise<{ rows: Array<{ n: unknown }> }> } };
+    sm8: { control: { calls: { stats: () => { total: number } } } };
+    qbo: { control: { calls: () => unknown[] } };
+  },
+  connectionId: string,
+  quietMs = 3000,
+): Promise<void> {
+  let last = -1;
+  let since = Date.now();
+  await waitFor(
+    'the sync to settle',
+    async () => {
+      const n = w.sm8.control.calls.stats().total + w.qbo.control.calls().length;
+      const pending = await w.h.pool.query(
+        `SELECT (SELECT count(*) FROM webhook_inbox WHERE connection_id = $1 AND state = 'pending')
+              + (SELECT count(*) FROM cm_dirty_marks WHERE connection_id = $1) AS n`,
+        [connectionId],
+      );
+      if (n !== last || Number(pending.rows[0]?.n) > 0) {
+        last = n;
+        since = Date.now();
+        return false;
+      }
+      return Date.now() - since >= quietMs;
+    },
+    120_000,
+  );
+}

@@ -96,7 +96,7 @@ export async function startProduct(
     qbo: axios.create({ baseURL: `http://127.0.0.1:${ports.qbo}/__sim` }),
   };
   const startedAt = performance.now();
-  const child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['workers/start.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'workers/start.ts'], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -66,7 +66,9 @@ describe('the worker process', () => {
       LOG_LEVEL: 'info',
     };
     let out = '';
-    child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['workers/worker.ts'], { cwd: ROOT, env });
+    // Node itself, not the tsx CLI: that CLI relays a signal to its child and SIGKILLs it (exit 143) when the
+    // child has not answered within 30 ms, which a busy machine misses (a CI failure).
+    child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], { cwd: ROOT, env });
     child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
     const exit = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
@@ -107,7 +109,7 @@ describe('the worker process', () => {
       LOG_LEVEL: 'info',
     };
     let out = '';
-    child = spawn(path.join(ROOT, 'node_modules', '.bin', 'tsx'), ['workers/worker.ts'], { cwd: ROOT, env });
+    child = spawn(process.execPath, ['--import', 'tsx', 'workers/worker.ts'], { cwd: ROOT, env });
     child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
     const exit = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));

@@ -157,11 +157,14 @@ export function createQuickBooksPollActivities(deps: ActivityDeps) {
       }
       const routedIds = await routeAll(connectionId, owned);
       const woken = new Set(routedIds);
-      const unannounced = await countUnannounced(
-        connectionId,
-        'qbo',
-        owned.filter((ref) => woken.has(ref.entityId)),
-      );
+      // A first pass reads back from before the connection existed: nothing then could have been announced.
+      const unannounced = mark
+        ? await countUnannounced(
+            connectionId,
+            'qbo',
+            owned.filter((ref) => woken.has(ref.entityId)),
+          )
+        : 0;
 
       const keepFromMs = Date.parse(cursor) - QBO_OVERLAP_MS;
       const seen: Record<string, string> = {};

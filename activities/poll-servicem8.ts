@@ -7,7 +7,7 @@ import { isApproved } from '../domain/invoice/plan';
 import type { Sm8Job } from '../domain/servicem8-types';
 import { sm8TimeIn } from '../domain/servicem8-time';
 import { knownJobs } from '../store/invoice-exports';
-import { RecordCache } from '../store/record-cache';
+import { RecordCache, type CacheEntry } from '../store/record-cache';
 import { readWatermark, writeWatermark } from '../store/watermarks';
 import type { ActivityDeps } from './support/deps';
 import { heartbeat } from './support/temporal';
@@ -47,9 +47,21 @@ export const SM8_OVERLAP_MS = 65 * 60_000;
 /** Objects whose poll hits carry the record (the router drops the ones that still hold our own write). */
 const CM_OBJECTS = new Set(['company', 'companycontact', 'material']);
 
+/** A listed client, contact or material as a record cache entry. */
+function cacheEntry(object: string, rec: Sm8Record): CacheEntry {
+  return {
+    object,
+    recordId: rec.uuid,
+    record: rec as unknown as Record<string, unknown>,
+    editTime: rec.edit_date ?? null,
+    parentId: object === 'companycontact' ? ((rec as { company_uuid?: string }).company_uuid ?? null) : null,
+  };
+}
+
 export function createServiceM8PollActivities(deps: ActivityDeps) {
   const sm8For = (connectionId: string) => new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
   const { routeAll, countUnannounced } = pollTools(deps);
+  const cache = new RecordCache(deps.pool);
 
   /**
    * Changed jobs worth a workflow: approved ones, and those the sync already knows (invoice_exports); not
@@ -112,14 +124,29 @@ export function createServiceM8PollActivities(deps: ActivityDeps) {
       };
 
       const result: PollSideResult = { ...empty, stored: true, objects: {} };
+      // Every list first, then the routing: a job's export, started by the routing, finds the clients and
+      // materials this pass listed in the record cache and does not read them again by uuid (issue 12).
+      const lists = [];
       for (const object of polledSm8Objects()) {
         const stream = `sm8:${object}`;
         const mark = await readWatermark(deps.pool, connectionId, stream);
         const from = mark ? shiftSm8Time(mark.value, -SM8_OVERLAP_MS) : await firstPassFrom();
+        const since = CM_OBJECTS.has(object) ? await cache.now() : null;
         const records = await sm8.list<Sm8Record>(object as ServiceM8Object, [
           { field: 'edit_date', op: 'gt', value: from },
         ]);
         heartbeat({ object, read: records.length });
+        // Only records without a copy, as of before the list (store/record-cache.ts putAbsent).
+        if (since)
+          await cache.putAbsent(
+            connectionId,
+            'sm8',
+            records.map((r) => cacheEntry(object, r)),
+            since,
+          );
+        lists.push({ object, stream, mark, from, records });
+      }
+      for (const { object, stream, mark, from, records } of lists) {
         const latest = new Map<string, Sm8Record>();
         for (const rec of records) {
           const prev = latest.get(rec.uuid);
@@ -138,11 +165,15 @@ export function createServiceM8PollActivities(deps: ActivityDeps) {
             ...(CM_OBJECTS.has(object) ? { record: rec as unknown as Record<string, unknown> } : {}),
           })),
         );
-        const unannounced = await countUnannounced(
-          connectionId,
-          'sm8',
-          routedIds.map((entityId) => ({ entity: object, entityId })),
-        );
+        // A first pass (no watermark) reads back from before the connection existed: nothing then could have
+        // been announced, so nothing it finds suggests lost webhooks (no fast polling while onboarding runs).
+        const unannounced = mark
+          ? await countUnannounced(
+              connectionId,
+              'sm8',
+              routedIds.map((entityId) => ({ entity: object, entityId })),
+            )
+          : 0;
 
         let newest = mark?.value ?? from;
         for (const rec of latest.values())

@@ -313,8 +313,11 @@ export async function runBudgetBench(argv: string[]): Promise<number> {
     const end = await readCounters(sm8, qbo);
     f.share429 = { sm8: end.sm8.r429, qbo: end.qbo.r429, sm8Calls: end.sm8.total, qboCalls: end.qbo.total };
   } catch (err) {
+    // A simulator's refusal says why in its body (e.g. QuickBooks' Fault): print it with the message.
+    const body = (err as { response?: { config?: { url?: string }; data?: unknown } }).response;
+    const why = body ? ` (${body.config?.url ?? ''}: ${JSON.stringify(body.data).slice(0, 400)})` : '';
     print(
-      `FAILED: ${err instanceof Error ? err.message : String(err)} (the figures below are what was measured before)`,
+      `FAILED: ${err instanceof Error ? err.message : String(err)}${why} (the figures below are what was measured before)`,
     );
     console.error(product.log.slice(-20).join(''));
   } finally {

@@ -14,10 +14,20 @@
 import type { Client } from '@temporalio/client';
 import { latestMergePayload } from '../store/inbox';
 import { OnboardingStore } from '../store/onboarding';
-import { armEchoRead, disarmEchoRead, markDirty, RecordCache, type RecordRef } from '../store/record-cache';
+import {
+  ANY_COMPANY,
+  armEchoRead,
+  COMPANY_CONTACTS,
+  disarmEchoRead,
+  markCopyStale,
+  markDirty,
+  RecordCache,
+  type RecordRef,
+} from '../store/record-cache';
 import { ownRecordWritesOf, recentOwnRecordWrite } from '../store/own-writes';
 import { ECHO_WINDOW_MS, isEchoOfOurWrite, onlyOurEcho } from '../domain/clients-materials/echo';
 import { GENERIC_ITEM_KEY } from '../domain/clients-materials/item';
+import { fingerprint } from '../domain/fingerprint';
 import { cmReadWorkflowId, customerWorkflowId, itemWorkflowId } from '../domain/workflow-ids';
 import {
   cmChangedSignal,
@@ -104,10 +114,38 @@ async function unchangedPollHit(
     await ownRecordWritesOf(deps.pool, ref.connectionId, 'sm8', ref.object, [ref.recordId])
   ).get(ref.recordId);
   if (!written) return false;
-  const copy = (await new RecordCache(deps.pool).peek(ref.connectionId, 'sm8', ref.object, [ref.recordId])).get(
-    ref.recordId,
-  );
+  const copy = (
+    await new RecordCache(deps.pool).peek(ref.connectionId, 'sm8', ref.object, [ref.recordId])
+  ).get(ref.recordId);
   return onlyOurEcho('sm8', written, ev.record, copy);
+}
+
+/**
+ * A ServiceM8 record no link claims changed: nobody is woken (CM-3), but a copy of it in the record cache
+ * (onboarding's candidate lists, a poll's lists, an export that was held) would give the next export an old
+ * name, price or email, so that copy is stale from now on; a company's cached contact list too, for a
+ * contact (of an unknown company: every company's list). Not for a poll hit holding exactly the copy (the
+ * poll cached what it listed), nor for the echo of our own write (its copy is what we wrote).
+ */
+async function staleUnclaimed(deps: RoutingDeps, ref: RecordRef, ev: EntityEvent): Promise<void> {
+  const copy = (
+    await new RecordCache(deps.pool).peek(ref.connectionId, 'sm8', ref.object, [ref.recordId])
+  ).get(ref.recordId);
+  if (copy && ev.record && fingerprint(copy) === fingerprint(ev.record)) return;
+  const written = await recentOwnRecordWrite(deps.pool, ref, ECHO_WINDOW_MS);
+  if (
+    written &&
+    isEchoOfOurWrite('sm8', { writtenAtMs: written.writtenAt.getTime(), lastUpdated: null }, ev.changedAt)
+  )
+    return;
+  await markCopyStale(deps.pool, ref);
+  if (ref.object !== 'companycontact') return;
+  const company = ev.record?.company_uuid ?? copy?.company_uuid;
+  await markCopyStale(deps.pool, {
+    ...ref,
+    object: COMPANY_CONTACTS,
+    recordId: typeof company === 'string' && company ? company : ANY_COMPANY,
+  });
 }
 
 /**
@@ -191,37 +229,35 @@ function qboRouter(kind: Kind) {
 
 function sm8Router(kind: Kind) {
   return async (deps: RoutingDeps, ev: EntityEvent): Promise<string> => {
+    const ref: RecordRef = {
+      connectionId: ev.connectionId,
+      side: 'sm8',
+      object: kind === 'customer' ? 'company' : 'material',
+      recordId: ev.entityId,
+    };
     const link = await deps.links.bySm8(ev.connectionId, kind, ev.entityId);
+    if (!link || link.state !== 'linked') await staleUnclaimed(deps, ref, ev);
     if (!link)
       return `ignored: not linked to QuickBooks (CM-3: a ServiceM8-born ${kind === 'customer' ? 'client' : 'material'} goes with its first invoice)`;
     if (link.state !== 'linked') return `ignored: this ${kind}'s link is ${link.state}`;
-    return markForBulkRead(
-      deps,
-      {
-        connectionId: ev.connectionId,
-        side: 'sm8',
-        object: kind === 'customer' ? 'company' : 'material',
-        recordId: ev.entityId,
-      },
-      ev,
-    );
+    return markForBulkRead(deps, ref, ev);
   };
 }
 
 /** A ServiceM8 contact event goes to the owner of its company's link (email and phone live on contacts). */
 async function sm8ContactRouter(deps: RoutingDeps, ev: EntityEvent): Promise<string> {
+  const ref: RecordRef = {
+    connectionId: ev.connectionId,
+    side: 'sm8',
+    object: 'companycontact',
+    recordId: ev.entityId,
+  };
   const linkId = await deps.links.ofContact(ev.connectionId, ev.entityId);
-  if (!linkId) return 'ignored: not a contact of a client linked to QuickBooks (CM-3)';
-  return markForBulkRead(
-    deps,
-    {
-      connectionId: ev.connectionId,
-      side: 'sm8',
-      object: 'companycontact',
-      recordId: ev.entityId,
-    },
-    ev,
-  );
+  if (!linkId) {
+    await staleUnclaimed(deps, ref, ev);
+    return 'ignored: not a contact of a client linked to QuickBooks (CM-3)';
+  }
+  return markForBulkRead(deps, ref, ev);
 }
 
 export const CM_ROUTERS = {

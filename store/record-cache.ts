@@ -34,6 +34,9 @@ export interface JobVersion {
 /** The pseudo-object whose row says "every contact of this company is cached" (record_id = company uuid). */
 export const COMPANY_CONTACTS = 'company-contacts';
 
+/** The record id of a stale mark on every company's contact list (a contact of an unknown company changed). */
+export const ANY_COMPANY = '*';
+
 export interface CachedRecord<T = Record<string, unknown>> {
   record: T;
   editTime: string | null;
@@ -48,11 +51,19 @@ export interface CacheEntry {
   parentId?: string | null;
 }
 
-/** A copy counts unless a real (not echo) mark is newer than it. */
+/**
+ * A copy counts unless a real (not echo) mark is newer than it, or, for a record no link claims, an event
+ * named it since (cm_stale_copies, migrations/017).
+ */
 const CURRENT = `NOT EXISTS (
   SELECT 1 FROM cm_dirty_marks m
    WHERE m.connection_id = c.connection_id AND m.side = c.side AND m.object = c.object
-     AND m.record_id = c.record_id AND NOT m.echo AND m.marked_at > c.stored_at)`;
+     AND m.record_id = c.record_id AND NOT m.echo AND m.marked_at > c.stored_at)
+  AND NOT EXISTS (
+  SELECT 1 FROM cm_stale_copies s
+   WHERE s.connection_id = c.connection_id AND s.side = c.side AND s.object = c.object
+     AND s.record_id IN (c.record_id, CASE WHEN c.object = '${COMPANY_CONTACTS}' THEN '${ANY_COMPANY}' END)
+     AND s.marked_at > c.stored_at)`;
 
 export class RecordCache {
   constructor(private readonly pool: Pool) {}
@@ -84,14 +95,17 @@ export class RecordCache {
     return new Map(r.rows.map((x) => [x.record_id, x.record]));
   }
 
-  /** Stores copies (each replaces the one before). */
-  async put(connectionId: string, side: RecordSide, entries: CacheEntry[]): Promise<void> {
+  /**
+   * Stores copies (each replaces the one before), as of `since` when given: the database time taken before
+   * the read that returned them (`now()`), so an event that came while it ran makes them stale.
+   */
+  async put(connectionId: string, side: RecordSide, entries: CacheEntry[], since?: Date): Promise<void> {
     if (!entries.length) return;
     const last = new Map(entries.map((e) => [`${e.object}\u0000${e.recordId}`, e])); // one row per key
     const rows = [...last.values()];
     await this.pool.query(
       `INSERT INTO cm_record_cache (connection_id, side, object, record_id, parent_id, edit_time, record, stored_at)
-       SELECT $1, $2, o, id, p, t, r::jsonb, clock_timestamp()
+       SELECT $1, $2, o, id, p, t, r::jsonb, coalesce($8::timestamptz, clock_timestamp())
          FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(o, id, p, t, r)
        ON CONFLICT (connection_id, side, object, record_id) DO UPDATE
          SET parent_id = EXCLUDED.parent_id, edit_time = EXCLUDED.edit_time, record = EXCLUDED.record,
@@ -104,6 +118,44 @@ export class RecordCache {
         rows.map((e) => e.parentId ?? null),
         rows.map((e) => e.editTime ?? null),
         rows.map((e) => JSON.stringify(e.record)),
+        since ?? null,
+      ],
+    );
+  }
+
+  /** The database's clock now: the `since` of copies about to be listed (`putAbsent`). */
+  async now(): Promise<Date> {
+    const r = await this.pool.query<{ now: Date }>('SELECT clock_timestamp() AS now');
+    return (r.rows[0] as { now: Date }).now;
+  }
+
+  /**
+   * Stores copies of records that have none yet, or only a stale one, as of `since` (taken before the list
+   * that returned them): an event marked after that makes them stale. A current copy is left alone: an owner
+   * or the bulk read keeps it, and an echo's confirmation compares with it.
+   */
+  async putAbsent(connectionId: string, side: RecordSide, entries: CacheEntry[], since: Date): Promise<void> {
+    if (!entries.length) return;
+    const last = new Map(entries.map((e) => [`${e.object}\u0000${e.recordId}`, e]));
+    const rows = [...last.values()];
+    await this.pool.query(
+      `INSERT INTO cm_record_cache AS c
+              (connection_id, side, object, record_id, parent_id, edit_time, record, stored_at)
+       SELECT $1, $2, o, id, p, t, r::jsonb, $8
+         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(o, id, p, t, r)
+       ON CONFLICT (connection_id, side, object, record_id) DO UPDATE
+         SET parent_id = EXCLUDED.parent_id, edit_time = EXCLUDED.edit_time, record = EXCLUDED.record,
+             stored_at = EXCLUDED.stored_at
+         WHERE c.stored_at < EXCLUDED.stored_at AND NOT (${CURRENT})`,
+      [
+        connectionId,
+        side,
+        rows.map((e) => e.object),
+        rows.map((e) => e.recordId),
+        rows.map((e) => e.parentId ?? null),
+        rows.map((e) => e.editTime ?? null),
+        rows.map((e) => JSON.stringify(e.record)),
+        since,
       ],
     );
   }
@@ -145,7 +197,7 @@ export class RecordCache {
           AND ((object = $2 AND record_id = $3) OR (object = 'companycontact' AND parent_id = $3))`,
       [connectionId, COMPANY_CONTACTS, companyUuid],
     );
-    if (!r.rows.some((x) => x.object === COMPANY_CONTACTS)) return null;
+    if (!r.rows.some((x) => x.object === COMPANY_CONTACTS && x.current)) return null;
     const contacts = r.rows.filter((x) => x.object !== COMPANY_CONTACTS);
     if (contacts.some((x) => !x.current)) return null;
     return contacts.map((x) => x.record);
@@ -157,8 +209,9 @@ export class RecordCache {
     companyUuid: string,
     contacts: T[],
     editTime: (c: T) => string | null = () => null,
+    since?: Date,
   ): Promise<void> {
-    await this.putContactLists(connectionId, new Map([[companyUuid, contacts]]), editTime);
+    await this.putContactLists(connectionId, new Map([[companyUuid, contacts]]), editTime, since);
   }
 
   /**
@@ -181,6 +234,7 @@ export class RecordCache {
     connectionId: string,
     byCompany: Map<string, T[]>,
     editTime: (c: T) => string | null = () => null,
+    since?: Date,
   ): Promise<void> {
     await this.put(
       connectionId,
@@ -195,8 +249,22 @@ export class RecordCache {
           editTime: editTime(c),
         })),
       ]),
+      since,
     );
   }
+}
+
+/**
+ * An event named a ServiceM8 record no link claims (routing/clients-materials.ts): nobody is woken, but a
+ * copy of it is stale from now on (migrations/017).
+ */
+export async function markCopyStale(pool: Pool, ref: RecordRef): Promise<void> {
+  await pool.query(
+    `INSERT INTO cm_stale_copies (connection_id, side, object, record_id, marked_at)
+     VALUES ($1, $2, $3, $4, clock_timestamp())
+     ON CONFLICT (connection_id, side, object, record_id) DO UPDATE SET marked_at = EXCLUDED.marked_at`,
+    [ref.connectionId, ref.side, ref.object, ref.recordId],
+  );
 }
 
 export interface DirtyMark {

@@ -61,15 +61,14 @@ export async function unlinkedCandidates<T extends { uuid: string; active: unkno
   connectionId: string,
   object: 'company' | 'material',
 ): Promise<T[]> {
+  const cmRecords = new CmRecords(deps, connectionId, sm8);
+  const since = await cmRecords.now();
   const [records, linked] = await Promise.all([
     sm8.list<T>(object, [{ field: 'active', op: 'eq', value: 1 }]),
     deps.links.all(connectionId, object === 'company' ? 'customer' : 'item'),
   ]);
   // Kept in the record cache: an export or a sync that needs one of them soon reads nothing (issue 12).
-  await new CmRecords(deps, connectionId, sm8).cacheSm8(
-    object,
-    records as unknown as Array<{ uuid: string; edit_date?: string }>,
-  );
+  await cmRecords.cacheSm8(object, records as unknown as Array<{ uuid: string; edit_date?: string }>, since);
   const taken = new Set(linked.map((l) => l.sm8Uuid));
   return records.filter((r) => !taken.has(r.uuid));
 }

@@ -48,6 +48,11 @@ export class CmRecords {
     this.cache = new RecordCache(deps.pool);
   }
 
+  /** The database time now: taken before a read whose records are then cached (RecordCache.put). */
+  now(): Promise<Date> {
+    return this.cache.now();
+  }
+
   private ref(side: 'sm8' | 'qbo', object: string, recordId: string) {
     return { connectionId: this.connectionId, side, object, recordId };
   }
@@ -83,15 +88,26 @@ export class CmRecords {
   ): Promise<T> {
     const hit = await this.cache.get<T>(this.ref('sm8', object, uuid));
     if (hit) return hit.record;
+    const since = await this.cache.now();
     const record = await this.sm8Client.read<T>(object, uuid);
-    await this.cache.put(this.connectionId, 'sm8', [
-      { object, recordId: uuid, record: record as unknown as Rec, editTime: record.edit_date ?? null },
-    ]);
+    await this.cache.put(
+      this.connectionId,
+      'sm8',
+      [{ object, recordId: uuid, record: record as unknown as Rec, editTime: record.edit_date ?? null }],
+      since,
+    );
     return record;
   }
 
-  /** ServiceM8 companies or materials just listed (onboarding's CM-7 candidates): kept, so nobody reads them again. */
-  async cacheSm8(object: 'company' | 'material', records: Array<{ uuid: string; edit_date?: string }>) {
+  /**
+   * ServiceM8 companies or materials just listed (onboarding's CM-7 candidates): kept, so nobody reads them
+   * again; `since`: the database time before the list (RecordCache.now).
+   */
+  async cacheSm8(
+    object: 'company' | 'material',
+    records: Array<{ uuid: string; edit_date?: string }>,
+    since: Date,
+  ) {
     await this.cache.put(
       this.connectionId,
       'sm8',
@@ -101,6 +117,7 @@ export class CmRecords {
         record: r as unknown as Rec,
         editTime: r.edit_date ?? null,
       })),
+      since,
     );
   }
 
@@ -113,26 +130,37 @@ export class CmRecords {
     for (const uuid of new Set(companyUuids))
       if (!(await this.cache.contactsOf(this.connectionId, uuid))) missing.push(uuid);
     if (missing.length < 2) return;
+    const since = await this.cache.now();
     const all = await this.sm8Client.list<Sm8CompanyContact>('companycontact');
     const byCompany = new Map(missing.map((uuid) => [uuid, [] as Sm8CompanyContact[]]));
     for (const c of all) byCompany.get(String(c.company_uuid ?? ''))?.push(c);
-    await this.cache.putContactLists(this.connectionId, byCompany, (c) => c.edit_date ?? null);
+    await this.cache.putContactLists(this.connectionId, byCompany, (c) => c.edit_date ?? null, since);
   }
 
   /** Every contact of a ServiceM8 company: the cached list when whole, else listed (and cached). */
   async contactsOf(companyUuid: string): Promise<Sm8CompanyContact[]> {
     const hit = await this.cache.contactsOf<Sm8CompanyContact>(this.connectionId, companyUuid);
     if (hit) return hit;
+    const since = await this.cache.now();
     const contacts = await this.sm8Client.list<Sm8CompanyContact>('companycontact', [
       { field: 'company_uuid', op: 'eq', value: companyUuid },
     ]);
-    await this.knowContactsOf(companyUuid, contacts);
+    await this.knowContactsOf(companyUuid, contacts, since);
     return contacts;
   }
 
-  /** Keeps the whole list of a company's contacts (read, or known because we just created the company). */
-  async knowContactsOf(companyUuid: string, contacts: Sm8CompanyContact[]): Promise<void> {
-    await this.cache.putContactsOf(this.connectionId, companyUuid, contacts, (c) => c.edit_date ?? null);
+  /**
+   * Keeps the whole list of a company's contacts (read, or known because we just created the company);
+   * `since`: the database time before the list.
+   */
+  async knowContactsOf(companyUuid: string, contacts: Sm8CompanyContact[], since?: Date): Promise<void> {
+    await this.cache.putContactsOf(
+      this.connectionId,
+      companyUuid,
+      contacts,
+      (c) => c.edit_date ?? null,
+      since,
+    );
   }
 
   /** A QuickBooks update we made: what we sent and QuickBooks' answer (its SyncToken, LastUpdatedTime). */

@@ -64,7 +64,8 @@ export function createReconcileActivities(deps: ActivityDeps) {
     const client = temporal();
     const queue = taskQueue();
     await inBatches(uuids, ROUTE_CONCURRENCY, async (uuid) => {
-      await signalInvoice(client, queue, connectionId, uuid, event);
+      // Nobody waits on what reconciliation finds: the owners look behind approvals (issue 12).
+      await signalInvoice(client, queue, connectionId, uuid, event, { background: true });
     });
   }
 

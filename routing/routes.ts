@@ -30,6 +30,7 @@ import {
   sm8JobChangedSignal,
   sm8TaxRateChangedSignal,
   WorkflowType,
+  type InvoiceWake,
   type InvoiceWorkflowInput,
   type PaymentRouteInput,
   type PaymentsWake,
@@ -63,6 +64,8 @@ export interface EntityEvent {
   changedAt?: string | null;
   /** What a webhook says about the change (changed fields, time), which lets echoes die here (issue 12). */
   hint?: EventHint;
+  /** Issue 12: a poll found it (nobody is waiting on it): its owner works behind what people wait for. */
+  background?: boolean;
   /**
    * A ServiceM8 poll hit of a client, contact or material: the record as the poll read it, so a record that
    * still holds exactly our own write is dropped without a read (routing/clients-materials.ts).
@@ -91,9 +94,10 @@ export async function signalInvoice(
   connectionId: string,
   jobUuid: string,
   event: InvoiceEvent,
+  wake: InvoiceWake = {},
 ): Promise<string> {
   // Issue 12: a lean run looks on start (and at QuickBooks too when the event came from there).
-  return startOrSignal<InvoiceWorkflowInput>(temporal, WorkflowType.invoice, SIGNALS[event], {
+  const o = {
     workflowId: invoiceWorkflowId(connectionId, jobUuid),
     taskQueue,
     input: {
@@ -102,11 +106,19 @@ export async function signalInvoice(
       lean: true,
       qboToo: event !== 'sm8JobChanged',
       sm8Too: event !== 'qboInvoiceChanged',
+      ...(wake.background ? { background: true } : {}),
     },
     entityType: 'invoice',
     sm8Uuid: jobUuid,
     summary: `Invoice of ServiceM8 job ${jobUuid}`,
-  });
+  };
+  return startOrSignal<InvoiceWorkflowInput, [InvoiceWake?]>(
+    temporal,
+    WorkflowType.invoice,
+    SIGNALS[event],
+    o,
+    wake,
+  );
 }
 
 /**
@@ -119,10 +131,11 @@ export async function routeQboInvoiceEvent(
   taskQueue: string,
   connectionId: string,
   qboInvoiceId: string,
+  wake: InvoiceWake = {},
 ): Promise<string | null> {
   const link = await links.byQbo(connectionId, 'invoice', qboInvoiceId);
   if (!link?.sm8Uuid) return null;
-  return signalInvoice(temporal, taskQueue, connectionId, link.sm8Uuid, 'qboInvoiceChanged');
+  return signalInvoice(temporal, taskQueue, connectionId, link.sm8Uuid, 'qboInvoiceChanged', wake);
 }
 
 /**
@@ -198,7 +211,9 @@ export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
       if (stored?.state === 'NOT_APPROVED')
         return `ignored: ${fields.join(', ')} changed on a job that is not approved (INV-1)`;
     }
-    return signalInvoice(deps.temporal, deps.taskQueue, ev.connectionId, ev.entityId, 'sm8JobChanged');
+    return signalInvoice(deps.temporal, deps.taskQueue, ev.connectionId, ev.entityId, 'sm8JobChanged', {
+      background: ev.background,
+    });
   },
   'qbo:invoice': async (deps, ev) => {
     // INV-10: a Void (the webhook's operation, or CDC's zeroed record: domain/invoice/voids.ts) is known
@@ -213,6 +228,7 @@ export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
       deps.taskQueue,
       ev.connectionId,
       ev.entityId,
+      { background: ev.background },
     );
     // No link: born in QuickBooks (INV-8), or our own create reported before its link was stored (its
     // workflow already knows). Either way no workflow needs waking.

@@ -79,6 +79,33 @@ async function scheduledQueues(workflowId: string): Promise<Map<string, Set<stri
 const onLane = (lane: Lane) => new Set([laneTaskQueue(w.h.taskQueue, lane)]);
 
 describe('issue 12: lanes as task queues', () => {
+  it('an approval a poll finds (nobody waits for it: lost webhooks, or approved before connecting) exports on the live lane, behind the approvals people wait for; a resync someone asks for runs interactive', async () => {
+    const client = f.client('Lanes Found By Poll');
+    const job = f.job({ clientUuid: client, lines: [{ name: 'Labour', qty: '1', unit: '60', tax: 'GST' }] });
+    await w.h.client.workflow.execute(pollConnectionWorkflow, {
+      workflowId: `poll/${CONN}/finds-${job}`,
+      taskQueue: w.h.taskQueue,
+      args: [{ connectionId: CONN }],
+    });
+    const id = invoiceWorkflowId(CONN, job);
+    const passes = async () => (await scheduled(id)).filter((a) => a.type === 'invoicePass');
+    const first = await waitFor('the export found by the poll', async () => (await passes())[0]);
+    expect(first.queue).toBe(laneTaskQueue(w.h.taskQueue, 'live'));
+    await waitFor('the export', async () => {
+      const x = await w.h.client.workflow
+        .getHandle(id)
+        .query(invoiceStatusQuery)
+        .catch(() => undefined);
+      return x?.state === 'EXPORTED' && x.idle;
+    });
+    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'resync');
+    // The run may have ended after the export (a resync then starts the next): its passes, in either run.
+    const interactive = laneTaskQueue(w.h.taskQueue, 'interactive');
+    await waitFor('the resync pass, on the interactive lane', async () =>
+      (await passes()).find((p) => p.queue === interactive),
+    );
+  }, 60_000);
+
   it('every bulk slot held by waiting polls: an approval still exports at once, on the interactive lane', async () => {
     // Each poll pass's ServiceM8 job list hangs 60 s: the passes hold their bulk slots, as a wait for
     // budget would. More passes than bulk slots, so some wait for a slot.

@@ -40,6 +40,8 @@ import { ownerLoop } from './support/owner-loop';
 import { showStuckSteps } from './support/stuck-shown';
 
 const acts = laneActivities<Activities>('interactive', OWNER_ACTIVITY);
+/** A pass nobody waits for (a poll's find, a blocked invoice's next look): behind approvals (issue 12). */
+const backgroundActs = laneActivities<Activities>('live', OWNER_ACTIVITY);
 
 const MAX_SYNCS_PER_RUN = 200;
 /** Only a waiting state keeps a run: a blocked invoice's retries, and an event during a pass. */
@@ -59,6 +61,8 @@ export async function leanInvoiceRun(input: InvoiceWorkflowInput): Promise<Invoi
   let sm8Dirty = input.carried !== undefined || input.sm8Too !== false;
   let qboDirty = input.carried === undefined && input.qboToo !== false;
   let fresh = input.carried === undefined;
+  /** Someone waits for the next pass (an approval, an edit, a resync): it runs in the interactive lane. */
+  let urgent = input.carried === undefined && input.background !== true;
   /** What search attributes and memo show now (a new run shows nothing yet). */
   let shown: { state: string | null; qboInvoiceId: string | null; reason: string | null; stuck: boolean } = {
     state: null,
@@ -130,8 +134,10 @@ export async function leanInvoiceRun(input: InvoiceWorkflowInput): Promise<Invoi
       const lookAtSm8 = sm8Dirty;
       sm8Dirty = false;
       qboDirty = false;
+      const lane = urgent ? acts : backgroundActs;
+      urgent = false;
       const r = await gate.run(() =>
-        acts.invoicePass({
+        lane.invoicePass({
           connectionId,
           jobUuid,
           carried: s,
@@ -166,15 +172,18 @@ export async function leanInvoiceRun(input: InvoiceWorkflowInput): Promise<Invoi
     syncs: s.syncs,
     idle: !loop.busy && !sm8Dirty && !qboDirty,
   });
-  setHandler(sm8JobChangedSignal, () => {
+  setHandler(sm8JobChangedSignal, (wake) => {
     sm8Dirty = true;
+    if (!wake?.background) urgent = true;
   });
-  setHandler(qboInvoiceChangedSignal, () => {
+  setHandler(qboInvoiceChangedSignal, (wake) => {
     qboDirty = true;
+    if (!wake?.background) urgent = true;
   });
-  setHandler(resyncInvoiceSignal, () => {
+  setHandler(resyncInvoiceSignal, (wake) => {
     sm8Dirty = true;
     qboDirty = true;
+    if (!wake?.background) urgent = true;
   });
   setHandler(invoiceStatusQuery, status);
   return loop.run();

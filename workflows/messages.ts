@@ -51,11 +51,20 @@ export const stepStuckSignal = defineSignal<[StepStuck]>('stepStuck');
 // ---- invoice (workflows/invoice.ts) --------------------------------------------------------------------
 
 /** Something about the ServiceM8 job changed (webhook, poll, or a payment/material of it). */
-export const sm8JobChangedSignal = defineSignal('sm8JobChanged');
+export const sm8JobChangedSignal = defineSignal<[InvoiceWake?]>('sm8JobChanged');
 /** Something about the QuickBooks invoice changed (webhook or CDC: emailed, voided, deleted, updated). */
-export const qboInvoiceChangedSignal = defineSignal('qboInvoiceChanged');
+export const qboInvoiceChangedSignal = defineSignal<[InvoiceWake?]>('qboInvoiceChanged');
+
+/**
+ * Issue 12: what a wake of an invoice owner says. `background`: nobody waits for this look (a poll found the
+ * change: webhooks were lost, or the job was approved before the connection existed), so its pass runs in
+ * the live lane, behind the approvals people are waiting for, unless a wake without it asks too.
+ */
+export interface InvoiceWake {
+  background?: boolean;
+}
 /** OPS-2: re-sync on demand. */
-export const resyncInvoiceSignal = defineSignal('resync');
+export const resyncInvoiceSignal = defineSignal<[InvoiceWake?]>('resync');
 
 export interface InvoiceStatus {
   connectionId: string;
@@ -95,6 +104,8 @@ export interface InvoiceWorkflowInput {
   qboToo?: boolean;
   /** false: a lean run started by a QuickBooks event alone does not read the ServiceM8 job of an exported invoice. */
   sm8Too?: boolean;
+  /** Issue 12: the start's look is in the background (see InvoiceWake). */
+  background?: boolean;
 }
 
 // ---- payments (workflows/payments.ts) ------------------------------------------------------------------

@@ -131,7 +131,8 @@ export function pollTools(deps: ActivityDeps) {
     const routing = { temporal: temporal(), links: deps.links, taskQueue: taskQueue(), pool: deps.pool };
     const woken: string[] = [];
     await inBatches(refs, ROUTE_CONCURRENCY, async (ref) => {
-      const result = await routeEntityEvent(routing, { ...ref, connectionId });
+      // Nobody waits on what a poll finds: owners look at it behind what people wait for (issue 12).
+      const result = await routeEntityEvent(routing, { ...ref, connectionId, background: true });
       if (!isIgnored(result)) woken.push(ref.entityId);
     });
     return woken;

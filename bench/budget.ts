@@ -188,6 +188,10 @@ export async function runBudgetBench(argv: string[]): Promise<number> {
       const t0 = await w.approve(sm8, job);
       const t1 = (await tracker.wait([job], quick ? 120_000 : 300_000)).get(job);
       f.settled.push({ ms: (t1 ?? Date.now()) - t0, censored: t1 === undefined });
+      const split = splitTime(await histories.of(`invoice/demo/${job}`), t0, t1 ?? Date.now());
+      print(
+        `  once settled: ${t1 ? '' : '>'}${s(split.totalMs)} = intake ${s(split.intakeMs)} + queued ${s(split.queuedMs)} + in activities ${s(split.runningMs)} + workflow/other ${s(split.otherMs)}; ${split.retries} retries; ${split.top.join('; ')}`,
+      );
       await untilQuiet(sm8, qbo, 6000, 120_000);
     }
 

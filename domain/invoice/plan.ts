@@ -9,9 +9,12 @@
  * QuickBooks (global editions) also rounds tax per line. A line's `Amount` is always the NET amount; with
  * TaxInclusive the gross goes in `TaxInclusiveAmt` and QuickBooks derives tax = round(gross × r/(1+r)),
  * net = gross − tax (the ServiceM8 arithmetic). So a job priced all-exclusive maps to TaxExcluded and an
- * all-inclusive job to TaxInclusive with identical totals. A job mixing both is sent TaxExcluded with the
- * inclusive lines at their ex-tax unit price; when that would move the total by a cent, the invoice is not
- * posted (TOTAL_MISMATCH, INV-4: never post a different total).
+ * all-inclusive job to TaxInclusive with identical totals. A job mixing both goes TaxInclusive too, its
+ * exclusive lines at their ServiceM8 gross (ex + round(ex × r)): QuickBooks' round(gross × r/(1+r)) gives
+ * back exactly that tax (for any rate below 100 % it lies in the same rounding interval as ex × r), so the
+ * lines, the tax and the total are ServiceM8's to the cent. (Sent TaxExcluded instead, an inclusive line's
+ * rounded ex-tax price re-taxed moved about half of such totals by a cent, and they were held.) Whatever
+ * would still move the total is not posted (TOTAL_MISMATCH, INV-4: never post a different total).
  */
 import { centsToAmount, divRound, parseRate, parseScaled, taxInGross, taxOnNet, toCents } from '../money';
 import { flag, sm8Date, type Sm8Job, type Sm8JobMaterial, type Sm8TaxRate } from '../servicem8-types';
@@ -103,6 +106,28 @@ function lineBase(line: Sm8JobMaterial, link: TaxCodeLink, qty: bigint) {
   };
 }
 
+/** A tax rate of these lines whose ServiceM8 percentage differs from its linked QuickBooks code's, if any. */
+function rateThatDiffers(
+  lines: readonly Sm8JobMaterial[],
+  input: {
+    taxRates: Readonly<Record<string, Sm8TaxRate>>;
+    taxCodes: Readonly<Record<string, TaxCodeLink | undefined>>;
+  },
+): { name: string; sm8Percent: string; qboPercent: string } | undefined {
+  for (const line of lines) {
+    const rate = input.taxRates[line.tax_rate_uuid];
+    const link = input.taxCodes[line.tax_rate_uuid];
+    if (!rate || !link) continue;
+    if (parseRate(rate.amount) !== parseRate(link.ratePercent))
+      return {
+        name: rate.name,
+        sm8Percent: String(Number(rate.amount)),
+        qboPercent: String(Number(link.ratePercent)),
+      };
+  }
+  return undefined;
+}
+
 export function planInvoice(input: {
   job: Sm8Job;
   materials: readonly Sm8JobMaterial[];
@@ -123,8 +148,9 @@ export function planInvoice(input: {
   if (lines.length === 0) return blocked(reasons.noBillableLines());
   if (input.taxModel === 'us') return blocked(reasons.usTaxUnsupported());
 
-  const allInclusive = lines.every((l) => flag(l.displayed_amount_is_tax_inclusive));
-  const mode: TaxMode = allInclusive ? 'TaxInclusive' : 'TaxExcluded';
+  const mode: TaxMode = lines.some((l) => flag(l.displayed_amount_is_tax_inclusive))
+    ? 'TaxInclusive'
+    : 'TaxExcluded';
   const planned: PlannedLine[] = [];
   for (const line of lines) {
     const link = input.taxCodes[line.tax_rate_uuid];
@@ -134,7 +160,7 @@ export function planInvoice(input: {
     }
     const rate = parseRate(link.ratePercent) ?? 0n;
     const qty = parseScaled(line.quantity, 4) ?? 0n;
-    if (mode === 'TaxInclusive') {
+    if (flag(line.displayed_amount_is_tax_inclusive)) {
       const grossCents = qtyTimes(qty, toCents(line.displayed_amount ?? '0') ?? 0);
       const taxCents = taxInGross(grossCents, rate);
       const amountCents = grossCents - taxCents;
@@ -148,17 +174,20 @@ export function planInvoice(input: {
     } else {
       const unitCents = toCents(line.price) ?? 0;
       const amountCents = qtyTimes(qty, unitCents);
+      const taxCents = taxOnNet(amountCents, rate);
       planned.push({
         ...lineBase(line, link, qty),
         unitPrice: unitCents / 100,
         amountCents,
-        grossCents: null,
-        taxCents: taxOnNet(amountCents, rate),
+        // In a TaxInclusive invoice (a job mixing both), an exclusive line travels at its ServiceM8 gross.
+        grossCents: mode === 'TaxInclusive' ? amountCents + taxCents : null,
+        taxCents,
       });
     }
   }
   const qboTotalCents = planned.reduce((sum, l) => sum + l.amountCents + l.taxCents, 0);
-  if (qboTotalCents !== sm8TotalCents) return blocked(reasons.totalMismatch(sm8TotalCents, qboTotalCents));
+  if (qboTotalCents !== sm8TotalCents)
+    return blocked(reasons.totalMismatch(sm8TotalCents, qboTotalCents, rateThatDiffers(lines, input)));
   return {
     kind: 'ready',
     plan: {

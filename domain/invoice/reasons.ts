@@ -147,9 +147,21 @@ export const reasons = {
     code: ReasonCode.duplicateDocNumber,
     text: `QuickBooks already has another invoice numbered ${q(docNumber)}: renumber or delete that invoice in QuickBooks (QuickBooks error 6140).`,
   }),
-  totalMismatch: (sm8Cents: number, qboCents: number): Reason => ({
+  /**
+   * `rateDiffers`: a tax rate of the job whose percentage differs from its QuickBooks tax code's (the usual
+   * cause: a rate edited on one side); without one, ServiceM8's total does not add up from its lines.
+   */
+  totalMismatch: (
+    sm8Cents: number,
+    qboCents: number,
+    rateDiffers?: { name: string; sm8Percent: string; qboPercent: string },
+  ): Reason => ({
     code: ReasonCode.totalMismatch,
-    text: `The invoice total would differ between the systems (ServiceM8 ${formatMoney(sm8Cents)}, QuickBooks ${formatMoney(qboCents)}), so it was not posted: check the lines' tax settings (inc/ex tax) in ServiceM8.`,
+    text: `The invoice total would differ between the systems (ServiceM8 ${formatMoney(sm8Cents)}, QuickBooks ${formatMoney(qboCents)}), so it was not posted: ${
+      rateDiffers
+        ? `tax rate ${q(rateDiffers.name)} is ${rateDiffers.sm8Percent}% in ServiceM8 but its QuickBooks tax code is ${rateDiffers.qboPercent}%. Make them agree (QuickBooks' value comes back to ServiceM8 at the next tax sync); the invoice is then posted by itself.`
+        : "ServiceM8's total does not add up from the job's lines. Re-save the job's lines in ServiceM8 so it recomputes the total; the invoice is then posted by itself."
+    }`,
   }),
   noIncomeAccount: (): Reason => ({
     code: ReasonCode.noIncomeAccount,

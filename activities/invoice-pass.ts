@@ -133,7 +133,7 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
         itemIds: found.itemIds,
         billEmail: found.billEmail,
       });
-      return { ok: true as const, payload };
+      return { ok: true as const, payload, itemIds: found.itemIds };
     };
 
     /** INV-1 … INV-5: export a job not exported yet, or say why not. */
@@ -172,13 +172,19 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
             { ...prepared.payload, CustomerRef: { value: c.customerId } },
             `${input.requestId.slice(0, 36)}-survivor`,
           );
-        else
+        else {
+          // The customer is fine: an item, then (inactive, or merged away unheard: its link goes).
+          const item = c.ok
+            ? await parties.itemRefusal({ connectionId, itemIds: Object.values(prepared.itemIds) })
+            : null;
           created = {
             ok: false,
-            reason: c.ok
-              ? reasons.qboValidation('something the invoice uses was made inactive in QuickBooks', '610')
-              : c.reason,
+            reason: !c.ok
+              ? c.reason
+              : (item?.reason ??
+                reasons.qboValidation('something the invoice uses was made inactive in QuickBooks', '610')),
           };
+        }
       }
       if (!created.ok) {
         // A refusal may come from facts gone stale (a tax code made inactive): the next pass reads them again.

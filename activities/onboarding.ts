@@ -48,8 +48,14 @@ interface PageInput<R extends { qboId: string }> {
 /** A ServiceM8 refusal of one record (its own validation message) is a skip, not a failed import. */
 const refusal = validationMessage;
 
-/** Records of one page imported at once (the governor paces their calls). */
-export const IMPORT_CONCURRENCY = 8;
+/**
+ * Records of one page imported at once (the governor paces their calls). Two keep the bulk share busy (a
+ * record's few calls take milliseconds; the permits come every ~0.4 s), and each import holds the turn of its
+ * QuickBooks name (activities/support/name-turn.ts) while its writes wait for bulk permits: with 8 at once
+ * that was up to ~10 s, which an approval of the same client, waiting for that turn, waited too (issue 12:
+ * one export took 19 s during onboarding).
+ */
+export const IMPORT_CONCURRENCY = 2;
 
 /** Runs `work` over `items`, `concurrency` at a time; the first failure is thrown once all have settled. */
 async function eachConcurrently<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>) {

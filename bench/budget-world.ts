@@ -207,14 +207,25 @@ export function trackInvoices(qbo: AxiosInstance, everyMs = 500) {
   };
 }
 
+/** Part of an invoice's total (at least a cent), so the payments made on it stay within its balance. */
+export function partOf(invoice: Rec, share: number): number {
+  return Math.max(0.01, Math.floor(Number(invoice.TotalAmt) * share * 100) / 100);
+}
+
 /** PAY-1: the tradesperson records a payment in ServiceM8; resolves when QuickBooks has it. */
-export async function paySm8(sm8: AxiosInstance, qbo: AxiosInstance, job: string, capMs: number) {
+export async function paySm8(
+  sm8: AxiosInstance,
+  qbo: AxiosInstance,
+  job: string,
+  capMs: number,
+  amount: number,
+) {
   const payment = crypto.randomUUID();
   const t0 = performance.now();
   await sm8.post('/records/jobpayment', {
     uuid: payment,
     job_uuid: job,
-    amount: '10.00',
+    amount: amount.toFixed(2),
     method: 'Cash',
     timestamp: '2026-11-28 09:00:00',
     active: 1,
@@ -234,14 +245,15 @@ export async function payQbo(
   invoice: Rec,
   job: string,
   capMs: number,
+  amount: number,
 ) {
   const t0 = performance.now();
   const received = (
     await qbo.post<Rec>('/records/Payment', {
       CustomerRef: invoice.CustomerRef,
-      TotalAmt: 5,
+      TotalAmt: amount,
       TxnDate: '2026-11-29',
-      Line: [{ Amount: 5, LinkedTxn: [{ TxnId: String(invoice.Id), TxnType: 'Invoice' }] }],
+      Line: [{ Amount: amount, LinkedTxn: [{ TxnId: String(invoice.Id), TxnType: 'Invoice' }] }],
     })
   ).data;
   const id = String(received.Id);

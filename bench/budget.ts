@@ -238,13 +238,14 @@ export async function runBudgetBench(argv: string[]): Promise<number> {
       pay1.push(
         await measure(
           'payment SM8 → QBO',
-          async () => (sm8Pay = (await w.paySm8(sm8, qbo, job, 300_000)).id),
+          // 40 % of the invoice in ServiceM8, then 30 % in QuickBooks: within its balance whatever its total.
+          async () => (sm8Pay = (await w.paySm8(sm8, qbo, job, 300_000, w.partOf(inv, 0.4))).id),
         ),
       );
       pay2.push(
         await measure(
           'payment QBO → SM8',
-          async () => (qboPay = (await w.payQbo(sm8, qbo, inv, job, 300_000)).id),
+          async () => (qboPay = (await w.payQbo(sm8, qbo, inv, job, 300_000, w.partOf(inv, 0.3))).id),
         ),
       );
       if (lifecycleIds.length === 0)

@@ -30,10 +30,13 @@ export interface ConnectDeps {
 
 export type Log = Pick<Logger, 'warn' | 'error'>;
 
-/** After (re)connecting: make sure the schedules exist, then wake the connection's parked workflows (CON-3). */
+/**
+ * After (re)connecting: start the first onboarding (before the schedules' first poll pass, which must find
+ * it under way), make sure the schedules exist, then wake the connection's parked workflows (CON-3).
+ */
 export async function afterConnect(deps: ConnectDeps, connectionId: string): Promise<number> {
-  await deps.ensureSchedules?.(connectionId);
   await deps.startOnboarding?.(connectionId);
+  await deps.ensureSchedules?.(connectionId);
   return notifyConnectionRestored(await deps.temporal.get(), connectionId);
 }
 

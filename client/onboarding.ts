@@ -54,5 +54,15 @@ export async function startOnboardingWhenComplete(
   const c = await deps.store.get(connectionId);
   if (!c?.qboRealmId || !c.sm8AuthKind || c.status === 'disconnected') return null;
   if (await deps.onboarding.everStarted(connectionId)) return null;
-  return startOnboarding(deps.temporal, deps.taskQueue, connectionId, { startedBy: 'connect' });
+  // The run is recorded before its workflow starts (which then takes it up): the connection's first poll
+  // pass, started at the same moment, already sees onboarding under way and leaves the QuickBooks records
+  // born before the connection to it (issue 12: it started one owner workflow per record, thousands at
+  // once, and the first approvals queued behind them).
+  const { run, resumed } = await deps.onboarding.begin(connectionId, 'connect');
+  try {
+    return await startOnboarding(deps.temporal, deps.taskQueue, connectionId, { startedBy: 'connect' });
+  } catch (err) {
+    if (!resumed) await deps.onboarding.discard(connectionId, run);
+    throw err;
+  }
 }

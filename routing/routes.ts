@@ -201,18 +201,27 @@ async function lookUpPaymentOwner(
 /** The job fields whose change can make a job approved or not (INV-1). */
 const APPROVAL_FIELDS = ['status', 'payment_processed', 'active'];
 
+/** A webhook names every watched field of a record it reports created; these together mean a new job. */
+const NEW_JOB_FIELDS = ['status', 'payment_processed', 'active', 'company_uuid'];
+
 /** One router per kind of record. Add an entry when a workflow starts owning a new kind. */
 export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
   'sm8:job': async (deps, ev) => {
-    // INV-1: a change that cannot approve a job not approved (its lines, its total) wakes nobody (issue 12).
     const fields = ev.hint?.changedFields;
-    if (fields?.length && !fields.some((f) => APPROVAL_FIELDS.includes(f))) {
-      const stored = await loadInvoiceExport(deps.pool, ev.connectionId, ev.entityId);
-      if (stored?.state === 'NOT_APPROVED')
-        return `ignored: ${fields.join(', ')} changed on a job that is not approved (INV-1)`;
-    }
+    const stored = fields?.length ? await loadInvoiceExport(deps.pool, ev.connectionId, ev.entityId) : null;
+    // INV-1: a change that cannot approve a job not approved (its lines, its total) wakes nobody (issue 12).
+    if (
+      fields?.length &&
+      !fields.some((f) => APPROVAL_FIELDS.includes(f)) &&
+      stored?.state === 'NOT_APPROVED'
+    )
+      return `ignored: ${fields.join(', ')} changed on a job that is not approved (INV-1)`;
+    // A job the sync never saw, whose event names its status, approval flag and client at once, was just
+    // created: nobody waits on that look (the approval that exports it comes later, as its own change), so it
+    // goes behind the approvals people wait for (issue 12: 230 new jobs' looks held an approval 100 s).
+    const created = !stored && NEW_JOB_FIELDS.every((f) => fields?.includes(f));
     return signalInvoice(deps.temporal, deps.taskQueue, ev.connectionId, ev.entityId, 'sm8JobChanged', {
-      background: ev.background,
+      background: ev.background || created,
     });
   },
   'qbo:invoice': async (deps, ev) => {

@@ -48,6 +48,15 @@ export class OnboardingStore {
     });
   }
 
+  /** Removes a run nothing was done in (its workflow could not be started). */
+  async discard(connectionId: string, run: number): Promise<void> {
+    await this.pool.query(
+      `DELETE FROM onboarding_runs r WHERE connection_id = $1 AND run = $2
+          AND NOT EXISTS (SELECT 1 FROM onboarding_records x WHERE x.connection_id = r.connection_id AND x.run = r.run)`,
+      [connectionId, run],
+    );
+  }
+
   /** True when the connection was ever onboarded or is being onboarded (connect starts it only once). */
   async everStarted(connectionId: string): Promise<boolean> {
     const r = await this.pool.query('SELECT 1 FROM onboarding_runs WHERE connection_id = $1 LIMIT 1', [

@@ -8,7 +8,7 @@ import type { Context } from '@temporalio/activity';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { signalInvoice, signalPayments } from '../routing/routes';
+import { routeEntityEvent, signalInvoice, signalPayments } from '../routing/routes';
 import { invoiceWorkflowId, paymentsWorkflowId } from '../domain/workflow-ids';
 import { LANE_SLOTS, laneTaskQueue, type Lane } from '../domain/lanes';
 import { keepAliveHeartbeats, recordHeartbeat } from '../infra/activity-heartbeat';
@@ -102,6 +102,50 @@ describe('issue 12: lanes as task queues', () => {
     // The run may have ended after the export (a resync then starts the next): its passes, in either run.
     const interactive = laneTaskQueue(w.h.taskQueue, 'interactive');
     await waitFor('the resync pass, on the interactive lane', async () =>
+      (await passes()).find((p) => p.queue === interactive),
+    );
+  }, 60_000);
+
+  it("a new job's first look (its webhook names status, approval flag and client at once) runs on the live lane; its approval's look runs interactive", async () => {
+    const client = f.client('Lanes New Job');
+    const job = f.job({
+      clientUuid: client,
+      approved: false,
+      lines: [{ name: 'Labour', qty: '1', unit: '70', tax: 'GST' }],
+    });
+    const routing = { temporal: w.h.client, links: w.h.deps.links, taskQueue: w.h.taskQueue, pool: w.h.pool };
+    const event = (changedFields: string[]) =>
+      routeEntityEvent(routing, {
+        source: 'sm8',
+        entity: 'job',
+        connectionId: CONN,
+        entityId: job,
+        operation: null,
+        hint: { changedFields },
+      });
+    const id = invoiceWorkflowId(CONN, job);
+    const passes = async () => (await scheduled(id)).filter((a) => a.type === 'invoicePass');
+    await event([
+      'status',
+      'payment_processed',
+      'total_invoice_amount',
+      'invoice_sent',
+      'active',
+      'company_uuid',
+    ]);
+    const first = await waitFor("the new job's look", async () => (await passes())[0]);
+    expect(first.queue).toBe(laneTaskQueue(w.h.taskQueue, 'live'));
+    await waitFor('the look to end', async () => {
+      const x = await w.h.client.workflow
+        .getHandle(id)
+        .query(invoiceStatusQuery)
+        .catch(() => undefined);
+      return x?.state === 'NOT_APPROVED' && x.idle;
+    });
+    f.approve(job);
+    await event(['payment_processed']);
+    const interactive = laneTaskQueue(w.h.taskQueue, 'interactive');
+    await waitFor("the approval's look, on the interactive lane", async () =>
       (await passes()).find((p) => p.queue === interactive),
     );
   }, 60_000);

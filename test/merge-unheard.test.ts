@@ -95,4 +95,53 @@ describe('CM-10: a merge nobody announced', () => {
     const customer = (invoiceOf(again)?.CustomerRef as { value: string }).value;
     expect(w.qbo.store.get('Customer', customer, realm)?.DisplayName).toBe('Untraced Merge Electrical');
   }, 240_000);
+
+  it('CM-10 for items: a material whose QuickBooks product/service was merged away unheard is held with the reason, and Sync again links it by name', async () => {
+    const client = f.client('Unheard Item Merge Roofing');
+    const material = f.material('Unheard Gutter Guard', '45.00');
+    const line = { name: 'Gutter guard', qty: '2', unit: '45', tax: 'GST', materialUuid: material };
+    const first = await sync(f.job({ clientUuid: client, approved: false, lines: [line] }));
+    expect(first.state).toBe('EXPORTED');
+    const itemLink = await w.h.deps.links.bySm8(CONN, 'item', material);
+    const merged = String(itemLink?.qboId);
+    const into = w.qbo.control.upsertRecord(
+      'Item',
+      { Name: 'Gutter Guard (all sizes)', Type: 'Service', IncomeAccountRef: { value: '1' } },
+      realm,
+    );
+    w.qbo.control.merge({ entity: 'Item', fromId: merged, toId: String(into.Id), realmId: realm });
+
+    const job = f.job({ clientUuid: client, approved: false, lines: [line] });
+    const held = await sync(job);
+    expect([held.state, held.reason?.code]).toEqual(['BLOCKED', 'ITEM_GONE_IN_QBO']);
+    expect(held.reason?.text).toContain(
+      `The QuickBooks product/service of the material "Unheard Gutter Guard" (Id ${merged}) no longer exists`,
+    );
+    expect(await w.h.deps.links.bySm8(CONN, 'item', material)).toBeNull();
+
+    const again = await sync(job, false);
+    expect([again.state, again.reason?.code ?? null]).toEqual(['EXPORTED', null]);
+    const lines = (invoiceOf(again)?.Line as Array<Record<string, unknown>>).filter(
+      (l) => l.DetailType === 'SalesItemLineDetail',
+    );
+    const itemId = ((lines[0]?.SalesItemLineDetail as Record<string, unknown>).ItemRef as { value: string })
+      .value;
+    expect(w.qbo.store.get('Item', itemId, realm)?.Name).toBe('Unheard Gutter Guard');
+  }, 240_000);
+
+  it('an inactive QuickBooks product/service is named in the reason, with what to do', async () => {
+    const client = f.client('Inactive Item Joinery');
+    const material = f.material('Inactive Dowel Pack', '12.00');
+    const line = { name: 'Dowels', qty: '1', unit: '12', tax: 'GST', materialUuid: material };
+    expect((await sync(f.job({ clientUuid: client, approved: false, lines: [line] }))).state).toBe(
+      'EXPORTED',
+    );
+    const itemId = String((await w.h.deps.links.bySm8(CONN, 'item', material))?.qboId);
+    w.qbo.control.upsertRecord('Item', { Id: itemId, Active: false }, realm);
+    const held = await sync(f.job({ clientUuid: client, approved: false, lines: [line] }));
+    expect([held.state, held.reason?.code]).toEqual(['BLOCKED', 'ITEM_INACTIVE_IN_QBO']);
+    expect(held.reason?.text).toBe(
+      'The QuickBooks product/service "Inactive Dowel Pack" of the material "Inactive Dowel Pack" is inactive in QuickBooks: make it active in QuickBooks, or use another material on the job.',
+    );
+  }, 240_000);
 });

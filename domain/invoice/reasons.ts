@@ -17,6 +17,8 @@ export const ReasonCode = {
   usTaxUnsupported: 'US_TAX_UNSUPPORTED',
   nameTaken: 'NAME_TAKEN_IN_QBO',
   itemNameTaken: 'ITEM_NAME_TAKEN_IN_QBO',
+  itemInactive: 'ITEM_INACTIVE_IN_QBO',
+  itemGone: 'ITEM_GONE_IN_QBO',
   nameShared: 'NAME_SHARED_IN_SM8',
   clientRefused: 'CLIENT_REFUSED_BY_QBO',
   clientChangeRefused: 'CLIENT_CHANGE_REFUSED_BY_QBO',
@@ -52,6 +54,14 @@ export const reasons = {
     text: survivorOfOther
       ? `The QuickBooks customer of the job's client ${q(client)} (Id ${goneId}) was merged into the customer with Id ${survivorOfOther}, which is the customer of another ServiceM8 client, and QuickBooks keeps one customer per client: give the job that other client, or rename ${q(client)} in ServiceM8 to have a customer of its own made, then press Sync again.`
       : `The QuickBooks customer of the job's client ${q(client)} (Id ${goneId}) no longer exists in QuickBooks: it was merged into another customer, and no invoice of the client shows which one. The link was removed, so Sync again links the client by name (to the QuickBooks customer named ${q(client)}, or a new one); to use the customer it was merged into, first rename the client in ServiceM8 to that customer's name.`,
+  }),
+  itemInactive: (item: string, material: string): Reason => ({
+    code: ReasonCode.itemInactive,
+    text: `The QuickBooks product/service ${q(item)} of the material ${q(material)} is inactive in QuickBooks: make it active in QuickBooks, or use another material on the job.`,
+  }),
+  itemGone: (material: string, goneId: string): Reason => ({
+    code: ReasonCode.itemGone,
+    text: `The QuickBooks product/service of the material ${q(material)} (Id ${goneId}) no longer exists in QuickBooks: it was merged into another one or deleted. The link was removed, so the next look links the material by name (to the QuickBooks product/service named ${q(material)}, or a new one); to use the one it was merged into, first rename the material in ServiceM8 to its name.`,
   }),
   noBillableLines: (): Reason => ({
     code: ReasonCode.noBillableLines,

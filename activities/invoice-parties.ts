@@ -356,34 +356,6 @@ export function createInvoicePartyActivities(deps: ActivityDeps) {
 
   return {
     ...steps,
-    /**
-     * After QuickBooks refused an invoice with 610 (something it names is inactive or gone) and the customer
-     * is fine: which linked item it is, in a bookkeeper's words. A gone item (merged away, its webhook
-     * lost; or deleted) loses its link, so the next look links its material by name (CM-10 for items).
-     * Null when every item reads active (then the refusal stays QuickBooks' own words).
-     */
-    async itemRefusal(input: { connectionId: string; itemIds: string[] }): Promise<Refusal | null> {
-      const qbo = qboFor(input.connectionId);
-      for (const id of [...new Set(input.itemIds)]) {
-        const link = await deps.links.byQbo(input.connectionId, 'item', id);
-        const material = link?.sm8Uuid
-          ? ((await sm8NameOf(sm8For(input.connectionId), 'material', link.sm8Uuid)) ?? link.sm8Uuid)
-          : genericItem('').Name;
-        let item: QboItem | null;
-        try {
-          item = await qbo.read<QboItem>('Item', id);
-        } catch (err) {
-          if (!isNotFound(err)) throw err;
-          item = null;
-        }
-        if (!item) {
-          if (link) await deps.links.remove(link.id);
-          return { ok: false, reason: reasons.itemGone(material, id) };
-        }
-        if (item.Active === false) return { ok: false, reason: reasons.itemInactive(item.Name, material) };
-      }
-      return null;
-    },
     /** INV-5 in one step (issue 12): the customer (linked: no call) and every line's item. */
     async ensureParties(input: {
       connectionId: string;

@@ -16,6 +16,7 @@ import { createInvoiceActivities, type InvoiceSnapshot } from './invoice';
 import { createInvoiceClientSteps } from './invoice-client';
 import { createInvoicePartyActivities } from './invoice-parties';
 import { createInvoiceSteps } from './invoice-steps';
+import { itemRefusal } from './invoice-refusals';
 import { createPaymentRoutingActivities } from './payment-routing';
 import type { ActivityDeps } from './support/deps';
 
@@ -174,9 +175,7 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
           );
         else {
           // The customer is fine: an item, then (inactive, or merged away unheard: its link goes).
-          const item = c.ok
-            ? await parties.itemRefusal({ connectionId, itemIds: Object.values(prepared.itemIds) })
-            : null;
+          const item = c.ok ? await itemRefusal(deps, connectionId, Object.values(prepared.itemIds)) : null;
           created = {
             ok: false,
             reason: !c.ok

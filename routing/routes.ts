@@ -220,8 +220,12 @@ export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
     // created: nobody waits on that look (the approval that exports it comes later, as its own change), so it
     // goes behind the approvals people wait for (issue 12: 230 new jobs' looks held an approval 100 s).
     const created = !stored && NEW_JOB_FIELDS.every((f) => fields?.includes(f));
+    // Nor on another change of a job the sync never saw that names no approval field (its lines' total,
+    // moving right after it was made, arrives before its first look has stored it as not approved).
+    const unseenNotApproval =
+      !stored && fields !== undefined && !fields.some((f) => APPROVAL_FIELDS.includes(f));
     return signalInvoice(deps.temporal, deps.taskQueue, ev.connectionId, ev.entityId, 'sm8JobChanged', {
-      background: ev.background || created,
+      background: ev.background || created || unseenNotApproval,
     });
   },
   'qbo:invoice': async (deps, ev) => {

@@ -306,7 +306,7 @@ describe('INV-5: client and materials travel with the invoice (with INV-4: conte
     );
   });
 
-  it('INV-4: a total that would differ by a cent is not posted (TOTAL_MISMATCH with both figures)', async () => {
+  it('INV-4: a job mixing inc- and ex-tax lines exports TaxInclusive, with ServiceM8’s total to the cent', async () => {
     const client = f.client('Mixed Pricing Co');
     const job = f.job({
       clientUuid: client,
@@ -316,11 +316,32 @@ describe('INV-5: client and materials travel with the invoice (with INV-4: conte
       ],
     });
     const s = await sync(job);
-    expect(s.state).toBe('BLOCKED');
-    expect(s.reason?.code).toBe('TOTAL_MISMATCH');
-    expect(s.reason?.text).toMatch(/ServiceM8 12\.15, QuickBooks 12\.16/);
-    expect(invoicesOfJob(job)).toHaveLength(0);
-    expect(customersNamed('Mixed Pricing Co')).toHaveLength(0);
+    expect(s.state).toBe('EXPORTED');
+    const inv = qboInvoice(s.qboInvoiceId);
+    expect(inv.GlobalTaxCalculation).toBe('TaxInclusive');
+    expect(Number(inv.TotalAmt)).toBe(12.15);
+    expect(Number(f.get('job', job).total_invoice_amount)).toBe(12.15);
+  });
+
+  it('INV-4: a total that would differ is not posted (TOTAL_MISMATCH with both figures)', async () => {
+    // GST edited to 15 % in ServiceM8 (its total follows); the linked QuickBooks code is still 10 %.
+    const gst = f.taxRates.GST as string;
+    w.sm8.control.update('taxrate', gst, { amount: '15' });
+    try {
+      const client = f.client('Rate Drift Co');
+      const job = f.job({
+        clientUuid: client,
+        lines: [{ name: 'Labour', qty: '1', unit: '100', tax: 'GST' }],
+      });
+      const s = await sync(job);
+      expect(s.state).toBe('BLOCKED');
+      expect(s.reason?.code).toBe('TOTAL_MISMATCH');
+      expect(s.reason?.text).toMatch(/ServiceM8 115\.00, QuickBooks 110\.00/);
+      expect(invoicesOfJob(job)).toHaveLength(0);
+      expect(customersNamed('Rate Drift Co')).toHaveLength(0);
+    } finally {
+      w.sm8.control.update('taxrate', gst, { amount: '10' });
+    }
   });
 
   it('CM-7: (INV-5) a client already in QuickBooks (same name, other case and spaces) is linked, not duplicated', async () => {

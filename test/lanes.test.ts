@@ -133,6 +133,8 @@ describe('issue 12: lanes as task queues', () => {
       'active',
       'company_uuid',
     ]);
+    // Its lines' total moves right after (a second webhook before its first look stored it): no hurry either.
+    await event(['total_invoice_amount']);
     const first = await waitFor("the new job's look", async () => (await passes())[0]);
     expect(first.queue).toBe(laneTaskQueue(w.h.taskQueue, 'live'));
     await waitFor('the look to end', async () => {
@@ -142,6 +144,8 @@ describe('issue 12: lanes as task queues', () => {
         .catch(() => undefined);
       return x?.state === 'NOT_APPROVED' && x.idle;
     });
+    // No look of the new job ran interactive.
+    expect((await passes()).map((p) => p.queue)).not.toContain(laneTaskQueue(w.h.taskQueue, 'interactive'));
     f.approve(job);
     await event(['payment_processed']);
     const interactive = laneTaskQueue(w.h.taskQueue, 'interactive');

@@ -4,6 +4,7 @@
  * workflow by hand: every effect below comes through a webhook.
  */
 import crypto from 'node:crypto';
+import net from 'node:net';
 import axios from 'axios';
 import type { Client } from '@temporalio/client';
 import { QuickBooksClient } from '../apis/quickbooks/client';
@@ -606,7 +607,8 @@ describe('TRG-1: an event is never lost, even when Temporal is down', () => {
       // Stored before the answer; the first routing attempt failed, the rest of the batch waits behind it.
       const stored = await inbox(`event_id = ANY($1::text[])`, [delivery.eventIds]);
       expect(stored.map((r) => r.state)).toEqual(delivery.eventIds.map(() => 'pending'));
-      expect(stored[0]).toMatchObject({ attempts: 1 });
+      // At least the first attempt failed (on a busy machine the API may have retried once already).
+      expect(stored[0]?.attempts).toBeGreaterThanOrEqual(1);
       expect(stored[0]?.last_error).toMatch(/UNAVAILABLE/);
       expect(await qboEvents(invoiceId, 'emailed')).toHaveLength(1);
 
@@ -635,9 +637,13 @@ describe('TRG-1: an event is never lost, even when Temporal is down', () => {
   it('TRG-1: the API starts without Temporal, stores a signed webhook (200, pending) and answers 503 where Temporal is needed', async () => {
     const token = 'temporal-down-admin-token';
     const config = testConfig({ ...w.env, ADMIN_TOKEN: token, LOG_LEVEL: 'error' });
-    // Nothing listens on this port: the API never reaches Temporal during this test.
+    // A port held by a socket that drops every connection: the API never reaches Temporal during this test.
+    // (A port that is merely free may be taken meanwhile by another suite's Temporal, which then answered and
+    // routed the event before the inbox was listed: a flaky failure in the full suite.)
+    const blackHole = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
     const temporal = new LazyTemporal({
-      address: `127.0.0.1:${await freePort()}`,
+      address: `127.0.0.1:${(blackHole.address() as net.AddressInfo).port}`,
       namespace: 'default',
       dataConverter: testDataConverter(),
     });
@@ -680,6 +686,7 @@ describe('TRG-1: an event is never lost, even when Temporal is down', () => {
     } finally {
       await api.close();
       await temporal.close();
+      await new Promise((resolve) => blackHole.close(resolve));
     }
     // Temporal back (the relay of an API that reaches it): the stored event is routed.
     await withTestRelay(w, async () => {

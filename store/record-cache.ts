@@ -100,27 +100,7 @@ export class RecordCache {
    * the read that returned them (`now()`), so an event that came while it ran makes them stale.
    */
   async put(connectionId: string, side: RecordSide, entries: CacheEntry[], since?: Date): Promise<void> {
-    if (!entries.length) return;
-    const last = new Map(entries.map((e) => [`${e.object}\u0000${e.recordId}`, e])); // one row per key
-    const rows = [...last.values()];
-    await this.pool.query(
-      `INSERT INTO cm_record_cache (connection_id, side, object, record_id, parent_id, edit_time, record, stored_at)
-       SELECT $1, $2, o, id, p, t, r::jsonb, coalesce($8::timestamptz, clock_timestamp())
-         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(o, id, p, t, r)
-       ON CONFLICT (connection_id, side, object, record_id) DO UPDATE
-         SET parent_id = EXCLUDED.parent_id, edit_time = EXCLUDED.edit_time, record = EXCLUDED.record,
-             stored_at = EXCLUDED.stored_at`,
-      [
-        connectionId,
-        side,
-        rows.map((e) => e.object),
-        rows.map((e) => e.recordId),
-        rows.map((e) => e.parentId ?? null),
-        rows.map((e) => e.editTime ?? null),
-        rows.map((e) => JSON.stringify(e.record)),
-        since ?? null,
-      ],
-    );
+    await this.upsert(connectionId, side, entries, since ?? null, '');
   }
 
   /** The database's clock now: the `since` of copies about to be listed (`putAbsent`). */
@@ -135,18 +115,34 @@ export class RecordCache {
    * or the bulk read keeps it, and an echo's confirmation compares with it.
    */
   async putAbsent(connectionId: string, side: RecordSide, entries: CacheEntry[], since: Date): Promise<void> {
+    await this.upsert(
+      connectionId,
+      side,
+      entries,
+      since,
+      `WHERE c.stored_at < EXCLUDED.stored_at AND NOT (${CURRENT})`,
+    );
+  }
+
+  /** One row per key, stored at `since` (else now); an existing row is replaced where `when` allows. */
+  private async upsert(
+    connectionId: string,
+    side: RecordSide,
+    entries: CacheEntry[],
+    since: Date | null,
+    when: string,
+  ): Promise<void> {
     if (!entries.length) return;
-    const last = new Map(entries.map((e) => [`${e.object}\u0000${e.recordId}`, e]));
-    const rows = [...last.values()];
+    const rows = [...new Map(entries.map((e) => [`${e.object}\u0000${e.recordId}`, e])).values()];
     await this.pool.query(
       `INSERT INTO cm_record_cache AS c
               (connection_id, side, object, record_id, parent_id, edit_time, record, stored_at)
-       SELECT $1, $2, o, id, p, t, r::jsonb, $8
+       SELECT $1, $2, o, id, p, t, r::jsonb, coalesce($8::timestamptz, clock_timestamp())
          FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(o, id, p, t, r)
        ON CONFLICT (connection_id, side, object, record_id) DO UPDATE
          SET parent_id = EXCLUDED.parent_id, edit_time = EXCLUDED.edit_time, record = EXCLUDED.record,
              stored_at = EXCLUDED.stored_at
-         WHERE c.stored_at < EXCLUDED.stored_at AND NOT (${CURRENT})`,
+         ${when}`,
       [
         connectionId,
         side,

@@ -6,7 +6,13 @@
  * at the minimum API cost (activities/invoice-steps.ts). The workflow shows what the pass returns.
  */
 import { invoicePayload, isApproved, planInvoice, type PlanResult } from '../domain/invoice/plan';
-import { jobGoneAfterExportNote, ReasonCode, reasons, type Reason } from '../domain/invoice/reasons';
+import {
+  jobGoneAfterExportNote,
+  ReasonCode,
+  reasons,
+  TAX_REASON_CODES,
+  type Reason,
+} from '../domain/invoice/reasons';
 import { FINAL_INVOICE_STATES, InvoiceSyncState, type InvoiceSyncStateName } from '../domain/invoice/states';
 import { flag } from '../domain/servicem8-types';
 import { forgetConnectionFacts } from '../store/connection-facts';
@@ -39,13 +45,6 @@ export interface InvoicePassResult {
   /** Look again at once, at QuickBooks too (the invoice went while re-syncing). */
   again: boolean;
 }
-
-/** Reasons that may come from stale tax facts: the facts are read again once before holding the invoice. */
-const TAX_REASONS: string[] = [
-  ReasonCode.taxRateUnmapped,
-  ReasonCode.usTaxUnsupported,
-  ReasonCode.totalMismatch,
-];
 
 /** The invoice_exports row of a state that did not change (totals are left as stored). */
 function stateRow(s: InvoiceCarried) {
@@ -111,7 +110,8 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
     const plan = async (snap: InvoiceSnapshot): Promise<{ snap: InvoiceSnapshot; plan: PlanResult }> => {
       const job = snap.job as NonNullable<InvoiceSnapshot['job']>;
       const first = planInvoice({ ...snap, job });
-      if (first.kind !== 'blocked' || !TAX_REASONS.includes(first.reason.code)) return { snap, plan: first };
+      if (first.kind !== 'blocked' || !TAX_REASON_CODES.includes(first.reason.code))
+        return { snap, plan: first };
       const fresh = await steps.snapshot(connectionId, jobUuid, { exported: true, refreshTax: true });
       if (!fresh.job) return { snap, plan: first };
       return { snap: fresh, plan: planInvoice({ ...fresh, job: fresh.job }) };
@@ -137,6 +137,32 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
       return { ok: true as const, payload, itemIds: found.itemIds };
     };
 
+    /**
+     * QuickBooks refused a write with 610: something the invoice names was made inactive or merged away. The
+     * client's own step says whether it is the customer (CLIENT_INACTIVE) or finds the survivor of a merge
+     * nobody announced (CM-10); with the customer fine, an item (inactive, or merged away unheard: its link
+     * goes). Said in those words rather than QuickBooks' (issue 13).
+     */
+    const explainInactive = async (
+      companyUuid: string,
+      prepared: { payload: Record<string, unknown>; itemIds: Record<string, string> },
+    ): Promise<{ survivor: string } | { reason: Reason }> => {
+      const c = await parties.ensureCustomer({
+        connectionId,
+        companyUuid,
+        requestId: `${input.requestId.slice(0, 36)}-customer`,
+      });
+      if (!c.ok) return { reason: c.reason };
+      const used = (prepared.payload as { CustomerRef?: { value?: string } }).CustomerRef?.value;
+      if (c.customerId !== used) return { survivor: c.customerId };
+      const item = await itemRefusal(deps, connectionId, Object.values(prepared.itemIds));
+      return {
+        reason:
+          item?.reason ??
+          reasons.qboValidation('something the invoice uses was made inactive in QuickBooks', '610'),
+      };
+    };
+
     /** INV-1 … INV-5: export a job not exported yet, or say why not. */
     const exportNew = async (first: InvoiceSnapshot): Promise<void> => {
       const { snap, plan: planned } = await plan(first);
@@ -159,31 +185,16 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
         });
       let created = await create(prepared.payload, input.requestId);
       if (!created.ok && !('reason' in created)) {
-        // 610: something the invoice names was made inactive or merged away; the client's own step says
-        // whether it is the customer (CLIENT_INACTIVE), or follows a merge nobody announced (CM-10): then
-        // the invoice is made once more, on the survivor (its own request id: the first was refused).
-        const c = await parties.ensureCustomer({
-          connectionId,
-          companyUuid,
-          requestId: `${input.requestId.slice(0, 36)}-customer`,
-        });
-        const usedCustomer = (prepared.payload as { CustomerRef?: { value?: string } }).CustomerRef?.value;
-        if (c.ok && c.customerId !== usedCustomer)
-          created = await create(
-            { ...prepared.payload, CustomerRef: { value: c.customerId } },
-            `${input.requestId.slice(0, 36)}-survivor`,
-          );
-        else {
-          // The customer is fine: an item, then (inactive, or merged away unheard: its link goes).
-          const item = c.ok ? await itemRefusal(deps, connectionId, Object.values(prepared.itemIds)) : null;
-          created = {
-            ok: false,
-            reason: !c.ok
-              ? c.reason
-              : (item?.reason ??
-                reasons.qboValidation('something the invoice uses was made inactive in QuickBooks', '610')),
-          };
-        }
+        // 610: made once more on the survivor of a merge nobody announced (its own request id: the first
+        // was refused), or held with what was made inactive.
+        const why = await explainInactive(companyUuid, prepared);
+        created =
+          'survivor' in why
+            ? await create(
+                { ...prepared.payload, CustomerRef: { value: why.survivor } },
+                `${input.requestId.slice(0, 36)}-survivor`,
+              )
+            : { ok: false, reason: why.reason };
       }
       if (!created.ok) {
         // A refusal may come from facts gone stale (a tax code made inactive): the next pass reads them again.
@@ -297,12 +308,21 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
       prepared ??= await payloadFor(snap, p);
       if (!prepared.ok)
         return settle(InvoiceSyncState.resyncBlocked, prepared.reason, { sm8: p.sm8TotalCents });
-      const r = await invoiceActs.resyncQboInvoice({
-        connectionId,
-        invoiceId: s.qboInvoiceId as string,
-        payload: prepared.payload,
-        companyUuid,
-      });
+      const resync = (payload: Record<string, unknown>) =>
+        invoiceActs.resyncQboInvoice({
+          connectionId,
+          invoiceId: s.qboInvoiceId as string,
+          payload,
+          companyUuid,
+        });
+      let r = await resync(prepared.payload);
+      if (!r.ok && 'inactiveRef' in r) {
+        const why = await explainInactive(companyUuid, prepared);
+        r =
+          'survivor' in why
+            ? await resync({ ...prepared.payload, CustomerRef: { value: why.survivor } })
+            : { ok: false, reason: why.reason };
+      }
       if (!r.ok && 'gone' in r) {
         again = true; // look again: it will settle as voided/deleted
         return;

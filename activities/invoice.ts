@@ -8,6 +8,7 @@
 import { fingerprint } from '../domain/fingerprint';
 import { hasMarker, isApproved, type TaxCodeLink } from '../domain/invoice/plan';
 import { jobNoteKey, reasons, type Reason } from '../domain/invoice/reasons';
+import { sentInQbo } from '../domain/invoice/sent';
 import { memoSaysVoided, zeroedInvoice } from '../domain/invoice/voids';
 import { toCents } from '../domain/money';
 import { qboQuote } from '../domain/names';
@@ -139,7 +140,11 @@ export function createInvoiceActivities(deps: ActivityDeps) {
       payload: Record<string, unknown>;
       /** INV-11 (lean path): the ServiceM8 client the invoice is written for, kept with our write. */
       companyUuid?: string;
-    }): Promise<{ ok: true; totalCents: number } | { ok: false; gone: 'deleted' | 'voided' } | Refusal> {
+    }): Promise<
+      | { ok: true; totalCents: number }
+      | { ok: false; gone: 'deleted' | 'voided' }
+      | (Refusal & { inactiveRef?: true })
+    > {
       const qbo = qboFor(input.connectionId);
       let current: QboInvoice;
       try {
@@ -160,7 +165,8 @@ export function createInvoiceActivities(deps: ActivityDeps) {
         const updated = await qbo.update<QboInvoice & { MetaData?: { LastUpdatedTime?: string } }>(
           'Invoice',
           body,
-          `rs-${fingerprint([current.Id, current.SyncToken, body.Line, body.GlobalTaxCalculation])}`,
+          // The customer too: a second try onto a merge's survivor must not get the first try's answer.
+          `rs-${fingerprint([current.Id, current.SyncToken, body.Line, body.GlobalTaxCalculation, body.CustomerRef])}`,
         );
         // Issue 12: our write and its answer (the customer for payments; its echo wakes nobody).
         await recordOwnWrite(deps.pool, input.connectionId, {
@@ -182,7 +188,12 @@ export function createInvoiceActivities(deps: ActivityDeps) {
       } catch (err) {
         const d = validationDetails(err);
         if (!d) throw err;
-        return { ok: false, reason: reasons.qboValidation(d.detail || d.message, d.code) };
+        // 610: something it names was made inactive or merged away (the lean pass says which, issue 13).
+        return {
+          ok: false,
+          reason: reasons.qboValidation(d.detail || d.message, d.code),
+          ...(d.code === '610' ? { inactiveRef: true as const } : {}),
+        };
       }
     },
 
@@ -198,7 +209,7 @@ export function createInvoiceActivities(deps: ActivityDeps) {
           exists: true,
           voided: isVoided(inv),
           zeroed: zeroedInvoice(inv as Parameters<typeof zeroedInvoice>[0]),
-          sent: inv.EmailStatus === 'EmailSent' || inv.PrintStatus === 'PrintComplete',
+          sent: sentInQbo(inv),
           totalCents: toCents(inv.TotalAmt ?? 0),
           syncToken: inv.SyncToken,
         };

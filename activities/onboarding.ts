@@ -6,7 +6,7 @@
  *
  * Issue 12: the records of a page are read once (the page query keeps them in the record cache, the import
  * takes them from there), the CM-7 candidates are listed once per page, several records are imported at once
- * (IMPORT_CONCURRENCY; each in the turn of its QuickBooks name, so two workers never import one record
+ * (importConcurrency; each in the turn of its QuickBooks name, so two workers never import one record
  * twice), and what is written is kept as our own record writes, so the echoes of the import cost no read.
  */
 import {
@@ -49,13 +49,17 @@ interface PageInput<R extends { qboId: string }> {
 const refusal = validationMessage;
 
 /**
- * Records of one page imported at once (the governor paces their calls). Two keep the bulk share busy (a
- * record's few calls take milliseconds; the permits come every ~0.4 s), and each import holds the turn of its
- * QuickBooks name (activities/support/name-turn.ts) while its writes wait for bulk permits: with 8 at once
- * that was up to ~10 s, which an approval of the same client, waiting for that turn, waited too (issue 12:
- * one export took 19 s during onboarding).
+ * Records of one page imported at once (the governor paces their calls): enough to keep the bulk lane's
+ * permits busy while each import spends up to half a second between its calls (PostgreSQL, its name turn),
+ * and no more, since each import holds the turn of its QuickBooks name (activities/support/name-turn.ts)
+ * while its writes wait for bulk permits, and an approval of the same client waits for that turn too (issue
+ * 12: with 8 at once at the real limits one export waited 19 s). Two at ServiceM8's 136 bulk calls a minute;
+ * more where the limits are raised (GOVERNOR_LIMIT_SCALE), so a turn is held about as long.
  */
-export const IMPORT_CONCURRENCY = 2;
+export function importConcurrency(bulkCallsPerMinute: number | null | undefined): number {
+  if (!bulkCallsPerMinute) return 2;
+  return Math.max(2, Math.ceil((bulkCallsPerMinute / 60) * 0.5));
+}
 
 /** Runs `work` over `items`, `concurrency` at a time; the first failure is thrown once all have settled. */
 async function eachConcurrently<T>(items: T[], concurrency: number, work: (item: T) => Promise<void>) {
@@ -151,7 +155,8 @@ export function createOnboardingActivities(deps: ActivityDeps) {
       );
       // The CM-7 candidates, listed once per page (and only when a record of the page needs them).
       let candidates: Promise<C[]> | undefined;
-      await eachConcurrently(todo, IMPORT_CONCURRENCY, async (rec) => {
+      const concurrency = importConcurrency(deps.governor.minuteLimit?.('sm8', 'bulk'));
+      await eachConcurrently(todo, concurrency, async (rec) => {
         const q = records.get(rec.qboId);
         const skip = !q ? 'gone' : kind.importSkip(q);
         if (!q || skip) {

@@ -14,7 +14,8 @@ import {
 } from '../store/payment-views';
 import { connectionFacts } from './support/connection-facts';
 import type { ActivityDeps } from './support/deps';
-import { qboView, sm8View } from './support/payment-writes';
+import { qboView } from './support/payment-writes';
+import { sm8View } from '../domain/payments';
 import { taskQueue, temporalClient } from './support/temporal';
 import { invoicesOf, type QboPaymentRecord } from './support/payment-records';
 import { QuickBooksClient } from '../apis/quickbooks/client';

@@ -42,7 +42,8 @@ import { derivedUuid } from './invoice-steps';
 import { createPaymentActivities, type PaymentSnapshot } from './payments';
 import { connectionFacts } from './support/connection-facts';
 import type { ActivityDeps } from './support/deps';
-import { qboView, sm8View } from './support/payment-writes';
+import { qboView } from './support/payment-writes';
+import { sm8View } from '../domain/payments';
 import type { QboInvoiceRecord, QboPaymentRecord } from './support/payment-records';
 import { createInvoiceSteps } from './invoice-steps';
 

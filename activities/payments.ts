@@ -36,8 +36,8 @@ import {
   keepSm8PaymentWrite,
   qboView,
   recordSm8PaymentWrite,
-  sm8View,
 } from './support/payment-writes';
+import { sm8View } from '../domain/payments';
 import { isVoided } from './invoice';
 import {
   appliedTo,

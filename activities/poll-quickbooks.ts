@@ -1,8 +1,10 @@
 /**
  * TRG-2, QuickBooks side of the polling safety net (activities/poll.ts describes the watermarks): CDC.
  */
+import type { EventHint } from '../routing/echoes';
 import { hasOwner } from '../routing/routes';
-import { zeroedInvoice, zeroedPayment, type QboVoidable } from '../domain/invoice/voids';
+import { sentInQbo } from '../domain/invoice/sent';
+import { memoSaysVoided, zeroedInvoice, zeroedPayment, type QboVoidable } from '../domain/invoice/voids';
 import type { QboEntityName } from '../domain/quickbooks-types';
 import { readWatermark, writeWatermark } from '../store/watermarks';
 import type { ActivityDeps } from './support/deps';
@@ -36,6 +38,22 @@ interface CdcRecord extends QboVoidable {
   SyncToken?: string;
   status?: string;
   MetaData?: { LastUpdatedTime?: string };
+  EmailStatus?: string;
+  PrintStatus?: string;
+}
+
+/**
+ * What a poll hit tells the router about the change (routing/echoes.ts EventHint): its time and SyncToken, and
+ * for an invoice whether the record shows it sent (INV-7), so a change in nothing the invoice owner follows
+ * (a payment moving its balance) wakes nobody. None for a delete or a void, nor for an invoice whose memo
+ * may say voided (its owner reads it: domain/invoice/voids.ts).
+ */
+function hintOf(entity: string, record: CdcRecord): EventHint | undefined {
+  const time = record.MetaData?.LastUpdatedTime;
+  const syncToken = record.SyncToken;
+  if (!time || !syncToken) return undefined;
+  if (entity !== 'invoice' || memoSaysVoided(record)) return { time, syncToken };
+  return { time, syncToken, sent: sentInQbo(record) };
 }
 
 /** The changed records of a CDC answer, per entity (shape: CDCResponse[].QueryResponse[].{Entity: [...]}). */
@@ -143,15 +161,14 @@ export function createQuickBooksPollActivities(deps: ActivityDeps) {
         const entity = r.entity.toLowerCase();
         if (hasOwner('qbo', entity)) {
           const operation = r.record.status === 'Deleted' ? 'deleted' : voidedInCdc(entity, r.record);
-          // Issue 12: the change's time lets the router drop the poll hit of our own write (routing/echoes.ts).
-          const time = r.record.MetaData?.LastUpdatedTime;
-          const syncToken = r.record.SyncToken;
+          // Issue 12: what the record says lets the router drop a hit that is news to nobody (routing/echoes.ts).
+          const hint = operation === null ? hintOf(entity, r.record) : undefined;
           owned.push({
             source: 'qbo',
             entity,
             entityId: r.record.Id as string,
             operation,
-            ...(time && syncToken && operation === null ? { hint: { time, syncToken } } : {}),
+            ...(hint ? { hint } : {}),
           });
         } else collected[r.entity] = (collected[r.entity] ?? 0) + 1;
       }

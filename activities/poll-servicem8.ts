@@ -46,6 +46,8 @@ export const SM8_OVERLAP_MS = 65 * 60_000;
 
 /** Objects whose poll hits carry the record (the router drops the ones that still hold our own write). */
 const CM_OBJECTS = new Set(['company', 'companycontact', 'material']);
+/** Objects whose poll hits carry the record for the router (clients and materials above; payments as kept). */
+const WITH_RECORD = new Set([...CM_OBJECTS, 'jobpayment']);
 
 /** A listed client, contact or material as a record cache entry. */
 function cacheEntry(object: string, rec: Sm8Record): CacheEntry {
@@ -162,7 +164,7 @@ export function createServiceM8PollActivities(deps: ActivityDeps) {
             entity: object,
             entityId: rec.uuid,
             operation: null,
-            ...(CM_OBJECTS.has(object) ? { record: rec as unknown as Record<string, unknown> } : {}),
+            ...(WITH_RECORD.has(object) ? { record: rec as unknown as Record<string, unknown> } : {}),
           })),
         );
         // A first pass (no watermark) reads back from before the connection existed: nothing then could have

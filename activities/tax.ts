@@ -22,7 +22,10 @@ import { withTransaction } from '../infra/database';
 import { withAdvisoryLock } from '../store/advisory-locks';
 import { writeAudit } from '../store/audit';
 import type { ActivityDeps } from './support/deps';
-import { heartbeat } from './support/temporal';
+import { heartbeat, taskQueue, temporalClient } from './support/temporal';
+import { TAX_REASON_CODES } from '../domain/invoice/reasons';
+import { jobsHeldFor } from '../store/invoice-exports';
+import { signalInvoice } from '../routing/routes';
 import type { Link } from '../store/links';
 import { qboTaxModel, readQboTaxTables, taxCodeInfos } from '../apis/quickbooks/lookups';
 import { forgetConnectionFacts, saveConnectionFacts } from '../store/connection-facts';
@@ -307,9 +310,21 @@ export function createTaxActivities(deps: ActivityDeps) {
           }
           heartbeat(result);
         }
-        // ServiceM8's rates were written: the next export that needs them reads them once.
-        if (plan.some((a) => a.kind !== 'unchanged'))
+        if (plan.some((a) => a.kind !== 'unchanged')) {
+          // ServiceM8's rates were written: the next export that needs them reads them once.
           await forgetConnectionFacts(deps.pool, connectionId, ['sm8TaxRates']);
+          // Invoices held for a tax reason look again now, behind approvals: the cause may be gone (a rate
+          // put back to QuickBooks' value) or different, and the reason shown must say what is true now.
+          for (const jobUuid of await jobsHeldFor(deps.pool, connectionId, TAX_REASON_CODES))
+            await signalInvoice(
+              temporalClient(deps, 'waking invoices held for tax'),
+              taskQueue(),
+              connectionId,
+              jobUuid,
+              'sm8JobChanged',
+              { background: true },
+            );
+        }
         return result;
       });
     },

@@ -20,6 +20,10 @@ export interface Figures {
   payQboToSm8?: { sm8: number; qbo: number; n: number };
   onboarding?: {
     records: number;
+    /** From onboarding's start to its end, as its progress records them. */
+    ms: number;
+    /** The bulk lane's ServiceM8 calls a minute (apis/governor/policy.ts laneMinuteLimit). */
+    writeBound: number;
     sm8: number;
     qbo: number;
     sm8Writes: number;
@@ -120,6 +124,15 @@ export function figureRows(f: Figures): Row[] {
       '≈1.0',
       '≤ 1.2',
       yes((tailRatio ?? ratio) <= 1.2),
+    ]);
+    const writes = o.sm8Writes - (o.sm8Jobs?.writes ?? 0);
+    const perMinute = writes / Math.max(1, o.ms / 60_000);
+    rows.push([
+      `onboarding's SM8 writes a minute ÷ write bound (the bulk lane's ${o.writeBound}/min)`,
+      `${f1(perMinute / Math.max(1, o.writeBound))} (${perMinute.toFixed(1)}/min: ${writes} writes in ${s(o.ms)})`,
+      '1.0',
+      '≥ 0.9',
+      yes(perMinute >= 0.9 * o.writeBound),
     ]);
     if (o.sm8Jobs) {
       const cm = (o.sm8 - o.sm8Jobs.calls) / Math.max(1, o.sm8Writes - o.sm8Jobs.writes);

@@ -11,7 +11,9 @@
  * customers + 75 items), 30 invoices at month end, shorter samples. `--scale N` raises the simulators'
  * limits and the product's governor (GOVERNOR_LIMIT_SCALE) by N. Exit code 0 always.
  */
+import type { AxiosInstance } from 'axios';
 import {
+  until,
   delta,
   onboardingDone,
   readCounters,
@@ -25,6 +27,7 @@ import {
 import { openHistories, estimateActions, splitTime, s, type TimeSplit } from './budget-history';
 import { figureRows, table, type Figures } from './budget-report';
 import * as w from './budget-world';
+import { laneMinuteLimit, scaledLimits } from '../apis/governor/policy';
 
 function opt(argv: string[], name: string, fallback: number): number {
   const at = argv.indexOf(`--${name}`);
@@ -107,6 +110,8 @@ export async function runBudgetBench(argv: string[]): Promise<number> {
       await sleep(n.spacingMs);
     }
     const ob = await onboarded;
+    print(`  permit waits until onboarding ended: ${await permitWaits(api)}`);
+    print(`  name-turn waits until onboarding ended: ${await turnWaits(api)}`);
     const c1 = await readCounters(sm8, qbo);
     const d = delta(c0 as Reading, c1);
     // The calls about jobs are the invoices exported meanwhile (the world's own approved jobs at connect, the
@@ -118,7 +123,16 @@ export async function runBudgetBench(argv: string[]): Promise<number> {
       calls: jobish.reduce((n, [, v]) => n + v, 0),
       writes: jobish.filter(([k]) => /^(POST|PUT|DELETE) /.test(k)).reduce((n, [, v]) => n + v, 0),
     };
-    f.onboarding = { records: ob.imported, sm8: d.sm8, qbo: d.qbo, sm8Writes: d.sm8Writes, sm8Jobs };
+    f.onboarding = {
+      records: ob.imported,
+      ms: ob.ms,
+      sm8: d.sm8,
+      qbo: d.qbo,
+      sm8Writes: d.sm8Writes,
+      sm8Jobs,
+      // The bulk lane's ServiceM8 calls a minute at these limits: onboarding cannot write faster.
+      writeBound: laneMinuteLimit('sm8', 'bulk', scaledLimits(scale)) ?? 0,
+    };
     print(
       `onboarding: ${ob.imported} records in ${s(ob.ms)}; SM8 ${d.sm8} calls (${d.sm8Writes} writes; ${topEndpoints(d.sm8ByEndpoint, 12)}); QBO ${d.qbo} calls (${topEndpoints(d.qboByEndpoint, 3)}); includes the ${n.during} approvals made meanwhile`,
     );
@@ -173,8 +187,27 @@ export async function runBudgetBench(argv: string[]): Promise<number> {
     // 3. The month's jobs: created (their owners wake on the webhooks), then quiet.
     const world = await w.readWorld(sm8, qbo);
     const jobs: string[] = [];
+    const createdAt = performance.now();
     for (let i = 0; i < n.settled + n.batch + n.monthEnd; i += 1) jobs.push(await w.createJob(sm8, world, i));
-    const made = await untilQuiet(sm8, qbo, 8000, 900_000);
+    // Every new job's first look done (each has a NOT_APPROVED state), then quiet: what follows counts only
+    // what it is about (a quiet stretch alone was found mid-way once, and the rest spilled into the batch).
+    const looked = await until(
+      'a first look at every new job',
+      createdAt,
+      900_000,
+      async () => {
+        const rows = (
+          await api.get<Array<{ job_uuid: string }>>('/admin/invoices', {
+            params: { connection: 'demo', state: 'NOT_APPROVED', limit: 1000 },
+          })
+        ).data;
+        const seen = new Set(rows.map((r) => r.job_uuid));
+        return jobs.every((j) => seen.has(j)) || null;
+      },
+      1000,
+    );
+    print(`  every new job looked at ${s(looked.ms)} after the first was made`);
+    const made = await untilQuiet(sm8, qbo, 8000, 900_000, api);
     const created = spent(i1, made.reading);
     print(
       `created ${jobs.length} jobs: SM8 ${(created.sm8 / jobs.length).toFixed(2)}, QBO ${(created.qbo / jobs.length).toFixed(2)} calls per created job`,
@@ -192,14 +225,15 @@ export async function runBudgetBench(argv: string[]): Promise<number> {
       print(
         `  once settled: ${t1 ? '' : '>'}${s(split.totalMs)} = intake ${s(split.intakeMs)} + queued ${s(split.queuedMs)} + in activities ${s(split.runningMs)} + workflow/other ${s(split.otherMs)}; ${split.retries} retries; ${split.top.join('; ')}`,
       );
-      await untilQuiet(sm8, qbo, 6000, 120_000);
+      await untilQuiet(sm8, qbo, 6000, 120_000, api);
     }
 
     // 5. A batch of 20 approvals, counted until the calls go quiet (echoes included).
     const b0 = await readCounters(sm8, qbo);
+    const seq0 = await lastCallSeq(sm8);
     await Promise.all(batchJobs.map((job) => w.approve(sm8, job)));
     const arrived = await tracker.wait(batchJobs, quick ? 300_000 : 900_000);
-    const b1 = (await untilQuiet(sm8, qbo, 8000, 300_000)).reading;
+    const b1 = (await untilQuiet(sm8, qbo, 8000, 300_000, api)).reading;
     const batch = spent(b0, b1);
     f.perInvoice = {
       sm8: batch.sm8 / Math.max(1, arrived.size),
@@ -209,13 +243,14 @@ export async function runBudgetBench(argv: string[]): Promise<number> {
     print(
       `batch of ${n.batch}: ${arrived.size} exported; SM8 (${topEndpoints(batch.sm8ByEndpoint)}); QBO (${topEndpoints(batch.qboByEndpoint)}); ${batch.raw}`,
     );
+    print(`  ${await jobReadsSince(sm8, seq0, batchJobs)}`);
 
     // 6. Payments both ways, on the batch's invoices; the first job's lifecycle is then read from Temporal.
     const invoices = await w.invoicesByJob(qbo);
     const measure = async (what: string, act: () => Promise<unknown>) => {
       const r0 = await readCounters(sm8, qbo);
       await act();
-      const r1 = (await untilQuiet(sm8, qbo, 12_000, 180_000)).reading;
+      const r1 = (await untilQuiet(sm8, qbo, 12_000, 180_000, api)).reading;
       const c = spent(r0, r1);
       print(
         `  ${what}: SM8 ${c.sm8.toFixed(1)} (${topEndpoints(c.sm8ByEndpoint, 4)}), QBO ${c.qbo.toFixed(1)} (${topEndpoints(c.qboByEndpoint, 4)}); ${c.raw}`,
@@ -350,3 +385,105 @@ if (require.main === module)
       process.exit(0);
     },
   );
+
+interface Sm8Call {
+  seq: number;
+  object?: string;
+  operation: string;
+  uuid?: string;
+}
+
+async function lastCallSeq(sm8: AxiosInstance): Promise<number> {
+  const calls = (await sm8.get<Sm8Call[]>('/calls')).data;
+  return calls.at(-1)?.seq ?? 0;
+}
+
+/** Whose jobs the reads of one job by uuid since `seq` were: the batch's (how often each) or others'. */
+async function jobReadsSince(sm8: AxiosInstance, seq: number, jobs: string[]): Promise<string> {
+  const mine = new Set(jobs);
+  const reads = (await sm8.get<Sm8Call[]>('/calls')).data.filter(
+    (c) => c.seq > seq && c.object === 'job' && c.operation === 'read' && c.uuid,
+  );
+  const perJob = new Map<string, number>();
+  for (const r of reads) perJob.set(String(r.uuid), (perJob.get(String(r.uuid)) ?? 0) + 1);
+  const ours = jobs.map((j) => perJob.get(j) ?? 0);
+  const others = [...perJob.entries()].filter(([j]) => !mine.has(j));
+  const hist = new Map<number, number>();
+  for (const n of ours) hist.set(n, (hist.get(n) ?? 0) + 1);
+  return `job reads by uuid: the batch's ${ours.reduce((a, b) => a + b, 0)} (${[...hist.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([k, v]) => `${v} jobs read ${k}×`)
+    .join(', ')}), other jobs' ${others.reduce((a, [, n]) => a + n, 0)} (${others.length} jobs)`;
+}
+
+/**
+ * The product's permit waits so far (its /metrics: sm8qbo_permit_wait_seconds), by system and lane, with the
+ * calling workflow of the waits over a second: where an approval's time inside its activity can go.
+ */
+async function permitWaits(api: AxiosInstance): Promise<string> {
+  const text = (await api.get<string>('/metrics', { responseType: 'text' })).data;
+  const label = (l: string, k: string) => new RegExp(`${k}="([^"]*)"`).exec(l)?.[1] ?? '';
+  const lane = (l: string) => `${label(l, 'system')}/${label(l, 'lane')}`;
+  const series = (l: string) => `${lane(l)}/${label(l, 'workflow')}`;
+  const value = (l: string) => Number(l.slice(l.lastIndexOf(' ') + 1));
+  const lines = text.split('\n');
+  const of = (metric: string) => lines.filter((l) => l.startsWith(`sm8qbo_permit_wait_seconds_${metric}{`));
+  const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
+  // Waits over a second, per series: its count less its le="1" bucket.
+  const over = new Map<string, number>();
+  for (const l of of('count')) add(over, series(l), value(l));
+  for (const l of of('bucket').filter((b) => label(b, 'le') === '1')) add(over, series(l), -value(l));
+  const n = new Map<string, number>();
+  const sum = new Map<string, number>();
+  const overByLane = new Map<string, number>();
+  for (const l of of('count')) add(n, lane(l), value(l));
+  for (const l of of('sum')) add(sum, lane(l), value(l));
+  for (const [k, v] of over) add(overByLane, k.split('/').slice(0, 2).join('/'), v);
+  const slow = [...over.entries()].filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`);
+  // What each lane waited for (the governor's last refusal before the grant), by seconds waited.
+  const why = new Map<string, Map<string, number>>();
+  for (const l of of('sum')) {
+    const reason = label(l, 'waited_for');
+    if (reason === 'none' || value(l) < 0.05) continue;
+    const m = why.get(lane(l)) ?? new Map<string, number>();
+    why.set(lane(l), m);
+    add(m, reason, value(l));
+  }
+  const reasons = (k: string) => {
+    const m = why.get(k);
+    if (!m) return '';
+    const parts = [...m.entries()].sort((a, b) => b[1] - a[1]).map(([r, v]) => `${r} ${v.toFixed(1)} s`);
+    return ` (waited for: ${parts.join(', ')})`;
+  };
+  return `${[...n.entries()]
+    .map(
+      ([k, c]) =>
+        `${k} ${c} waits, ${(sum.get(k) ?? 0).toFixed(1)} s in all, ${overByLane.get(k) ?? 0} over 1 s${reasons(k)}`,
+    )
+    .join('; ')}${slow.length ? ` (over 1 s: ${slow.join(', ')})` : ''}`;
+}
+
+/**
+ * Waits for another worker's turn on a QuickBooks name (sm8qbo_name_turn_wait_seconds), by the waiter's
+ * lane, kind and workflow: count, seconds in all, and the longest bucket reached.
+ */
+async function turnWaits(api: AxiosInstance): Promise<string> {
+  const text = (await api.get<string>('/metrics', { responseType: 'text' })).data;
+  const label = (l: string, k: string) => new RegExp(`${k}="([^"]*)"`).exec(l)?.[1] ?? '';
+  const value = (l: string) => Number(l.slice(l.lastIndexOf(' ') + 1));
+  const key = (l: string) => `${label(l, 'lane')}/${label(l, 'kind')}/${label(l, 'workflow')}`;
+  const lines = text.split('\n');
+  const of = (m: string) => lines.filter((l) => l.startsWith(`sm8qbo_name_turn_wait_seconds_${m}{`));
+  const sum = new Map(of('sum').map((l) => [key(l), value(l)]));
+  const over1 = new Map<string, number>();
+  for (const l of of('count')) over1.set(key(l), value(l));
+  for (const l of of('bucket').filter((b) => label(b, 'le') === '1'))
+    over1.set(key(l), (over1.get(key(l)) ?? 0) - value(l));
+  const parts = of('count')
+    .filter((l) => value(l) > 0)
+    .map(
+      (l) =>
+        `${key(l)} ${value(l)} waits, ${(sum.get(key(l)) ?? 0).toFixed(1)} s in all, ${over1.get(key(l)) ?? 0} over 1 s`,
+    );
+  return parts.length ? parts.join('; ') : 'none';
+}

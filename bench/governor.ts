@@ -342,9 +342,14 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 function gate(inner: Governor, stop: AbortSignal): Governor {
   return {
     run: (connectionId, api, fn) =>
-      inner.run(connectionId, api, () => grantContext.run({ grantedAt: performance.now() }, fn), {
-        signal: stop,
-      }),
+      inner.run(
+        connectionId,
+        api,
+        (grant) => grantContext.run({ grantedAt: performance.now() }, () => fn(grant)),
+        {
+          signal: stop,
+        },
+      ),
     penalize: (connectionId, api, ms) => inner.penalize(connectionId, api, ms),
     close: () => inner.close?.() ?? Promise.resolve(),
   };

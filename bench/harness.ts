@@ -248,15 +248,27 @@ export function topEndpoints(counts: Record<string, number>, n = 5): string {
     .join(', ');
 }
 
+/** API calls waiting for a permit in the product right now (its /metrics), or 0 without the product. */
+async function permitWaiters(product: AxiosInstance | undefined): Promise<number> {
+  if (!product) return 0;
+  const text = (await product.get<string>('/metrics', { responseType: 'text' })).data;
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('sm8qbo_permit_waiters{'))
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
 /**
- * Waits until neither simulator has answered a call for `quietMs` (at most `capMs`); returns the reading
- * taken when the calls last moved, so the quiet stretch itself is not counted.
+ * Waits until neither simulator has answered a call for `quietMs` (at most `capMs`) and, given the product's
+ * API, no call waits for a permit (a full minute window is silent, not done); returns the reading taken when
+ * the calls last moved, so the quiet stretch itself is not counted.
  */
 export async function untilQuiet(
   sm8: AxiosInstance,
   qbo: AxiosInstance,
   quietMs: number,
   capMs: number,
+  product?: AxiosInstance,
 ): Promise<{ reading: Reading; quiet: boolean }> {
   const start = performance.now();
   let last = await readCounters(sm8, qbo);
@@ -264,7 +276,8 @@ export async function untilQuiet(
   for (;;) {
     await sleep(1000);
     const now = await readCounters(sm8, qbo);
-    if (now.sm8.total !== last.sm8.total || now.qbo.total !== last.qbo.total) movedAt = now;
+    const waiting = await permitWaiters(product);
+    if (now.sm8.total !== last.sm8.total || now.qbo.total !== last.qbo.total || waiting > 0) movedAt = now;
     last = now;
     if (now.at - movedAt.at >= quietMs) return { reading: movedAt, quiet: true };
     if (now.at - start >= capMs) return { reading: now, quiet: false };

@@ -8,8 +8,11 @@
 import type { Pool } from 'pg';
 import { Connection } from '@temporalio/client';
 import { GENERIC_ITEM_NAME } from '../domain/clients-materials/item';
+import { desiredValues, qboTaxCodeView, sameValues, type QboTaxCodeRecord } from '../domain/tax';
 import type { RunningQuickBooksSimulator } from '../simulators/quickbooks';
 import type { RunningServiceM8Simulator } from '../simulators/servicem8';
+import { decimalOf } from '../simulators/servicem8/fields';
+import { jobTotals } from '../simulators/servicem8/totals';
 import type { Rec } from './harness';
 import type { Business } from './soak-business';
 import { CONNECTION } from './soak-stack';
@@ -47,6 +50,37 @@ interface ExportRow {
   reason_code: string | null;
   reason_text: string | null;
   qbo_invoice_id: string | null;
+}
+
+/**
+ * For a TOTAL_MISMATCH: what ServiceM8's active lines add up to at today's tax rates, beside its stored total
+ * (a total last computed before a rate was edited no longer adds up; one that does means the product planned
+ * from other lines than ServiceM8 has now).
+ */
+function linesNow(sm8: RunningServiceM8Simulator, jobUuid: string, totalCents: number): string {
+  const lines = (sm8.control.records('jobmaterial') as Rec[]).filter((l) => l.job_uuid === jobUuid);
+  const rate = (uuid: unknown) => {
+    const r =
+      typeof uuid === 'string' && uuid ? (sm8.store.get('taxrate', uuid) as Rec | undefined) : undefined;
+    return r ? decimalOf(r as never, 'amount') : 0n;
+  };
+  const sum = jobTotals(
+    lines.map((l) => ({
+      quantity: decimalOf(l as never, 'quantity'),
+      price: decimalOf(l as never, 'price'),
+      displayedAmount: decimalOf(l as never, 'displayed_amount'),
+      taxInclusive: l.displayed_amount_is_tax_inclusive === '1',
+      ratePercent: rate(l.tax_rate_uuid),
+      active: isActive(l),
+    })),
+  ).incTaxCents;
+  const shown = lines
+    .filter(isActive)
+    .map(
+      (l) =>
+        `${String(l.quantity)}×${String(l.displayed_amount_is_tax_inclusive === '1' ? `${String(l.displayed_amount)} inc` : l.price)} @${Number(rate(l.tax_rate_uuid)) / 10_000}%`,
+    );
+  return `ServiceM8's ${lines.filter(isActive).length} active lines add up to ${Number(sum) / 100} at today's rates, its stored total ${totalCents / 100}: ${shown.join(', ')}`;
 }
 
 /** The data checks (cheap: run every few seconds until they pass, then once more at the end). */
@@ -115,7 +149,9 @@ export async function checkData(
       else {
         count(`held: ${row.reason_code}`);
         if (info && ['plain', 'inc', 'discount', 'deposit', 'overpaid', 'freeText'].includes(info.kind))
-          heldByDesignOrNot.push(`${name}: ${row.state} ${row.reason_code}: ${row.reason_text}`);
+          heldByDesignOrNot.push(
+            `${name}: ${row.state} ${row.reason_code}: ${row.reason_text}${row.reason_code === 'TOTAL_MISMATCH' ? ` [${linesNow(sm8, uuid, total)}]` : ''}`,
+          );
       }
     } else if (['VOIDED_IN_QBO', 'DELETED_IN_QBO'].includes(row.state)) {
       if (!info?.acts.some((a) => /voided|deleted QuickBooks invoice/.test(a)))
@@ -143,6 +179,22 @@ export async function checkData(
       [CONNECTION],
     )
   ).rows;
+  // TAX-3: every linked ServiceM8 tax rate shows its QuickBooks code's name, rate and state again.
+  const rateValues = new Map(
+    (qbo.control.listRecords('TaxRate') as Rec[]).map((r) => [String(r.Id), Number(r.RateValue)]),
+  );
+  const codes = new Map((qbo.control.listRecords('TaxCode') as Rec[]).map((t) => [String(t.Id), t]));
+  for (const l of links.filter((x) => x.entity_type === 'taxcode' && x.state === 'linked')) {
+    const rate = l.sm8_uuid ? (sm8.store.get('taxrate', l.sm8_uuid) as Rec | undefined) : undefined;
+    const code = l.qbo_id ? codes.get(l.qbo_id) : undefined;
+    if (!rate || !code) continue;
+    const want = desiredValues(qboTaxCodeView(code as unknown as QboTaxCodeRecord, rateValues), undefined);
+    const have = { name: String(rate.name), amount: String(rate.amount), active: isActive(rate) };
+    if (!sameValues(have, want))
+      failures.push(
+        `ServiceM8 tax rate ${JSON.stringify(have)} (${String(l.sm8_uuid)}) differs from its QuickBooks tax code ${String(l.qbo_id)} ${JSON.stringify(want)}: an edit in ServiceM8 was not reverted (TAX-3)`,
+      );
+  }
   for (const [entity, qboEntity, mine, generic] of [
     ['customer', 'Customer', biz.qboCustomers, undefined],
     ['item', 'Item', biz.qboItems, GENERIC_ITEM_NAME],

@@ -167,6 +167,11 @@ export interface InboxRelayOptions extends LazyRoutingDeps {
   /** Rows per pass (default 100); a full pass is followed at once by the next. */
   batchSize?: number;
   leaseMs?: number;
+  /**
+   * Only these connections' events (default: every connection; a product owns its database). Test worlds
+   * share one database, and each relay must route, and clean up, only its own world's events.
+   */
+  connectionIds?: readonly string[];
   log?: Pick<Logger, 'info' | 'warn'>;
 }
 
@@ -187,7 +192,7 @@ export function startInboxRelay(opts: InboxRelayOptions): () => Promise<void> {
 
   const pass = async (): Promise<{ ok: boolean; full: boolean }> => {
     try {
-      const rows = await claimDue(opts.pool, batch, opts.leaseMs ?? DEFAULT_LEASE_MS);
+      const rows = await claimDue(opts.pool, batch, opts.leaseMs ?? DEFAULT_LEASE_MS, opts.connectionIds);
       if (rows.length === 0) return { ok: true, full: false };
       const outcome = await routeRowsWhenReachable(opts.pool, opts, rows);
       if (outcome.pending > 0) {
@@ -211,7 +216,11 @@ export function startInboxRelay(opts: InboxRelayOptions): () => Promise<void> {
     nextCleanup = Date.now() + CLEANUP_EVERY_MS;
     try {
       const failedDays = opts.failedRetentionDays ?? 30;
-      const removed = await cleanupInbox(opts.pool, { routedDays: opts.retentionDays, failedDays });
+      const removed = await cleanupInbox(
+        opts.pool,
+        { routedDays: opts.retentionDays, failedDays },
+        opts.connectionIds,
+      );
       if (removed.inbox + removed.dedupeIds > 0)
         opts.log?.info(
           `webhook inbox: removed ${removed.inbox} routed event(s) and ${removed.dedupeIds} dedupe id(s) older than ${opts.retentionDays} day(s)`,
@@ -220,7 +229,7 @@ export function startInboxRelay(opts: InboxRelayOptions): () => Promise<void> {
         opts.log?.info(
           `webhook inbox: removed ${removed.failed} failed or unrouted event(s) untouched for ${failedDays} day(s)`,
         );
-      await cleanupOAuthStates(opts.pool);
+      await cleanupOAuthStates(opts.pool, opts.connectionIds);
     } catch (err) {
       opts.log?.warn(`webhook inbox cleanup: ${describe(err)}`);
     }

@@ -11,7 +11,8 @@
  *    (adopted: a write whose answer or link was lost), never mirrored back.
  */
 import { fingerprint } from './fingerprint';
-import { formatMoney } from './money';
+import { formatMoney, toCents } from './money';
+import { flag, sm8Date, type Sm8JobPayment } from './servicem8-types';
 
 export interface Sm8PaymentView {
   uuid: string;
@@ -21,6 +22,30 @@ export interface Sm8PaymentView {
   method: string;
   note: string;
   active: boolean;
+}
+
+/** A ServiceM8 payment as the payments owner keeps it (a read, a poll hit's record, or our write). */
+export function sm8View(p: Sm8JobPayment): Sm8PaymentView {
+  return {
+    uuid: p.uuid,
+    amountCents: toCents(p.amount) ?? 0,
+    date: sm8Date(p.timestamp),
+    method: p.method ?? '',
+    note: p.note ?? '',
+    active: flag(p.active),
+  };
+}
+
+/** Whether two views of one ServiceM8 payment say the same (nothing the owner follows changed). */
+export function sameSm8View(a: Sm8PaymentView, b: Sm8PaymentView): boolean {
+  return (
+    a.uuid === b.uuid &&
+    a.amountCents === b.amountCents &&
+    a.date === b.date &&
+    a.method === b.method &&
+    a.note === b.note &&
+    a.active === b.active
+  );
 }
 
 export interface QboPaymentView {
@@ -37,6 +62,20 @@ export interface QboPaymentView {
   privateNote: string;
   methodName: string | null;
   refNum: string | null;
+  /**
+   * The version read (`qboPaymentVersion`: LastUpdatedTime and SyncToken), so a poll hit for the same version
+   * wakes nobody (issue 12); absent in views kept before it, and where the answer had no time.
+   */
+  version?: string;
+}
+
+/** A QuickBooks payment's version as a poll hit names it: its LastUpdatedTime (to the ms) and SyncToken. */
+export function qboPaymentVersion(
+  lastUpdated: string | undefined,
+  syncToken: string | undefined,
+): string | null {
+  const ms = lastUpdated ? Date.parse(lastUpdated) : NaN;
+  return Number.isNaN(ms) || !syncToken ? null : `${ms}#${syncToken}`;
 }
 
 export type PaymentOrigin = 'sm8' | 'qbo';

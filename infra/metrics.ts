@@ -4,7 +4,7 @@
  * client/metrics.ts; the Temporal SDK's own metrics come from its Prometheus endpoint (infra/temporal-runtime.ts).
  * docs/decisions.md "Metrics: where each value lives" says which process exposes what.
  */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { currentLaneContext } from './lane-context';
 
 /** One registry per process: the worker and the API each expose it (npm start: one process, one registry). */
@@ -22,9 +22,24 @@ export const apiCalls = new Counter({
 
 export const permitWait = new Histogram({
   name: 'sm8qbo_permit_wait_seconds',
-  help: 'Time an API call waited for a rate-governor permit before it was sent, by lane (interactive, live, bulk) and calling workflow type',
-  labelNames: ['system', 'lane', 'workflow'] as const,
+  help: "Time an API call waited for a rate-governor permit before it was sent, by lane (interactive, live, bulk), calling workflow type and what it waited for (the governor's last refusal, e.g. qbo/concurrent or sm8/minute; queue: behind other callers; none: granted at once)",
+  labelNames: ['system', 'lane', 'workflow', 'waited_for'] as const,
   buckets: [0.005, 0.025, 0.1, 0.5, 1, 5, 15, 60, 300],
+  registers: [processMetrics],
+});
+
+export const nameTurnWait = new Histogram({
+  name: 'sm8qbo_name_turn_wait_seconds',
+  help: "Time a find-or-create by QuickBooks name waited for another worker's turn on the same name, by kind (customer, item), lane (the waiter's) and calling workflow type",
+  labelNames: ['kind', 'lane', 'workflow'] as const,
+  buckets: [0.005, 0.025, 0.1, 0.5, 1, 5, 15, 60, 300],
+  registers: [processMetrics],
+});
+
+export const permitWaiters = new Gauge({
+  name: 'sm8qbo_permit_waiters',
+  help: 'API calls waiting for a rate-governor permit right now, by system and lane (interactive, live, bulk): work that is not done yet although no call is being made',
+  labelNames: ['system', 'lane'] as const,
   registers: [processMetrics],
 });
 
@@ -99,10 +114,14 @@ export async function countedCall<T extends { status: number }>(
   system: ApiSystem,
   path: string,
   requestedAt: number,
+  waitedFor: string | null,
   send: () => Promise<T>,
 ): Promise<T> {
   const { lane, workflow } = currentLane();
-  permitWait.observe({ system, lane, workflow }, (performance.now() - requestedAt) / 1000);
+  permitWait.observe(
+    { system, lane, workflow, waited_for: waitedFor ?? 'none' },
+    (performance.now() - requestedAt) / 1000,
+  );
   const endpoint = endpointTemplate(system, path);
   try {
     const res = await send();

@@ -11,3 +11,24 @@ export async function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Holds `port` (binding it now) until `release()`: a process that starts other servers before its own (the
+ * Temporal dev server takes random free ports for its HTTP API, metrics and services) keeps them off it,
+ * and a port already taken is said at once, before anything else starts.
+ */
+export async function reservePort(host: string, port: number): Promise<{ release(): Promise<void> }> {
+  const srv = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    srv.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`port ${port} on ${host} is already in use (PORT): stop what uses it or choose another`)
+          : err,
+      ),
+    );
+    srv.listen(port, host, () => resolve());
+  });
+  let released: Promise<void> | undefined;
+  return { release: () => (released ??= new Promise<void>((resolve) => srv.close(() => resolve()))) };
+}

@@ -135,7 +135,11 @@ async function staleUnclaimed(deps: RoutingDeps, ref: RecordRef, ev: EntityEvent
   const written = await recentOwnRecordWrite(deps.pool, ref, ECHO_WINDOW_MS);
   if (
     written &&
-    isEchoOfOurWrite('sm8', { writtenAtMs: written.writtenAt.getTime(), lastUpdated: null }, ev.changedAt)
+    isEchoOfOurWrite(
+      'sm8',
+      { writtenAtMs: written.writtenAt.getTime(), lastUpdated: null, inFlight: written.answer === null },
+      ev.changedAt,
+    )
   )
     return;
   await markCopyStale(deps.pool, ref);
@@ -165,7 +169,11 @@ async function markForBulkRead(
     written !== null &&
     isEchoOfOurWrite(
       ref.side,
-      { writtenAtMs: written.writtenAt.getTime(), lastUpdated: written.lastUpdated },
+      {
+        writtenAtMs: written.writtenAt.getTime(),
+        lastUpdated: written.lastUpdated,
+        inFlight: written.answer === null,
+      },
       ev.changedAt,
     );
   await markDirty(deps.pool, ref, echo);

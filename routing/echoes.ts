@@ -27,6 +27,8 @@ export interface EventHint {
   time?: string;
   /** QuickBooks poll hit: the record's SyncToken (a change such as an email may keep the time). */
   syncToken?: string;
+  /** QuickBooks invoice poll hit: whether the record shows it emailed or printed (INV-7; absent: not known). */
+  sent?: boolean;
 }
 
 const OWNED: Record<string, Array<[OwnWriteSide, string]>> = {

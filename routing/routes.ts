@@ -11,8 +11,18 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { LinkStore } from '../store/links';
 import { loadInvoiceExport } from '../store/invoice-exports';
+import { ownWrite } from '../store/own-writes';
+import { InvoiceSyncState } from '../domain/invoice/states';
 import { jobsOfLinkedPayment } from '../store/payment-links';
-import { markPaymentSideDirty, putPaymentView } from '../store/payment-views';
+import { markPaymentSideDirty, putPaymentView, viewsOfRecord } from '../store/payment-views';
+import {
+  qboPaymentVersion,
+  sameSm8View,
+  sm8View,
+  type QboPaymentView,
+  type Sm8PaymentView,
+} from '../domain/payments';
+import type { Sm8JobPayment } from '../domain/servicem8-types';
 import {
   invoiceWorkflowId,
   paymentRouteWorkflowId,
@@ -204,6 +214,27 @@ const APPROVAL_FIELDS = ['status', 'payment_processed', 'active'];
 /** A webhook names every watched field of a record it reports created; these together mean a new job. */
 const NEW_JOB_FIELDS = ['status', 'payment_processed', 'active', 'company_uuid'];
 
+/**
+ * INV-7, INV-10 (issue 12): a poll hit (CDC: the whole record) of an exported invoice that shows nothing its owner
+ * follows, neither a void (routed as such) nor a send not yet written to the job, wakes nobody. After export
+ * QuickBooks owns the ledger: a payment that moved its balance is the payments owner's (through the payment's
+ * own hit), and each 10-minute pass found every invoice paid since the last (a read, and the owner's run).
+ * A webhook's update says nothing of the record: its owner reads it.
+ */
+async function quietInvoiceHit(deps: RoutingDeps, ev: EntityEvent): Promise<string | null> {
+  const sent = ev.hint?.sent;
+  if (ev.operation !== null || sent === undefined) return null;
+  const link = await deps.links.byQbo(ev.connectionId, 'invoice', ev.entityId);
+  if (link?.state !== 'linked' || !link.sm8Uuid) return null;
+  const stored = await loadInvoiceExport(deps.pool, ev.connectionId, link.sm8Uuid);
+  if (stored?.state !== InvoiceSyncState.exported) return null;
+  if (sent) {
+    const w = await ownWrite(deps.pool, ev.connectionId, 'sm8', 'job', link.sm8Uuid);
+    if (!(w?.answer && w.fields.includes('invoice_sent'))) return null;
+  }
+  return `ignored: QuickBooks invoice ${ev.entityId} changed in nothing its ServiceM8 job follows (not voided${sent ? ', its send already written' : ', not sent'})`;
+}
+
 /** One router per kind of record. Add an entry when a workflow starts owning a new kind. */
 export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
   'sm8:job': async (deps, ev) => {
@@ -235,6 +266,8 @@ export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
       const link = await deps.links.byQbo(ev.connectionId, 'invoice', ev.entityId);
       if (link?.state === 'linked') await deps.links.update(link.id, { state: 'voided' });
     }
+    const quiet = await quietInvoiceHit(deps, ev);
+    if (quiet) return quiet;
     const id = await routeQboInvoiceEvent(
       deps.temporal,
       deps.links,
@@ -256,6 +289,14 @@ export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
   // PAY-: a linked ServiceM8 payment wakes its job's payments owner; a new one is looked up (its job is unknown).
   'sm8:jobpayment': async (deps, ev) => {
     const [job] = await jobsOfLinkedPayment(deps.pool, ev.connectionId, 'sm8_payment_uuid', ev.entityId);
+    // A poll hit (the record as listed) of a payment its owner keeps exactly so wakes nobody (issue 12: each
+    // 10-minute pass found every payment made or mirrored since the last, a list of the job's payments each).
+    const listed = ev.record as Sm8JobPayment | undefined;
+    if (job && listed?.job_uuid === job) {
+      const kept = await viewsOfRecord<Sm8PaymentView>(deps.pool, ev.connectionId, 'sm8', ev.entityId);
+      if (kept.length === 1 && sameSm8View(kept[0] as Sm8PaymentView, sm8View(listed)))
+        return `ignored: ServiceM8 payment ${ev.entityId} is unchanged since it was last read or written`;
+    }
     if (job) {
       // The owner reads ServiceM8's payments of the job again (issue 12: only the side the event names).
       await markPaymentSideDirty(deps.pool, ev.connectionId, job, 'sm8');
@@ -277,6 +318,14 @@ export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
         woken.push(await signalPayments(deps.temporal, deps.taskQueue, ev.connectionId, job, true));
       }
       return woken[0] ?? `ignored: a ${ev.operation} QuickBooks payment that was never mirrored`;
+    }
+    // A poll hit (CDC) for the version of a payment already mirrored wakes nobody (issue 12: each 10-minute
+    // pass re-read every payment the bookkeeper made since the last, 5 calls each).
+    const version = ev.operation === null ? qboPaymentVersion(ev.hint?.time, ev.hint?.syncToken) : null;
+    if (version) {
+      const seen = await viewsOfRecord<QboPaymentView>(deps.pool, ev.connectionId, 'qbo', ev.entityId);
+      if (seen.length && seen.every((v) => v.version === version))
+        return `ignored: QuickBooks payment ${ev.entityId} is unchanged since it was last read`;
     }
     return lookUpPaymentOwner(deps, ev, 'qbo');
   },

@@ -193,14 +193,20 @@ export async function deferInboxRows(pool: Pool, rows: InboxRow[], message: stri
 }
 
 /** Claims up to `limit` due pending rows for `leaseMs`, oldest first. */
-export async function claimDue(pool: Pool, limit: number, leaseMs: number): Promise<InboxRow[]> {
+export async function claimDue(
+  pool: Pool,
+  limit: number,
+  leaseMs: number,
+  connectionIds?: readonly string[],
+): Promise<InboxRow[]> {
   const r = await pool.query<Row>(
     `UPDATE webhook_inbox SET next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
       WHERE id IN (SELECT id FROM webhook_inbox
                     WHERE state = 'pending' AND next_attempt_at <= now()
+                      AND ($3::text[] IS NULL OR connection_id = ANY($3::text[]))
                     ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
       RETURNING ${COLUMNS}`,
-    [limit, leaseMs],
+    [limit, leaseMs, connectionIds ?? null],
   );
   return r.rows.map(toRow).sort((a, b) => Number(a.id) - Number(b.id));
 }
@@ -291,24 +297,37 @@ const days = 'make_interval(secs => $1::double precision * 86400)';
  * Deletes routed rows and dedupe ids (`webhook_events`) older than the retention, and failed / unrouted
  * rows untouched for longer than theirs. A redelivery older than that is then accepted again, which is
  * harmless: an event only wakes the owner, which reads the truth.
+ *
+ * `connectionIds`: only those connections' rows (a relay scoped to them, InboxRelayOptions): a dedupe id
+ * then goes with its inbox row (a dedupe id has no connection of its own; one without a row is left to an
+ * unscoped clean-up).
  */
 export async function cleanupInbox(
   pool: Pool,
   retention: InboxRetention,
+  connectionIds?: readonly string[],
 ): Promise<{ inbox: number; dedupeIds: number; failed: number }> {
+  const scope = connectionIds ?? null;
+  // Dedupe ids first: a scoped clean-up finds them through the rows it is about to delete.
+  const events = await pool.query(
+    `DELETE FROM webhook_events e WHERE e.received_at < now() - ${days}
+        AND ($2::text[] IS NULL OR EXISTS (
+              SELECT 1 FROM webhook_inbox i
+               WHERE i.source = e.source AND i.event_id = e.event_id AND i.connection_id = ANY($2::text[])))`,
+    [retention.routedDays, scope],
+  );
   const inbox = await pool.query(
-    `DELETE FROM webhook_inbox WHERE state = 'routed' AND routed_at < now() - ${days}`,
-    [retention.routedDays],
+    `DELETE FROM webhook_inbox WHERE state = 'routed' AND routed_at < now() - ${days}
+        AND ($2::text[] IS NULL OR connection_id = ANY($2::text[]))`,
+    [retention.routedDays, scope],
   );
   // A retry moves next_attempt_at: a row someone retried recently is not old.
   const failed = await pool.query(
     `DELETE FROM webhook_inbox
-      WHERE state IN ('failed', 'unrouted') AND GREATEST(received_at, next_attempt_at) < now() - ${days}`,
-    [retention.failedDays],
+      WHERE state IN ('failed', 'unrouted') AND GREATEST(received_at, next_attempt_at) < now() - ${days}
+        AND ($2::text[] IS NULL OR connection_id = ANY($2::text[]))`,
+    [retention.failedDays, scope],
   );
-  const events = await pool.query(`DELETE FROM webhook_events WHERE received_at < now() - ${days}`, [
-    retention.routedDays,
-  ]);
   return { inbox: inbox.rowCount ?? 0, dedupeIds: events.rowCount ?? 0, failed: failed.rowCount ?? 0 };
 }
 

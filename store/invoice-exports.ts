@@ -125,3 +125,18 @@ export async function invoicesOfJobs(
   );
   return new Map(r.rows.map((row) => [row.job_uuid, row.qbo_invoice_id]));
 }
+
+/** The jobs held (BLOCKED or RESYNC_BLOCKED) for one of these reason codes. */
+export async function jobsHeldFor(
+  db: Db,
+  connectionId: string,
+  reasonCodes: readonly string[],
+): Promise<string[]> {
+  const r = await db.query<{ job_uuid: string }>(
+    `SELECT job_uuid FROM invoice_exports
+      WHERE connection_id = $1 AND state IN ('BLOCKED', 'RESYNC_BLOCKED') AND reason_code = ANY($2::text[])
+      ORDER BY job_uuid`,
+    [connectionId, [...reasonCodes]],
+  );
+  return r.rows.map((row) => row.job_uuid);
+}

@@ -42,10 +42,11 @@ export async function consumeOAuthState(
 /** A day after it expired, an OAuth state (used or not) only answers "expired" either way: it goes. */
 export const OAUTH_STATE_GRACE_HOURS = 24;
 
-export async function cleanupOAuthStates(pool: Pool): Promise<number> {
+export async function cleanupOAuthStates(pool: Pool, connectionIds?: readonly string[]): Promise<number> {
   const r = await pool.query(
-    `DELETE FROM oauth_states WHERE expires_at < now() - make_interval(hours => $1)`,
-    [OAUTH_STATE_GRACE_HOURS],
+    `DELETE FROM oauth_states WHERE expires_at < now() - make_interval(hours => $1)
+        AND ($2::text[] IS NULL OR connection_id = ANY($2::text[]))`,
+    [OAUTH_STATE_GRACE_HOURS, connectionIds ?? null],
   );
   return r.rowCount ?? 0;
 }

@@ -48,6 +48,20 @@ export async function paymentViews<V>(
   return r.rows.map((row) => row.view);
 }
 
+/** One record's views, in every job it was last seen in. */
+export async function viewsOfRecord<V>(
+  db: Db,
+  connectionId: string,
+  side: PaymentSide,
+  recordId: string,
+): Promise<V[]> {
+  const r = await db.query<{ view: V }>(
+    'SELECT view FROM payment_views WHERE connection_id = $1 AND side = $2 AND record_id = $3',
+    [connectionId, side, recordId],
+  );
+  return r.rows.map((row) => row.view);
+}
+
 /** Asks for a full read of one side (an event the router could not describe). */
 export async function markPaymentSideDirty(
   db: Db,

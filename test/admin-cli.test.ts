@@ -555,13 +555,17 @@ describe('OPS-2: the webhook inbox', () => {
       err: "error: missing required argument 'id' (see `sm8qbo help inbox retry`)",
     });
 
-    await withTestRelay(w, async () => {
-      await waitFor(
-        'the retried row to be routed',
-        async () => (await stateOf(ids['retry-failed'] as string)) === 'routed',
-        30_000,
-      );
-    });
+    await withTestRelay(
+      w,
+      async () => {
+        await waitFor(
+          'the retried row to be routed',
+          async () => (await stateOf(ids['retry-failed'] as string)) === 'routed',
+          30_000,
+        );
+      },
+      { connections: ['ops'] },
+    );
     const row = await w.h.pool.query('SELECT state, routed_to FROM webhook_inbox WHERE id = $1', [
       ids['retry-failed'],
     ]);
@@ -597,8 +601,14 @@ describe('OPS-2: the webhook inbox', () => {
       [states.expired, states.recent, states.live],
     );
     const eventsBefore = await eventsLeft(ids);
+    // A clean-up scoped to other connections (another test world's relay) leaves these rows alone.
+    expect(await cleanupInbox(w.h.pool, { routedDays: 14, failedDays: 30 }, ['another-world'])).toEqual({
+      inbox: 0,
+      dedupeIds: 0,
+      failed: 0,
+    });
     // The relay cleans up as it starts (14 and 30 days' retention), then not again within the hour.
-    const stopRelay = startTestRelay(w, { intervalMs: 50 });
+    const stopRelay = startTestRelay(w, { connections: ['ops'], intervalMs: 50 });
     let late: Record<string, string> = {};
     try {
       // Until the clean-up pass is over: its last step deletes expired OAuth states (its first deletes routed

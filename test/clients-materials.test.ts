@@ -10,7 +10,7 @@ import { ACCOUNT_IDS, AU_TAX_CODE_IDS } from '../simulators/quickbooks';
 import { signalInvoice } from '../routing/routes';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
-import { waitFor } from './helpers/wait';
+import { waitFor, waitUntil } from './helpers/wait';
 
 const CONN = 'cm';
 let w: World;
@@ -326,15 +326,14 @@ describe('CM-10: merges', () => {
       toId: String(survivor.Id),
       realmId: realm,
     });
-    const moved = await (async () => {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
+    const moved = await waitFor(
+      'the link moved to the survivor',
+      async () => {
         const l = await w.h.deps.links.bySm8(CONN, 'customer', String(company.uuid));
-        if (l?.qboId === String(survivor.Id)) return l;
-        if (Date.now() > deadline) throw new Error(`link not moved: ${JSON.stringify(l)}`);
-        await sleep(100);
-      }
-    })();
+        return l?.qboId === String(survivor.Id) && l;
+      },
+      30_000,
+    );
     expect(moved.state).toBe('linked');
     await waitFor(
       'the survivor name in ServiceM8',
@@ -343,13 +342,12 @@ describe('CM-10: merges', () => {
     expect(w.sm8.store.list('company').filter((c) => c.name === 'CM Merge Survivor')).toHaveLength(1);
     // OPS-1: the owner's query and search attribute name the survivor too.
     const handle = w.h.client.workflow.getHandle(customerWorkflowId(CONN, moved.id));
-    const deadline = Date.now() + 15_000;
-    let status = await handle.query(clientMaterialStatusQuery);
-    while (status.qboId !== String(survivor.Id) && Date.now() < deadline) {
-      await sleep(100);
-      status = await handle.query(clientMaterialStatusQuery);
-    }
-    expect(status.qboId).toBe(String(survivor.Id));
+    const status = await waitUntil(
+      'the owner to name the survivor',
+      () => handle.query(clientMaterialStatusQuery),
+      (x) => x.qboId === String(survivor.Id),
+      15_000,
+    );
     expect(['SYNCED', 'IN_SYNC']).toContain(status.state); // IN_SYNC: the echo of its own write came back
   });
 

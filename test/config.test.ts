@@ -1,5 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../infra/config';
 import { VARIABLES } from '../infra/config-schema';
@@ -152,6 +154,32 @@ describe('a configuration error at start', () => {
     },
     60_000,
   );
+
+  it('npm start finds its PORT taken before it starts anything else, and says so', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', () => resolve()));
+    const port = (taken.address() as net.AddressInfo).port;
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm8qbo-port-'));
+    try {
+      const run = await new Promise<{ out: string; code: number | null }>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'workers/start.ts'], {
+          cwd: root,
+          env: { ...process.env, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+        });
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+        child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+        child.on('exit', (code) => resolve({ out, code }));
+      });
+      expect(run.code).toBe(1);
+      expect(run.out).toContain(`port ${port} on 127.0.0.1 is already in use (PORT)`);
+      // Nothing was started before: no simulators, no Temporal dev server, no database.
+      expect(run.out).not.toMatch(/Temporal|simulator|PostgreSQL/i);
+    } finally {
+      taken.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('runMain prints an unexpected failure as its message, with the stack only when LOG_LEVEL=debug', () => {
     const err = new Error('the database refused the connection');

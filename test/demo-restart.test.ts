@@ -14,6 +14,7 @@ import { loadConfig } from '../infra/config';
 import { canConnect, DEFAULT_LOCAL_URL, localDatabaseName, withDatabase } from '../infra/database';
 import net from 'node:net';
 import { resetDemo } from '../workers/reset';
+import { waitFor } from './helpers/wait';
 
 const ROOT = path.resolve(__dirname, '..');
 
@@ -138,15 +139,11 @@ describe('OPS-3: the demo that npm start runs', () => {
     return /QuickBooks invoice (\S+)/.exec(r.out)?.[1];
   };
 
-  /** The job's export row once it is EXPORTED (polled; undefined after 60 s). */
-  const exportedState = async (job: string) => {
-    for (const deadline = Date.now() + 60_000; Date.now() < deadline;) {
-      const row = (await invoices()).find((i) => i.job_uuid === job);
-      if (row?.state === 'EXPORTED') return row;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    return undefined;
-  };
+  /** The job's export row once it is EXPORTED. */
+  const exportedState = (job: string) =>
+    waitFor(`job ${job} exported`, async () =>
+      (await invoices()).find((i) => i.job_uuid === job && i.state === 'EXPORTED'),
+    );
 
   let first: string;
   let firstInvoice: string | undefined;
@@ -206,13 +203,17 @@ describe('OPS-3: the demo that npm start runs', () => {
     // least one new approval must export in the continued world.
     for (const job of waiting)
       expect(await cli(cliEnv(), ['demo', 'approve', job, '--no-wait'])).toMatchObject({ code: 0 });
-    let exported: string[] = [];
-    for (const deadline = Date.now() + 600_000; exported.length === 0 && Date.now() < deadline;) {
-      await new Promise((r) => setTimeout(r, 1000));
-      exported = (await invoices())
-        .filter((i) => waiting.includes(i.job_uuid) && i.state === 'EXPORTED')
-        .map((i) => i.job_uuid);
-    }
+    const exported = await waitFor(
+      'a new approval exported in the continued world',
+      async () => {
+        const done = (await invoices())
+          .filter((i) => waiting.includes(i.job_uuid) && i.state === 'EXPORTED')
+          .map((i) => i.job_uuid);
+        return done.length > 0 && done;
+      },
+      600_000,
+      1000,
+    );
     expect(exported.length).toBeGreaterThan(0);
     const after = await invoices();
     expect(after.filter((i) => i.state === 'DELETED_IN_QBO')).toEqual([]);

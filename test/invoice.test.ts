@@ -520,13 +520,12 @@ describe('INV-9: exactly one invoice, whatever happens', () => {
     const crashQueue = `${w.h.taskQueue}-crash`;
     const doomed = await createHarness({ env: w.env, taskQueue: crashQueue });
     await signalInvoice(w.h.client, crashQueue, CONN, job, 'sm8JobChanged');
-    const deadline = Date.now() + 20_000;
-    while (
-      !w.qbo.control.calls().some((c) => c.method === 'POST' && c.url.includes('/invoice?')) &&
-      Date.now() < deadline
-    ) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitFor(
+      'the invoice create to reach QuickBooks',
+      () => w.qbo.control.calls().some((c) => c.method === 'POST' && c.url.includes('/invoice?')),
+      20_000,
+      50,
+    );
     await doomed.close(); // stops polling; the in-flight activity is abandoned
     const survivor = await createHarness({ env: w.env, taskQueue: crashQueue });
     try {

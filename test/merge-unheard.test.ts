@@ -129,6 +129,39 @@ describe('CM-10: a merge nobody announced', () => {
     expect(w.qbo.store.get('Item', itemId, realm)?.Name).toBe('Unheard Gutter Guard');
   }, 240_000);
 
+  it('INV-6 after a merge nobody announced: a new total re-syncs the invoice onto the survivor', async () => {
+    const client = f.client('Resync Merge Glazing');
+    const job = jobOf(client, '150');
+    const first = await sync(job);
+    expect(first.state).toBe('EXPORTED');
+    const merged = (invoiceOf(first)?.CustomerRef as { value: string }).value;
+    const survivor = w.qbo.control.upsertRecord('Customer', { DisplayName: 'Resync Merge Group' }, realm);
+    w.qbo.control.merge({ entity: 'Customer', fromId: merged, toId: String(survivor.Id), realmId: realm });
+    f.line(job, { name: 'Extra pane', qty: '1', unit: '50', tax: 'GST' }, 2);
+
+    const after = await sync(job, false);
+    expect([after.state, after.reason?.text ?? null]).toEqual(['EXPORTED', null]);
+    expect(after.qboInvoiceId).toBe(first.qboInvoiceId);
+    expect(invoiceOf(after)).toMatchObject({ TotalAmt: 220, CustomerRef: { value: String(survivor.Id) } });
+  }, 240_000);
+
+  it('INV-6 with the customer made inactive: a new total is held in words, not in QuickBooks error 610', async () => {
+    const client = f.client('Resync Inactive Fencing');
+    const job = jobOf(client, '160');
+    const first = await sync(job);
+    expect(first.state).toBe('EXPORTED');
+    const customer = (invoiceOf(first)?.CustomerRef as { value: string }).value;
+    w.qbo.control.upsertRecord('Customer', { Id: customer, Active: false }, realm);
+    f.line(job, { name: 'Extra post', qty: '1', unit: '40', tax: 'GST' }, 2);
+
+    const held = await sync(job, false);
+    expect([held.state, held.reason?.code]).toEqual(['RESYNC_BLOCKED', 'CLIENT_INACTIVE']);
+    expect(held.reason?.text).toBe(
+      'The job\'s client "Resync Inactive Fencing" is inactive in QuickBooks: make the customer active in QuickBooks or pick another client.',
+    );
+    expect(invoiceOf(held)?.TotalAmt).toBe(176);
+  }, 240_000);
+
   it('an inactive QuickBooks product/service is named in the reason, with what to do', async () => {
     const client = f.client('Inactive Item Joinery');
     const material = f.material('Inactive Dowel Pack', '12.00');

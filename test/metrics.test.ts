@@ -16,6 +16,7 @@ import { freePort } from '../infra/ports';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { testEnv } from './helpers/env';
 import { startWorld, type World } from './helpers/world';
+import { waitUntil } from './helpers/wait';
 
 let w: World;
 let f: Sm8Fixtures;
@@ -73,16 +74,17 @@ const value = (s: Scrape, name: string, labels: Record<string, string>) => {
 };
 
 async function waitExported(jobUuid: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const r = await w.h.pool.query(
-      'SELECT state FROM invoice_exports WHERE connection_id = $1 AND job_uuid = $2',
-      [CONN, jobUuid],
-    );
-    if (r.rows[0]?.state === 'EXPORTED') return;
-    if (Date.now() > deadline) throw new Error(`job not exported; last state ${r.rows[0]?.state ?? 'none'}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await waitUntil(
+    `job ${jobUuid} exported`,
+    async () =>
+      (
+        await w.h.pool.query<{ state: string }>(
+          'SELECT state FROM invoice_exports WHERE connection_id = $1 AND job_uuid = $2',
+          [CONN, jobUuid],
+        )
+      ).rows[0]?.state ?? 'none',
+    (now) => now === 'EXPORTED',
+  );
 }
 
 describe('OPS-4: Prometheus metrics', () => {

@@ -61,9 +61,11 @@ describe('CM-7: QuickBooks wins a name match', () => {
     expect(contact).toMatchObject({ first: 'Nina', last: 'Booker' });
     expect(companies('Harbour Plumbing').map((c) => c.uuid)).toEqual([client]); // overwritten, not duplicated
     // The import writes ServiceM8 first and records the link after, so the email can be seen a moment before it.
-    const link = await waitFor('the link of the typed customer', () =>
-      w.h.deps.links.byQbo(CONN, 'customer', String(typed.Id)),
-    );
+    // The owner's link row exists from the webhook on (QuickBooks side only): wait for the ServiceM8 side.
+    const link = await waitFor('the link of the typed customer to a ServiceM8 client', async () => {
+      const l = await w.h.deps.links.byQbo(CONN, 'customer', String(typed.Id));
+      return l?.sm8Uuid ? l : null;
+    });
     expect(link.sm8Uuid).toBe(client);
   }, 60_000);
 

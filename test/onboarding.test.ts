@@ -12,10 +12,12 @@ import { onboardingWorkflowId } from '../domain/workflow-ids';
 import type { OnboardingProgress } from '../domain/onboarding';
 import { ACCOUNT_IDS, AU_TAX_CODE_IDS } from '../simulators/quickbooks';
 import { onboardingProgressQuery } from '../workflows/messages';
+import { importConcurrency } from '../activities/onboarding';
+import { laneMinuteLimit, scaledLimits } from '../apis/governor/policy';
 import { createHarness, type GovernorLimits } from './helpers/env';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
-import { waitUntil } from './helpers/wait';
+import { waitFor, waitUntil } from './helpers/wait';
 
 const TOKEN = 'onboarding-admin-token-0123456789';
 // The import writes one ServiceM8 record per call; at the documented 180/min a few hundred records take
@@ -340,10 +342,7 @@ describe('CM-1: a crash resumes where it stopped', () => {
     // Each ServiceM8 write takes a little while, so the kill lands mid-page.
     w.sm8.control.faults.add({ method: 'POST', path: '/api_1.0/company.json', latencyMs: 15 });
     await startOnboarding(w.h.client, queue, CONN, { startedBy: 'admin', pageSize: 10 });
-    const deadline = Date.now() + 60_000;
-    while (companies('Big Client').length < 70 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitFor('70 clients imported', () => companies('Big Client').length >= 70, 60_000, 20);
     await doomed.close(); // the in-flight page is abandoned half done
     w.sm8.control.faults.clear();
     const atKill = companies('Big Client').length;
@@ -465,5 +464,14 @@ describe('OPS-2: onboarding shows progress', () => {
     const json: string[] = [];
     expect(await followOnboarding(read, (l) => json.push(l), { json: true, followIntervalMs: 1 })).toBe(0);
     expect(json.map((l) => (JSON.parse(l) as { completion: number }).completion)).toEqual([0.2, 0.7, 1]);
+  });
+});
+
+describe('CM-1: imports at once, paced by the bulk lane', () => {
+  it('keeps two in flight at the real limits and more where the limits are raised, so a name turn is held about as long', () => {
+    expect(importConcurrency(laneMinuteLimit('sm8', 'bulk'))).toBe(2);
+    expect(importConcurrency(laneMinuteLimit('sm8', 'bulk', scaledLimits(4)))).toBe(5);
+    expect(importConcurrency(laneMinuteLimit('sm8', 'bulk', scaledLimits(10)))).toBe(12);
+    expect(importConcurrency(undefined)).toBe(2);
   });
 });

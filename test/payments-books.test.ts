@@ -31,7 +31,7 @@ import {
   customerOf,
 } from './helpers/payments';
 import type { World } from './helpers/world';
-import { waitFor } from './helpers/wait';
+import { untilSettled, waitFor } from './helpers/wait';
 
 // Each file's connection shares one ServiceM8 budget (171 calls a minute): tests may wait for permits.
 jest.setTimeout(180_000);
@@ -267,6 +267,87 @@ describe('TRG-2: payments whose every webhook was lost', () => {
     });
     expect(qboPaidCents(invoiceId)).toBe(3300);
     expect(sm8PaymentsOf(job)).toHaveLength(2);
+  });
+
+  it('TRG-2 (PAY-2): a poll pass that finds a QuickBooks payment already mirrored wakes nobody; one that finds it edited does', async () => {
+    const { job, invoiceId } = await exportedJob('Polled Twice Pty');
+    const fromQbo = qboPayment(customerOf(invoiceId), [[invoiceId, 15]]);
+    const id = String(fromQbo.Id);
+    await eventAndSettle([job], qboEvent(id, 'created'));
+    expect(activeSm8Cents(job)).toBe(1500);
+    const hit = (p: Json) => ({
+      ...qboEvent(id, null),
+      hint: { time: String((p.MetaData as Json).LastUpdatedTime), syncToken: String(p.SyncToken) },
+    });
+    // The next CDC poll hit names the version the look-up already read: nobody reads it again.
+    const same = w.qbo.store.get('Payment', id, realm) as Json;
+    expect(await route(hit(same))).toBe(
+      `ignored: QuickBooks payment ${id} is unchanged since it was last read`,
+    );
+    // The bookkeeper edits it (its webhook lost): the poll hit of the new version goes to its owner.
+    await new Promise((r) => setTimeout(r, 1100)); // QuickBooks' LastUpdatedTime is to the second
+    const edited = w.qbo.control.upsertRecord(
+      'Payment',
+      { Id: id, TotalAmt: 20, Line: [{ Amount: 20, LinkedTxn: [{ TxnId: invoiceId, TxnType: 'Invoice' }] }] },
+      realm,
+    );
+    const before = await syncsOf(job);
+    expect(await route(hit(edited))).toMatch(/^payment-route\//);
+    await settled(job, before);
+    expect(activeSm8Cents(job)).toBe(2000);
+  });
+});
+
+describe('TRG-2: invoices the polls find changed', () => {
+  const poll = () =>
+    w.h.client.workflow.execute(pollConnectionWorkflow, {
+      workflowId: `poll/${CONN}/manual-${crypto.randomUUID()}`,
+      taskQueue: w.h.taskQueue,
+      args: [{ connectionId: CONN }],
+    });
+
+  it('TRG-2 (INV-7, issue 12): poll hits of an invoice whose balance payments moved, and of those payments, wake nobody and cost no call; one that shows it emailed wakes its owner, which marks the job sent', async () => {
+    const { job, invoiceId } = await exportedJob('Polled Balance Pty');
+    await poll(); // the watermark is past the export
+    // The bookkeeper records a payment in QuickBooks: its webhook is mirrored (the invoice's own update
+    // webhook may be lost; the poll finds the invoice all the same).
+    const paid = qboPayment(customerOf(invoiceId), [[invoiceId, 12]]);
+    await eventAndSettle([job], qboEvent(String(paid.Id), 'created'));
+    expect(activeSm8Cents(job)).toBe(1200);
+    // …and the tradesman records one in ServiceM8, sent to QuickBooks (PAY-1).
+    const inSm8 = sm8Payment(job, '5.00');
+    await eventAndSettle([job], sm8Event(inSm8));
+    expect(qboPaidCents(invoiceId)).toBe(1700);
+    await untilSettled(w, CONN, 1000);
+    const qboCalls = w.qbo.control.calls().length;
+    const sm8Seq = Math.max(0, ...w.sm8.control.calls.list().map((c) => c.seq));
+    const first = await poll();
+    expect(first.qbo?.routedIds).not.toContain(invoiceId);
+    expect(first.qbo?.routedIds).not.toContain(String(paid.Id));
+    // Both payments as ServiceM8 lists them now (ours mirrored, the tradesman's) are as their owner keeps them.
+    expect(first.sm8?.objects?.jobpayment?.changed).toBeGreaterThanOrEqual(2);
+    expect(first.sm8?.objects?.jobpayment?.routed).toBe(0);
+    await untilSettled(w, CONN, 1000);
+    // Nothing read or written for the invoice or the payment (the poll's own CDC, company and tax reads aside),
+    // and ServiceM8's side of the poll only lists.
+    const qboAfter = w.qbo.control.calls().slice(qboCalls);
+    expect(qboAfter.filter((c) => /cdc\?/.test(c.url))).toHaveLength(1);
+    expect(qboAfter.map((c) => c.url).filter((u) => /\/(invoice|payment)\b/i.test(u))).toEqual([]);
+    const sm8After = w.sm8.control.calls.list().filter((c) => c.seq > sm8Seq);
+    expect(sm8After.filter((c) => c.operation !== 'list').map((c) => `${c.method} ${c.path}`)).toEqual([]);
+
+    // Emailed in QuickBooks, its webhook lost: the poll wakes the owner, which marks the job sent (INV-7).
+    await new Promise((r) => setTimeout(r, 1100)); // QuickBooks' LastUpdatedTime is to the second
+    w.qbo.control.upsertRecord('Invoice', { Id: invoiceId, EmailStatus: 'EmailSent' }, realm);
+    const emailed = await poll();
+    expect(emailed.qbo?.routedIds).toContain(invoiceId);
+    await waitFor('the job marked sent', async () => Number(w.sm8.store.get('job', job)?.invoice_sent) === 1);
+    // Once written, the next payment's poll hit of that (sent) invoice wakes nobody again.
+    await untilSettled(w, CONN, 1000);
+    const more = qboPayment(customerOf(invoiceId), [[invoiceId, 3]]);
+    await eventAndSettle([job], qboEvent(String(more.Id), 'created'));
+    const after = await poll();
+    expect(after.qbo?.routedIds).not.toContain(invoiceId);
   });
 });
 

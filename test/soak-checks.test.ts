@@ -67,7 +67,10 @@ function world() {
   const check = () =>
     checkData(
       pool,
-      { control: { records: (t: string) => sm8[t] ?? [] } } as unknown as RunningServiceM8Simulator,
+      {
+        control: { records: (t: string) => sm8[t] ?? [] },
+        store: { get: (t: string, uuid: string) => sm8[t]?.find((r) => r.uuid === uuid) },
+      } as unknown as RunningServiceM8Simulator,
       { control: { listRecords: (e: string) => qbo[e] ?? [] } } as unknown as RunningQuickBooksSimulator,
       biz,
     );
@@ -143,6 +146,48 @@ test('exports: a total that differs, a void nobody made', async () => {
   expect((await w.check()).failures[0]).toMatch(/VOIDED_IN_QBO, but nobody voided/);
   w.info.acts.push('QuickBooks invoice 1 voided');
   expect((await w.check()).failures).toEqual([]);
+});
+
+test('TAX-3: a linked ServiceM8 tax rate still as ServiceM8 edited it fails; back at QuickBooks values it passes', async () => {
+  const w = world();
+  w.qbo.TaxRate = [{ Id: '3', RateValue: 10 }];
+  w.qbo.TaxCode = [
+    {
+      Id: '4',
+      Name: 'GST',
+      Active: true,
+      SalesTaxRateList: { TaxRateDetail: [{ TaxRateRef: { value: '3' } }] },
+    },
+  ];
+  w.sm8.taxrate = [{ uuid: 'rate-1', name: 'GST', amount: '12.5000', active: 1 }];
+  w.db.links.push({ entity_type: 'taxcode', sm8_uuid: 'rate-1', qbo_id: '4', state: 'linked' });
+  expect((await w.check()).failures).toEqual([
+    expect.stringMatching(
+      /^ServiceM8 tax rate .*"amount":"12.5000".* \(rate-1\) differs from its QuickBooks tax code 4 .*"amount":"10.*an edit in ServiceM8 was not reverted \(TAX-3\)$/,
+    ),
+  ]);
+  w.sm8.taxrate[0]!.amount = '10.0000';
+  expect((await w.check()).failures).toEqual([]);
+});
+
+test("TOTAL_MISMATCH: the held line shows what ServiceM8's lines add up to at today's rates beside its stored total", async () => {
+  const w = world();
+  w.sm8.taxrate = [{ uuid: 'rate-1', name: 'GST', amount: '10.0000', active: 1 }];
+  w.sm8.jobmaterial = [
+    { uuid: 'l1', job_uuid: JOB, quantity: '2', price: '50.00', tax_rate_uuid: 'rate-1', active: 1 },
+    { uuid: 'l2', job_uuid: JOB, quantity: '1', price: '9.00', tax_rate_uuid: 'rate-1', active: 0 },
+  ];
+  w.sm8.job![0]!.total_invoice_amount = '112.50';
+  w.db.invoice_exports[0] = {
+    ...w.db.invoice_exports[0],
+    state: 'BLOCKED',
+    reason_code: 'TOTAL_MISMATCH',
+    reason_text: "ServiceM8's total does not add up from the job's lines.",
+  };
+  const v = await w.check();
+  expect(v.heldByDesignOrNot[0]).toMatch(
+    /\[ServiceM8's 1 active lines add up to 110 at today's rates, its stored total 112.5: 2×50.00 @10%\]$/,
+  );
 });
 
 test('convergence: an approved job with no export state fails until it has one, or the cap passes', async () => {

@@ -12,6 +12,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { signalInvoice } from '../routing/routes';
 import { Sm8Fixtures } from './helpers/sm8-fixtures';
 import { startWorld, type World } from './helpers/world';
+import { waitUntil } from './helpers/wait';
 
 const ROOT = path.resolve(__dirname, '..');
 const CONN = 'harbour-plumbing';
@@ -36,16 +37,17 @@ function ensureChromium(): string {
 }
 
 async function waitState(jobUuid: string, state: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const r = await w.h.pool.query(
-      'SELECT state FROM invoice_exports WHERE connection_id = $1 AND job_uuid = $2',
-      [CONN, jobUuid],
-    );
-    if (r.rows[0]?.state === state) return;
-    if (Date.now() > deadline) throw new Error(`job not ${state}; last state ${r.rows[0]?.state ?? 'none'}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await waitUntil(
+    `job ${jobUuid} ${state}`,
+    async () =>
+      (
+        await w.h.pool.query<{ state: string }>(
+          'SELECT state FROM invoice_exports WHERE connection_id = $1 AND job_uuid = $2',
+          [CONN, jobUuid],
+        )
+      ).rows[0]?.state ?? 'none',
+    (now) => now === state,
+  );
 }
 
 /** One approved job with a job number, synced once (default retry: a held job stays held until resync). */

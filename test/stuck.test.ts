@@ -240,13 +240,8 @@ describe('OPS-5: a step that keeps failing is visible, retryable and clears itse
       approved: true,
       lines: [{ name: 'Service', qty: '1', unit: '90', tax: 'GST' }],
     });
-    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged');
-    await waitUntil(
-      'the export',
-      () => w.h.client.workflow.getHandle(invoiceWorkflowId(CONN, job)).query(invoiceStatusQuery),
-      (s) => s.state === 'EXPORTED' && s.idle,
-      60_000,
-    );
+    // A deposit recorded before the export: the payments owner's first look after the export sends it, and
+    // the refusal is the first thing its run has to show (once an empty memo: STUCK without words).
     w.qbo.control.addFault({ method: 'POST', path: '/payment', status: 500 });
     const paid = crypto.randomUUID();
     w.sm8.control.insert('jobpayment', {
@@ -257,6 +252,13 @@ describe('OPS-5: a step that keeps failing is visible, retryable and clears itse
       method: 'Cash',
       active: 1,
     });
+    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged');
+    await waitUntil(
+      'the export',
+      () => w.h.client.workflow.getHandle(invoiceWorkflowId(CONN, job)).query(invoiceStatusQuery),
+      (s) => s.state === 'EXPORTED' && s.idle,
+      60_000,
+    );
     const workflowId = await signalPayments(w.h.client, w.h.taskQueue, CONN, job);
     const words =
       "Stuck while syncing the job's payments: QuickBooks answered with a server error (HTTP 500). The sync keeps trying by itself.";

@@ -269,6 +269,43 @@ describe('TAX-3: ServiceM8 cannot change tax settings while integrated', () => {
     expect(quiet.sm8?.routedIds ?? []).not.toContain(gstUuid);
     expect((await audit('tax_reverted')).length).toBe(1);
   });
+
+  it('TAX-3: an invoice held for the edited rate looks again once the rate is reverted, and its reason says what is true then', async () => {
+    const gstUuid = f.taxRates.gst as string;
+    await sleep(1100);
+    w.sm8.control.update('taxrate', gstUuid, { amount: '12.5' });
+    // The job's lines are saved while GST is 12.5 % in ServiceM8: its total is computed at that rate.
+    const job = f.job({
+      clientUuid: f.client('Edited Rate Plumbing'),
+      lines: [{ name: 'Labour', qty: '1', unit: '100', tax: gstUuid }],
+    });
+    expect(f.get('job', job).total_invoice_amount).toBe('112.5000');
+    const held = async (text: RegExp) => {
+      const r = await w.h.pool.query<{ state: string; reason_text: string | null }>(
+        'SELECT state, reason_text FROM invoice_exports WHERE connection_id = $1 AND job_uuid = $2',
+        [CONN, job],
+      );
+      const row = r.rows[0];
+      return row?.state === 'BLOCKED' && text.test(row.reason_text ?? '') ? row : undefined;
+    };
+    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged');
+    await waitFor('the hold naming the edited rate', () =>
+      held(
+        /ServiceM8 112\.50, QuickBooks 110\.00.*tax rate "GST" is 12\.5% in ServiceM8 but its QuickBooks tax code is 10%/,
+      ),
+    );
+    // The tax poll puts QuickBooks' 10 % back; the invoice's own retry would come a minute later (INV-3).
+    const started = Date.now();
+    await taxPoll();
+    expect(rate(gstUuid).amount).toBe('10.0000');
+    await waitFor(
+      'the hold saying the total does not add up',
+      () =>
+        held(/ServiceM8 112\.50, QuickBooks 110\.00.*ServiceM8's total does not add up from the job's lines/),
+      30_000,
+    );
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
 });
 
 describe('TAX-4: US companies', () => {

@@ -613,14 +613,14 @@ describe('TRG-1: an event is never lost, even when Temporal is down', () => {
       expect(await qboEvents(invoiceId, 'emailed')).toHaveLength(1);
 
       // A relay that still cannot reach Temporal keeps it pending (retrying with backoff).
-      const stopDownRelay = startTestRelay(w, { temporal: unreachable });
+      const stopDownRelay = startTestRelay(w, { connections: [CONN], temporal: unreachable });
       await waitFor('a retry', async () => ((await qboEvents(invoiceId, 'emailed'))[0]?.attempts ?? 0) >= 2);
       await stopDownRelay();
       expect((await qboEvents(invoiceId, 'emailed'))[0]?.state).toBe('pending');
       expect(f.get('job', job).invoice_sent).toBe(0);
 
       // Temporal is back: the relay routes it, and the effect happens.
-      stopRelay = startTestRelay(w);
+      stopRelay = startTestRelay(w, { connections: [CONN] });
       await waitFor('invoice_sent = 1', () => f.get('job', job).invoice_sent === 1);
       const [routed] = await qboEvents(invoiceId, 'emailed');
       expect(routed).toMatchObject({
@@ -689,12 +689,16 @@ describe('TRG-1: an event is never lost, even when Temporal is down', () => {
       await new Promise((resolve) => blackHole.close(resolve));
     }
     // Temporal back (the relay of an API that reaches it): the stored event is routed.
-    await withTestRelay(w, async () => {
-      const [routed] = await waitFor('the relay to route the stored event', async () => {
-        const rows = await inbox(`event_id = $1`, [event.id]);
-        return rows[0]?.state === 'routed' && rows;
-      });
-      expect(routed?.routed_to).toMatch(/^ignored: .*INV-8/);
-    });
+    await withTestRelay(
+      w,
+      async () => {
+        const [routed] = await waitFor('the relay to route the stored event', async () => {
+          const rows = await inbox(`event_id = $1`, [event.id]);
+          return rows[0]?.state === 'routed' && rows;
+        });
+        expect(routed?.routed_to).toMatch(/^ignored: .*INV-8/);
+      },
+      { connections: [CONN] },
+    );
   });
 });

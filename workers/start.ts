@@ -16,6 +16,7 @@ import { createLogger, httpLogger } from '../infra/log';
 import { runMain } from '../infra/main';
 import { migrate } from '../infra/migrate';
 import { dataConverterFrom } from '../infra/payload-codec';
+import { reservePort } from '../infra/ports';
 import { installTemporalRuntimeWithMetrics } from '../infra/temporal-runtime';
 import { ensureTemporalCli, startTemporalDevServer } from '../infra/temporal-server';
 import { scheduleOptionsFromConfig, startConnectionPolling } from '../client/schedules';
@@ -80,6 +81,9 @@ async function main(): Promise<void> {
     fs.mkdirSync(config.dataDir, { recursive: true });
     fs.writeFileSync(pidFile(config.dataDir), `${process.pid}\n`);
     ownsPidFile = true;
+    // The API's port is held from now on: the dev server's random ports must not take it (infra/ports.ts).
+    const apiPort = await reservePort(config.host, config.port);
+    stops.intake.push(() => apiPort.release());
     // Real mode is chosen on purpose (SIMULATORS=false); infra/config.ts refuses real credentials with `auto`.
     const simulate = config.simulators !== 'false';
     const simState = demoStateOnDisk(config.dataDir);
@@ -153,6 +157,7 @@ async function main(): Promise<void> {
       ...buildApiDeps(config, deps, temporal),
       httpLogger: httpLogger(config.logLevel),
     });
+    await apiPort.release();
     await api.listen({ host: config.host, port: config.port });
     stops.intake.push(() => api.close());
     // TRG-1: webhook events stored while Temporal was unreachable are routed by the inbox relay.

@@ -4,7 +4,14 @@
  * confirms from what it kept), and the state shown only when it changed. Runs recorded before keep the
  * older path (workflows/payments.ts), so their histories replay unchanged.
  */
-import { continueAsNew, setHandler, upsertMemo, upsertSearchAttributes, uuid4 } from '@temporalio/workflow';
+import {
+  continueAsNew,
+  patched,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  uuid4,
+} from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { refusalMessageOf } from '../domain/failures';
 import { formatMoney } from '../domain/money';
@@ -86,7 +93,14 @@ export async function leanPaymentsRun(input: PaymentsWorkflowInput): Promise<Pay
       ...(stuck.text || shownStuck ? { stuck: stuck.text } : {}),
     };
     const memoKey = JSON.stringify(memo);
-    const nothingYet = !problems.length && (last?.sm8 ?? 0) === 0 && (last?.qbo ?? 0) === 0;
+    // An owner with nothing to say yet writes no memo; a stuck step is something to say, even before the
+    // first sums (OPS-5: a payment refused on the first look left the Web UI's memo empty). Patched: runs
+    // before it skipped that write.
+    const nothingYet =
+      !problems.length &&
+      (last?.sm8 ?? 0) === 0 &&
+      (last?.qbo ?? 0) === 0 &&
+      !(stuck.text !== null && patched('payments-stuck-memo-first'));
     if (memoKey !== shown.memo && !(shown.memo === '' && nothingYet)) {
       upsertMemo(memo);
       shownStuck = stuck.text !== null;

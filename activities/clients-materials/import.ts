@@ -171,9 +171,7 @@ export async function importCustomer(
       ));
     const companyBody = sm8CompanyBody(fields);
     let companyUuid = match?.uuid ?? uuids.companyUuid;
-    if (match) await sm8.update('company', companyUuid, companyBody);
-    else companyUuid = await sm8.create('company', companyUuid, companyBody);
-    await records.wroteSm8('company', companyUuid, companyBody);
+    companyUuid = await records.writeSm8(match ? 'update' : 'create', 'company', companyUuid, companyBody);
     // A company we just created has no contacts but ours; a matched one's are read (or cached).
     const contacts: Sm8CompanyContact[] = match ? await records.contactsOf(companyUuid) : [];
     if (!match) await records.knowContactsOf(companyUuid, []);
@@ -181,11 +179,9 @@ export async function importCustomer(
     let contactUuid: string | null = contact?.uuid ?? null;
     const contactBody = sm8BillingContactBody(fields, companyUuid);
     if (contact) {
-      await sm8.update('companycontact', contact.uuid, contactBody);
-      await records.wroteSm8('companycontact', contact.uuid, contactBody);
+      await records.writeSm8('update', 'companycontact', contact.uuid, contactBody);
     } else if (hasContact(fields)) {
-      contactUuid = await sm8.create('companycontact', uuids.contactUuid, contactBody);
-      await records.wroteSm8('companycontact', contactUuid, contactBody);
+      contactUuid = await records.writeSm8('create', 'companycontact', uuids.contactUuid, contactBody);
     }
     const link = await claimAndLink<ClientFields>(deps, connectionId, candidates, intoLinkId, {
       entity: 'customer',
@@ -243,9 +239,7 @@ export async function importItem(
     let written: MaterialFields = skuTaken ? { ...fields, sku: '' } : fields;
     const write = async (f: MaterialFields) => {
       const body = sm8MaterialBody(f, item.SalesTaxIncluded === true);
-      if (match) await sm8.update('material', uuid, body);
-      else await sm8.create('material', uuid, body);
-      await records.wroteSm8('material', uuid, body);
+      await records.writeSm8(match ? 'update' : 'create', 'material', uuid, body);
     };
     try {
       await write(written);

@@ -182,19 +182,16 @@ export function customerLink(
         async writeSm8(target, keys) {
           if (keys.some((k) => !CLIENT_CONTACT_FIELDS.includes(k))) {
             const body = sparse(sm8CompanyBody(target), COMPANY_CARRIERS, keys);
-            await sm8.update('company', companyUuid, body);
-            await records.wroteSm8('company', companyUuid, body);
+            await records.writeSm8('update', 'company', companyUuid, body);
           }
           if (!keys.some((k) => CLIENT_CONTACT_FIELDS.includes(k))) return;
           const body = sm8BillingContactBody(target, companyUuid);
           if (contact) {
             const changed = sparse(body, CONTACT_CARRIERS, keys);
-            await sm8.update('companycontact', contact.uuid, changed);
-            await records.wroteSm8('companycontact', contact.uuid, changed);
+            await records.writeSm8('update', 'companycontact', contact.uuid, changed);
             return;
           }
-          const created = await sm8.create('companycontact', uuids.contactUuid, body);
-          await records.wroteSm8('companycontact', created, body);
+          const created = await records.writeSm8('create', 'companycontact', uuids.contactUuid, body);
           await deps.links.rememberContacts(connectionId, link.id, [created]);
         },
       };
@@ -258,8 +255,7 @@ export function itemLink(
             MATERIAL_CARRIERS,
             keys,
           );
-          await sm8.update('material', link.sm8Uuid, body);
-          await records.wroteSm8('material', link.sm8Uuid, body);
+          await records.writeSm8('update', 'material', link.sm8Uuid, body);
         },
       };
     },

@@ -175,6 +175,25 @@ export class CmRecords {
   }
 
   /**
+   * Creates or updates a ServiceM8 record of ours: known as our write before it is sent (its webhook can come
+   * before its answer; taken then for someone's edit, it cost a read per record under load), then as answered.
+   * Returns the record's uuid (a create's x-record-uuid).
+   */
+  async writeSm8(
+    op: 'create' | 'update',
+    object: 'company' | 'companycontact' | 'material',
+    uuid: string,
+    sent: Rec,
+  ): Promise<string> {
+    await recordOwnRecordWrite(this.deps.pool, this.ref('sm8', object, uuid), { sent, answer: null });
+    let written = uuid;
+    if (op === 'create') written = await this.sm8Client.create(object, uuid, sent);
+    else await this.sm8Client.update(object, uuid, sent);
+    await this.wroteSm8(object, written, sent);
+    return written;
+  }
+
+  /**
    * A ServiceM8 create or update we made (`uuid` is the x-record-uuid of a create): the cached copy becomes
    * what it was with our fields on top (our bodies carry every mapped field).
    */

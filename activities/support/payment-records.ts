@@ -31,6 +31,7 @@ export interface QboPaymentRecord {
   PaymentRefNum?: string;
   PaymentMethodRef?: QboRef;
   Line?: QboPaymentLine[];
+  MetaData?: { LastUpdatedTime?: string };
 }
 
 /** Cents as ServiceM8's decimal string ("123.45"), exact. */

@@ -4,23 +4,11 @@
  * owner's next round nor the echo of the write costs a read.
  */
 import type { Pool } from 'pg';
-import { sm8Date, flag, type Sm8JobPayment } from '../../domain/servicem8-types';
 import { toCents } from '../../domain/money';
-import type { QboPaymentView, Sm8PaymentView } from '../../domain/payments';
+import { qboPaymentVersion, type QboPaymentView, type Sm8PaymentView } from '../../domain/payments';
 import { recordOwnWrite } from '../../store/own-writes';
 import { paymentViews, putPaymentView } from '../../store/payment-views';
 import { appliedTo, type QboPaymentRecord } from './payment-records';
-
-export function sm8View(p: Sm8JobPayment): Sm8PaymentView {
-  return {
-    uuid: p.uuid,
-    amountCents: toCents(p.amount) ?? 0,
-    date: sm8Date(p.timestamp),
-    method: p.method ?? '',
-    note: p.note ?? '',
-    active: flag(p.active),
-  };
-}
 
 export function qboView(
   p: QboPaymentRecord,
@@ -36,8 +24,14 @@ export function qboView(
     methodName:
       p.PaymentMethodRef?.name ?? methods.find((m) => m.Id === p.PaymentMethodRef?.value)?.Name ?? null,
     refNum: p.PaymentRefNum ?? null,
+    ...versionOf(p),
   };
 }
+
+const versionOf = (p: QboPaymentRecord) => {
+  const version = qboPaymentVersion(p.MetaData?.LastUpdatedTime, p.SyncToken);
+  return version ? { version } : {};
+};
 
 /** A QuickBooks Payment we created or changed: its view, our write, and the invoice's balance moved by us. */
 export async function keepQboPaymentWrite(

@@ -6,15 +6,19 @@
  * for at most the one permit being granted at that moment.
  */
 import type { Lane } from '../../domain/lanes';
+import { permitWaiters } from '../../infra/metrics';
 import { LANE_RANK, type Permit } from './policy';
 
 export interface Waiter {
-  readonly lane: Lane;
+  /** Raised while waiting when the work is raised (priority inheritance through a name turn). */
+  lane: Lane;
   readonly seq: number;
   /** Local clock (ms); Infinity: waits until granted, cancelled or refused. */
   readonly deadline: number;
   readonly started: number;
   settled: boolean;
+  /** The last refusal this waiter met as the head; 'queue' once it waited behind others first. */
+  waitedFor: string | null;
   /** Hands the permit over; false when the waiter had already left (the caller must release it). */
   succeed(permit: Permit): boolean;
   fail(err: unknown): void;
@@ -29,22 +33,46 @@ export class LaneQueue {
   lastBlocked: string | undefined;
   private kickFn: (() => void) | null = null;
 
+  /** `system`: the API's label on the waiting-callers gauge (sm8qbo_permit_waiters). */
+  constructor(private readonly system: 'servicem8' | 'quickbooks') {}
+
   head(): Waiter | undefined {
     return this.waiters[0];
   }
 
+  /** Queues a caller in its lane's place; one that is not the head waits behind others ('queue'). */
   add(waiter: Waiter): void {
-    const rank = LANE_RANK[waiter.lane];
-    let at = this.waiters.findIndex((w) => LANE_RANK[w.lane] > rank);
-    if (at < 0) at = this.waiters.length;
-    this.waiters.splice(at, 0, waiter);
-    if (at === 0) this.kick();
+    this.insert(waiter);
+    if (this.head() !== waiter) waiter.waitedFor ??= 'queue';
+    permitWaiters.inc({ system: this.system, lane: waiter.lane });
+  }
+
+  /** Moves a waiter up to a more urgent lane (ahead of that lane's later callers). */
+  promote(waiter: Waiter, lane: Lane): void {
+    if (LANE_RANK[lane] >= LANE_RANK[waiter.lane] || !this.waiters.includes(waiter)) return;
+    const wasHead = this.head() === waiter;
+    this.waiters.splice(this.waiters.indexOf(waiter), 1);
+    permitWaiters.dec({ system: this.system, lane: waiter.lane });
+    permitWaiters.inc({ system: this.system, lane });
+    waiter.lane = lane;
+    this.insert(waiter);
+    // Still the head: the pump's next ask is under the new lane's plan; end its sleep so it asks now.
+    if (wasHead && this.head() === waiter) this.kick();
   }
 
   remove(waiter: Waiter): void {
     const at = this.waiters.indexOf(waiter);
     if (at < 0) return;
     this.waiters.splice(at, 1);
+    permitWaiters.dec({ system: this.system, lane: waiter.lane });
+    if (at === 0) this.kick();
+  }
+
+  private insert(waiter: Waiter): void {
+    const rank = LANE_RANK[waiter.lane];
+    let at = this.waiters.findIndex((w) => LANE_RANK[w.lane] > rank);
+    if (at < 0) at = this.waiters.length;
+    this.waiters.splice(at, 0, waiter);
     if (at === 0) this.kick();
   }
 
@@ -62,4 +90,25 @@ export class LaneQueue {
       if (this.kickFn === wake) this.kickFn = null;
     };
   };
+}
+
+/**
+ * Waiting is not failure (issue 12): an activity waiting for a permit stays alive, and hears its cancellation,
+ * by heartbeating what it waits for. Returns the stop.
+ */
+export function heartbeatWhileWaiting(
+  heartbeat: (details: unknown) => void,
+  api: string,
+  waiter: Waiter,
+  queue: LaneQueue,
+  everyMs: number,
+): () => void {
+  const timer = setInterval(() => {
+    try {
+      heartbeat({ waitingForPermit: api, lane: waiter.lane, blockedBy: queue.lastBlocked ?? null });
+    } catch {
+      // The activity is finishing (or was cancelled): its signal says so.
+    }
+  }, everyMs);
+  return () => clearInterval(timer);
 }

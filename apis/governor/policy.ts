@@ -87,13 +87,16 @@ export interface WindowLengths {
  */
 export const DEFAULT_WINDOWS_MS: WindowLengths = { second: 1_100, minute: 60_000, day: 86_400_000 };
 
+/** The fraction of each documented limit we allow ourselves unless told otherwise. */
+export const DEFAULT_SAFETY = 0.95;
+
 export interface GovernorOptions {
   /**
    * Overrides per API. An entry REPLACES that API's documented limits entirely (it is not merged), so a
    * test or benchmark states exactly which windows apply.
    */
   limits?: Partial<Record<GovernedApi, RateLimits>>;
-  /** Fraction of each limit we allow ourselves (floored, at least 1). Default 0.95. */
+  /** Fraction of each limit we allow ourselves (floored, at least 1). Default DEFAULT_SAFETY (0.95). */
   safety?: number;
   /** A concurrency permit not released by then (crashed worker) frees itself. Default 120 000 (QBO's own request timeout). */
   leaseMs?: number;
@@ -126,6 +129,12 @@ export interface AcquireOptions {
 export interface Permit {
   /** Frees the concurrency slot. Idempotent; a no-op for APIs without a concurrency limit. */
   release(): Promise<void>;
+  /**
+   * Why the caller waited before this grant: the last refusal it met at the head of the queue (e.g.
+   * 'qbo/concurrent', 'sm8/minute'), 'queue' when it only waited behind other callers of this process, null
+   * when it was granted at once. The permit-wait metric carries it, so a slow lane says what held it.
+   */
+  readonly waitedFor: string | null;
 }
 
 export interface GovernorStats {
@@ -252,6 +261,25 @@ export function buildPlans(opts: GovernorOptions, safety: number, lengths: Windo
     }
   }
   return plans;
+}
+
+/**
+ * The calls a minute `lane` may make to `api` at these limits (its share of the safety margin's window): no
+ * work in that lane can go faster, so it is the bound a benchmark measures onboarding's writes against.
+ */
+export function laneMinuteLimit(
+  api: GovernedApi,
+  lane: Lane,
+  limits: Partial<Record<GovernedApi, RateLimits>> = API_LIMITS,
+): number | null {
+  const plan = buildPlans({ limits }, DEFAULT_SAFETY, DEFAULT_WINDOWS_MS).get(planKey(api, lane));
+  return plan ? minuteLimit(plan, api) : null;
+}
+
+/** The minute window's limit of `api` in a plan (null when it has none). */
+export function minuteLimit(plan: Plan, api: GovernedApi): number | null {
+  const i = plan.winName.indexOf(`${api}/minute`);
+  return i < 0 ? null : (plan.winLimit[i] ?? null);
 }
 
 /** The day window's limit of `lane` in a plan (null when the API has no day window). */

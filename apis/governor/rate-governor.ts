@@ -23,12 +23,14 @@ import {
   type PermitAttempt,
 } from '../../store/rate-permits';
 import { budgetUsage } from './budget';
-import { LaneQueue, type Waiter } from './lane-queue';
+import { heartbeatWhileWaiting, LaneQueue, type Waiter } from './lane-queue';
 import {
   AIMD,
   buildPlans,
   ConnectionNotActive,
+  DEFAULT_SAFETY,
   DEFAULT_WINDOWS_MS,
+  minuteLimit,
   planKey,
   positive,
   RateGovernorTimeout,
@@ -67,9 +69,7 @@ const LISTENING_POLL_MS = 1_000;
 const DEGRADED_POLL_MS = 100;
 const MAX_TIMER_MS = 2_147_483_647;
 
-function abortReason(signal: AbortSignal): unknown {
-  return signal.reason ?? new Error('aborted');
-}
+const abortReason = (signal: AbortSignal): unknown => signal.reason ?? new Error('aborted');
 
 export class RateGovernor {
   private readonly plans: Map<string, Plan>;
@@ -91,7 +91,7 @@ export class RateGovernor {
     private readonly pool: Pool,
     opts: GovernorOptions = {},
   ) {
-    const safety = positive('safety', opts.safety, 0.95);
+    const safety = positive('safety', opts.safety, DEFAULT_SAFETY);
     if (safety > 1) throw new RangeError('RateGovernor: safety must be at most 1');
     this.leaseMs = positive('leaseMs', opts.leaseMs, 120_000);
     this.maxWaitMs = opts.maxWaitMs ?? Infinity;
@@ -132,7 +132,7 @@ export class RateGovernor {
     const maxWait = opts.maxWaitMs ?? this.maxWaitMs;
     const key = `${connectionId}\u0000${api}`;
     let queue = this.queues.get(key);
-    if (!queue) this.queues.set(key, (queue = new LaneQueue()));
+    if (!queue) this.queues.set(key, (queue = new LaneQueue(api === 'sm8' ? 'servicem8' : 'quickbooks')));
     const q = queue;
     return new Promise<Permit>((resolve, reject) => {
       const cleanups: Array<() => void> = [];
@@ -149,6 +149,7 @@ export class RateGovernor {
         deadline: started + maxWait,
         started,
         settled: false,
+        waitedFor: null,
         succeed: (permit) => {
           if (!leave()) return false;
           resolve(permit);
@@ -179,19 +180,11 @@ export class RateGovernor {
         s.addEventListener('abort', onAbort, { once: true });
         cleanups.push(() => s.removeEventListener('abort', onAbort));
       }
-      const heartbeat = ctx.heartbeat;
-      if (heartbeat) {
-        // Waiting is not failure (issue 12): the activity stays alive, and hears its cancellation, by heartbeating.
-        const timer = setInterval(() => {
-          try {
-            heartbeat({ waitingForPermit: api, lane, blockedBy: q.lastBlocked ?? null });
-          } catch {
-            // The activity is finishing (or was cancelled): its signal says so.
-          }
-        }, this.heartbeatMs);
-        cleanups.push(() => clearInterval(timer));
-      }
+      if (ctx.heartbeat)
+        cleanups.push(heartbeatWhileWaiting(ctx.heartbeat, api, waiter, q, this.heartbeatMs));
       q.add(waiter);
+      // Raised while waiting (a more urgent caller waits for this work's name turn): move up with it.
+      if (ctx.onRaise) cleanups.push(ctx.onRaise((raised) => q.promote(waiter, raised)));
       if (!q.pumping)
         void this.pump(key, q, connectionId, api).catch((err: unknown) => {
           // Not expected (every database error is the head's): never leave callers waiting on a dead pump.
@@ -206,12 +199,12 @@ export class RateGovernor {
   async run<T>(
     connectionId: string,
     api: GovernedApi,
-    fn: () => Promise<T>,
+    fn: (grant: { waitedFor: string | null }) => Promise<T>,
     opts: AcquireOptions = {},
   ): Promise<T> {
     const permit = await this.acquire(connectionId, api, opts);
     try {
-      return await fn();
+      return await fn({ waitedFor: permit.waitedFor });
     } finally {
       // A failed release (database blip) must not mask fn's outcome: the lease frees the slot anyway.
       await permit.release().catch(() => undefined);
@@ -239,6 +232,11 @@ export class RateGovernor {
   async stats(connectionId: string, api: GovernedApi): Promise<GovernorStats> {
     const plan = this.plan(api);
     return permitCounts(this.pool, connectionId, api, this.windows, plan.longestWindowMs, plan.cooldown);
+  }
+
+  /** The calls a minute `lane` may make to `api` (its share of the minute window); null without one. */
+  minuteLimit(api: GovernedApi, lane: Lane): number | null {
+    return minuteLimit(this.plan(api, lane), api);
   }
 
   /** The connection's budgets as the admin API, the CLI and the status page show them. */
@@ -301,7 +299,7 @@ export class RateGovernor {
         queue.trying = null;
       }
       if (attempt.permit_ids) {
-        const permit = this.makePermit(fam, plan, attempt.permit_ids);
+        const permit = this.makePermit(fam, plan, attempt.permit_ids, head.waitedFor);
         // Left while the grant was on its way (cancelled, timed out): hand the slot back now.
         if (!head.succeed(permit)) await permit.release().catch(() => undefined);
         else this.maybePrune();
@@ -309,6 +307,7 @@ export class RateGovernor {
       }
       const blockedBy = attempt.blocked_by ?? 'unknown';
       queue.lastBlocked = blockedBy;
+      head.waitedFor = blockedBy;
       // A caller of a higher lane came while we asked: the refusal was for the old head, ask for the new one.
       if (queue.head() !== head && !blockedBy.startsWith('connection/')) continue;
       if (blockedBy.startsWith('connection/')) {
@@ -355,11 +354,12 @@ export class RateGovernor {
     }
   }
 
-  private makePermit(fam: string, plan: Plan, ids: string[]): Permit {
-    if (!plan.hold) return { release: () => Promise.resolve() };
+  private makePermit(fam: string, plan: Plan, ids: string[], waitedFor: string | null): Permit {
+    if (!plan.hold) return { release: () => Promise.resolve(), waitedFor };
     let released = false;
     let pending: Promise<void> | null = null;
     return {
+      waitedFor,
       release: () => {
         if (released) return Promise.resolve();
         pending ??= releasePermits(this.pool, ids).then(

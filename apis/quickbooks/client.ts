@@ -48,13 +48,13 @@ export class QuickBooksClient {
         const res = await this.deps.governor.run(
           this.connectionId,
           api,
-          async () => {
+          async ({ waitedFor }) => {
             // The token is taken after the permit, right before sending: waiting for a permit never ages it.
             const access = refused
               ? await this.deps.tokens.refreshAfterUnauthorized(this.connectionId, refused)
               : await this.deps.tokens.getAccess(this.connectionId);
             sent = access;
-            return countedCall('quickbooks', op.path, requestedAt, () =>
+            return countedCall('quickbooks', op.path, requestedAt, waitedFor, () =>
               axios.request<T>({
                 baseURL: `${this.deps.apiBaseUrl}/v3/company/${encodeURIComponent(access.realmId)}`,
                 url: op.path,

@@ -81,14 +81,14 @@ export class ServiceM8Client {
         return await this.deps.governor.run(
           this.connectionId,
           'sm8',
-          async () => {
+          async ({ waitedFor }) => {
             // Credentials are read after the permit, right before sending (a wait never ages a token).
             const headers =
               refused === undefined
                 ? await this.deps.auth.headers(this.connectionId)
                 : await this.deps.auth.refresh(this.connectionId, refused);
             sent = headers;
-            return countedCall('servicem8', path, requestedAt, () =>
+            return countedCall('servicem8', path, requestedAt, waitedFor, () =>
               axios.request<T>({
                 baseURL: this.deps.apiBaseUrl,
                 url: opts.query ? `${path}?${opts.query}` : path,

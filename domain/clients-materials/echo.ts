@@ -76,10 +76,18 @@ export function holdsWhatWeWrote(sent: Record<string, unknown>, read: Record<str
  */
 export function isEchoOfOurWrite(
   side: 'sm8' | 'qbo',
-  written: { writtenAtMs: number; lastUpdated: string | null },
+  written: { writtenAtMs: number; lastUpdated: string | null; inFlight?: boolean },
   changedAt: string | null | undefined,
 ): boolean {
   if (!changedAt) return true;
+  // Sent, not yet answered (`writtenAtMs`: when it was sent): the webhook of a write can come before its
+  // answer does (both simulators, and the real APIs, notify as they commit). Whatever changed since we sent is
+  // taken for it; the confirming read tells a change made meanwhile apart.
+  if (written.inFlight) {
+    if (side === 'qbo') return true;
+    const at = Date.parse(`${changedAt.trim().replace(' ', 'T')}Z`);
+    return !Number.isFinite(at) || at >= written.writtenAtMs - SM8_ECHO_BEFORE_MS;
+  }
   if (side === 'qbo') {
     const at = Date.parse(changedAt);
     const ours = written.lastUpdated ? Date.parse(written.lastUpdated) : NaN;

@@ -30,6 +30,16 @@ export const ReasonCode = {
   connectionPaused: 'CONNECTION_PAUSED',
 } as const;
 
+/**
+ * Reasons that may come from tax facts: a plan held for one reads the facts again once, and a tax pass that
+ * changed ServiceM8's rates wakes the invoices held for one, so their reason is current (TAX-3, issue 13).
+ */
+export const TAX_REASON_CODES: readonly string[] = [
+  ReasonCode.taxRateUnmapped,
+  ReasonCode.usTaxUnsupported,
+  ReasonCode.totalMismatch,
+];
+
 export type ReasonCodeName = (typeof ReasonCode)[keyof typeof ReasonCode];
 
 export interface Reason {

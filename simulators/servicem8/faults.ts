@@ -4,7 +4,8 @@
  * - answer `status` with `body` at once (nothing is performed; a 429 burst is `status: 429, count: n`);
  * - `timeout`: hang, then destroy the socket after `hangMs` without answering (nothing is performed);
  * - `commitThenDrop`: perform the request, then destroy the socket instead of answering;
- * and/or add `latencyMs` before handling.
+ * and/or add `latencyMs` before handling, and/or `answerLatencyMs` after it (the request is performed and
+ * its webhooks sent, the answer comes late: a slow return path).
  */
 import { PER_MINUTE_MESSAGE } from './ratelimit';
 
@@ -21,6 +22,8 @@ export interface FaultRule {
   /** How many requests the rule affects before it retires. Default unlimited. */
   count?: number;
   latencyMs?: number;
+  /** Delay between performing the request and answering it. */
+  answerLatencyMs?: number;
   timeout?: boolean;
   /** How long a `timeout` fault hangs before destroying the socket. Default 30000. */
   hangMs?: number;
@@ -36,6 +39,7 @@ export interface ActiveFaultRule extends FaultRule {
 export interface FaultAction {
   ruleId: number;
   latencyMs: number;
+  answerLatencyMs: number;
   respond?: { status: number; body: unknown; headers: Record<string, string> };
   hangMs?: number;
   commitThenDrop: boolean;
@@ -67,8 +71,8 @@ export function validateFaultRule(rule: unknown): FaultRule {
     Boolean,
   ).length;
   if (outcomes > 1) throw new Error('a fault rule can have only one of status, timeout, commitThenDrop');
-  if (outcomes === 0 && r.latencyMs === undefined) {
-    throw new Error('a fault rule needs status, timeout, commitThenDrop or latencyMs');
+  if (outcomes === 0 && r.latencyMs === undefined && r.answerLatencyMs === undefined) {
+    throw new Error('a fault rule needs status, timeout, commitThenDrop, latencyMs or answerLatencyMs');
   }
   return r as unknown as FaultRule;
 }
@@ -107,6 +111,7 @@ export class FaultInjector {
       const action: FaultAction = {
         ruleId: rule.id,
         latencyMs: rule.latencyMs ?? 0,
+        answerLatencyMs: rule.answerLatencyMs ?? 0,
         commitThenDrop: rule.commitThenDrop === true,
       };
       if (rule.status !== undefined) {

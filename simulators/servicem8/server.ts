@@ -175,6 +175,8 @@ export function buildServer(
 
   const send = async (request: FastifyRequest, reply: FastifyReply, response: ApiResponse) => {
     const state = states.get(request.raw);
+    const answerLatency = state?.fault?.answerLatencyMs ?? 0;
+    if (answerLatency > 0) await new Promise<void>((resolve) => later(answerLatency, resolve));
     if (state?.fault?.commitThenDrop) {
       // The work is done (committed); the client only sees its connection die.
       reply.hijack();

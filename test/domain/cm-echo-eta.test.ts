@@ -54,6 +54,19 @@ describe('issue 12: the echo of our own write, confirmed by a read', () => {
     expect(isEchoOfOurWrite('sm8', w, null)).toBe(true);
   });
 
+  it('CM-2: a webhook that comes before our write is answered is its echo, however long the write takes', () => {
+    // Sent at 10:00:05; the record's change time is the server's commit, any time after (a slow answer).
+    const sent = { writtenAtMs: Date.parse('2026-12-01T10:00:05Z'), lastUpdated: null, inFlight: true };
+    expect(isEchoOfOurWrite('sm8', sent, '2026-12-01 10:00:12')).toBe(true);
+    expect(isEchoOfOurWrite('sm8', sent, '2026-12-01 10:00:04')).toBe(true);
+    // Made well before we sent: someone else's edit.
+    expect(isEchoOfOurWrite('sm8', sent, '2026-12-01 09:59:30')).toBe(false);
+    // QuickBooks names its LastUpdatedTime, which only the answer tells: taken for ours, confirmed by a read.
+    expect(isEchoOfOurWrite('qbo', sent, '2026-12-01T10:00:09.000Z')).toBe(true);
+    // Once answered, the window is the answer's again.
+    expect(isEchoOfOurWrite('sm8', { ...sent, inFlight: false }, '2026-12-01 10:00:12')).toBe(false);
+  });
+
   it('OPS-4: the bulk read of a connection is cm-read/<connection>, and log lines find its connection', () => {
     expect(cmReadWorkflowId('acme')).toBe('cm-read/acme');
     expect(connectionOfWorkflowId(cmReadWorkflowId('acme'))).toBe('acme');

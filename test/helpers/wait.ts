@@ -9,7 +9,13 @@ const POLL_MS = 100;
 
 export type Probe<T> = () => Promise<T | undefined | null | false> | T | undefined | null | false;
 
-export async function waitFor<T>(what: string, probe: Probe<T>, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: Probe<T>,
+  timeoutMs = 60_000,
+  /** How often to ask: shorter where a test must act within a moment (kill a worker mid-page). */
+  everyMs = POLL_MS,
+): Promise<T> {
   const started = Date.now();
   let last: { value: unknown } | { error: unknown } | undefined;
   for (;;) {
@@ -23,7 +29,7 @@ export async function waitFor<T>(what: string, probe: Probe<T>, timeoutMs = 60_0
     if (Date.now() - started > timeoutMs) {
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last ${describe(last)}`);
     }
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    await new Promise((r) => setTimeout(r, everyMs));
   }
 }
 

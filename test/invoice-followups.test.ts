@@ -150,17 +150,29 @@ describe('INV-11: a client changed after export follows to QuickBooks', () => {
     const syncsBefore = (await w.h.pool.query('SELECT syncs FROM invoice_exports WHERE job_uuid = $1', [job]))
       .rows[0].syncs;
     w.sm8.control.update('job', job, { job_address: '2 Other Street' });
-    await waitFor('the owner to look', async () => {
-      const r = await w.h.pool.query('SELECT syncs FROM invoice_exports WHERE job_uuid = $1', [job]);
-      return r.rows[0].syncs > syncsBefore;
-    });
+    // On timeout the last value says where the change stood: its inbox rows (routed where, or why not).
+    await waitUntil(
+      'the owner to look',
+      async () => ({
+        syncs: (await w.h.pool.query('SELECT syncs FROM invoice_exports WHERE job_uuid = $1', [job])).rows[0]
+          .syncs as number,
+        inbox: (
+          await w.h.pool.query(
+            `SELECT event_id, state, attempts, last_error, routed_to, received_at, routed_at
+               FROM webhook_inbox WHERE entity_id = $1 ORDER BY id`,
+            [job],
+          )
+        ).rows,
+      }),
+      (v) => v.syncs > syncsBefore,
+    );
     // This job's invoice is neither read nor written: no call names it, and its version is the same. (Calls of
     // the earlier tests' owners, e.g. the read the echo of the previous test's move costs, or their writes,
     // which name no invoice in the URL, may still come in: they are not this pass's.)
     const invoiceId = String(invoiceOf(job)?.Id);
     expect(callsAbout(since, 'invoice', invoiceId)).toEqual([]);
     expect(String(invoiceOf(job)?.SyncToken)).toBe(versionBefore);
-  });
+  }, 150_000);
 
   it('INV-11: QuickBooks refuses the move while a payment is applied: held with a reason, one note; the client set back clears it', async () => {
     const { job, invoice, client } = await exported('Paid Client Pty Ltd');

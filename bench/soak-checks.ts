@@ -15,6 +15,7 @@ import { decimalOf } from '../simulators/servicem8/fields';
 import { jobTotals } from '../simulators/servicem8/totals';
 import type { Rec } from './harness';
 import type { Business } from './soak-business';
+import { invoiceWorkflowId, paymentsWorkflowId } from '../domain/workflow-ids';
 import { CONNECTION } from './soak-stack';
 
 /** An activity retried more often than this must have a stuck step (OPS-5) saying why. */
@@ -436,3 +437,79 @@ export async function converge(
     await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
+
+/**
+ * What the owners of the records that did not converge were doing (shown with the failures): each job's
+ * invoice and payments workflow, its status, its pending activities (attempt, last failure, next try) and its
+ * last history events (a guard's 5-minute wait, say), so a soak that failed on a busy machine says why.
+ */
+export async function describeOwners(address: string, failures: string[]): Promise<string[]> {
+  const jobs = [...new Set([...failures.join('\n').matchAll(/job ([0-9a-f-]{36})/g)].map((m) => m[1]))];
+  if (!jobs.length) return [];
+  const connection = await Connection.connect({ address });
+  const out: string[] = [];
+  try {
+    const svc = connection.workflowService;
+    const when = (t?: { seconds?: unknown } | null) =>
+      t?.seconds ? new Date(Number(t.seconds) * 1000).toISOString().slice(11, 19) : '-';
+    for (const job of jobs.slice(0, 5))
+      for (const id of [
+        invoiceWorkflowId(CONNECTION, job as string),
+        paymentsWorkflowId(CONNECTION, job as string),
+      ]) {
+        try {
+          const d = await svc.describeWorkflowExecution({
+            namespace: 'default',
+            execution: { workflowId: id },
+          });
+          const info = d.workflowExecutionInfo;
+          const pending = (d.pendingActivities ?? []).map(
+            (a) =>
+              `${a.activityType?.name} attempt ${a.attempt} (started ${when(a.lastStartedTime)}; last failure: ${a.lastFailure?.message ?? 'none'}; next try ${when(a.nextAttemptScheduleTime)})`,
+          );
+          const history = await svc.getWorkflowExecutionHistoryReverse({
+            namespace: 'default',
+            execution: { workflowId: id, runId: info?.execution?.runId },
+            maximumPageSize: 8,
+          });
+          const events = (history.history?.events ?? [])
+            .slice(0, 8)
+            .reverse()
+            .map((e) => {
+              const timer = e.timerStartedEventAttributes?.startToFireTimeout?.seconds;
+              const act = e.activityTaskScheduledEventAttributes?.activityType?.name;
+              return `${when(e.eventTime)} ${EVENT_NAMES[Number(e.eventType)] ?? e.eventType}${timer ? ` ${timer}s` : ''}${act ? ` ${act}` : ''}`;
+            });
+          out.push(
+            `owner ${id}: status ${info?.status} since ${when(info?.startTime)}; pending: ${pending.join(', ') || 'none'}; last events: ${events.join(', ')}`,
+          );
+        } catch (err) {
+          out.push(`owner ${id}: ${(err as Error).message.split('\n')[0]}`);
+        }
+      }
+  } finally {
+    await connection.close();
+  }
+  return out;
+}
+
+/** Temporal's event type numbers, the ones an owner's tail shows. */
+const EVENT_NAMES: Record<number, string> = {
+  1: 'WorkflowExecutionStarted',
+  2: 'WorkflowExecutionCompleted',
+  5: 'WorkflowTaskScheduled',
+  6: 'WorkflowTaskStarted',
+  7: 'WorkflowTaskCompleted',
+  8: 'WorkflowTaskTimedOut',
+  9: 'WorkflowTaskFailed',
+  10: 'ActivityTaskScheduled',
+  11: 'ActivityTaskStarted',
+  12: 'ActivityTaskCompleted',
+  13: 'ActivityTaskFailed',
+  14: 'ActivityTaskTimedOut',
+  17: 'TimerStarted',
+  18: 'TimerFired',
+  19: 'TimerCanceled',
+  26: 'WorkflowExecutionSignaled',
+  40: 'WorkflowExecutionContinuedAsNew',
+};

@@ -29,7 +29,7 @@ import {
   type JobInfo,
   type People,
 } from './soak-business';
-import { checkData, checkTemporal, converge } from './soak-checks';
+import { checkData, checkTemporal, converge, describeOwners } from './soak-checks';
 import { processFaults, startApiFaults } from './soak-faults';
 import { CONNECTION, startStack, type Stack } from './soak-stack';
 
@@ -168,8 +168,10 @@ export async function runSoak(opts: {
     );
     const temporal = await checkTemporal(pool, stack.temporalAddress);
     const failures = [...verdict.failures, ...temporal.failures];
-    if (convergedMs === null)
+    if (convergedMs === null) {
       failures.push(`not converged within ${CONVERGE_CAP_MS[opts.size] / 1000} s of the faults stopping`);
+      failures.push(...(await describeOwners(stack.temporalAddress, verdict.failures)));
+    }
     const sm8Stats = stack.sm8.control.calls.stats() as unknown as {
       total: number;
       byStatus: Record<string, number>;

@@ -3,7 +3,10 @@
  * `payment_views` and `payment_sides`), so a payments owner reads only what changed. A side is `known` after
  * a full read (or when the sync made it: a new invoice has no QuickBooks payments); `dirty` asks for a full
  * read again. Records read by the payment router's look-up, and the answers of our own writes, are put in
- * one by one. A full read never overwrites what was put in or marked after it started.
+ * one by one. A full read never overwrites what was put in or marked after it started, and that includes a
+ * record known gone (a QuickBooks payment deleted while a read that still listed it ran): it is kept as a
+ * tombstone, a row whose view is JSON `null`, until a full read started after it (the soak found the deleted
+ * payment's view put back by such a read, and its ServiceM8 copy was never removed).
  */
 import type { Pool, PoolClient } from 'pg';
 import { withTransaction } from '../infra/database';
@@ -42,6 +45,7 @@ export async function paymentViews<V>(
 ): Promise<V[]> {
   const r = await db.query<{ view: V }>(
     `SELECT view FROM payment_views WHERE connection_id = $1 AND job_uuid = $2 AND side = $3
+        AND view <> 'null'::jsonb
       ORDER BY updated_at, record_id`,
     [connectionId, jobUuid, side],
   );
@@ -56,7 +60,8 @@ export async function viewsOfRecord<V>(
   recordId: string,
 ): Promise<V[]> {
   const r = await db.query<{ view: V }>(
-    'SELECT view FROM payment_views WHERE connection_id = $1 AND side = $2 AND record_id = $3',
+    `SELECT view FROM payment_views
+      WHERE connection_id = $1 AND side = $2 AND record_id = $3 AND view <> 'null'::jsonb`,
     [connectionId, side, recordId],
   );
   return r.rows.map((row) => row.view);
@@ -77,7 +82,7 @@ export async function markPaymentSideDirty(
   );
 }
 
-/** One record as just read or written (view null: it no longer belongs to this job's side). */
+/** One record as just read or written (view null: it no longer belongs to this job's side, a tombstone). */
 export async function putPaymentView(
   db: Db,
   connectionId: string,
@@ -86,13 +91,6 @@ export async function putPaymentView(
   recordId: string,
   view: unknown,
 ): Promise<void> {
-  if (view === null) {
-    await db.query(
-      'DELETE FROM payment_views WHERE connection_id = $1 AND job_uuid = $2 AND side = $3 AND record_id = $4',
-      [connectionId, jobUuid, side, recordId],
-    );
-    return;
-  }
   await db.query(
     `INSERT INTO payment_views (connection_id, job_uuid, side, record_id, view, updated_at)
        VALUES ($1, $2, $3, $4, $5, clock_timestamp())

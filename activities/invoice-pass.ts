@@ -17,6 +17,8 @@ import { FINAL_INVOICE_STATES, InvoiceSyncState, type InvoiceSyncStateName } fro
 import { flag } from '../domain/servicem8-types';
 import { forgetConnectionFacts } from '../store/connection-facts';
 import { loadInvoiceExport, saveInvoiceExport } from '../store/invoice-exports';
+import { takeLookWanted } from '../store/invoice-look-wanted';
+import { currentLaneContext, withRaisableLane } from '../infra/lane-context';
 import type { InvoiceCarried } from '../workflows/messages';
 import { createInvoiceActivities, type InvoiceSnapshot } from './invoice';
 import { createInvoiceClientSteps } from './invoice-client';
@@ -66,7 +68,23 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
   const invoiceActs = createInvoiceActivities(deps);
   const clients = createInvoiceClientSteps(deps);
 
-  async function invoicePass(input: InvoicePassInput): Promise<InvoicePassResult> {
+  /**
+   * Issue 12: a look running below the interactive lane (a poll's find) whose job a person approves meanwhile
+   * (the router marks it, store/invoice-look-wanted.ts) makes its remaining calls in the interactive lane.
+   */
+  function invoicePass(input: InvoicePassInput): Promise<InvoicePassResult> {
+    return withRaisableLane((raise) =>
+      look(input, async () => {
+        if (currentLaneContext().lane === 'interactive') return;
+        if (await takeLookWanted(deps.pool, input.connectionId, input.jobUuid)) raise('interactive');
+      }),
+    );
+  }
+
+  async function look(
+    input: InvoicePassInput,
+    raiseIfWanted: () => Promise<void>,
+  ): Promise<InvoicePassResult> {
     const { connectionId, jobUuid } = input;
     let s: InvoiceCarried = { ...input.carried };
     if (FINAL_INVOICE_STATES.includes(s.state)) return { carried: s, again: false };
@@ -183,6 +201,7 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
           requestId,
           companyUuid,
         });
+      await raiseIfWanted();
       let created = await create(prepared.payload, input.requestId);
       if (!created.ok && !('reason' in created)) {
         // 610: made once more on the survivor of a merge nobody announced (its own request id: the first
@@ -364,6 +383,7 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
       refreshTax: false,
     });
     if (snap.job) s.generatedJobId = snap.job.generated_job_id;
+    await raiseIfWanted();
     if (s.qboInvoiceId) await followExported(snap);
     else if (!snap.job) await settle(InvoiceSyncState.notApproved, null);
     else await exportNew(snap);

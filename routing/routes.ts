@@ -11,6 +11,7 @@ import type { Client } from '@temporalio/client';
 import type { Pool } from 'pg';
 import type { LinkStore } from '../store/links';
 import { loadInvoiceExport } from '../store/invoice-exports';
+import { markLookWanted } from '../store/invoice-look-wanted';
 import { ownWrite } from '../store/own-writes';
 import { InvoiceSyncState } from '../domain/invoice/states';
 import { jobsOfLinkedPayment } from '../store/payment-links';
@@ -255,8 +256,14 @@ export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
     // moving right after it was made, arrives before its first look has stored it as not approved).
     const unseenNotApproval =
       !stored && fields !== undefined && !fields.some((f) => APPROVAL_FIELDS.includes(f));
+    const background = ev.background || created || unseenNotApproval;
+    // A person's change that can approve the job: a look of it already running below the interactive lane
+    // (the first poll's look at every job, say) raises itself (issue 12: that approval waited 6 s behind the
+    // live lane). Nobody else waits for a look, so no other change marks the job.
+    if (!background && fields?.some((f) => APPROVAL_FIELDS.includes(f)))
+      await markLookWanted(deps.pool, ev.connectionId, ev.entityId);
     return signalInvoice(deps.temporal, deps.taskQueue, ev.connectionId, ev.entityId, 'sm8JobChanged', {
-      background: ev.background || created || unseenNotApproval,
+      background,
     });
   },
   'qbo:invoice': async (deps, ev) => {

@@ -13,6 +13,7 @@ import { invoiceWorkflowId, paymentsWorkflowId } from '../domain/workflow-ids';
 import { LANE_SLOTS, laneTaskQueue, type Lane } from '../domain/lanes';
 import { keepAliveHeartbeats, recordHeartbeat } from '../infra/activity-heartbeat';
 import { currentLaneContext } from '../infra/lane-context';
+import { apiCalls } from '../infra/metrics';
 import { invoiceStatusQuery } from '../workflows/messages';
 import { pollConnectionWorkflow } from '../workflows/poll';
 import { startConnectedWorld } from './helpers/connected-world';
@@ -77,6 +78,18 @@ async function scheduledQueues(workflowId: string): Promise<Map<string, Set<stri
 }
 
 const onLane = (lane: Lane) => new Set([laneTaskQueue(w.h.taskQueue, lane)]);
+
+/** The product's API calls so far (its metrics) whose labels pass `match`, summed by lane. */
+async function apiCallsWhere(
+  match: (labels: { system: string; endpoint: string }) => boolean,
+): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const v of (await apiCalls.get()).values) {
+    const l = v.labels as { system: string; endpoint: string; lane: string };
+    if (match(l)) out[l.lane] = (out[l.lane] ?? 0) + v.value;
+  }
+  return out;
+}
 
 describe('issue 12: lanes as task queues', () => {
   it('an approval a poll finds (nobody waits for it: lost webhooks, or approved before connecting) exports on the live lane, behind the approvals people wait for; a resync someone asks for runs interactive', async () => {
@@ -152,6 +165,45 @@ describe('issue 12: lanes as task queues', () => {
     await waitFor("the approval's look, on the interactive lane", async () =>
       (await passes()).find((p) => p.queue === interactive),
     );
+  }, 60_000);
+
+  it('a look below the interactive lane whose job a person approves meanwhile makes its remaining calls interactive (priority inheritance)', async () => {
+    const client = f.client('Lanes Raised Look');
+    const job = f.job({ clientUuid: client, lines: [{ name: 'Labour', qty: '1', unit: '80', tax: 'GST' }] });
+    // The look's first QuickBooks customer call is slow, as the live lane's share of the window makes it, so
+    // the approval's webhook comes while the look runs.
+    const slow = w.qbo.control.addFault({ path: 'Customer|/customer', latencyMs: 2000, count: 1 });
+    const invoiceCreates = () =>
+      apiCallsWhere((l) => l.system !== 'servicem8' && /\/invoice$/.test(l.endpoint));
+    const before = await invoiceCreates();
+    // A poll's find: nobody waits for it, it runs on the live lane.
+    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged', { background: true });
+    await waitFor('the look in its slow customer call', async () =>
+      w.qbo.control.listFaults().every((r) => r.id !== slow.id),
+    );
+    const routing = { temporal: w.h.client, links: w.h.deps.links, taskQueue: w.h.taskQueue, pool: w.h.pool };
+    await routeEntityEvent(routing, {
+      source: 'sm8',
+      entity: 'job',
+      connectionId: CONN,
+      entityId: job,
+      operation: null,
+      hint: { changedFields: ['payment_processed'] },
+    });
+    const id = invoiceWorkflowId(CONN, job);
+    await waitFor('the export', async () => {
+      const x = await w.h.client.workflow
+        .getHandle(id)
+        .query(invoiceStatusQuery)
+        .catch(() => undefined);
+      return x?.state === 'EXPORTED' && x;
+    });
+    // The look that exported it ran on the live lane; its invoice was written with an interactive permit.
+    const passes = (await scheduled(id)).filter((a) => a.type === 'invoicePass');
+    expect(passes[0]?.queue).toBe(laneTaskQueue(w.h.taskQueue, 'live'));
+    const after = await invoiceCreates();
+    expect((after.interactive ?? 0) - (before.interactive ?? 0)).toBe(1);
+    expect((after.live ?? 0) - (before.live ?? 0)).toBe(0);
   }, 60_000);
 
   it('every bulk slot held by waiting polls: an approval still exports at once, on the interactive lane', async () => {

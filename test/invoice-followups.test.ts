@@ -8,6 +8,7 @@
 import crypto from 'node:crypto';
 import axios from 'axios';
 import type { Json } from '../simulators/quickbooks/types';
+import { invoiceWorkflowId } from '../domain/workflow-ids';
 import { pollConnectionWorkflow } from '../workflows/poll';
 import { startConnectedWorld } from './helpers/connected-world';
 import type { Sm8Fixtures } from './helpers/sm8-fixtures';
@@ -144,12 +145,20 @@ describe('INV-11: a client changed after export follows to QuickBooks', () => {
 
   it('INV-11: a job change that keeps its client and total makes no QuickBooks call', async () => {
     const { job } = await exported('Same Client Ltd');
-    await waitFor('the export settled', async () => (await row(job))?.state === 'EXPORTED');
+    // Settled: exported, and its owner's run over (no pass left over from the export can count below).
+    const ownerDone = async () =>
+      (await w.h.client.workflow.getHandle(invoiceWorkflowId(CONN, job)).describe()).status.name !==
+      'RUNNING';
+    await waitFor('the export settled', async () => (await row(job))?.state === 'EXPORTED' && ownerDone());
     const since = w.qbo.control.calls().length;
     const versionBefore = String(invoiceOf(job)?.SyncToken);
     const syncsBefore = (await w.h.pool.query('SELECT syncs FROM invoice_exports WHERE job_uuid = $1', [job]))
       .rows[0].syncs;
+    // The address is no field the webhooks watch (client/webhook-subscriptions.ts): the poll finds the change
+    // (its edit date), and the owner looks. (This test once waited for a webhook that never comes, and passed
+    // when a pass left over from the export happened to count.)
     w.sm8.control.update('job', job, { job_address: '2 Other Street' });
+    await poll();
     // On timeout the last value says where the change stood: its inbox rows (routed where, or why not).
     await waitUntil(
       'the owner to look',
@@ -166,6 +175,7 @@ describe('INV-11: a client changed after export follows to QuickBooks', () => {
       }),
       (v) => v.syncs > syncsBefore,
     );
+    await waitFor("the owner's look to end", ownerDone);
     // This job's invoice is neither read nor written: no call names it, and its version is the same. (Calls of
     // the earlier tests' owners, e.g. the read the echo of the previous test's move costs, or their writes,
     // which name no invoice in the URL, may still come in: they are not this pass's.)

@@ -189,9 +189,30 @@ export interface Reading {
   at: number;
   sm8: { total: number; r429: number; byEndpoint: Record<string, number> };
   qbo: { total: number; r429: number; byEndpoint: Record<string, number> };
+  /** The product's own count of the calls its poll passes made so far (its /metrics), given the product. */
+  poll?: { sm8: number; qbo: number };
 }
 
-export async function readCounters(sm8: AxiosInstance, qbo: AxiosInstance): Promise<Reading> {
+/** The calls the product's poll passes made so far, by system (`sm8qbo_api_calls_total`, their workflow). */
+async function pollCalls(product: AxiosInstance): Promise<{ sm8: number; qbo: number }> {
+  const text = (await product.get<string>('/metrics', { responseType: 'text' })).data;
+  const out = { sm8: 0, qbo: 0 };
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('sm8qbo_api_calls_total{') || !line.includes('workflow="pollConnectionWorkflow"'))
+      continue;
+    const n = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.includes('system="servicem8"')) out.sm8 += n;
+    else out.qbo += n;
+  }
+  return out;
+}
+
+export async function readCounters(
+  sm8: AxiosInstance,
+  qbo: AxiosInstance,
+  product?: AxiosInstance,
+): Promise<Reading> {
+  const poll = product ? await pollCalls(product) : undefined;
   const [s, q] = await Promise.all([
     sm8.get<{
       total: number;
@@ -206,6 +227,7 @@ export async function readCounters(sm8: AxiosInstance, qbo: AxiosInstance): Prom
     at: performance.now(),
     sm8: { total: s.data.total, r429: s.data.byStatus['429'] ?? 0, byEndpoint: s.data.byEndpoint },
     qbo: { total: qTotal, r429: q.data.throttled, byEndpoint: q.data.perEndpoint },
+    poll,
   };
 }
 
@@ -216,6 +238,9 @@ export interface Delta {
   sm8Writes: number;
   sm8ByEndpoint: Record<string, number>;
   qboByEndpoint: Record<string, number>;
+  /** Of those, the product's poll passes' own (0 when either reading did not ask the product). */
+  pollSm8: number;
+  pollQbo: number;
 }
 
 function diff(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
@@ -236,6 +261,8 @@ export function delta(a: Reading, b: Reading): Delta {
     sm8Writes,
     sm8ByEndpoint,
     qboByEndpoint: diff(a.qbo.byEndpoint, b.qbo.byEndpoint),
+    pollSm8: b.poll ? b.poll.sm8 - (a.poll?.sm8 ?? 0) : 0,
+    pollQbo: b.poll ? b.poll.qbo - (a.poll?.qbo ?? 0) : 0,
   };
 }
 
@@ -271,11 +298,11 @@ export async function untilQuiet(
   product?: AxiosInstance,
 ): Promise<{ reading: Reading; quiet: boolean }> {
   const start = performance.now();
-  let last = await readCounters(sm8, qbo);
+  let last = await readCounters(sm8, qbo, product);
   let movedAt = last;
   for (;;) {
     await sleep(1000);
-    const now = await readCounters(sm8, qbo);
+    const now = await readCounters(sm8, qbo, product);
     const waiting = await permitWaiters(product);
     if (now.sm8.total !== last.sm8.total || now.qbo.total !== last.qbo.total || waiting > 0) movedAt = now;
     last = now;

@@ -17,8 +17,7 @@ import { FINAL_INVOICE_STATES, InvoiceSyncState, type InvoiceSyncStateName } fro
 import { flag } from '../domain/servicem8-types';
 import { forgetConnectionFacts } from '../store/connection-facts';
 import { loadInvoiceExport, saveInvoiceExport } from '../store/invoice-exports';
-import { takeLookWanted } from '../store/invoice-look-wanted';
-import { currentLaneContext, withRaisableLane } from '../infra/lane-context';
+import { createRaisableLook } from './support/look-watch';
 import type { InvoiceCarried } from '../workflows/messages';
 import { createInvoiceActivities, type InvoiceSnapshot } from './invoice';
 import { createInvoiceClientSteps } from './invoice-client';
@@ -67,19 +66,11 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
   const routing = createPaymentRoutingActivities(deps);
   const invoiceActs = createInvoiceActivities(deps);
   const clients = createInvoiceClientSteps(deps);
+  const raisableLook = createRaisableLook(deps.pool);
 
-  /**
-   * Issue 12: a look running below the interactive lane (a poll's find) whose job a person approves meanwhile
-   * (the router marks it, store/invoice-look-wanted.ts) makes its remaining calls in the interactive lane.
-   */
-  function invoicePass(input: InvoicePassInput): Promise<InvoicePassResult> {
-    return withRaisableLane((raise) =>
-      look(input, async () => {
-        if (currentLaneContext().lane === 'interactive') return;
-        if (await takeLookWanted(deps.pool, input.connectionId, input.jobUuid)) raise('interactive');
-      }),
-    );
-  }
+  /** Issue 12: a look below the interactive lane whose job a person approves meanwhile raises itself. */
+  const invoicePass = (input: InvoicePassInput): Promise<InvoicePassResult> =>
+    raisableLook(input.connectionId, input.jobUuid, (raiseIfWanted) => look(input, raiseIfWanted));
 
   async function look(
     input: InvoicePassInput,

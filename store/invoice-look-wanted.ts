@@ -30,3 +30,23 @@ export async function takeLookWanted(pool: Pool, connectionId: string, jobUuid: 
   );
   return r.rows.some((row) => row.job_uuid === jobUuid && row.fresh);
 }
+
+/**
+ * Takes the fresh marks of any of these looks (one statement for every look a worker runs below the
+ * interactive lane): the (connection, job) pairs whose mark was there.
+ */
+export async function takeLooksWanted(
+  pool: Pool,
+  looks: ReadonlyArray<{ connectionId: string; jobUuid: string }>,
+): Promise<Array<{ connectionId: string; jobUuid: string }>> {
+  if (looks.length === 0) return [];
+  const r = await pool.query<{ connection_id: string; job_uuid: string }>(
+    `DELETE FROM invoice_look_wanted w
+      USING unnest($1::text[], $2::text[]) AS k(connection_id, job_uuid)
+      WHERE w.connection_id = k.connection_id AND w.job_uuid = k.job_uuid
+        AND w.wanted_at >= clock_timestamp() - make_interval(secs => $3)
+      RETURNING w.connection_id, w.job_uuid`,
+    [looks.map((l) => l.connectionId), looks.map((l) => l.jobUuid), FRESH_SECONDS],
+  );
+  return r.rows.map((row) => ({ connectionId: row.connection_id, jobUuid: row.job_uuid }));
+}

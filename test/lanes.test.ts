@@ -206,6 +206,47 @@ describe('issue 12: lanes as task queues', () => {
     expect((after.live ?? 0) - (before.live ?? 0)).toBe(0);
   }, 60_000);
 
+  it('a look below the interactive lane hears its approval wherever it is: the calls after the approval are interactive, not only the invoice write', async () => {
+    const client = f.client('Lanes Heard Look');
+    const widget = f.material('Lanes Heard Widget', '35');
+    const job = f.job({
+      clientUuid: client,
+      lines: [{ name: 'Lanes Heard Widget', qty: '1', unit: '35', tax: 'GST', materialUuid: widget }],
+    });
+    // The customer is made before the item (ensureParties): the approval comes during the slow customer call.
+    const slow = w.qbo.control.addFault({ path: 'Customer|/customer', latencyMs: 2000, count: 1 });
+    const itemCreates = () => apiCallsWhere((l) => l.system !== 'servicem8' && /\/item$/.test(l.endpoint));
+    const before = await itemCreates();
+    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged', { background: true });
+    await waitFor('the look in its slow customer call', async () =>
+      w.qbo.control.listFaults().every((r) => r.id !== slow.id),
+    );
+    const routing = { temporal: w.h.client, links: w.h.deps.links, taskQueue: w.h.taskQueue, pool: w.h.pool };
+    await routeEntityEvent(routing, {
+      source: 'sm8',
+      entity: 'job',
+      connectionId: CONN,
+      entityId: job,
+      operation: null,
+      hint: { changedFields: ['payment_processed'] },
+    });
+    const id = invoiceWorkflowId(CONN, job);
+    await waitFor('the export', async () => {
+      const x = await w.h.client.workflow
+        .getHandle(id)
+        .query(invoiceStatusQuery)
+        .catch(() => undefined);
+      return x?.state === 'EXPORTED' && x;
+    });
+    expect((await scheduled(id)).filter((a) => a.type === 'invoicePass')[0]?.queue).toBe(
+      laneTaskQueue(w.h.taskQueue, 'live'),
+    );
+    // The item was made after the approval (the customer call ran 2 s), in the interactive lane.
+    const after = await itemCreates();
+    expect((after.interactive ?? 0) - (before.interactive ?? 0)).toBe(1);
+    expect((after.live ?? 0) - (before.live ?? 0)).toBe(0);
+  }, 60_000);
+
   it('every bulk slot held by waiting polls: an approval still exports at once, on the interactive lane', async () => {
     // Each poll pass's ServiceM8 job list hangs 60 s: the passes hold their bulk slots, as a wait for
     // budget would. More passes than bulk slots, so some wait for a slot.

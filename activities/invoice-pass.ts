@@ -5,7 +5,13 @@
  * (workflows/invoice.ts, kept for runs recorded before), in one Temporal action instead of six to ten, and
  * at the minimum API cost (activities/invoice-steps.ts). The workflow shows what the pass returns.
  */
-import { invoicePayload, isApproved, planInvoice, type PlanResult } from '../domain/invoice/plan';
+import {
+  invoicePayload,
+  isApproved,
+  planInvoice,
+  withItemMoved,
+  type PlanResult,
+} from '../domain/invoice/plan';
 import {
   jobGoneAfterExportNote,
   ReasonCode,
@@ -150,12 +156,13 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
      * QuickBooks refused a write with 610: something the invoice names was made inactive or merged away. The
      * client's own step says whether it is the customer (CLIENT_INACTIVE) or finds the survivor of a merge
      * nobody announced (CM-10); with the customer fine, an item (inactive, or merged away unheard: its link
-     * goes). Said in those words rather than QuickBooks' (issue 13).
+     * follows the survivor, or goes when no invoice shows one). A survivor gives the payload to send again;
+     * anything else is said in a bookkeeper's words rather than QuickBooks' (issue 13).
      */
     const explainInactive = async (
       companyUuid: string,
       prepared: { payload: Record<string, unknown>; itemIds: Record<string, string> },
-    ): Promise<{ survivor: string } | { reason: Reason }> => {
+    ): Promise<{ payload: Record<string, unknown> } | { reason: Reason }> => {
       const c = await parties.ensureCustomer({
         connectionId,
         companyUuid,
@@ -163,8 +170,10 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
       });
       if (!c.ok) return { reason: c.reason };
       const used = (prepared.payload as { CustomerRef?: { value?: string } }).CustomerRef?.value;
-      if (c.customerId !== used) return { survivor: c.customerId };
+      if (c.customerId !== used)
+        return { payload: { ...prepared.payload, CustomerRef: { value: c.customerId } } };
       const item = await itemRefusal(deps, connectionId, Object.values(prepared.itemIds));
+      if (item?.ok) return { payload: withItemMoved(prepared.payload, item.gone, item.survivor) };
       return {
         reason:
           item?.reason ??
@@ -199,11 +208,8 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
         // was refused), or held with what was made inactive.
         const why = await explainInactive(companyUuid, prepared);
         created =
-          'survivor' in why
-            ? await create(
-                { ...prepared.payload, CustomerRef: { value: why.survivor } },
-                `${input.requestId.slice(0, 36)}-survivor`,
-              )
+          'payload' in why
+            ? await create(why.payload, `${input.requestId.slice(0, 36)}-survivor`)
             : { ok: false, reason: why.reason };
       }
       if (!created.ok) {
@@ -328,10 +334,7 @@ export function createInvoicePassActivities(deps: ActivityDeps) {
       let r = await resync(prepared.payload);
       if (!r.ok && 'inactiveRef' in r) {
         const why = await explainInactive(companyUuid, prepared);
-        r =
-          'survivor' in why
-            ? await resync({ ...prepared.payload, CustomerRef: { value: why.survivor } })
-            : { ok: false, reason: why.reason };
+        r = 'payload' in why ? await resync(why.payload) : { ok: false, reason: why.reason };
       }
       if (!r.ok && 'gone' in r) {
         again = true; // look again: it will settle as voided/deleted

@@ -1,8 +1,9 @@
 /**
  * CM-10 when the merge was not heard (its webhook lost; CDC shows the merged-away customer only as gone):
- * QuickBooks removes a customer only by merging it, so the sync looks for the survivor on the invoices of
- * the client's jobs and moves the link there; with no such invoice the job is held with a reason and the
- * link is removed, so Sync again links the client by name. Never an error loop (the soak found one).
+ * QuickBooks removes a customer or item only by merging it, so the sync looks for the survivor on the
+ * invoices of the client's jobs (a customer) or of the jobs using the material (an item) and moves the link
+ * there; with no such invoice the job is held with a reason and the link is removed, so Sync again links the
+ * client or material by name. Never an error loop (the soak found one).
  * ServiceM8 simulator -> invoice workflows on the real Temporal server -> QuickBooks simulator; no webhooks
  * in this world, so no merge is ever announced.
  */
@@ -45,6 +46,11 @@ async function sync(job: string, approve = true): Promise<InvoiceStatus> {
 }
 
 const invoiceOf = (s: InvoiceStatus) => w.qbo.store.get('Invoice', String(s.qboInvoiceId), realm);
+/** The item of each of the invoice's lines. */
+const itemsOf = (s: InvoiceStatus) =>
+  (invoiceOf(s)?.Line as Array<Record<string, unknown>>)
+    .filter((l) => l.DetailType === 'SalesItemLineDetail')
+    .map((l) => ((l.SalesItemLineDetail as Record<string, unknown>).ItemRef as { value: string }).value);
 const jobOf = (client: string, unit: string) =>
   f.job({ clientUuid: client, approved: false, lines: [{ name: 'Call-out', qty: '1', unit, tax: 'GST' }] });
 
@@ -96,14 +102,16 @@ describe('CM-10: a merge nobody announced', () => {
     expect(w.qbo.store.get('Customer', customer, realm)?.DisplayName).toBe('Untraced Merge Electrical');
   }, 240_000);
 
-  it('CM-10 for items: a material whose QuickBooks product/service was merged away unheard is held with the reason, and Sync again links it by name', async () => {
+  it('CM-10 for items: the next job using the material exports on the survivor, found on the material’s earlier invoice', async () => {
     const client = f.client('Unheard Item Merge Roofing');
     const material = f.material('Unheard Gutter Guard', '45.00');
     const line = { name: 'Gutter guard', qty: '2', unit: '45', tax: 'GST', materialUuid: material };
-    const first = await sync(f.job({ clientUuid: client, approved: false, lines: [line] }));
+    // Another line on the same invoice, whose item stays: the survivor is the merged line's, not any line's.
+    const other = f.material('Unheard Downpipe', '30.00');
+    const otherLine = { name: 'Downpipe', qty: '1', unit: '30', tax: 'GST', materialUuid: other };
+    const first = await sync(f.job({ clientUuid: client, approved: false, lines: [otherLine, line] }));
     expect(first.state).toBe('EXPORTED');
-    const itemLink = await w.h.deps.links.bySm8(CONN, 'item', material);
-    const merged = String(itemLink?.qboId);
+    const merged = String((await w.h.deps.links.bySm8(CONN, 'item', material))?.qboId);
     const into = w.qbo.control.upsertRecord(
       'Item',
       { Name: 'Gutter Guard (all sizes)', Type: 'Service', IncomeAccountRef: { value: '1' } },
@@ -111,22 +119,47 @@ describe('CM-10: a merge nobody announced', () => {
     );
     w.qbo.control.merge({ entity: 'Item', fromId: merged, toId: String(into.Id), realmId: realm });
 
+    const second = await sync(f.job({ clientUuid: client, approved: false, lines: [line] }));
+    expect([second.state, second.reason?.code ?? null]).toEqual(['EXPORTED', null]);
+    expect(itemsOf(second)).toEqual([String(into.Id)]);
+    expect((await w.h.deps.links.bySm8(CONN, 'item', material))?.qboId).toBe(String(into.Id));
+    const audit = await w.h.deps.pool.query(
+      `SELECT detail FROM audit_log WHERE connection_id = $1 AND action = 'merged' AND entity_ref = $2`,
+      [CONN, `${material}|${String(into.Id)}`],
+    );
+    expect(audit.rows.map((r) => r.detail)).toEqual([{ from: merged, to: String(into.Id) }]);
+  }, 240_000);
+
+  it('CM-10 for items: with no invoice to show the survivor, the job is held with the reason, and Sync again links the material by name', async () => {
+    const client = f.client('Untraced Item Merge Roofing');
+    const material = f.material('Untraced Ridge Cap', '25.00');
+    // Linked as onboarding links a name match, to an item no invoice uses.
+    const old = w.qbo.control.upsertRecord(
+      'Item',
+      { Name: 'Untraced Ridge Cap', Type: 'Service', IncomeAccountRef: { value: '1' } },
+      realm,
+    );
+    await w.h.deps.links.link(CONN, 'item', material, String(old.Id));
+    const into = w.qbo.control.upsertRecord(
+      'Item',
+      { Name: 'Ridge Caps (all)', Type: 'Service', IncomeAccountRef: { value: '1' } },
+      realm,
+    );
+    w.qbo.control.merge({ entity: 'Item', fromId: String(old.Id), toId: String(into.Id), realmId: realm });
+
+    const line = { name: 'Ridge cap', qty: '2', unit: '25', tax: 'GST', materialUuid: material };
     const job = f.job({ clientUuid: client, approved: false, lines: [line] });
     const held = await sync(job);
     expect([held.state, held.reason?.code]).toEqual(['BLOCKED', 'ITEM_GONE_IN_QBO']);
     expect(held.reason?.text).toContain(
-      `The QuickBooks product/service of the material "Unheard Gutter Guard" (Id ${merged}) no longer exists`,
+      `The QuickBooks product/service of the material "Untraced Ridge Cap" (Id ${String(old.Id)}) no longer exists`,
     );
     expect(await w.h.deps.links.bySm8(CONN, 'item', material)).toBeNull();
 
     const again = await sync(job, false);
     expect([again.state, again.reason?.code ?? null]).toEqual(['EXPORTED', null]);
-    const lines = (invoiceOf(again)?.Line as Array<Record<string, unknown>>).filter(
-      (l) => l.DetailType === 'SalesItemLineDetail',
-    );
-    const itemId = ((lines[0]?.SalesItemLineDetail as Record<string, unknown>).ItemRef as { value: string })
-      .value;
-    expect(w.qbo.store.get('Item', itemId, realm)?.Name).toBe('Unheard Gutter Guard');
+    const [itemId] = itemsOf(again);
+    expect(w.qbo.store.get('Item', String(itemId), realm)?.Name).toBe('Untraced Ridge Cap');
   }, 240_000);
 
   it('INV-6 after a merge nobody announced: a new total re-syncs the invoice onto the survivor', async () => {

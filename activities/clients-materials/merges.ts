@@ -85,3 +85,48 @@ export async function survivorOfGoneCustomer(
   }
   return [...count.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
 }
+
+/**
+ * The product/service a gone QuickBooks item was merged into, found on the invoices exported for jobs that
+ * use the material: their lines for it (the job line's name is the invoice line's description) name the
+ * survivor now. Null when no such invoice shows one. Two calls (the material's job lines in ServiceM8, their
+ * invoices in QuickBooks), on a rare path.
+ */
+export async function survivorOfGoneItem(
+  deps: Pick<ActivityDeps, 'pool' | 'qboClientDeps' | 'sm8ClientDeps'>,
+  connectionId: string,
+  materialUuid: string,
+  goneId: string,
+): Promise<string | null> {
+  const sm8 = new ServiceM8Client(deps.sm8ClientDeps(), connectionId);
+  const used = await sm8.list<{ job_uuid: string; name?: string }>('jobmaterial', [
+    { field: 'material_uuid', op: 'eq', value: materialUuid },
+  ]);
+  const invoiceOfJob = await invoicesOfJobs(deps.pool, connectionId, [
+    ...new Set(used.map((u) => u.job_uuid)),
+  ]);
+  const linesOf = new Map<string, Set<string>>();
+  for (const u of used) {
+    const invoice = invoiceOfJob.get(u.job_uuid);
+    if (invoice) linesOf.set(invoice, (linesOf.get(invoice) ?? new Set()).add(u.name ?? ''));
+  }
+  if (!linesOf.size) return null;
+  const qbo = new QuickBooksClient(deps.qboClientDeps(), connectionId);
+  const ids = [...linesOf.keys()].slice(0, 500);
+  const rows = await qbo.query<
+    'Invoice',
+    {
+      Id: string;
+      Line?: Array<{ Description?: string; SalesItemLineDetail?: { ItemRef?: { value?: string } } }>;
+    }
+  >('Invoice', `SELECT * FROM Invoice WHERE Id IN (${ids.map(qboQuote).join(', ')}) MAXRESULTS 1000`);
+  const count = new Map<string, number>();
+  for (const r of rows) {
+    for (const line of r.Line ?? []) {
+      const id = line.SalesItemLineDetail?.ItemRef?.value;
+      if (!id || id === goneId || !linesOf.get(r.Id)?.has(line.Description ?? '')) continue;
+      count.set(id, (count.get(id) ?? 0) + 1);
+    }
+  }
+  return [...count.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
+}

@@ -243,6 +243,23 @@ export function invoicePayload(
   };
 }
 
+/** The invoice payload with every line of item `gone` on item `survivor` instead (CM-10: a merge unheard). */
+export function withItemMoved(
+  payload: Record<string, unknown>,
+  gone: string,
+  survivor: string,
+): Record<string, unknown> {
+  const lines = (payload.Line ?? []) as Array<{ SalesItemLineDetail?: { ItemRef?: { value?: string } } }>;
+  return {
+    ...payload,
+    Line: lines.map((l) =>
+      l.SalesItemLineDetail?.ItemRef?.value === gone
+        ? { ...l, SalesItemLineDetail: { ...l.SalesItemLineDetail, ItemRef: { value: survivor } } }
+        : l,
+    ),
+  };
+}
+
 /** Sum of a QuickBooks TaxCode's sales rates in percent, as a decimal string (TAX-1: SM8 `amount`). */
 export function totalRatePercent(rates: readonly (number | string)[]): string {
   const total = rates.reduce<bigint>((s, r) => s + (parseRate(r) ?? 0n), 0n);

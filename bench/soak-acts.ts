@@ -26,7 +26,8 @@ const cents = (n: number) => Math.round(n * 100) / 100;
 function payInQbo(p: People, job: JobInfo, invoice: Rec): string | undefined {
   const balance = Number(invoice.Balance ?? 0);
   if (balance <= 0) return undefined;
-  const amount = cents(Math.min(balance, Math.max(1, balance * (0.2 + p.rng.next() * 0.8))));
+  // Parts of the balance (10–50 %), so an invoice takes several payments, as instalments do.
+  const amount = cents(Math.min(balance, Math.max(1, balance * (0.1 + p.rng.next() * 0.4))));
   let id: string | undefined;
   if (
     act(p, 'qbo: payment', () => {
@@ -86,7 +87,10 @@ const PER_PAYMENT: Array<[ActKind, number]> = [
   ['qbo customer merge', 0.03],
   ['qbo customer inactivate', 0.03],
   ['sm8 client delete', 0.04],
-  ['sm8 tax rate edit', 0.04],
+  // Once a run: a linked rate edited by mistake, reverted by TAX-3 at the next poll. Lines saved meanwhile
+  // keep that rate's tax, so their jobs are held TOTAL_MISMATCH (rightly): at 0.04 a payment the long run
+  // had a rate edited most of the time and held a quarter of its jobs, and a business nobody keeps.
+  ['sm8 tax rate edit', 0],
   ['qbo tax code', 0.04],
 ];
 

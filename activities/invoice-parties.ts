@@ -5,7 +5,6 @@
  */
 import { billingContact, customerFromCompany } from '../domain/clients-materials/customer';
 import { GENERIC_ITEM_KEY, genericItem, itemFromMaterial } from '../domain/clients-materials/item';
-import { fingerprint } from '../domain/fingerprint';
 import { reasons, type Reason } from '../domain/invoice/reasons';
 import { qboQuote, qboSafeName, sameName } from '../domain/names';
 import type { Sm8Company, Sm8Material } from '../domain/servicem8-types';
@@ -14,6 +13,7 @@ import { moveLinkToSurvivor, survivorOfGoneCustomer } from './clients-materials/
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
 import { inNameTurn } from './support/name-turn';
+import { createOwn, subRequestId } from './support/own-creates';
 import { homeCurrency, knownBillEmail, nameHolder, sm8NameOf } from './support/party-lookups';
 import { taxRateOfCode } from './clients-materials/import';
 import { linkSynced } from './clients-materials/links';
@@ -36,11 +36,6 @@ import type { ActivityDeps } from './support/deps';
 
 /** A business refusal of an invoice step: an INV-3 reason for the bookkeeper, not a failure. */
 export type Refusal = { ok: false; reason: Reason };
-
-/** A requestid (≤ 50 chars) for one sub-step of a step whose base id came from the workflow. */
-function subRequestId(base: string, key: string): string {
-  return `${base.slice(0, 36)}-${fingerprint(key).slice(0, 12)}`;
-}
 
 interface QboCustomer {
   Id: string;
@@ -164,7 +159,14 @@ export function createInvoicePartyActivities(deps: ActivityDeps) {
             };
         } else {
           try {
-            customer = await qbo.create<QboCustomer>('Customer', fields, input.requestId);
+            customer = await createOwn<QboCustomer>(
+              deps,
+              input.connectionId,
+              'customer',
+              input.companyUuid,
+              fields,
+              input.requestId,
+            );
           } catch (err) {
             const d = validationDetails(err);
             if (!d) throw err;
@@ -292,7 +294,14 @@ export function createInvoicePartyActivities(deps: ActivityDeps) {
                   })
                 : genericItem(account);
               try {
-                item = await qbo.create<QboItem>('Item', fields, subRequestId(input.requestId, key));
+                item = await createOwn<QboItem>(
+                  deps,
+                  input.connectionId,
+                  'item',
+                  key,
+                  fields,
+                  subRequestId(input.requestId, key),
+                );
               } catch (err) {
                 const d = validationDetails(err);
                 if (d?.code === '6240')

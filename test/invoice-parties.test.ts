@@ -3,6 +3,9 @@
  * exports race for them, and a name two ServiceM8 records share is held with a reason, never a loop.
  * ServiceM8 simulator -> invoice workflows on the real Temporal server -> QuickBooks simulator.
  */
+import crypto from 'node:crypto';
+import { QuickBooksClient } from '../apis/quickbooks/client';
+import { createInvoicePartyActivities } from '../activities/invoice-parties';
 import { signalInvoice } from '../routing/routes';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import type { Json } from '../simulators/quickbooks/types';
@@ -77,6 +80,36 @@ describe('INV-5: the records an export needs are created once', () => {
     expect(settled.map((s) => s.state)).toEqual(['EXPORTED', 'EXPORTED', 'EXPORTED']);
     expect(named('Customer', 'DisplayName', 'Three Jobs Plumbing')).toHaveLength(1);
   }, 180_000);
+});
+
+describe('INV-5: a retried create never takes a record another client has claimed', () => {
+  it('INV-5: a customer create answered from an earlier attempt (same requestid) with a customer another client has linked since gives the client its own', async () => {
+    const parties = createInvoicePartyActivities(w.h.deps);
+    const mine = f.client('Replayed Create Plumbing');
+    const other = f.client('Replayed Other Plumbing');
+    const requestId = crypto.randomUUID();
+    // An earlier attempt of the pass created the customer, and its link was lost with the attempt.
+    const qbo = new QuickBooksClient(w.h.deps.qboClientDeps(), CONN);
+    const lost = await qbo.create<{ Id: string }>(
+      'Customer',
+      { DisplayName: 'Replayed Create Plumbing' },
+      requestId,
+    );
+    // Since then another client's export linked it, and it was renamed to that client's name (CM-2).
+    await w.h.deps.links.link(CONN, 'customer', other, lost.Id);
+    w.qbo.control.upsertRecord('Customer', { Id: lost.Id, DisplayName: 'Replayed Other Plumbing' }, realm);
+
+    const r = await parties.ensureCustomer({ connectionId: CONN, companyUuid: mine, requestId });
+    if (!r.ok) throw new Error(`held: ${r.reason.text}`);
+    expect(r.customerId).not.toBe(lost.Id);
+    expect(w.qbo.store.get('Customer', r.customerId, realm)?.DisplayName).toBe('Replayed Create Plumbing');
+    expect((await w.h.deps.links.bySm8(CONN, 'customer', mine))?.qboId).toBe(r.customerId);
+    expect((await w.h.deps.links.bySm8(CONN, 'customer', other))?.qboId).toBe(lost.Id);
+    // A retry of the same attempt gets the same answer: one customer, not a third.
+    const again = await parties.ensureCustomer({ connectionId: CONN, companyUuid: mine, requestId });
+    expect(again.ok && again.customerId).toBe(r.customerId);
+    expect(named('Customer', 'DisplayName', 'Replayed Create Plumbing')).toHaveLength(1);
+  }, 60_000);
 });
 
 describe('INV-3: a name two ServiceM8 records share is held with a reason, never a loop', () => {

@@ -15,7 +15,7 @@ import { markLookWanted } from '../store/invoice-look-wanted';
 import { ownWrite } from '../store/own-writes';
 import { InvoiceSyncState } from '../domain/invoice/states';
 import { jobsOfLinkedPayment } from '../store/payment-links';
-import { markPaymentSideDirty, putPaymentView, viewsOfRecord } from '../store/payment-views';
+import { jobsWithView, markPaymentSideDirty, putPaymentView, viewsOfRecord } from '../store/payment-views';
 import {
   qboPaymentVersion,
   sameSm8View,
@@ -319,6 +319,11 @@ export const ROUTERS: Readonly<Record<string, EntityRouter>> = {
   'qbo:payment': async (deps, ev) => {
     const jobs = await jobsOfLinkedPayment(deps.pool, ev.connectionId, 'qbo_payment_id', ev.entityId);
     if (ev.operation === 'deleted' || ev.operation === 'voided') {
+      // Also the owners that keep a view of it but have not linked it yet (the look-up woke them, and the
+      // deletion came before their mirror's link): without the tombstone they would mirror it from that view
+      // afterwards, and nothing would take the copy away (the long soak's unequal payment sums).
+      for (const job of await jobsWithView(deps.pool, ev.connectionId, 'qbo', ev.entityId))
+        if (!jobs.includes(job)) jobs.push(job);
       const woken: string[] = [];
       for (const job of jobs) {
         await putPaymentView(deps.pool, ev.connectionId, job, 'qbo', ev.entityId, null);

@@ -67,6 +67,21 @@ export async function viewsOfRecord<V>(
   return r.rows.map((row) => row.view);
 }
 
+/** The jobs whose kept views of `side` hold the record (a tombstone holds nothing). */
+export async function jobsWithView(
+  db: Db,
+  connectionId: string,
+  side: PaymentSide,
+  recordId: string,
+): Promise<string[]> {
+  const r = await db.query<{ job_uuid: string }>(
+    `SELECT DISTINCT job_uuid FROM payment_views
+      WHERE connection_id = $1 AND side = $2 AND record_id = $3 AND view <> 'null'::jsonb`,
+    [connectionId, side, recordId],
+  );
+  return r.rows.map((row) => row.job_uuid);
+}
+
 /** Asks for a full read of one side (an event the router could not describe). */
 export async function markPaymentSideDirty(
   db: Db,

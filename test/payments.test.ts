@@ -30,7 +30,10 @@ import {
   settled,
   syncsOf,
 } from './helpers/payments';
-import { isIgnored } from '../routing/routes';
+import { isIgnored, signalPayments } from '../routing/routes';
+import { qboView } from '../activities/support/payment-writes';
+import type { QboPaymentRecord } from '../activities/support/payment-records';
+import { putPaymentView } from '../store/payment-views';
 import { qboBornInvoice } from './helpers/qbo-fixtures';
 import type { Sm8Fixtures } from './helpers/sm8-fixtures';
 import type { World } from './helpers/world';
@@ -214,6 +217,30 @@ describe('PAY-2 / PAY-3: QuickBooks payments come to ServiceM8, and their deleti
     expect(byNote(kept.Id)?.active).toBe(1);
     expect(activeSm8Cents(job)).toBe(4000);
     expect(s).toMatchObject({ state: 'IN_STEP', sm8PaidCents: 4000, qboPaidCents: 4000 });
+  });
+
+  it('PAY-3: a QuickBooks payment deleted before its owner linked it (its Delete found no link) is never mirrored from the view the owner kept', async () => {
+    const { job, invoiceId } = await exportedJob('Deleted Before Linked Co');
+    const p = qboPayment(customerOf(invoiceId), [[invoiceId, 35]]);
+    // The router's look-up read it and kept its view for the owner, which has not looked yet.
+    await putPaymentView(
+      w.h.pool,
+      CONN,
+      job,
+      'qbo',
+      String(p.Id),
+      qboView(p as unknown as QboPaymentRecord, invoiceId, []),
+    );
+    await qboPaymentOp(String(p.Id), 'delete');
+    expect(await route(qboEvent(String(p.Id), 'deleted'))).toBe(paymentsWorkflowId(CONN, job));
+    // The owner's look (the look-up's wake) after the deletion.
+    const before = await syncsOf(job);
+    await signalPayments(w.h.client, w.h.taskQueue, CONN, job, true);
+    const s = await settled(job, before);
+    expect(sm8PaymentsOf(job).filter((x) => String(x.note).includes(String(p.Id)) && x.active === 1)).toEqual(
+      [],
+    );
+    expect(s).toMatchObject({ state: 'IN_STEP', sm8PaidCents: 0, qboPaidCents: 0 });
   });
 });
 

@@ -49,10 +49,21 @@ export interface ActState {
   sm8Payments: Array<{ uuid: string; job: JobInfo }>;
   unapproved: JobInfo[];
   paymentsMade: number;
+  /**
+   * The exported invoices as last listed, until an act is done (`actDone`). Listing them clones every
+   * invoice with its balance; while acts wait for one, the loop asked for them ~2,000 times a second in the
+   * long run, and the simulators, in this process, stalled for tens of seconds under it.
+   */
+  exported?: Array<{ job: JobInfo; invoice: Rec }>;
 }
 
 export function newActState(): ActState {
   return { qboPayments: [], sm8Payments: [], unapproved: [], paymentsMade: 0 };
+}
+
+/** After an act is done the apps' records changed: the exported invoices are listed again when next needed. */
+export function actDone(st: ActState): void {
+  st.exported = undefined;
 }
 
 export type ActKind =
@@ -112,8 +123,9 @@ export function planActs(p: People): ActKind[] {
   return plan;
 }
 
-/** Approved jobs whose QuickBooks invoice exists now (exported), with the invoice. */
-function exported(p: People, jobs: JobInfo[]): Array<{ job: JobInfo; invoice: Rec }> {
+/** Approved jobs whose QuickBooks invoice exists now (exported), with the invoice (kept until an act is done). */
+function exported(p: People, jobs: JobInfo[], st: ActState): Array<{ job: JobInfo; invoice: Rec }> {
+  if (st.exported) return st.exported;
   const byJob = new Map<string, Rec>();
   for (const i of p.qbo.control.listRecords('Invoice')) {
     const m = /\[sm8:job:([^\]]+)\]/.exec(String(i.PrivateNote ?? ''));
@@ -124,6 +136,7 @@ function exported(p: People, jobs: JobInfo[]): Array<{ job: JobInfo; invoice: Re
     const invoice = byJob.get(job.uuid);
     if (invoice) out.push({ job, invoice });
   }
+  st.exported = out;
   return out;
 }
 
@@ -152,7 +165,7 @@ export function doAct(
       return 'done';
     }
     case 'qbo payment': {
-      const open = exported(p, approvedJobs).filter((e) => Number(e.invoice.Balance ?? 0) > 0);
+      const open = exported(p, approvedJobs, st).filter((e) => Number(e.invoice.Balance ?? 0) > 0);
       const target = rng.pick(open);
       if (!target) return 'wait';
       const id = payInQbo(p, target.job, target.invoice);
@@ -230,7 +243,7 @@ export function doAct(
       return 'done';
     }
     case 'qbo invoice void': {
-      const unpaid = exported(p, approvedJobs).filter(
+      const unpaid = exported(p, approvedJobs, st).filter(
         (e) => Number(e.invoice.Balance) === Number(e.invoice.TotalAmt) && Number(e.invoice.TotalAmt) > 0,
       );
       const target = rng.pick(unpaid);
@@ -246,7 +259,7 @@ export function doAct(
     }
     case 'qbo customer merge': {
       // The customer of an exported invoice merged into another active customer.
-      const target = rng.pick(exported(p, approvedJobs));
+      const target = rng.pick(exported(p, approvedJobs, st));
       if (!target) return 'wait';
       const from = String((target.invoice.CustomerRef as { value?: string } | undefined)?.value ?? '');
       const into = rng.pick(

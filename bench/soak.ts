@@ -16,7 +16,7 @@
  */
 import { Pool } from 'pg';
 import { arg, sleep, until } from './harness';
-import { doAct, newActState, planActs, type ActKind } from './soak-acts';
+import { actDone, doAct, newActState, planActs, type ActKind } from './soak-acts';
 import {
   SIZES,
   act,
@@ -129,6 +129,7 @@ export async function runSoak(opts: {
         if (++waitsInARow < queue.length) continue;
         await sleep(1000);
       }
+      actDone(st); // an act was done, or a second went by: the product may have exported more
       waitsInARow = 0;
       await sleep(Math.max(0, (start + windowMs - performance.now()) / (queue.length + 1)));
     }
@@ -148,6 +149,14 @@ export async function runSoak(opts: {
       `faults stopped at ${s(stopped - t0)}; ${size.jobs} jobs, ${st.paymentsMade} payments; waiting for convergence`,
     );
 
+    // What the product spends while it converges, every 10 s: busy at its budget, or waiting for something.
+    const pace: string[] = [];
+    let paceLast = callCounts(stack);
+    const paceTimer = setInterval(() => {
+      const now = callCounts(stack);
+      pace.push(`${now.sm8 - paceLast.sm8}+${now.qbo - paceLast.qbo}`);
+      paceLast = now;
+    }, 10_000);
     // Convergence: the data checks, every 3 s, until they pass.
     const { convergedMs, verdict } = await converge(
       () => checkData(pool, stack.sm8, stack.qbo, p.biz),
@@ -166,6 +175,7 @@ export async function runSoak(opts: {
           }`,
         ),
     );
+    clearInterval(paceTimer);
     const temporal = await checkTemporal(pool, stack.temporalAddress);
     const failures = [...verdict.failures, ...temporal.failures];
     if (convergedMs === null) {
@@ -237,6 +247,7 @@ export async function runSoak(opts: {
       `  webhooks: ServiceM8 ${JSON.stringify(faultFigures.sm8Webhooks)}; QuickBooks chaos (drop/duplicate/reorder) ${faultFigures.qboWebhooks.chaosRequested}`,
     );
     log(`  processes: ${processEvents.join('; ')}`);
+    log(`  calls while converging, SM8+QBO per 10 s: ${pace.join(' ') || 'none'}`);
     log(
       `  acts: ${Object.entries(p.biz.acts)
         .map(([k, v]) => `${v} ${k}`)

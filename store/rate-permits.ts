@@ -21,7 +21,7 @@ export interface PermitRequest {
   winMs: number[];
   winLimit: number[];
   winName: string[];
-  /** Whether each window is scaled by the connection's slowdown factor (AIMD after a 429). */
+  /** Whether each window is scaled by the connection's slowdown factor (halved after a 429, migrations/013 and 020). */
   winSlowed: boolean[];
   concApi: string[];
   concLimit: number[];
@@ -186,7 +186,7 @@ export async function prunePermits(pool: Pool, ageMs: number, connectionId?: str
          RETURNING 1),
        cool AS (DELETE FROM rate_cooldowns c USING t
                  WHERE c.until < t.now AND ($2::text IS NULL OR c.connection_id = $2) RETURNING 1),
-       -- A slowdown has recovered fully within minutes (floor 0.1, +0.25 a minute): an hour-old row is spent.
+       -- A slowdown has recovered fully within a minute (floor 0.1, doubling every 10 s): an hour-old row is spent.
        slow AS (DELETE FROM rate_slowdowns s USING t
                  WHERE s.updated_at < t.now - interval '1 hour' AND ($2::text IS NULL OR s.connection_id = $2)
                 RETURNING 1)

@@ -1,6 +1,6 @@
 /**
  * Issue 12, the governor: priority lanes (in-process order, per-lane shares of every budget across
- * processes), AIMD after a 429 (Retry-After honoured exactly), ServiceM8's daily plan, waiting that
+ * processes), the slowdown after a 429 (Retry-After honoured exactly), ServiceM8's daily plan, waiting that
  * heartbeats and is cancelled but never fails, and a paused connection refused before any permit. Against
  * the real PostgreSQL of the test run; a separate pool stands for another worker process.
  */
@@ -264,16 +264,16 @@ describe('governor lanes (issue 12)', () => {
     for (let i = 0; i < 5; i += 1) await a.penalize(c, 'sm8', null);
     expect(usage(await b.budget(c), 'sm8').slowdown).toBe(0.1);
 
-    // Recovery: +0.5 of the limit per minute without a 429 (the minute is scaled to 2 s here).
+    // Recovery: doubles six times a minute without a 429 (the minute is scaled to 6 s here: every second).
     const r = await newConnection();
-    const fast = governor({ limits, safety: 1, windowsMs: { minute: 2000 } });
-    await fast.penalize(r, 'sm8', null);
-    await fast.penalize(r, 'sm8', null); // 0.25
-    await sleep(500); // + 0.5 × 500 / 2000
+    const fast = governor({ limits, safety: 1, windowsMs: { minute: 6000 } });
+    for (let i = 0; i < 4; i += 1) await fast.penalize(r, 'sm8', null); // 0.0625, held at the floor 0.1
+    expect(usage(await fast.budget(r), 'sm8').slowdown).toBe(0.1);
+    await sleep(1500); // × 2^1.5
     const slowdown = usage(await fast.budget(r), 'sm8').slowdown;
-    expect(slowdown).toBeGreaterThanOrEqual(0.37);
-    expect(slowdown).toBeLessThan(0.5);
-    await sleep(2600); // 3.1 s in all: + 0.775, capped at 1
+    expect(slowdown).toBeGreaterThanOrEqual(0.28);
+    expect(slowdown).toBeLessThan(0.8);
+    await sleep(2000); // 3.5 s in all: × 2^3.5 = 11.3, capped at 1 (the old +0.5 a minute: 0.39)
     expect(usage(await fast.budget(r), 'sm8').slowdown).toBe(1);
   });
 

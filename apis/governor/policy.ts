@@ -62,15 +62,16 @@ export const LANE_RANK: Record<Lane, number> = { interactive: 0, live: 1, bulk: 
 
 /**
  * After a 429 without Retry-After: the connection's rate limits (second and minute windows) are multiplied
- * by `decrease`, never below `floor` of them, and grow back by `recoverPerMinute` of them per minute: one 429
- * is forgotten within a minute (both APIs count per minute, and the budget is this app's own, so a 429 means
- * our windows and the API's were out of step, not that someone else spends it); the floor within two.
+ * by `decrease`, never below `floor` of them, and double `doublingsPerMinute` times a minute without a 429
+ * (migrations/020): one 429 is forgotten within 10 s, the floor within 33 s. Both APIs count per minute and
+ * the budget is this app's own, so a 429 means our windows and the API's were out of step, not that someone
+ * else spends it: the rate comes back fast, and a 429 halves it again at once if it came back too fast.
  */
-export const AIMD = { decrease: 0.5, floor: 0.1, recoverPerMinute: 0.5 } as const;
+export const SLOWDOWN = { decrease: 0.5, floor: 0.1, doublingsPerMinute: 6 } as const;
 
-/** The recovery per millisecond the SQL needs, for a minute window of `minuteMs`. */
+/** The doublings per millisecond the SQL needs, for a minute window of `minuteMs`. */
 export function recoverPerMs(minuteMs: number): number {
-  return AIMD.recoverPerMinute / minuteMs;
+  return SLOWDOWN.doublingsPerMinute / minuteMs;
 }
 
 export interface WindowLengths {

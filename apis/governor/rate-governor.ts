@@ -1,7 +1,7 @@
 /**
  * Per-connection API rate governor, shared by every worker process through PostgreSQL
  * (design note: docs/rate-governor.md; tables and the check-and-grant function: migrations/003, 012; their
- * SQL: store/rate-permits.ts; the limits, lane shares, AIMD and each API's plan: apis/governor/policy.ts).
+ * SQL: store/rate-permits.ts; the limits, lane shares, the slowdown after a 429 and each API's plan: apis/governor/policy.ts).
  * This file waits and queues. Every API call takes a permit first. A permit is granted only when the
  * connection is active, every sliding window of that API (and of 'qbo' for a 'qbo-batch' call) has room
  * within the caller's lane share and the connection's slowdown, no 429 cooldown is running and, where the
@@ -25,7 +25,7 @@ import {
 import { budgetUsage } from './budget';
 import { heartbeatWhileWaiting, LaneQueue, type Waiter } from './lane-queue';
 import {
-  AIMD,
+  SLOWDOWN,
   buildPlans,
   ConnectionNotActive,
   DEFAULT_SAFETY,
@@ -46,7 +46,7 @@ import {
 import { familyKey, ReleaseListener } from './release-listener';
 
 export {
-  AIMD,
+  SLOWDOWN,
   API_LIMITS,
   ConnectionNotActive,
   DEFAULT_WINDOWS_MS,
@@ -214,7 +214,7 @@ export class RateGovernor {
   /**
    * After a 429. With the API's Retry-After (ms): every worker holds off (connection, api) exactly that long
    * (never shortening a running cooldown). Without one: the connection's rate is halved (never below 0.1 of
-   * the limits) and recovers by 0.25 of the limits a minute (AIMD, policy.ts), shared by every worker.
+   * the limits) and doubles back every 10 s without a 429 (SLOWDOWN, policy.ts), shared by every worker.
    */
   async penalize(connectionId: string, api: GovernedApi, retryAfterMs: number | null): Promise<void> {
     const plan = this.plan(api);
@@ -222,7 +222,14 @@ export class RateGovernor {
       await recordCooldown(this.pool, connectionId, api, Math.max(0, retryAfterMs));
       return;
     }
-    await recordSlowdown(this.pool, connectionId, plan.family, AIMD.decrease, AIMD.floor, this.recoverPerMs);
+    await recordSlowdown(
+      this.pool,
+      connectionId,
+      plan.family,
+      SLOWDOWN.decrease,
+      SLOWDOWN.floor,
+      this.recoverPerMs,
+    );
   }
 
   /**

@@ -222,14 +222,8 @@ export class RateGovernor {
       await recordCooldown(this.pool, connectionId, api, Math.max(0, retryAfterMs));
       return;
     }
-    await recordSlowdown(
-      this.pool,
-      connectionId,
-      plan.family,
-      SLOWDOWN.decrease,
-      SLOWDOWN.floor,
-      this.recoverPerMs,
-    );
+    const { decrease, floor } = SLOWDOWN;
+    await recordSlowdown(this.pool, connectionId, plan.family, decrease, floor, this.recoverPerMs);
   }
 
   /**

@@ -50,6 +50,27 @@ function failureType(error: unknown): string {
   return 'Error';
 }
 
+const FRAME = /\(?((?:\/|[A-Za-z]:\\)[^():]+):(\d+):\d+\)?$/;
+
+/**
+ * Where a failure was thrown, in the product's own code: up to three `file:line` frames of its stack, nearest
+ * first, relative to the working directory, libraries left out. Keeps a failed attempt's line one line while
+ * naming the place (the long soak's "duplicate key" gave the message only).
+ */
+export function whereOf(error: unknown, root = process.cwd()): string | undefined {
+  const stack = error instanceof Error ? error.stack : undefined;
+  if (!stack) return undefined;
+  const frames: string[] = [];
+  for (const line of stack.split('\n').slice(1)) {
+    const m = FRAME.exec(line.trim());
+    const file = m?.[1];
+    if (!file || file.includes('node_modules') || !file.startsWith(root)) continue;
+    frames.push(`${file.slice(root.length + 1)}:${m[2]}`);
+    if (frames.length === 3) break;
+  }
+  return frames.length ? frames.join(' < ') : undefined;
+}
+
 /** The SDK's Logger interface on a pino logger. */
 export class PinoSdkLogger implements SdkLogger {
   constructor(private readonly pino: Pino) {}
@@ -62,7 +83,7 @@ export class PinoSdkLogger implements SdkLogger {
       // An attempt cancelled because this worker is stopping (Ctrl-C) is retried by the next worker.
       const stopping = text.includes('WORKER_SHUTDOWN');
       this.pino[stopping ? 'debug' : TO_PINO[level]](
-        { ...fields, failureType: failureType(error), failure: text.split('\n')[0] },
+        { ...fields, failureType: failureType(error), failure: text.split('\n')[0], where: whereOf(error) },
         `activity ${String(fields.activityType)} attempt ${String(fields.attempt)} failed: ${text.split('\n')[0]}`,
       );
       return;

@@ -47,6 +47,8 @@ describe('OPS-4: logs', () => {
       failureType: 'DemoBroken',
       failure: 'the test activity fails on purpose',
       msg: 'activity alwaysFails attempt 1 failed: the test activity fails on purpose',
+      // Where it was thrown, in our code: the file and line, not the stack.
+      where: expect.stringMatching(/^test\/fixtures\/logging\/activities\.ts:\d+/),
     });
     // One line: no stack, no details, no second line of the message.
     expect(lines.find((l) => l.includes('alwaysFails') && l.includes('failed'))).not.toMatch(

@@ -91,6 +91,37 @@ async function apiCallsWhere(
   return out;
 }
 
+/**
+ * A poll's find of `job` (nobody waits for it: a look on the live lane) whose first QuickBooks customer call is
+ * slow, as the live lane's share of the window makes it; a person approves the job during that call. Waits
+ * for the export; returns the invoice workflow's id.
+ */
+async function approvedDuringSlowLook(job: string): Promise<string> {
+  const slow = w.qbo.control.addFault({ path: 'Customer|/customer', latencyMs: 2000, count: 1 });
+  await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged', { background: true });
+  await waitFor('the look in its slow customer call', async () =>
+    w.qbo.control.listFaults().every((r) => r.id !== slow.id),
+  );
+  const routing = { temporal: w.h.client, links: w.h.deps.links, taskQueue: w.h.taskQueue, pool: w.h.pool };
+  await routeEntityEvent(routing, {
+    source: 'sm8',
+    entity: 'job',
+    connectionId: CONN,
+    entityId: job,
+    operation: null,
+    hint: { changedFields: ['payment_processed'] },
+  });
+  const id = invoiceWorkflowId(CONN, job);
+  await waitFor('the export', async () => {
+    const x = await w.h.client.workflow
+      .getHandle(id)
+      .query(invoiceStatusQuery)
+      .catch(() => undefined);
+    return x?.state === 'EXPORTED' && x;
+  });
+  return id;
+}
+
 describe('issue 12: lanes as task queues', () => {
   it('an approval a poll finds (nobody waits for it: lost webhooks, or approved before connecting) exports on the live lane, behind the approvals people wait for; a resync someone asks for runs interactive', async () => {
     const client = f.client('Lanes Found By Poll');
@@ -170,34 +201,10 @@ describe('issue 12: lanes as task queues', () => {
   it('a look below the interactive lane whose job a person approves meanwhile makes its remaining calls interactive (priority inheritance)', async () => {
     const client = f.client('Lanes Raised Look');
     const job = f.job({ clientUuid: client, lines: [{ name: 'Labour', qty: '1', unit: '80', tax: 'GST' }] });
-    // The look's first QuickBooks customer call is slow, as the live lane's share of the window makes it, so
-    // the approval's webhook comes while the look runs.
-    const slow = w.qbo.control.addFault({ path: 'Customer|/customer', latencyMs: 2000, count: 1 });
     const invoiceCreates = () =>
       apiCallsWhere((l) => l.system !== 'servicem8' && /\/invoice$/.test(l.endpoint));
     const before = await invoiceCreates();
-    // A poll's find: nobody waits for it, it runs on the live lane.
-    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged', { background: true });
-    await waitFor('the look in its slow customer call', async () =>
-      w.qbo.control.listFaults().every((r) => r.id !== slow.id),
-    );
-    const routing = { temporal: w.h.client, links: w.h.deps.links, taskQueue: w.h.taskQueue, pool: w.h.pool };
-    await routeEntityEvent(routing, {
-      source: 'sm8',
-      entity: 'job',
-      connectionId: CONN,
-      entityId: job,
-      operation: null,
-      hint: { changedFields: ['payment_processed'] },
-    });
-    const id = invoiceWorkflowId(CONN, job);
-    await waitFor('the export', async () => {
-      const x = await w.h.client.workflow
-        .getHandle(id)
-        .query(invoiceStatusQuery)
-        .catch(() => undefined);
-      return x?.state === 'EXPORTED' && x;
-    });
+    const id = await approvedDuringSlowLook(job);
     // The look that exported it ran on the live lane; its invoice was written with an interactive permit.
     const passes = (await scheduled(id)).filter((a) => a.type === 'invoicePass');
     expect(passes[0]?.queue).toBe(laneTaskQueue(w.h.taskQueue, 'live'));
@@ -214,30 +221,9 @@ describe('issue 12: lanes as task queues', () => {
       lines: [{ name: 'Lanes Heard Widget', qty: '1', unit: '35', tax: 'GST', materialUuid: widget }],
     });
     // The customer is made before the item (ensureParties): the approval comes during the slow customer call.
-    const slow = w.qbo.control.addFault({ path: 'Customer|/customer', latencyMs: 2000, count: 1 });
     const itemCreates = () => apiCallsWhere((l) => l.system !== 'servicem8' && /\/item$/.test(l.endpoint));
     const before = await itemCreates();
-    await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'sm8JobChanged', { background: true });
-    await waitFor('the look in its slow customer call', async () =>
-      w.qbo.control.listFaults().every((r) => r.id !== slow.id),
-    );
-    const routing = { temporal: w.h.client, links: w.h.deps.links, taskQueue: w.h.taskQueue, pool: w.h.pool };
-    await routeEntityEvent(routing, {
-      source: 'sm8',
-      entity: 'job',
-      connectionId: CONN,
-      entityId: job,
-      operation: null,
-      hint: { changedFields: ['payment_processed'] },
-    });
-    const id = invoiceWorkflowId(CONN, job);
-    await waitFor('the export', async () => {
-      const x = await w.h.client.workflow
-        .getHandle(id)
-        .query(invoiceStatusQuery)
-        .catch(() => undefined);
-      return x?.state === 'EXPORTED' && x;
-    });
+    const id = await approvedDuringSlowLook(job);
     expect((await scheduled(id)).filter((a) => a.type === 'invoicePass')[0]?.queue).toBe(
       laneTaskQueue(w.h.taskQueue, 'live'),
     );

@@ -73,17 +73,11 @@ export async function survivorOfGoneCustomer(
     ),
   ];
   if (!invoices.length) return null;
-  const qbo = new QuickBooksClient(deps.qboClientDeps(), connectionId);
-  const rows = await qbo.query<'Invoice', { CustomerRef?: { value?: string } }>(
-    'Invoice',
-    `SELECT * FROM Invoice WHERE Id IN (${invoices.slice(0, 500).map(qboQuote).join(', ')}) MAXRESULTS 1000`,
+  const rows = await readInvoices(deps, connectionId, invoices);
+  return mostNamed(
+    rows.map((r) => r.CustomerRef?.value),
+    goneId,
   );
-  const count = new Map<string, number>();
-  for (const r of rows) {
-    const id = r.CustomerRef?.value;
-    if (id && id !== goneId) count.set(id, (count.get(id) ?? 0) + 1);
-  }
-  return [...count.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
 }
 
 /**
@@ -111,22 +105,39 @@ export async function survivorOfGoneItem(
     if (invoice) linesOf.set(invoice, (linesOf.get(invoice) ?? new Set()).add(u.name ?? ''));
   }
   if (!linesOf.size) return null;
+  const rows = await readInvoices(deps, connectionId, [...linesOf.keys()]);
+  return mostNamed(
+    rows.flatMap((r) =>
+      (r.Line ?? [])
+        .filter((line) => linesOf.get(r.Id)?.has(line.Description ?? ''))
+        .map((line) => line.SalesItemLineDetail?.ItemRef?.value),
+    ),
+    goneId,
+  );
+}
+
+interface QboInvoiceRefs {
+  Id: string;
+  CustomerRef?: { value?: string };
+  Line?: Array<{ Description?: string; SalesItemLineDetail?: { ItemRef?: { value?: string } } }>;
+}
+
+/** Up to 500 of these QuickBooks invoices, in one query. */
+function readInvoices(
+  deps: Pick<ActivityDeps, 'qboClientDeps'>,
+  connectionId: string,
+  ids: string[],
+): Promise<QboInvoiceRefs[]> {
   const qbo = new QuickBooksClient(deps.qboClientDeps(), connectionId);
-  const ids = [...linesOf.keys()].slice(0, 500);
-  const rows = await qbo.query<
+  return qbo.query<'Invoice', QboInvoiceRefs>(
     'Invoice',
-    {
-      Id: string;
-      Line?: Array<{ Description?: string; SalesItemLineDetail?: { ItemRef?: { value?: string } } }>;
-    }
-  >('Invoice', `SELECT * FROM Invoice WHERE Id IN (${ids.map(qboQuote).join(', ')}) MAXRESULTS 1000`);
+    `SELECT * FROM Invoice WHERE Id IN (${ids.slice(0, 500).map(qboQuote).join(', ')}) MAXRESULTS 1000`,
+  );
+}
+
+/** The Id named most often, the gone one left out: where a merge moved the records that named it. */
+function mostNamed(ids: Array<string | undefined>, goneId: string): string | null {
   const count = new Map<string, number>();
-  for (const r of rows) {
-    for (const line of r.Line ?? []) {
-      const id = line.SalesItemLineDetail?.ItemRef?.value;
-      if (!id || id === goneId || !linesOf.get(r.Id)?.has(line.Description ?? '')) continue;
-      count.set(id, (count.get(id) ?? 0) + 1);
-    }
-  }
+  for (const id of ids) if (id && id !== goneId) count.set(id, (count.get(id) ?? 0) + 1);
   return [...count.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
 }

@@ -196,6 +196,14 @@ describe('issue 12: lanes as task queues', () => {
     await waitFor("the approval's look, on the interactive lane", async () =>
       (await passes()).find((p) => p.queue === interactive),
     );
+    // Its export ends here, not during the next test: that one counts the invoice writes made meanwhile.
+    await waitFor('the export', async () => {
+      const x = await w.h.client.workflow
+        .getHandle(id)
+        .query(invoiceStatusQuery)
+        .catch(() => undefined);
+      return x?.state === 'EXPORTED' && x.idle;
+    });
   }, 60_000);
 
   it('a look below the interactive lane whose job a person approves meanwhile makes its remaining calls interactive (priority inheritance)', async () => {

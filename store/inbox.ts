@@ -127,7 +127,7 @@ async function insertOne(
     `INSERT INTO webhook_events (source, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING event_id`,
     [e.source, e.eventId],
   );
-  if (fresh.rowCount === 0) return null;
+  if (fresh.rowCount === 0) return e.source === 'sm8' ? rearm(client, e, leaseMs) : null;
   const r = await client.query<Row>(
     `INSERT INTO webhook_inbox
        (source, connection_id, event_id, entity, entity_id, operation, payload, state, last_error, next_attempt_at)
@@ -146,6 +146,24 @@ async function insertOne(
       note,
       leaseMs,
     ],
+  );
+  return r.rows[0] ? toRow(r.rows[0]) : null;
+}
+
+/**
+ * A ServiceM8 event id seen before: ServiceM8 sends no event id, ours is the record, the second and the
+ * changed fields (client/webhook-routes.ts sm8EventId), so a second edit of the same fields within the same
+ * second repeats the id. While the first is still pending it is a duplicate (its owner has not looked yet and
+ * will see both edits); once routed, its owner may have read the record between the two edits, so the row is
+ * due again and routed once more (one more look; a real duplicate delivered late costs that look too).
+ */
+async function rearm(client: PoolClient, e: InboxEventInput, leaseMs: number): Promise<InboxRow | null> {
+  const r = await client.query<Row>(
+    `UPDATE webhook_inbox SET state = 'pending', received_at = now(), payload = $3::jsonb,
+            next_attempt_at = now() + make_interval(secs => $4::double precision / 1000)
+      WHERE source = $1 AND event_id = $2 AND state = 'routed'
+      RETURNING ${COLUMNS}`,
+    [e.source, e.eventId, JSON.stringify(e.payload ?? null), leaseMs],
   );
   return r.rows[0] ? toRow(r.rows[0]) : null;
 }

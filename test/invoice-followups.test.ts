@@ -188,6 +188,11 @@ describe('INV-11: a client changed after export follows to QuickBooks', () => {
     const { job, invoice, client } = await exported('Paid Client Pty Ltd');
     await bookkeeperPayment(job, invoice, 50);
     const other = f.client('Unpaid Client Pty Ltd');
+    // Both edits of the client in one second (the clock is set back for the second): ServiceM8's webhooks
+    // for them carry the same record, time and changed fields, our event id (client/webhook-routes.ts
+    // sm8EventId). The second is routed again because the first was already routed (store/inbox.ts rearm).
+    const second = new Date(Math.floor(Date.parse(w.sm8.control.clock.now()) / 1000) * 1000 + 50);
+    w.sm8.control.clock.set(second.toISOString());
     w.sm8.control.update('job', job, { company_uuid: other });
     const held = await waitState(job, 'RESYNC_BLOCKED', 'CLIENT_CHANGE_REFUSED_BY_QBO');
     expect(held.reason_text).toContain('"Paid Client Pty Ltd" to "Unpaid Client Pty Ltd"');
@@ -197,12 +202,16 @@ describe('INV-11: a client changed after export follows to QuickBooks', () => {
     await waitFor('the note', async () => f.notesOf(job).some((n) => n.includes('payments are applied')));
     expect(f.notesOf(job).filter((n) => n.includes('payments are applied'))).toHaveLength(1);
 
-    // The user sets the client back a while later. (ServiceM8 webhook ids are object, second and changed
-    // fields, client/webhook-routes.ts sm8EventId: the same field changed twice within one second would be
-    // taken for a duplicate of the first change and left to the poll, a known limit reported separately.)
-    w.sm8.control.clock.advance(2000);
+    // The user sets the client back, stamped in the same second as the first change.
+    w.sm8.control.clock.set(second.toISOString());
     w.sm8.control.update('job', job, { company_uuid: client });
     await waitState(job, 'EXPORTED');
+    const rows = await w.h.pool.query<{ attempts: number }>(
+      `SELECT attempts FROM webhook_inbox WHERE source = 'sm8' AND entity_id = $1 AND state = 'routed'
+          AND payload->'entry'->>'changed_fields' LIKE '%company_uuid%' AND payload->'entry'->>'time' = $2`,
+      [job, second.toISOString().slice(0, 19).replace('T', ' ')],
+    );
+    expect(rows.rows.map((r) => r.attempts)).toEqual([2]); // one event id, routed twice
     expect(f.notesOf(job).filter((n) => n.includes('payments are applied'))).toHaveLength(1);
   });
 });

@@ -14,7 +14,7 @@ import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
 import { ownWrite, recordOwnWrite } from '../store/own-writes';
 import { isVoided } from './invoice';
-import type { Refusal } from './invoice-parties';
+import type { Refusal } from './invoice-settings';
 import type { ActivityDeps } from './support/deps';
 import { sm8NameOf } from './support/party-lookups';
 

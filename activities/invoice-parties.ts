@@ -1,21 +1,22 @@
 /**
  * The customer and items of an invoice (CM-7, INV-5), activities of the invoice lifecycle
- * (workflows/invoice.ts): each linked, matched by name in QuickBooks, or created there with a requestid.
+ * (workflows/invoice.ts): each linked, matched by name in QuickBooks, or created there with a requestid
+ * (the items' step is activities/invoice-items.ts).
  * A name QuickBooks refuses or holds elsewhere comes back as an INV-3 reason, not as a failure.
  */
 import { billingContact, customerFromCompany } from '../domain/clients-materials/customer';
-import { GENERIC_ITEM_KEY, genericItem, itemFromMaterial } from '../domain/clients-materials/item';
-import { reasons, type Reason } from '../domain/invoice/reasons';
-import { qboQuote, qboSafeName, sameName } from '../domain/names';
-import type { Sm8Company, Sm8Material } from '../domain/servicem8-types';
+import { reasons } from '../domain/invoice/reasons';
+import { qboQuote, sameName } from '../domain/names';
+import type { Sm8Company } from '../domain/servicem8-types';
 import { isNotFound, validationDetails } from '../apis/errors';
 import { moveLinkToSurvivor, survivorOfGoneCustomer } from './clients-materials/merges';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
 import { inNameTurn } from './support/name-turn';
-import { createOwn, subRequestId } from './support/own-creates';
+import { createOwn, lostOwnCreate } from './support/own-creates';
+import { createInvoiceItemSteps } from './invoice-items';
+import type { Refusal } from './invoice-settings';
 import { homeCurrency, knownBillEmail, nameHolder, sm8NameOf } from './support/party-lookups';
-import { taxRateOfCode } from './clients-materials/import';
 import { linkSynced } from './clients-materials/links';
 import { CmRecords } from './clients-materials/record-reads';
 import {
@@ -23,19 +24,8 @@ import {
   clientFromSm8,
   type QboCustomerRecord,
 } from '../domain/clients-materials/customer-sync';
-import {
-  isPurchased,
-  materialFromQbo,
-  materialFromSm8,
-  type QboItemRecord,
-} from '../domain/clients-materials/item-sync';
-import type { ConnectionStore } from '../store/connections';
 import { recordOwnWrite } from '../store/own-writes';
-import { connectionFacts } from './support/connection-facts';
 import type { ActivityDeps } from './support/deps';
-
-/** A business refusal of an invoice step: an INV-3 reason for the bookkeeper, not a failure. */
-export type Refusal = { ok: false; reason: Reason };
 
 interface QboCustomer {
   Id: string;
@@ -43,24 +33,6 @@ interface QboCustomer {
   Active?: boolean;
   SyncToken: string;
 }
-interface QboItem {
-  Id: string;
-  Name: string;
-  Active?: boolean;
-  SyncToken: string;
-}
-/** The connection settings the invoice activities read (DocNumber prefix, income account of new items). */
-export async function invoiceSettings(
-  store: ConnectionStore,
-  connectionId: string,
-): Promise<{ docNumberPrefix: string; incomeAccountId?: string }> {
-  const s = await store.settings(connectionId);
-  return {
-    docNumberPrefix: typeof s.docNumberPrefix === 'string' ? s.docNumberPrefix : '',
-    incomeAccountId: typeof s.incomeAccountId === 'string' ? s.incomeAccountId : undefined,
-  };
-}
-
 /** A QuickBooks customer by Id, or null when it is gone (merged away: QuickBooks removes nothing else). */
 async function readCustomer(qbo: QuickBooksClient, id: string): Promise<QboCustomer | null> {
   try {
@@ -79,6 +51,7 @@ export function createInvoicePartyActivities(deps: ActivityDeps) {
     inNameTurn(deps.pool, connectionId, kind, name, fn);
 
   const steps = {
+    ...createInvoiceItemSteps(deps),
     /** CM-7 / INV-5: the QuickBooks customer of the job's client: linked, matched by name, or created. */
     async ensureCustomer(input: {
       connectionId: string;
@@ -131,14 +104,23 @@ export function createInvoicePartyActivities(deps: ActivityDeps) {
           )
         ).filter((c) => sameName(c.DisplayName, fields.DisplayName));
         const active = sameNamed.find((c) => c.Active !== false);
-        let customer: QboCustomer | undefined = active;
         const matched = Boolean(active);
-        if (!customer && sameNamed.length > 0) {
-          return {
-            ok: false,
-            reason: reasons.clientInactive(sameNamed[0]?.DisplayName ?? fields.DisplayName),
-          };
-        }
+        // Only inactive ones: ours if an earlier attempt made it (linked, then held), else someone else's.
+        const inactive = matched ? [] : sameNamed.map((c) => c.DisplayName);
+        const lost = inactive.length
+          ? await lostOwnCreate<QboCustomer>(
+              deps,
+              input.connectionId,
+              'customer',
+              input.companyUuid,
+              fields,
+              input.requestId,
+              inactive,
+            )
+          : null;
+        if (!active && inactive.length && !lost)
+          return { ok: false, reason: reasons.clientInactive(inactive[0] ?? fields.DisplayName) };
+        let customer: QboCustomer | undefined = active ?? lost ?? undefined;
         if (customer) {
           // Issue 13: a customer in another currency would read the home-currency amounts as its own.
           const currency = (customer as { CurrencyRef?: { value?: string } }).CurrencyRef?.value;
@@ -207,141 +189,9 @@ export function createInvoicePartyActivities(deps: ActivityDeps) {
           syncToken: customer.SyncToken,
           lastUpdated: null,
         });
+        if (lost) return { ok: false, reason: reasons.clientInactive(customer.DisplayName) };
         return { ok: true, customerId: customer.Id, billEmail };
       });
-    },
-
-    /** INV-5: a QuickBooks item for every line (its material's, linked/matched/created; or the generic one). */
-    async ensureItems(input: {
-      connectionId: string;
-      lines: Array<{ jobMaterialUuid: string; materialUuid: string }>;
-      requestId: string;
-    }): Promise<{ ok: true; itemIds: Record<string, string> } | Refusal> {
-      const sm8 = sm8For(input.connectionId);
-      const qbo = qboFor(input.connectionId);
-      const byKey = new Map<string, string>();
-      // Issue 12: the income account is a connection fact, read once per connection, not per export.
-      const incomeAccount = async () =>
-        (await invoiceSettings(deps.store, input.connectionId)).incomeAccountId ??
-        (await connectionFacts(deps, input.connectionId, ['incomeAccountId'])).incomeAccountId ??
-        null;
-
-      for (const line of input.lines) {
-        const key = line.materialUuid || GENERIC_ITEM_KEY;
-        if (byKey.has(key)) continue;
-        const link = await deps.links.bySm8(input.connectionId, 'item', key);
-        if (link?.qboId) {
-          byKey.set(key, link.qboId);
-          continue;
-        }
-        let material: Sm8Material | undefined;
-        if (key !== GENERIC_ITEM_KEY) {
-          try {
-            material = await new CmRecords(deps, input.connectionId, sm8).sm8Record<Sm8Material>(
-              'material',
-              key,
-            );
-          } catch (err) {
-            if (!isNotFound(err)) throw err;
-          }
-        }
-        const name = material ? qboSafeName(material.name) : genericItem('').Name;
-        const outcome = await inTurn(
-          input.connectionId,
-          'item',
-          name,
-          async (): Promise<Refusal | string> => {
-            const again = await deps.links.bySm8(input.connectionId, 'item', key);
-            if (again?.qboId) return again.qboId; // made by an export that held the turn before us
-            const existing = (
-              await qbo.query<'Item', QboItem>(
-                'Item',
-                `SELECT * FROM Item WHERE Name = ${qboQuote(name)} AND Active IN (true, false)`,
-              )
-            ).filter((i) => sameName(i.Name, name));
-            let item = existing.find((i) => i.Active !== false);
-            const matched = Boolean(item);
-            if (item) {
-              const other = await deps.links.byQbo(input.connectionId, 'item', item.Id);
-              if (other?.sm8Uuid && other.sm8Uuid !== key)
-                return {
-                  ok: false,
-                  reason: reasons.nameShared('material', name, item.Name, {
-                    mine: material?.name,
-                    other: await sm8NameOf(sm8, 'material', other.sm8Uuid),
-                  }),
-                };
-            }
-            if (!item && existing.length > 0) {
-              return {
-                ok: false,
-                reason: reasons.itemNameTaken(
-                  name,
-                  'an inactive product/service has this name: make it active in QuickBooks',
-                ),
-              };
-            }
-            if (!item) {
-              const account = await incomeAccount();
-              if (!account) return { ok: false, reason: reasons.noIncomeAccount() };
-              const taxLink = material?.tax_rate_uuid
-                ? await deps.links.bySm8(input.connectionId, 'taxcode', material.tax_rate_uuid)
-                : null;
-              const fields = material
-                ? itemFromMaterial(material, {
-                    incomeAccountId: account,
-                    salesTaxCodeId: taxLink?.qboId ?? undefined,
-                  })
-                : genericItem(account);
-              try {
-                item = await createOwn<QboItem>(
-                  deps,
-                  input.connectionId,
-                  'item',
-                  key,
-                  fields,
-                  subRequestId(input.requestId, key),
-                );
-              } catch (err) {
-                const d = validationDetails(err);
-                if (d?.code === '6240')
-                  return { ok: false, reason: reasons.itemNameTaken(name, d.detail ?? d.message) };
-                throw err;
-              }
-            }
-            if (material) {
-              // CM-7 as for customers: a name match's baseline is ServiceM8's side, so QuickBooks wins it.
-              const record = item as unknown as QboItemRecord;
-              const sm8Side = materialFromSm8(material, isPurchased(record));
-              const qboSide = matched
-                ? sm8Side
-                : materialFromQbo(
-                    record,
-                    await taxRateOfCode(deps, input.connectionId, record.SalesTaxCodeRef?.value),
-                  );
-              await linkSynced(
-                deps.links,
-                input.connectionId,
-                'item',
-                key,
-                item.Id,
-                { sm8: sm8Side, qbo: qboSide },
-                item.SyncToken,
-              );
-            } else
-              await deps.links.link(input.connectionId, 'item', key, item.Id, {
-                qboSyncToken: item.SyncToken,
-              });
-            return item.Id;
-          },
-        );
-        if (typeof outcome !== 'string') return outcome;
-        byKey.set(key, outcome);
-      }
-      const itemIds: Record<string, string> = {};
-      for (const line of input.lines)
-        itemIds[line.jobMaterialUuid] = byKey.get(line.materialUuid || GENERIC_ITEM_KEY) ?? '';
-      return { ok: true, itemIds };
     },
   };
 

@@ -12,7 +12,7 @@ import { QuickBooksClient } from '../apis/quickbooks/client';
 import { ServiceM8Client } from '../apis/servicem8/client';
 import { moveLinkToSurvivor, survivorOfGoneItem } from './clients-materials/merges';
 import { sm8NameOf } from './support/party-lookups';
-import type { Refusal } from './invoice-parties';
+import type { Refusal } from './invoice-settings';
 import type { ActivityDeps } from './support/deps';
 
 /** A gone item's survivor: the invoice is made again with `survivor` in place of `gone`. */

@@ -22,7 +22,7 @@ import { recordApprovalSeen } from '../store/metrics';
 import { RecordCache } from '../store/record-cache';
 import { ownWrite, recordCreateIntent, recordOwnWrite } from '../store/own-writes';
 import type { InvoiceSnapshot } from './invoice';
-import { invoiceSettings, type Refusal } from './invoice-parties';
+import { invoiceSettings, type Refusal } from './invoice-settings';
 import { connectionFacts, type FactName } from './support/connection-facts';
 import type { ActivityDeps } from './support/deps';
 import { attempt } from './support/temporal';

@@ -16,7 +16,8 @@ import type { Sm8Job, Sm8JobMaterial, Sm8TaxRate } from '../domain/servicem8-typ
 import { isNotFound, validationDetails } from '../apis/errors';
 import { loadInvoiceExport, saveInvoiceExport, type StoredInvoiceState } from '../store/invoice-exports';
 import { jobNoteWritten, recordJobNote } from '../store/job-notes';
-import { createInvoicePartyActivities, invoiceSettings, type Refusal } from './invoice-parties';
+import { createInvoicePartyActivities } from './invoice-parties';
+import { invoiceSettings, type Refusal } from './invoice-settings';
 import type { ActivityDeps } from './support/deps';
 import { qboTaxCodes, qboTaxModel, resolveTaxCodes } from '../apis/quickbooks/lookups';
 import { QuickBooksClient } from '../apis/quickbooks/client';

@@ -4,8 +4,10 @@
  * ServiceM8 simulator -> invoice workflows on the real Temporal server -> QuickBooks simulator.
  */
 import crypto from 'node:crypto';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { QuickBooksClient } from '../apis/quickbooks/client';
 import { createInvoicePartyActivities } from '../activities/invoice-parties';
+import { subRequestId } from '../activities/support/own-creates';
 import { signalInvoice } from '../routing/routes';
 import { invoiceWorkflowId } from '../domain/workflow-ids';
 import type { Json } from '../simulators/quickbooks/types';
@@ -109,6 +111,64 @@ describe('INV-5: a retried create never takes a record another client has claime
     const again = await parties.ensureCustomer({ connectionId: CONN, companyUuid: mine, requestId });
     expect(again.ok && again.customerId).toBe(r.customerId);
     expect(named('Customer', 'DisplayName', 'Replayed Create Plumbing')).toHaveLength(1);
+  }, 60_000);
+});
+
+describe('INV-5: a record a lost attempt made is linked, even when it was made inactive since', () => {
+  /** Runs a party step as its second attempt (a retry: the first attempt's answer was lost). */
+  const retried = <A, R>(fn: (input: A) => Promise<R>, input: A): Promise<R> =>
+    new MockActivityEnvironment({ attempt: 2 }).run(fn, input);
+
+  it('INV-5: a customer whose create answer was lost and that the bookkeeper made inactive is linked, and the job held CLIENT_INACTIVE', async () => {
+    const parties = createInvoicePartyActivities(w.h.deps);
+    const mine = f.client('Lost Answer Plumbing');
+    const requestId = crypto.randomUUID();
+    // The first attempt's create committed, its answer was lost; the bookkeeper then made it inactive.
+    const qbo = new QuickBooksClient(w.h.deps.qboClientDeps(), CONN);
+    const lost = await qbo.create<{ Id: string }>(
+      'Customer',
+      { DisplayName: 'Lost Answer Plumbing' },
+      requestId,
+    );
+    w.qbo.control.upsertRecord('Customer', { Id: lost.Id, Active: false }, realm);
+
+    const r = await retried(parties.ensureCustomer, { connectionId: CONN, companyUuid: mine, requestId });
+    expect(r).toMatchObject({ ok: false, reason: { code: 'CLIENT_INACTIVE' } });
+    expect((await w.h.deps.links.bySm8(CONN, 'customer', mine))?.qboId).toBe(lost.Id);
+    expect(named('Customer', 'DisplayName', 'Lost Answer Plumbing')).toHaveLength(1);
+  }, 60_000);
+
+  it('INV-5: an inactive customer of the same name that no attempt of ours made stays unlinked (held CLIENT_INACTIVE)', async () => {
+    const parties = createInvoicePartyActivities(w.h.deps);
+    const mine = f.client('Old Inactive Plumbing');
+    w.qbo.control.upsertRecord('Customer', { DisplayName: 'Old Inactive Plumbing', Active: false }, realm);
+    const r = await retried(parties.ensureCustomer, {
+      connectionId: CONN,
+      companyUuid: mine,
+      requestId: crypto.randomUUID(),
+    });
+    expect(r).toMatchObject({ ok: false, reason: { code: 'CLIENT_INACTIVE' } });
+    expect(await w.h.deps.links.bySm8(CONN, 'customer', mine)).toBeNull();
+    expect(named('Customer', 'DisplayName', 'Old Inactive Plumbing')).toHaveLength(1);
+  }, 60_000);
+
+  it('INV-5: an item whose create answer was lost and that was made inactive is linked, and the job held ITEM_INACTIVE_IN_QBO', async () => {
+    const parties = createInvoicePartyActivities(w.h.deps);
+    const material = f.material('Lost Answer Valve', '40');
+    const requestId = crypto.randomUUID();
+    const qbo = new QuickBooksClient(w.h.deps.qboClientDeps(), CONN);
+    const lost = await qbo.create<{ Id: string }>(
+      'Item',
+      { Name: 'Lost Answer Valve', Type: 'Service', IncomeAccountRef: { value: '1' } },
+      subRequestId(requestId, material),
+    );
+    w.qbo.control.upsertRecord('Item', { Id: lost.Id, Active: false }, realm);
+
+    const lines = [{ jobMaterialUuid: crypto.randomUUID(), materialUuid: material }];
+    const r = await retried(parties.ensureItems, { connectionId: CONN, lines, requestId });
+    expect(r).toMatchObject({ ok: false, reason: { code: 'ITEM_INACTIVE_IN_QBO' } });
+    expect((await w.h.deps.links.bySm8(CONN, 'item', material))?.qboId).toBe(lost.Id);
+    expect(named('Item', 'Name', 'Lost Answer Valve')).toHaveLength(1);
   }, 60_000);
 });
 

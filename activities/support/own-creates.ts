@@ -2,9 +2,11 @@
  * Creating the QuickBooks customer or item of a ServiceM8 record (INV-5, activities/invoice-parties.ts) so
  * that it is that record's own, whatever an earlier attempt did.
  */
+import { validationDetails } from '../../apis/errors';
 import { QuickBooksClient } from '../../apis/quickbooks/client';
 import { fingerprint } from '../../domain/fingerprint';
 import type { ActivityDeps } from './deps';
+import { attempt } from './temporal';
 
 /** A requestid (≤ 50 chars) for one sub-step of a step whose base id came from the workflow. */
 export function subRequestId(base: string, key: string): string {
@@ -32,4 +34,34 @@ export async function createOwn<T extends { Id: string }>(
   const other = await deps.links.byQbo(connectionId, entity, made.Id);
   if (!other?.sm8Uuid || other.sm8Uuid === sm8Key) return made;
   return qbo.create<T>(qboEntity, fields, subRequestId(requestId, `again:${made.Id}`));
+}
+
+/**
+ * A retried step that finds its ServiceM8 record's name only on an inactive QuickBooks record: an earlier
+ * attempt may have created that record (the answer was lost) before somebody made it inactive, which would
+ * otherwise read as another party's record and leave ours unlinked (the long soak's "made by the product but
+ * linked to nothing"). The same create is sent again under the step's requestid: QuickBooks answers with the
+ * record it made, or refuses the name (6240: not ours). Only on a retry and only for an exact name (a first
+ * create of a taken name is refused, so nothing new is made); null when it is not ours.
+ */
+export async function lostOwnCreate<T extends { Id: string }>(
+  deps: Pick<ActivityDeps, 'links' | 'qboClientDeps'>,
+  connectionId: string,
+  entity: 'customer' | 'item',
+  sm8Key: string,
+  fields: object,
+  requestId: string,
+  inactiveNames: string[],
+): Promise<T | null> {
+  const name =
+    (fields as { DisplayName?: string; Name?: string }).DisplayName ?? (fields as { Name?: string }).Name;
+  if (attempt() <= 1 || !name || !inactiveNames.includes(name)) return null;
+  try {
+    const made = await createOwn<T>(deps, connectionId, entity, sm8Key, fields, requestId);
+    const holder = (await deps.links.byQbo(connectionId, entity, made.Id))?.sm8Uuid;
+    return holder && holder !== sm8Key ? null : made;
+  } catch (err) {
+    if (validationDetails(err)) return null;
+    throw err;
+  }
 }

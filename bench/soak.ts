@@ -145,6 +145,21 @@ export async function runSoak(opts: {
     // pause a second); what still waits when the window ends is counted as not done.
     const st = newActState();
     const queue = planActs(p);
+    // Under faults, every 30 s: what the product spends and what it waits for (the governor's slowdown).
+    let windowLast = callCounts(stack);
+    const windowTimer = setInterval(() => {
+      const now = callCounts(stack);
+      const calls = `${now.sm8 - windowLast.sm8}+${now.qbo - windowLast.qbo}`;
+      windowLast = now;
+      void Promise.all([callsByWorkflow(stack), governorState(pool)]).then(([byWorkflow, governor]) => {
+        const waiting = Object.entries(byWorkflow)
+          .filter(([w]) => w.startsWith('waiting '))
+          .map(([w, n]) => `${w.slice(8)} ${-n}`);
+        log(
+          `  at ${s(performance.now() - t0)}: SM8+QBO calls in 30 s ${calls}; permit waiters ${waiting.join(', ') || 'none'}; ${governor}`,
+        );
+      });
+    }, 30_000);
     const actsPlanned = queue.length;
     let waits = 0;
     let waitsInARow = 0;
@@ -162,6 +177,7 @@ export async function runSoak(opts: {
     }
     const actsNotDone: Record<string, number> = {};
     for (const kind of queue) actsNotDone[kind] = (actsNotDone[kind] ?? 0) + 1;
+    clearInterval(windowTimer);
     const processEvents = await processes;
     const faultFigures = await faults.stop();
     const callsAfter = callCounts(stack);

@@ -351,6 +351,7 @@ function gate(inner: Governor, stop: AbortSignal): Governor {
         },
       ),
     penalize: (connectionId, api, ms) => inner.penalize(connectionId, api, ms),
+    refused: (connectionId, api, ms) => inner.refused(connectionId, api, ms),
     close: () => inner.close?.() ?? Promise.resolve(),
   };
 }

@@ -277,6 +277,32 @@ describe('governor lanes (issue 12)', () => {
     expect(usage(await fast.budget(r), 'sm8').slowdown).toBe(1);
   });
 
+  it('a 429 our pace explains (half a documented limit used) slows the connection down; one it does not explain only counts, until 429s are a tenth of the calls', async () => {
+    const c = await newConnection();
+    const g = governor({ limits: { sm8: { perMinute: 20 } }, safety: 1 });
+    // 9 of 20 in the last minute: below half, so a 429 is the API's own refusal, not our pace.
+    for (let i = 0; i < 9; i += 1) await g.acquire(c, 'sm8');
+    expect(await g.refused(c, 'sm8', null)).toBe(false);
+    expect(usage(await g.budget(c), 'sm8').slowdown).toBe(1);
+    // The tenth call makes it half the minute's limit: a 429 now slows the connection down.
+    await g.acquire(c, 'sm8');
+    expect(await g.refused(c, 'sm8', null)).toBe(true);
+    expect(usage(await g.budget(c), 'sm8').slowdown).toBe(0.5);
+
+    // Frequent unexplained 429s (3 of this process's 10 calls of the minute) slow it down anyway: the
+    // documented limits may be wrong.
+    const d = await newConnection();
+    const h = governor({ limits: { sm8: { perMinute: 1000 } }, safety: 1 });
+    for (let i = 0; i < 10; i += 1) await h.acquire(d, 'sm8');
+    expect(await h.refused(d, 'sm8', null)).toBe(false);
+    expect(await h.refused(d, 'sm8', null)).toBe(false);
+    expect(await h.refused(d, 'sm8', null)).toBe(true);
+    expect(usage(await h.budget(d), 'sm8').slowdown).toBe(0.5);
+    // A Retry-After is always honoured.
+    expect(await h.refused(d, 'qbo', 500)).toBe(true);
+    expect(usage(await h.budget(d), 'qbo').cooldownUntil).not.toBeNull();
+  });
+
   it('a 429 with Retry-After holds the connection exactly that long and does not slow it down', async () => {
     const c = await newConnection();
     const g = governor({});
@@ -290,7 +316,7 @@ describe('governor lanes (issue 12)', () => {
     expect(Date.now() - started).toBeLessThan(1200);
   });
 
-  it('the ServiceM8 client answers a 429 by waiting (Retry-After, else a slowdown) and sending again, not by failing', async () => {
+  it('the ServiceM8 client answers a 429 by waiting (Retry-After, or a slowdown our pace explains) and sending again, not by failing', async () => {
     let answers: Array<{ status: number; headers?: Record<string, string> }> = [];
     const server = http.createServer((_req, res) => {
       const next = answers.shift() ?? { status: 200 };
@@ -316,9 +342,10 @@ describe('governor lanes (issue 12)', () => {
       expect(Date.now() - started).toBeGreaterThanOrEqual(900);
       expect(usage(await g.budget(c), 'sm8').slowdown).toBe(1);
 
+      // Without Retry-After, at a pace far below the limits: sent again at once, the connection not slowed.
       answers = [{ status: 429 }];
       await expect(client.list('job')).resolves.toEqual([]);
-      expect(usage(await g.budget(c), 'sm8').slowdown).toBe(0.5);
+      expect(usage(await g.budget(c), 'sm8').slowdown).toBe(1);
 
       // Refused again and again: the activity fails retryably, after the client's own retries.
       answers = Array.from({ length: 10 }, () => ({ status: 429, headers: { 'Retry-After': '0' } }));

@@ -12,6 +12,8 @@ export interface Governor {
   ): Promise<T>;
   /** After a 429: `retryAfterMs` from the API's Retry-After, or null (then the governor slows the connection down). */
   penalize(connectionId: string, api: GovernedApi, retryAfterMs: number | null): Promise<void>;
+  /** A 429 answered to a call: penalizes when the Retry-After or our pace explains it (rate-governor.ts refused). */
+  refused(connectionId: string, api: GovernedApi, retryAfterMs: number | null): Promise<boolean>;
   /** The calls a minute `lane` may make to `api` (onboarding paces its imports by it); null when unknown. */
   minuteLimit?(api: GovernedApi, lane: Lane): number | null;
   /** Releases the governor's own database connection, if it holds one. */
@@ -22,4 +24,5 @@ export interface Governor {
 export const ungoverned: Governor = {
   run: (_c, _a, fn) => fn({ waitedFor: null }),
   penalize: async () => undefined,
+  refused: async () => false,
 };

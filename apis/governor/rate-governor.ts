@@ -18,7 +18,6 @@ import {
   prunePermits,
   recordCooldown,
   recordSlowdown,
-  releasePermits,
   tryAcquirePermit,
   type PermitAttempt,
 } from '../../store/rate-permits';
@@ -43,7 +42,8 @@ import {
   type Plan,
   type WindowLengths,
 } from './policy';
-import { familyKey, ReleaseListener } from './release-listener';
+import { familyKey, permitOf, ReleaseListener } from './release-listener';
+import { familyLimits, paceExplains, SlowdownJudge } from './slowdown-judge';
 
 export {
   SLOWDOWN,
@@ -85,6 +85,7 @@ export class RateGovernor {
   /** Waiting callers per (connection, api): only the head of each queue asks the database (no herd). */
   private readonly queues = new Map<string, LaneQueue>();
   private readonly listener: ReleaseListener;
+  private readonly judge: SlowdownJudge;
   private seq = 0;
 
   constructor(
@@ -108,6 +109,7 @@ export class RateGovernor {
     this.lastPruneAt = this.now();
     this.plans = buildPlans(opts, safety, this.windows);
     this.listener = new ReleaseListener(pool, this.now);
+    this.judge = new SlowdownJudge(this.now, this.windows.minute);
   }
 
   private plan(api: GovernedApi, lane: Lane = 'interactive'): Plan {
@@ -227,6 +229,22 @@ export class RateGovernor {
   }
 
   /**
+   * A 429 answered to a call (the two clients in apis/): the API's Retry-After is honoured (penalize); without
+   * one the connection is slowed down only when our pace explains it or 429s come often (slowdown-judge.ts).
+   * Returns whether it was slowed down or held off.
+   */
+  async refused(connectionId: string, api: GovernedApi, retryAfterMs: number | null): Promise<boolean> {
+    const plan = this.plan(this.plan(api).family);
+    const often = this.judge.refusedOften(familyKey(connectionId, api));
+    const slow =
+      retryAfterMs !== null ||
+      often ||
+      paceExplains(await this.stats(connectionId, plan.family), familyLimits(plan));
+    if (slow) await this.penalize(connectionId, api, retryAfterMs);
+    return slow;
+  }
+
+  /**
    * Permits counted in each window of `api`'s own budget (for 'qbo' that includes batch calls), calls in
    * flight, and the cooldown that blocks `api` (for 'qbo-batch' also a 'qbo' cooldown).
    */
@@ -300,10 +318,13 @@ export class RateGovernor {
         queue.trying = null;
       }
       if (attempt.permit_ids) {
-        const permit = this.makePermit(fam, plan, attempt.permit_ids, head.waitedFor);
+        const permit = permitOf(this.pool, this.listener, fam, plan, attempt.permit_ids, head.waitedFor);
         // Left while the grant was on its way (cancelled, timed out): hand the slot back now.
         if (!head.succeed(permit)) await permit.release().catch(() => undefined);
-        else this.maybePrune();
+        else {
+          this.judge.granted(fam);
+          this.maybePrune();
+        }
         continue;
       }
       const blockedBy = attempt.blocked_by ?? 'unknown';
@@ -353,30 +374,6 @@ export class RateGovernor {
         w.fail(new RateGovernorTimeout(connectionId, api, now - w.started, blockedBy, null));
       }
     }
-  }
-
-  private makePermit(fam: string, plan: Plan, ids: string[], waitedFor: string | null): Permit {
-    if (!plan.hold) return { release: () => Promise.resolve(), waitedFor };
-    let released = false;
-    let pending: Promise<void> | null = null;
-    return {
-      waitedFor,
-      release: () => {
-        if (released) return Promise.resolve();
-        pending ??= releasePermits(this.pool, ids).then(
-          () => {
-            released = true;
-            // Wake local waiters at once; other processes hear the NOTIFY.
-            this.listener.wake(fam);
-          },
-          (err: unknown) => {
-            pending = null; // let the caller retry a failed release
-            throw err;
-          },
-        );
-        return pending;
-      },
-    };
   }
 
   private maybePrune(): void {

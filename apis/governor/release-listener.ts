@@ -4,8 +4,13 @@
  * (or a newcomer of a higher lane, `kick`) ends early. apis/governor/rate-governor.ts uses one per governor.
  */
 import type { Client, Pool } from 'pg';
-import { listenForReleases, releaseListenerClient, RELEASE_CHANNEL } from '../../store/rate-permits';
-import { PARENT, type GovernedApi } from './policy';
+import {
+  listenForReleases,
+  releaseListenerClient,
+  releasePermits,
+  RELEASE_CHANNEL,
+} from '../../store/rate-permits';
+import { PARENT, type GovernedApi, type Permit, type Plan } from './policy';
 
 const MAX_TIMER_MS = 2_147_483_647;
 /** After the LISTEN connection failed, do not try to reopen it for this long. */
@@ -118,4 +123,36 @@ export class ReleaseListener {
     this.listen = null;
     if (listen) await listen.client.end().catch(() => undefined);
   }
+}
+
+/** A granted permit: its release frees the slot (a no-op without concurrency limits) and wakes local waiters. */
+export function permitOf(
+  pool: Pool,
+  listener: ReleaseListener,
+  fam: string,
+  plan: Plan,
+  ids: string[],
+  waitedFor: string | null,
+): Permit {
+  if (!plan.hold) return { release: () => Promise.resolve(), waitedFor };
+  let released = false;
+  let pending: Promise<void> | null = null;
+  return {
+    waitedFor,
+    release: () => {
+      if (released) return Promise.resolve();
+      pending ??= releasePermits(pool, ids).then(
+        () => {
+          released = true;
+          // Wake local waiters at once; other processes hear the NOTIFY.
+          listener.wake(fam);
+        },
+        (err: unknown) => {
+          pending = null; // let the caller retry a failed release
+          throw err;
+        },
+      );
+      return pending;
+    },
+  };
 }

@@ -114,9 +114,10 @@ export class ServiceM8Client {
           continue;
         }
         if (isRateLimited(err)) {
-          // Slow the connection down (or hold it for the Retry-After), then send again through the governor,
-          // which waits as long as that takes: a 429 costs a wait, not an activity failure (issue 12).
-          await this.deps.governor.penalize(this.connectionId, 'sm8', retryAfterMs(err));
+          // The governor holds off for the Retry-After, or slows down when our pace explains the 429; then
+          // the call is sent again through it, which waits as long as that takes: a 429 costs a wait, not an
+          // activity failure (issue 12).
+          await this.deps.governor.refused(this.connectionId, 'sm8', retryAfterMs(err));
           throttled += 1;
           if (throttled <= RATE_LIMIT_RETRIES) continue;
         }

@@ -277,20 +277,20 @@ describe('governor lanes (issue 12)', () => {
     expect(usage(await fast.budget(r), 'sm8').slowdown).toBe(1);
   });
 
-  it('a 429 our pace explains (half a documented limit used) slows the connection down; one it does not explain only counts, until 429s are a tenth of the calls', async () => {
+  it('a 429 our pace explains (nine tenths of a window used) slows the connection down; one it does not explain only counts, until 429s are a tenth of the calls', async () => {
     const c = await newConnection();
     const g = governor({ limits: { sm8: { perMinute: 20 } }, safety: 1 });
-    // 9 of 20 in the last minute: below half, so a 429 is the API's own refusal, not our pace.
-    for (let i = 0; i < 9; i += 1) await g.acquire(c, 'sm8');
+    // 17 of 20 in the last minute: below nine tenths, so a 429 is the API's own refusal, not our pace.
+    for (let i = 0; i < 17; i += 1) await g.acquire(c, 'sm8');
     expect(await g.refused(c, 'sm8', null)).toBe(false);
     expect(usage(await g.budget(c), 'sm8').slowdown).toBe(1);
-    // The tenth call makes it half the minute's limit: a 429 now slows the connection down.
+    // The 18th call makes it nine tenths of the minute's limit: a 429 now slows the connection down.
     await g.acquire(c, 'sm8');
     expect(await g.refused(c, 'sm8', null)).toBe(true);
     expect(usage(await g.budget(c), 'sm8').slowdown).toBe(0.5);
 
-    // Frequent unexplained 429s (3 of this process's 10 calls of the minute) slow it down anyway: the
-    // documented limits may be wrong.
+    // Frequent unexplained 429s (3 in a minute of 10 calls) slow it down anyway: the documented limits may
+    // be wrong for this account.
     const d = await newConnection();
     const h = governor({ limits: { sm8: { perMinute: 1000 } }, safety: 1 });
     for (let i = 0; i < 10; i += 1) await h.acquire(d, 'sm8');

@@ -235,11 +235,9 @@ export class RateGovernor {
    */
   async refused(connectionId: string, api: GovernedApi, retryAfterMs: number | null): Promise<boolean> {
     const plan = this.plan(this.plan(api).family);
-    const often = this.judge.refusedOften(familyKey(connectionId, api));
-    const slow =
-      retryAfterMs !== null ||
-      often ||
-      paceExplains(await this.stats(connectionId, plan.family), familyLimits(plan));
+    const pace = await this.stats(connectionId, plan.family);
+    const often = this.judge.refusedOften(familyKey(connectionId, api), pace.lastMinute);
+    const slow = retryAfterMs !== null || often || paceExplains(pace, familyLimits(plan));
     if (slow) await this.penalize(connectionId, api, retryAfterMs);
     return slow;
   }
@@ -321,10 +319,7 @@ export class RateGovernor {
         const permit = permitOf(this.pool, this.listener, fam, plan, attempt.permit_ids, head.waitedFor);
         // Left while the grant was on its way (cancelled, timed out): hand the slot back now.
         if (!head.succeed(permit)) await permit.release().catch(() => undefined);
-        else {
-          this.judge.granted(fam);
-          this.maybePrune();
-        }
+        else this.maybePrune();
         continue;
       }
       const blockedBy = attempt.blocked_by ?? 'unknown';

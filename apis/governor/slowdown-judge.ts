@@ -3,16 +3,19 @@
  *
  * Both APIs count per app and account, and every call we send takes a permit in the same windows, so the
  * governor knows the pace the API saw. A 429 while our last second, minute and calls in flight were all below
- * half the documented limits is not about our pace: the API refused that call for a reason of its own (the
+ * nine tenths of our limits is not about our pace: the API refused that call for a reason of its own (the
  * long soak's random 429s, 3 % of calls, halved the rate each time and held ServiceM8 at ~200 calls a minute
  * of 1,800, so the work of ten minutes piled up for after). Such a 429 costs the call a re-send, not the
- * connection a slowdown; unless they come often (at least MIN_REFUSALS and SHARE of this process's calls to
- * that API in the last minute): then the documented limits may be wrong, and we slow down anyway.
+ * connection a slowdown; unless they come often (at least MIN_REFUSALS and SHARE of the calls to that API in
+ * the last minute): then the documented limits may be wrong for this account, and we slow down anyway.
  */
 import type { GovernorStats, Plan } from './policy';
 
-/** Our pace explains a 429 from this fraction of a documented limit on. */
-export const EXPLAINED_FROM = 0.5;
+/**
+ * Our pace explains a 429 from this fraction of a window's limit (safety margin applied) on: near the top of
+ * a window our windows and the API's may be out of step by a call or two; further down they cannot be.
+ */
+export const EXPLAINED_FROM = 0.9;
 /** Unexplained 429s slow us down once they are this share of the last minute's calls … */
 export const SHARE = 0.1;
 /** … and at least this many. */
@@ -46,37 +49,25 @@ export function paceExplains(
   );
 }
 
-/** This process's grants and 429s of the last minute, per (connection, API family). */
+/**
+ * This process's 429s of the last minute, per (connection, API family), against every process's calls of that
+ * minute (the permits in PostgreSQL). With several workers the share counts only this one's 429s: it slows
+ * down later, never sooner, than one process would.
+ */
 export class SlowdownJudge {
-  private readonly seen = new Map<string, { grants: number[]; refusals: number[] }>();
+  private readonly refusals = new Map<string, number[]>();
 
   constructor(
     private readonly now: () => number,
     private readonly minuteMs: number,
   ) {}
 
-  granted(key: string): void {
-    this.trimmed(key).grants.push(this.now());
-  }
-
-  /** Counts a 429 and says whether 429s were frequent enough in the last minute to slow down whatever the pace. */
-  refusedOften(key: string): boolean {
-    const s = this.trimmed(key);
-    s.refusals.push(this.now());
-    return s.refusals.length >= MIN_REFUSALS && s.refusals.length >= SHARE * Math.max(1, s.grants.length);
-  }
-
-  private trimmed(key: string): { grants: number[]; refusals: number[] } {
-    let s = this.seen.get(key);
-    if (!s) this.seen.set(key, (s = { grants: [], refusals: [] }));
+  /** Counts a 429; true when 429s were frequent enough in the last minute to slow down whatever the pace. */
+  refusedOften(key: string, callsLastMinute: number): boolean {
     const since = this.now() - this.minuteMs;
-    const drop = (list: number[]) => {
-      let i = 0;
-      while (i < list.length && (list[i] as number) < since) i += 1;
-      if (i) list.splice(0, i);
-    };
-    drop(s.grants);
-    drop(s.refusals);
-    return s;
+    const list = (this.refusals.get(key) ?? []).filter((t) => t >= since);
+    list.push(this.now());
+    this.refusals.set(key, list);
+    return list.length >= MIN_REFUSALS && list.length >= SHARE * callsLastMinute;
   }
 }

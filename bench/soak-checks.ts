@@ -317,6 +317,8 @@ export interface TemporalVerdict {
   running: number;
   silentRetries: number;
   stuckSteps: number;
+  /** The stuck steps still shown: workflow, activity, attempts and the failure's first words. */
+  stuckShown: string[];
 }
 
 export interface WorkflowSeen {
@@ -331,7 +333,7 @@ export interface WorkflowSeen {
 export function judgeTemporal(
   failed: WorkflowSeen[],
   running: WorkflowSeen[],
-  stuck: Array<{ workflow_id: string; activity_type: string }>,
+  stuck: Array<{ workflow_id: string; activity_type: string; attempts?: number; technical?: string }>,
 ): TemporalVerdict {
   const failures = failed.map(
     (w) => `workflow ${w.id} (${w.type}) ended with status ${w.status} (3 failed, 5 terminated, 7 timed out)`,
@@ -352,6 +354,10 @@ export function judgeTemporal(
     running: running.length,
     silentRetries,
     stuckSteps: stuck.length,
+    stuckShown: stuck.map(
+      (x) =>
+        `${x.workflow_id} ${x.activity_type} (${x.attempts ?? '?'} attempts): ${(x.technical ?? '').slice(0, 200)}`,
+    ),
   };
 }
 
@@ -385,8 +391,8 @@ export async function checkTemporal(pool: Pool, address: string): Promise<Tempor
       'ExecutionStatus="Failed" OR ExecutionStatus="Terminated" OR ExecutionStatus="TimedOut"',
     );
     const stuck = (
-      await pool.query<{ workflow_id: string; activity_type: string }>(
-        'SELECT workflow_id, activity_type FROM stuck_steps WHERE dismissed_at IS NULL',
+      await pool.query<{ workflow_id: string; activity_type: string; attempts: number; technical: string }>(
+        'SELECT workflow_id, activity_type, attempts, technical FROM stuck_steps WHERE dismissed_at IS NULL',
       )
     ).rows;
     const running = await list('ExecutionStatus="Running"');

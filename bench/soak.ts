@@ -297,6 +297,7 @@ export async function runSoak(opts: {
     log(
       `  duplicates ${verdict.duplicates}; mismatched payment sums ${verdict.mismatchedSums}; failed workflows ${temporal.failedWorkflows}; silent retries > 5 attempts ${temporal.silentRetries}; stuck steps shown ${temporal.stuckSteps}`,
     );
+    for (const line of temporal.stuckShown) log(`    stuck: ${line}`);
     log(
       `  converged ${convergedMs === null ? `NOT within ${CONVERGE_CAP_MS[opts.size] / 1000} s` : `${s(convergedMs)} after the faults stopped`}`,
     );

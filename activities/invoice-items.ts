@@ -103,16 +103,10 @@ export function createInvoiceItemSteps(deps: ActivityDeps) {
                 };
             }
             const inactive = item ? [] : existing.map((i) => i.Name);
+            const own = { connectionId: input.connectionId, entity: 'item' as const, sm8Key: key };
+            const requestId = subRequestId(input.requestId, key);
             const lost = inactive.length
-              ? await lostOwnCreate<QboItem>(
-                  deps,
-                  input.connectionId,
-                  'item',
-                  key,
-                  { Name: name },
-                  subRequestId(input.requestId, key),
-                  inactive,
-                )
+              ? await lostOwnCreate<QboItem>(deps, { ...own, fields: { Name: name }, requestId }, inactive)
               : null;
             if (lost)
               item = lost; // ours, made inactive since: linked below, then held
@@ -137,14 +131,7 @@ export function createInvoiceItemSteps(deps: ActivityDeps) {
                   })
                 : genericItem(account);
               try {
-                item = await createOwn<QboItem>(
-                  deps,
-                  input.connectionId,
-                  'item',
-                  key,
-                  fields,
-                  subRequestId(input.requestId, key),
-                );
+                item = await createOwn<QboItem>(deps, { ...own, fields, requestId });
               } catch (err) {
                 const d = validationDetails(err);
                 if (d?.code === '6240')

@@ -107,17 +107,14 @@ export function createInvoicePartyActivities(deps: ActivityDeps) {
         const matched = Boolean(active);
         // Only inactive ones: ours if an earlier attempt made it (linked, then held), else someone else's.
         const inactive = matched ? [] : sameNamed.map((c) => c.DisplayName);
-        const lost = inactive.length
-          ? await lostOwnCreate<QboCustomer>(
-              deps,
-              input.connectionId,
-              'customer',
-              input.companyUuid,
-              fields,
-              input.requestId,
-              inactive,
-            )
-          : null;
+        const create = {
+          connectionId: input.connectionId,
+          entity: 'customer' as const,
+          sm8Key: input.companyUuid,
+          fields,
+          requestId: input.requestId,
+        };
+        const lost = inactive.length ? await lostOwnCreate<QboCustomer>(deps, create, inactive) : null;
         if (!active && inactive.length && !lost)
           return { ok: false, reason: reasons.clientInactive(inactive[0] ?? fields.DisplayName) };
         let customer: QboCustomer | undefined = active ?? lost ?? undefined;
@@ -141,14 +138,7 @@ export function createInvoicePartyActivities(deps: ActivityDeps) {
             };
         } else {
           try {
-            customer = await createOwn<QboCustomer>(
-              deps,
-              input.connectionId,
-              'customer',
-              input.companyUuid,
-              fields,
-              input.requestId,
-            );
+            customer = await createOwn<QboCustomer>(deps, create);
           } catch (err) {
             const d = validationDetails(err);
             if (!d) throw err;

@@ -20,13 +20,19 @@ export function subRequestId(base: string, key: string): string {
  * and the create is made again under a requestid derived from it. Linking it anyway broke the links' unique
  * key on every retry (the long soak's stuck export).
  */
+/** What is created: the ServiceM8 record's QuickBooks customer or item, under the step's requestid. */
+export interface OwnCreate {
+  connectionId: string;
+  entity: 'customer' | 'item';
+  /** The ServiceM8 record's link key (its uuid, or the generic item's key). */
+  sm8Key: string;
+  fields: object;
+  requestId: string;
+}
+
 export async function createOwn<T extends { Id: string }>(
   deps: Pick<ActivityDeps, 'links' | 'qboClientDeps'>,
-  connectionId: string,
-  entity: 'customer' | 'item',
-  sm8Key: string,
-  fields: object,
-  requestId: string,
+  { connectionId, entity, sm8Key, fields, requestId }: OwnCreate,
 ): Promise<T> {
   const qbo = new QuickBooksClient(deps.qboClientDeps(), connectionId);
   const qboEntity = entity === 'customer' ? 'Customer' : 'Item';
@@ -41,25 +47,20 @@ export async function createOwn<T extends { Id: string }>(
  * attempt may have created that record (the answer was lost) before somebody made it inactive, which would
  * otherwise read as another party's record and leave ours unlinked (the long soak's "made by the product but
  * linked to nothing"). The same create is sent again under the step's requestid: QuickBooks answers with the
- * record it made, or refuses the name (6240: not ours). Only on a retry and only for an exact name (a first
- * create of a taken name is refused, so nothing new is made); null when it is not ours.
+ * record it made, or refuses the name (6240: not ours; a create made again because another record holds the
+ * answer is refused alike). Only on a retry and only for an exact name (a first create of a taken name is
+ * refused, so nothing new is made); null when it is not ours.
  */
 export async function lostOwnCreate<T extends { Id: string }>(
   deps: Pick<ActivityDeps, 'links' | 'qboClientDeps'>,
-  connectionId: string,
-  entity: 'customer' | 'item',
-  sm8Key: string,
-  fields: object,
-  requestId: string,
+  create: OwnCreate,
   inactiveNames: string[],
 ): Promise<T | null> {
-  const name =
-    (fields as { DisplayName?: string; Name?: string }).DisplayName ?? (fields as { Name?: string }).Name;
+  const named = create.fields as { DisplayName?: string; Name?: string };
+  const name = named.DisplayName ?? named.Name;
   if (attempt() <= 1 || !name || !inactiveNames.includes(name)) return null;
   try {
-    const made = await createOwn<T>(deps, connectionId, entity, sm8Key, fields, requestId);
-    const holder = (await deps.links.byQbo(connectionId, entity, made.Id))?.sm8Uuid;
-    return holder && holder !== sm8Key ? null : made;
+    return await createOwn<T>(deps, create);
   } catch (err) {
     if (validationDetails(err)) return null;
     throw err;

@@ -1,6 +1,7 @@
 /**
  * HTTP failures of both APIs sorted once into Temporal failures (design principle 6, docs/design.md):
- *  transient (5xx, timeouts, network)  -> retryable, Temporal's backoff
+ *  transient (5xx, timeouts, network)  -> sent again twice by the client (transient-retry.ts), then
+ *                                         retryable with Temporal's backoff
  *  429                                 -> retryable after the API's documented wait (nextRetryDelay)
  *  QBO 5010 stale SyncToken            -> retryable: the activity re-reads and tries again
  *  validation (QBO 6240, 6140, 610, 2020, 6070, 2500…, SM8 400) -> non-retryable, with the API's own

@@ -356,6 +356,60 @@ describe('governor lanes (issue 12)', () => {
     }
   });
 
+  it('the clients send a call that failed in passing (5xx, a dropped socket) again, twice at most, and not while the API looks down', async () => {
+    let answers: Array<number | 'drop'> = [];
+    let served = 0;
+    const server = http.createServer((req, res) => {
+      served += 1;
+      const next = answers.shift() ?? 200;
+      if (next === 'drop') return req.socket.destroy();
+      res.writeHead(next, { 'Content-Type': 'application/json' });
+      res.end(next === 200 ? '[]' : '{"errorCode":500,"message":"An unexpected error occurred."}');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const c = await newConnection();
+      const auth = { headers: () => Promise.resolve({ 'X-Api-Key': 'k' }) } as unknown as Sm8AuthProvider;
+      const client = new ServiceM8Client(
+        {
+          apiBaseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+          auth,
+          governor: governor({}),
+        },
+        c,
+      );
+      // A 503 and a dropped socket, then the answer: one call, three sends, no failure.
+      answers = [503, 'drop'];
+      served = 0;
+      await expect(client.list('job')).resolves.toEqual([]);
+      expect(served).toBe(3);
+      // Three failures in a row: the third goes to Temporal's backoff as a transient failure.
+      answers = [500, 500, 500];
+      served = 0;
+      const err = await rejection(client.list('job'));
+      expect(classifyApiError('sm8', err).type).toBe(FailureType.transient);
+      expect(served).toBe(3);
+      // Two more in a row (five without an answer): the API looks down, so a failure is not sent again.
+      answers = [500, 500];
+      served = 0;
+      await rejection(client.list('job'));
+      expect(served).toBe(2); // the fourth failure was sent again, the fifth not
+      answers = [500];
+      served = 0;
+      await rejection(client.list('job'));
+      expect(served).toBe(1);
+      // An answer: up again.
+      answers = [];
+      await expect(client.list('job')).resolves.toEqual([]);
+      answers = [500];
+      served = 0;
+      await expect(client.list('job')).resolves.toEqual([]);
+      expect(served).toBe(2);
+    } finally {
+      server.close();
+    }
+  });
+
   it('daily plan: bulk work stops at its share of the day and budget() says why; interactive work still has room', async () => {
     const c = await newConnection();
     const g = governor({ limits: { sm8: { perMinute: 1000, perDay: 50 } }, safety: 1 });

@@ -7,6 +7,7 @@ import axios, { isAxiosError, type Method } from 'axios';
 import type { QboEntityName, QboQueryResponse } from '../../domain/quickbooks-types';
 import { countedCall } from '../../infra/metrics';
 import { classifyApiError, isRateLimited, RATE_LIMIT_RETRIES, retryAfterMs } from '../errors';
+import { apiAnswered, sendAgain } from '../transient-retry';
 import type { Governor, GovernedApi } from '../governor/governor';
 import type { QboAccess, QboTokenManager } from './tokens';
 
@@ -41,6 +42,7 @@ export class QuickBooksClient {
     const api = op.api ?? 'qbo';
     let refused: string | null = null; // the access token QuickBooks answered 401 to
     let throttled = 0; // 429s answered to this call so far
+    let passing = 0; // failures in passing sent again so far (transient-retry.ts)
     for (let attempt = 0; ; attempt += 1) {
       let sent: QboAccess | undefined;
       const requestedAt = performance.now();
@@ -73,10 +75,11 @@ export class QuickBooksClient {
           },
           { signal: this.deps.signal },
         );
+        apiAnswered('qbo');
         return res.data;
       } catch (err) {
         // 401: refresh (unless someone already did) and send again; twice at most before giving up.
-        if (isAxiosError(err) && err.response?.status === 401 && sent && attempt - throttled < 2) {
+        if (isAxiosError(err) && err.response?.status === 401 && sent && attempt - throttled - passing < 2) {
           refused = sent.accessToken;
           continue;
         }
@@ -87,6 +90,10 @@ export class QuickBooksClient {
           await this.deps.governor.refused(this.connectionId, api, retryAfterMs(err));
           throttled += 1;
           if (throttled <= RATE_LIMIT_RETRIES) continue;
+        }
+        if (await sendAgain('qbo', err, passing, this.deps.signal)) {
+          passing += 1;
+          continue;
         }
         throw classifyApiError('qbo', err, { rateLimitWaitMs: this.deps.rateLimitWaitMs });
       }

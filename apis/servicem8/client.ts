@@ -6,6 +6,7 @@
 import axios, { isAxiosError, type Method } from 'axios';
 import { countedCall } from '../../infra/metrics';
 import { classifyApiError, isRateLimited, RATE_LIMIT_RETRIES, retryAfterMs } from '../errors';
+import { apiAnswered, sendAgain } from '../transient-retry';
 import type { Governor } from '../governor/governor';
 import type { Sm8AuthProvider } from './auth';
 
@@ -74,11 +75,12 @@ export class ServiceM8Client {
       throw new Error('STAFF-1: staff are never synced; refusing a staff endpoint');
     let refused: string | null | undefined; // undefined: no 401 yet; else the bearer token that was refused
     let throttled = 0; // 429s answered to this call so far
+    let passing = 0; // failures in passing sent again so far (transient-retry.ts)
     for (let attempt = 0; ; attempt += 1) {
       let sent: Record<string, string> | undefined;
       const requestedAt = performance.now();
       try {
-        return await this.deps.governor.run(
+        const res = await this.deps.governor.run(
           this.connectionId,
           'sm8',
           async ({ waitedFor }) => {
@@ -108,8 +110,10 @@ export class ServiceM8Client {
           },
           { signal: this.deps.signal },
         );
+        apiAnswered('sm8');
+        return res;
       } catch (err) {
-        if (isAxiosError(err) && err.response?.status === 401 && sent && attempt - throttled < 2) {
+        if (isAxiosError(err) && err.response?.status === 401 && sent && attempt - throttled - passing < 2) {
           refused = sent.Authorization?.replace(/^Bearer /, '') ?? null;
           continue;
         }
@@ -120,6 +124,10 @@ export class ServiceM8Client {
           await this.deps.governor.refused(this.connectionId, 'sm8', retryAfterMs(err));
           throttled += 1;
           if (throttled <= RATE_LIMIT_RETRIES) continue;
+        }
+        if (await sendAgain('sm8', err, passing, this.deps.signal)) {
+          passing += 1;
+          continue;
         }
         throw classifyApiError('sm8', err, { rateLimitWaitMs: this.deps.rateLimitWaitMs });
       }

@@ -6,9 +6,10 @@
  * times in a row, backing off past a minute; one held a job's payments for 94 s after the faults stopped.
  *
  * Sending again is safe because every call is idempotent already, which Temporal's retries rely on too
- * (design principle 5): QuickBooks creates carry a requestid, updates a SyncToken, ServiceM8 creates a uuid
- * we made. When an API looks down (five such failures in a row in this process, no answer between them), a
- * call is not sent again: Temporal's backoff spaces the attempts instead of tripling the calls of an outage.
+ * (design principle 5, docs/design.md): QuickBooks creates carry a requestid, updates a SyncToken, ServiceM8
+ * creates a uuid we made. When an API looks down (five such failures in a row in this process, no answer
+ * between them), a call is not sent again: Temporal's backoff spaces the attempts instead of tripling the
+ * calls of an outage.
  * Every send is counted (`sm8qbo_api_calls_total` by status) and takes its own governor permit.
  */
 import { isAxiosError } from 'axios';

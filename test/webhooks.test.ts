@@ -220,7 +220,8 @@ describe('TRG-3: connecting ServiceM8 registers its webhook subscriptions', () =
   });
 
   it('TRG-3: when ServiceM8 refuses the subscriptions the connection is still saved, with a warning', async () => {
-    w.sm8.control.faults.add({ path: '/webhook_subscriptions', method: 'POST', status: 500, count: 1 });
+    // Every send (the client sends a failed call again twice, apis/transient-retry.ts).
+    w.sm8.control.faults.add({ path: '/webhook_subscriptions', method: 'POST', status: 500, count: 3 });
     try {
       const res = await axios.post<{ connected?: string; warning?: string; webhooks?: unknown }>(
         `${w.apiUrl}/connections/hooks-nosubs/servicem8`,

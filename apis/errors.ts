@@ -79,6 +79,16 @@ export function retryAfterMs(err: unknown, now: number = Date.now()): number | n
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
+/**
+ * A failure that says nothing about the request: a 5xx, a 408, or no answer at all (classifyApiError's
+ * transient cases; the clients send such a call again first, apis/transient-retry.ts).
+ */
+export function isTransientApiError(err: unknown): boolean {
+  if (!isAxiosError(err)) return false;
+  const status = err.response?.status;
+  return status === undefined || status >= 500 || status === 408;
+}
+
 /** A 429 (or QuickBooks' 3001 throttle fault). */
 export function isRateLimited(err: unknown): boolean {
   if (!isAxiosError(err) || !err.response) return false;

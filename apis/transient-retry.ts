@@ -13,20 +13,13 @@
  * Every send is counted (`sm8qbo_api_calls_total` by status) and takes its own governor permit.
  */
 import { isAxiosError } from 'axios';
-import type { ApiName } from './errors';
+import { isTransientApiError, type ApiName } from './errors';
 
 export const TRANSIENT_RETRY_DELAYS_MS: readonly number[] = [250, 1000];
 /** Failures in passing in a row (this process, one API) after which the API is taken as down. */
 export const DOWN_AFTER = 5;
 
 const inARow = new Map<ApiName, number>();
-
-/** A failure that says nothing about the request: a 5xx, a 408, or no answer at all. */
-export function isTransientApiError(err: unknown): boolean {
-  if (!isAxiosError(err)) return false;
-  const status = err.response?.status;
-  return status === undefined || status >= 500 || status === 408;
-}
 
 /** The API answered (any answer but a 5xx or 408): it is up. */
 export function apiAnswered(api: ApiName): void {

@@ -15,7 +15,7 @@
  * record: `SOAK_LOG=/tmp/soak.log SOAK_LOG_LEVEL=debug npm run soak` keeps every product log line.
  */
 import { Pool } from 'pg';
-import { SLOWDOWN } from '../apis/governor/policy';
+import { recoverPerMs } from '../apis/governor/policy';
 import { arg, sleep, until } from './harness';
 import { actDone, doAct, newActState, planActs, type ActKind } from './soak-acts';
 import {
@@ -56,30 +56,31 @@ function callCounts(stack: Stack): { sm8: number; qbo: number } {
   };
 }
 
-/** The governor's slowdown factor per API family (1: full rate) and the worker's permit waiters. */
-async function governorState(pool: Pool): Promise<string> {
+/** What the worker is doing: its API calls so far by calling workflow type, and its permit waiters and the
+ * governor's slowdown per API family now (1: full rate), as one line. */
+async function workerState(
+  stack: Stack,
+  pool: Pool,
+): Promise<{ calls: Record<string, number>; waits: string }> {
+  const text = await stack.workerMetrics().catch(() => '');
+  const calls: Record<string, number> = {};
+  const waiting: string[] = [];
+  for (const line of text.split('\n')) {
+    const waiters = /^sm8qbo_permit_waiters\{.*system="([^"]*)".*lane="([^"]*)".*\} (\d+)/.exec(line);
+    if (waiters && Number(waiters[3]) > 0) waiting.push(`${waiters[1]}/${waiters[2]} ${waiters[3]}`);
+    if (!line.startsWith('sm8qbo_api_calls_total{')) continue;
+    const workflow = /workflow="([^"]*)"/.exec(line)?.[1] ?? '?';
+    calls[workflow] = (calls[workflow] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
   const r = await pool
     .query<{ family: string; factor: number }>(
       `SELECT family, rate_governor_factor(factor, updated_at, now(), $1) AS factor FROM rate_slowdowns
         WHERE connection_id = $2`,
-      [SLOWDOWN.doublingsPerMinute / 60_000, CONNECTION],
+      [recoverPerMs(60_000), CONNECTION],
     )
     .catch(() => ({ rows: [] }));
-  return `slowdown ${r.rows.map((x) => `${x.family} ${Number(x.factor).toFixed(2)}`).join(', ') || 'none'}`;
-}
-
-/** The worker's API calls so far by calling workflow type, and its permit waiters now by system and lane. */
-async function callsByWorkflow(stack: Stack): Promise<Record<string, number>> {
-  const text = await stack.workerMetrics().catch(() => '');
-  const out: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    const waiting = /^sm8qbo_permit_waiters\{.*system="([^"]*)".*lane="([^"]*)".*\} (\d+)/.exec(line);
-    if (waiting && Number(waiting[3]) > 0) out[`waiting ${waiting[1]}/${waiting[2]}`] = -Number(waiting[3]);
-    if (!line.startsWith('sm8qbo_api_calls_total{')) continue;
-    const workflow = /workflow="([^"]*)"/.exec(line)?.[1] ?? '?';
-    out[workflow] = (out[workflow] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return out;
+  const slowdown = r.rows.map((x) => `${x.family} ${Number(x.factor).toFixed(2)}`).join(', ') || 'none';
+  return { calls, waits: `permit waiters ${waiting.join(', ') || 'none'}; slowdown ${slowdown}` };
 }
 
 export async function runSoak(opts: {
@@ -151,14 +152,9 @@ export async function runSoak(opts: {
       const now = callCounts(stack);
       const calls = `${now.sm8 - windowLast.sm8}+${now.qbo - windowLast.qbo}`;
       windowLast = now;
-      void Promise.all([callsByWorkflow(stack), governorState(pool)]).then(([byWorkflow, governor]) => {
-        const waiting = Object.entries(byWorkflow)
-          .filter(([w]) => w.startsWith('waiting '))
-          .map(([w, n]) => `${w.slice(8)} ${-n}`);
-        log(
-          `  at ${s(performance.now() - t0)}: SM8+QBO calls in 30 s ${calls}; permit waiters ${waiting.join(', ') || 'none'}; ${governor}`,
-        );
-      });
+      void workerState(stack, pool).then(({ waits }) =>
+        log(`  at ${s(performance.now() - t0)}: SM8+QBO calls in 30 s ${calls}; ${waits}`),
+      );
     }, 30_000);
     const actsPlanned = queue.length;
     let waits = 0;
@@ -196,25 +192,19 @@ export async function runSoak(opts: {
     // Which workflows made them (the worker's own count, `sm8qbo_api_calls_total` by workflow) goes to the log.
     const pace: string[] = [];
     let paceLast = callCounts(stack);
-    let byWorkflowLast = await callsByWorkflow(stack);
+    let byWorkflowLast = (await workerState(stack, pool)).calls;
     const paceTimer = setInterval(() => {
       const now = callCounts(stack);
       pace.push(`${now.sm8 - paceLast.sm8}+${now.qbo - paceLast.qbo}`);
       paceLast = now;
-      void Promise.all([callsByWorkflow(stack), governorState(pool)]).then(([byWorkflow, governor]) => {
-        const waiting = Object.entries(byWorkflow)
-          .filter(([w]) => w.startsWith('waiting '))
-          .map(([w, n]) => `${w.slice(8)} ${-n}`);
-        const step = Object.entries(byWorkflow)
-          .filter(([w]) => !w.startsWith('waiting '))
+      void workerState(stack, pool).then(({ calls, waits }) => {
+        const step = Object.entries(calls)
           .map(([w, n]) => [w, n - (byWorkflowLast[w] ?? 0)] as const)
           .filter(([, n]) => n > 0)
           .sort((a, b) => b[1] - a[1])
           .map(([w, n]) => `${w.replace(/Workflow$/, '')} ${n}`);
-        byWorkflowLast = byWorkflow;
-        log(
-          `  last 10 s: calls by workflow ${step.join(', ') || 'none'}; permit waiters ${waiting.join(', ') || 'none'}; ${governor}`,
-        );
+        byWorkflowLast = calls;
+        log(`  last 10 s: calls by workflow ${step.join(', ') || 'none'}; ${waits}`);
       });
     }, 10_000);
     // Convergence: the data checks, every 3 s, until they pass.

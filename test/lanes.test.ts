@@ -122,6 +122,17 @@ async function approvedDuringSlowLook(job: string): Promise<string> {
   return id;
 }
 
+/** Waits until the invoice owner `id` has exported and is idle. */
+function exportSettled(id: string): Promise<unknown> {
+  return waitFor('the export', async () => {
+    const x = await w.h.client.workflow
+      .getHandle(id)
+      .query(invoiceStatusQuery)
+      .catch(() => undefined);
+    return x?.state === 'EXPORTED' && x.idle;
+  });
+}
+
 describe('issue 12: lanes as task queues', () => {
   it('an approval a poll finds (nobody waits for it: lost webhooks, or approved before connecting) exports on the live lane, behind the approvals people wait for; a resync someone asks for runs interactive', async () => {
     const client = f.client('Lanes Found By Poll');
@@ -135,13 +146,7 @@ describe('issue 12: lanes as task queues', () => {
     const passes = async () => (await scheduled(id)).filter((a) => a.type === 'invoicePass');
     const first = await waitFor('the export found by the poll', async () => (await passes())[0]);
     expect(first.queue).toBe(laneTaskQueue(w.h.taskQueue, 'live'));
-    await waitFor('the export', async () => {
-      const x = await w.h.client.workflow
-        .getHandle(id)
-        .query(invoiceStatusQuery)
-        .catch(() => undefined);
-      return x?.state === 'EXPORTED' && x.idle;
-    });
+    await exportSettled(id);
     await signalInvoice(w.h.client, w.h.taskQueue, CONN, job, 'resync');
     // The run may have ended after the export (a resync then starts the next): its passes, in either run.
     const interactive = laneTaskQueue(w.h.taskQueue, 'interactive');
@@ -197,13 +202,7 @@ describe('issue 12: lanes as task queues', () => {
       (await passes()).find((p) => p.queue === interactive),
     );
     // Its export ends here, not during the next test: that one counts the invoice writes made meanwhile.
-    await waitFor('the export', async () => {
-      const x = await w.h.client.workflow
-        .getHandle(id)
-        .query(invoiceStatusQuery)
-        .catch(() => undefined);
-      return x?.state === 'EXPORTED' && x.idle;
-    });
+    await exportSettled(id);
   }, 60_000);
 
   it('a look below the interactive lane whose job a person approves meanwhile makes its remaining calls interactive (priority inheritance)', async () => {

@@ -9,7 +9,7 @@
  * connection a slowdown; unless they come often (at least MIN_REFUSALS and SHARE of the calls to that API in
  * the last minute): then the documented limits may be wrong for this account, and we slow down anyway.
  */
-import type { GovernorStats, Plan } from './policy';
+import { minuteLimit, type GovernorStats, type Plan } from './policy';
 
 /**
  * Our pace explains a 429 from this fraction of a window's limit (safety margin applied) on: near the top of
@@ -23,16 +23,12 @@ export const MIN_REFUSALS = 3;
 
 /** The limits of `plan`'s own family (the windows and concurrency it is checked against, safety applied). */
 export function familyLimits(plan: Plan): { second?: number; minute?: number; concurrent?: number } {
-  const out: { second?: number; minute?: number; concurrent?: number } = {};
-  plan.winApi.forEach((api, i) => {
-    if (api !== plan.family) return;
-    if (plan.winName[i] === `${api}/second`) out.second = plan.winLimit[i];
-    if (plan.winName[i] === `${api}/minute`) out.minute = plan.winLimit[i];
-  });
-  plan.concApi.forEach((api, i) => {
-    if (api === plan.family) out.concurrent = plan.concLimit[i];
-  });
-  return out;
+  const second = plan.winName.indexOf(`${plan.family}/second`);
+  return {
+    second: second < 0 ? undefined : plan.winLimit[second],
+    minute: minuteLimit(plan, plan.family) ?? undefined,
+    concurrent: plan.concLimit[plan.concApi.indexOf(plan.family)],
+  };
 }
 
 /** Our pace at the time of a 429, against the family's limits: at or over EXPLAINED_FROM of any of them. */
